@@ -1,0 +1,239 @@
+/**
+ * {@link FreeRouterClient}: freerouter's routing in-process, for agent
+ * programs that want free models without running a server.
+ *
+ * @module
+ */
+import { type Attempt, FreeRouterError } from "./errors.ts";
+import { loadEnv } from "./env.ts";
+import {
+  type ResolvedRouterOptions,
+  resolveRouterOptions,
+  type RouterOptions,
+} from "./options.ts";
+import { Router } from "./router.ts";
+import { sseData, SseSplitter } from "./sse.ts";
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatMessage,
+  FreeModel,
+} from "./types.ts";
+
+/**
+ * Options of {@link FreeRouterClient}.
+ *
+ * @example A client with an injected fetch
+ * ```ts
+ * import { FreeRouterClient } from "@freerouter/freerouter";
+ * const client = new FreeRouterClient({ apiKey: "sk-or-v1-…", fetch: globalThis.fetch });
+ * await client.close();
+ * ```
+ */
+export interface FreeRouterClientOptions extends RouterOptions {
+  /**
+   * The OpenRouter key.
+   * @default {OPENROUTER_API_KEY from the environment, or from `.env` in the working directory}
+   */
+  apiKey?: string;
+}
+
+/**
+ * Per-call options of {@link FreeRouterClient.chat} and
+ * {@link FreeRouterClient.stream}: `model` plus any OpenAI/OpenRouter request
+ * field (`temperature`, `tools`, `max_tokens`, …), passed through.
+ *
+ * @example Ask a specific free model first
+ * ```ts
+ * import type { ChatOptions } from "@freerouter/freerouter";
+ * const options: ChatOptions = { model: "qwen/qwen3-coder:free", temperature: 0 };
+ * ```
+ */
+export interface ChatOptions {
+  /**
+   * `"auto"` or a free model id to try first.
+   * @default {"auto"}
+   */
+  model?: string;
+  /** Aborts the call (and the upstream request). */
+  signal?: AbortSignal;
+  /** Any other request field passes through. */
+  [field: string]: unknown;
+}
+
+/**
+ * How a call was routed.
+ *
+ * @example Log the model that answered
+ * ```ts
+ * import type { RouteInfo } from "@freerouter/freerouter";
+ * function log(info: RouteInfo) {
+ *   console.log(`${info.model} after ${info.attempts.length} attempt(s)`);
+ * }
+ * ```
+ */
+export interface RouteInfo {
+  /** The model that answered (the id freerouter sent upstream). */
+  model: string;
+  /** Every attempt, in order; the last one succeeded. */
+  attempts: readonly Attempt[];
+}
+
+/**
+ * A chat completion with how it was routed.
+ *
+ * @example Read the model used
+ * ```ts
+ * import type { RoutedCompletion } from "@freerouter/freerouter";
+ * function used(completion: RoutedCompletion): string {
+ *   return completion.freerouter.model;
+ * }
+ * ```
+ */
+export type RoutedCompletion = ChatCompletion & {
+  /** How the call was routed. */
+  freerouter: RouteInfo;
+};
+
+/**
+ * Routes chat completions across OpenRouter's free models in-process, with the
+ * same fallback and cooldowns as the proxy. There is no synchronous variant.
+ *
+ * @example Ask a question
+ * ```ts ignore
+ * import { FreeRouterClient } from "@freerouter/freerouter";
+ * await using fr = new FreeRouterClient();
+ * const completion = await fr.chat([{ role: "user", content: "Hello" }]);
+ * console.log(completion.freerouter.model, completion.choices[0]?.message.content);
+ * ```
+ */
+export class FreeRouterClient implements AsyncDisposable {
+  readonly #router: Router;
+  readonly #options: ResolvedRouterOptions;
+  readonly #apiKey: string | undefined;
+  readonly #open = new Set<AbortController>();
+
+  /** Creates a client; see {@link FreeRouterClientOptions} for the defaults. */
+  constructor(options: FreeRouterClientOptions = {}) {
+    this.#options = resolveRouterOptions(options);
+    this.#router = new Router(this.#options);
+    this.#apiKey = options.apiKey ??
+      (loadEnv().OPENROUTER_API_KEY || undefined);
+  }
+
+  #key(): string {
+    if (this.#apiKey) return this.#apiKey;
+    throw new FreeRouterError(
+      "missing_api_key",
+      "No OpenRouter key: pass { apiKey } or set OPENROUTER_API_KEY",
+    );
+  }
+
+  /** The routable free models, in priority order. */
+  models(): Promise<readonly FreeModel[]> {
+    return this.#router.models(this.#apiKey);
+  }
+
+  /**
+   * One chat completion. Throws {@link UpstreamHTTPError} when OpenRouter
+   * refuses the request itself, {@link FreeRouterError} when every candidate
+   * failed.
+   */
+  async chat(
+    messages: ChatMessage[],
+    options: ChatOptions = {},
+  ): Promise<RoutedCompletion> {
+    const { signal, ...fields } = options;
+    const request: ChatCompletionRequest = {
+      ...fields,
+      model: fields.model ?? "auto",
+      messages,
+    };
+    delete request.stream;
+    const routed = await this.#router.complete(request, {
+      apiKey: this.#key(),
+      signal,
+    });
+    return Object.assign(routed.answer.json, {
+      freerouter: { model: routed.model, attempts: routed.attempts },
+    });
+  }
+
+  /**
+   * A streamed chat completion as parsed chunks. Falls back until the first
+   * content event, like the proxy; breaking out of the loop aborts the
+   * upstream request. A stream that breaks off throws {@link FreeRouterError}.
+   */
+  async *stream(
+    messages: ChatMessage[],
+    options: ChatOptions = {},
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const { signal, ...fields } = options;
+    const raw = this.streamRaw({
+      ...fields,
+      model: fields.model ?? "auto",
+      messages,
+    }, { signal });
+    const splitter = new SseSplitter();
+    for await (const bytes of raw) {
+      splitter.push(bytes);
+      for (let event = splitter.next(); event; event = splitter.next()) {
+        const data = sseData(event);
+        if (data === undefined || data === "[DONE]") continue;
+        const chunk = JSON.parse(data);
+        if (chunk?.error) {
+          throw new FreeRouterError(
+            "stream_interrupted",
+            String(chunk.error.message ?? "The stream broke off"),
+          );
+        }
+        yield chunk as ChatCompletionChunk;
+      }
+    }
+  }
+
+  /**
+   * A streamed chat completion as the raw SSE bytes, unchanged (whole events,
+   * `data: [DONE]` at the end of a complete stream). `payload` is a full
+   * request body; `stream: true` is set for you.
+   */
+  async *streamRaw(
+    payload: ChatCompletionRequest,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    const controller = new AbortController();
+    const forward = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", forward, { once: true });
+    this.#open.add(controller);
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    try {
+      const routed = await this.#router.stream(
+        { ...payload, stream: true },
+        { apiKey: this.#key(), signal: controller.signal },
+      );
+      reader = routed.answer.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      options.signal?.removeEventListener("abort", forward);
+      this.#open.delete(controller);
+      controller.abort();
+      await reader?.cancel().catch(() => {});
+    }
+  }
+
+  /** Aborts open streams and waits for background work. The KV handle, if any, stays open. */
+  async close(): Promise<void> {
+    for (const controller of this.#open) controller.abort();
+    await this.#options.state.settle();
+  }
+
+  /** Same as {@link FreeRouterClient.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * freerouter's errors, and their one mapping to the OpenAI error envelope.
+ *
+ * @module
+ */
+
+/**
+ * One upstream attempt of a routed request.
+ *
+ * @example Print the attempts of a failed request
+ * ```ts
+ * import type { Attempt } from "@freerouter/freerouter";
+ * const attempts: Attempt[] = [{ model: "a:free", outcome: "429", ms: 12 }];
+ * console.log(attempts.map((a) => `${a.model} → ${a.outcome}`).join(", "));
+ * ```
+ */
+export interface Attempt {
+  /** The model tried. */
+  model: string;
+  /** `ok`, an HTTP status such as `429`, `timeout`, `network error`, … */
+  outcome: string;
+  /** How long the attempt took, ms. */
+  ms: number;
+}
+
+/** Machine-readable codes of {@link FreeRouterError}. */
+export type FreeRouterErrorCode =
+  | "all_candidates_failed"
+  | "no_free_models"
+  | "missing_api_key"
+  | "aborted"
+  | "stream_interrupted";
+
+/** Options of {@link FreeRouterError}. */
+export interface FreeRouterErrorOptions extends ErrorOptions {
+  /** The attempts made before giving up. */
+  attempts?: readonly Attempt[];
+  /** Seconds after which a retry may succeed, when known. */
+  retryAfterSeconds?: number;
+}
+
+const STATUS_BY_CODE: Record<FreeRouterErrorCode, number> = {
+  all_candidates_failed: 502,
+  no_free_models: 503,
+  missing_api_key: 401,
+  aborted: 499,
+  stream_interrupted: 502,
+};
+
+/**
+ * A request freerouter could not route: every candidate failed, there is no
+ * free model, or no key. `attempts` lists what was tried.
+ *
+ * @example Handle a routing failure
+ * ```ts
+ * import { FreeRouterError } from "@freerouter/freerouter";
+ * try {
+ *   throw new FreeRouterError("all_candidates_failed", "All 1 attempts failed", {
+ *     attempts: [{ model: "a:free", outcome: "503", ms: 4 }],
+ *   });
+ * } catch (err) {
+ *   if (err instanceof FreeRouterError) console.log(err.code, err.attempts.length);
+ * }
+ * ```
+ */
+export class FreeRouterError extends Error {
+  /** Always `FreeRouterError`. */
+  override name = "FreeRouterError";
+  /** Why routing failed. */
+  readonly code: FreeRouterErrorCode;
+  /** The HTTP status the proxy answers with. */
+  readonly status: number;
+  /** The attempts made, in order. */
+  readonly attempts: readonly Attempt[];
+  /** Seconds after which a retry may succeed, when known. */
+  readonly retryAfterSeconds: number | undefined;
+
+  /** Creates the error; `message` should say what was tried. */
+  constructor(
+    code: FreeRouterErrorCode,
+    message: string,
+    options: FreeRouterErrorOptions = {},
+  ) {
+    super(message, options);
+    this.code = code;
+    this.status = STATUS_BY_CODE[code];
+    this.attempts = options.attempts ?? [];
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/**
+ * The upstream refused the request itself (400, 401 about the key, 413, 422 …):
+ * no other model would do better, so freerouter hands the answer back.
+ *
+ * @example Show the upstream's answer
+ * ```ts
+ * import { UpstreamHTTPError } from "@freerouter/freerouter";
+ * const err = new UpstreamHTTPError(400, '{"error":{"message":"bad","code":400}}', []);
+ * console.log(err.status, err.message);
+ * ```
+ */
+export class UpstreamHTTPError extends Error {
+  /** Always `UpstreamHTTPError`. */
+  override name = "UpstreamHTTPError";
+  /** The upstream's HTTP status. */
+  readonly status: number;
+  /** The upstream's response body, as text. */
+  readonly body: string;
+  /** The attempts made, the last one being this refusal. */
+  readonly attempts: readonly Attempt[];
+  /** The upstream's `Content-Type`. */
+  readonly contentType: string;
+
+  /** Creates the error from the upstream's status and body. */
+  constructor(
+    status: number,
+    body: string,
+    attempts: readonly Attempt[],
+    contentType = "application/json",
+  ) {
+    super(`OpenRouter answered ${status}: ${upstreamMessage(body)}`);
+    this.status = status;
+    this.body = body;
+    this.attempts = attempts;
+    this.contentType = contentType;
+  }
+}
+
+function upstreamMessage(body: string): string {
+  try {
+    const message = JSON.parse(body)?.error?.message;
+    if (typeof message === "string" && message !== "") return message;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return body.length > 200 ? `${body.slice(0, 200)}…` : body || "(empty body)";
+}
+
+/**
+ * The OpenAI error envelope: `{"error": {"message", "type", "param", "code"}}`.
+ *
+ * @example Build an error body
+ * ```ts
+ * import type { OpenAIErrorBody } from "@freerouter/freerouter";
+ * const body: OpenAIErrorBody = {
+ *   error: { message: "nope", type: "invalid_request_error", param: null, code: null },
+ * };
+ * ```
+ */
+export interface OpenAIErrorBody {
+  /** The error. */
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | number | null;
+  };
+}
+
+/** Fields of one proxy-made error response. */
+export interface ErrorResponseInit {
+  status: number;
+  message: string;
+  type?: string;
+  param?: string | null;
+  code?: string | number | null;
+  headers?: HeadersInit;
+}
+
+const TYPE_BY_STATUS: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  405: "invalid_request_error",
+  413: "invalid_request_error",
+  429: "rate_limit_error",
+};
+
+/** A JSON `Response` in the OpenAI error shape. */
+export function errorResponse(init: ErrorResponseInit): Response {
+  const body: OpenAIErrorBody = {
+    error: {
+      message: init.message,
+      type: init.type ?? TYPE_BY_STATUS[init.status] ?? "api_error",
+      param: init.param ?? null,
+      code: init.code ?? null,
+    },
+  };
+  const headers = new Headers(init.headers);
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(body), { status: init.status, headers });
+}
+
+/**
+ * Maps any error thrown while routing to a `Response`: upstream refusals pass
+ * through unchanged, freerouter's own errors get the OpenAI shape, anything
+ * else becomes a generic 500 (the caller logs the real one).
+ */
+export function toErrorResponse(err: unknown): Response {
+  if (err instanceof UpstreamHTTPError) {
+    return new Response(err.body, {
+      status: err.status,
+      headers: { "content-type": err.contentType },
+    });
+  }
+  if (err instanceof FreeRouterError) {
+    const headers: Record<string, string> = {};
+    if (err.retryAfterSeconds !== undefined) {
+      headers["retry-after"] = String(err.retryAfterSeconds);
+    }
+    if (err.attempts.length > 0) {
+      headers["x-freerouter-attempts"] = String(err.attempts.length);
+    }
+    return errorResponse({
+      status: err.status,
+      message: err.message,
+      type: err.status >= 500 ? "upstream_error" : undefined,
+      code: err.code,
+      headers,
+    });
+  }
+  return errorResponse({
+    status: 500,
+    message: "Internal error in freerouter",
+    type: "server_error",
+  });
+}

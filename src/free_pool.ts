@@ -1,0 +1,139 @@
+/**
+ * The free-pool rules: which catalog entries are free chat models, and in which
+ * order they are tried. Pure functions over data, no I/O.
+ *
+ * @module
+ */
+import type { FreeModel } from "./types.ts";
+
+/** Pricing keys that are not prices. */
+const NON_PRICE_KEYS = new Set(["discount", "overrides"]);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A price as OpenRouter writes it (a decimal string, sometimes a number), or NaN. */
+function parsePrice(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && value.trim() !== "") return Number(value);
+  return NaN;
+}
+
+/**
+ * Whether a catalog entry's pricing makes it free: `prompt` and `completion`
+ * parse to exactly 0, no other price is positive, and no price is negative
+ * (`-1` means variable pricing, as on `openrouter/auto`). Unparseable prices
+ * count as not free.
+ */
+export function isFreePricing(pricing: unknown): boolean {
+  if (!isRecord(pricing)) return false;
+  if (parsePrice(pricing.prompt) !== 0) return false;
+  if (parsePrice(pricing.completion) !== 0) return false;
+  for (const key in pricing) {
+    if (NON_PRICE_KEYS.has(key)) continue;
+    const value = pricing[key];
+    if (value === null || value === undefined) continue;
+    const price = parsePrice(value);
+    if (!Number.isFinite(price) || price !== 0) return false;
+  }
+  return true;
+}
+
+function stringArray(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.every((v) => typeof v === "string") ? value : undefined;
+}
+
+/** Input and output modalities, from the arrays or else the `modality` string. */
+function modalities(
+  architecture: Record<string, unknown>,
+): { input: string[]; output: string[] } | undefined {
+  const modality = typeof architecture.modality === "string"
+    ? architecture.modality.split("->")
+    : undefined;
+  const input = stringArray(architecture.input_modalities) ??
+    (modality?.length === 2 ? modality[0]!.split("+") : undefined);
+  const output = stringArray(architecture.output_modalities) ??
+    (modality?.length === 2 ? [modality[1]!] : undefined);
+  return input && output ? { input, output } : undefined;
+}
+
+/**
+ * Whether a catalog entry is a chat model: it takes text in and gives exactly
+ * text out. Image, audio, embedding and classifier models are out.
+ */
+export function isChatArchitecture(architecture: unknown): boolean {
+  if (!isRecord(architecture)) return false;
+  const m = modalities(architecture);
+  return m !== undefined && m.input.includes("text") &&
+    m.output.length === 1 && m.output[0] === "text";
+}
+
+function positiveInt(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) && value > 0
+    ? Math.floor(value)
+    : undefined;
+}
+
+/**
+ * Turns one raw catalog entry into a {@link FreeModel}, or `undefined` when it
+ * is malformed, not free, or not a chat model.
+ */
+export function toFreeModel(raw: unknown): FreeModel | undefined {
+  if (!isRecord(raw)) return undefined;
+  const { id, architecture } = raw;
+  if (typeof id !== "string" || id === "" || !isRecord(architecture)) {
+    return undefined;
+  }
+  const contextLength = positiveInt(raw.context_length);
+  if (contextLength === undefined) return undefined;
+  if (!isFreePricing(raw.pricing) || !isChatArchitecture(architecture)) {
+    return undefined;
+  }
+  const topProvider = isRecord(raw.top_provider) ? raw.top_provider : {};
+  return {
+    id,
+    name: typeof raw.name === "string" ? raw.name : id,
+    created: positiveInt(raw.created) ?? 0,
+    owned_by: id.includes("/") ? id.slice(0, id.indexOf("/")) : "openrouter",
+    context_length: contextLength,
+    max_completion_tokens: positiveInt(topProvider.max_completion_tokens) ??
+      null,
+    supported_parameters: stringArray(raw.supported_parameters) ?? null,
+    input_modalities: modalities(architecture)?.input ?? ["text"],
+    expiration_date: typeof raw.expiration_date === "string"
+      ? raw.expiration_date
+      : null,
+  };
+}
+
+/**
+ * The pool's priority order: ids ending in `:free` first, then larger
+ * `context_length`, ties by id ascending.
+ */
+export function comparePriority(a: FreeModel, b: FreeModel): number {
+  const aFree = a.id.endsWith(":free");
+  if (aFree !== b.id.endsWith(":free")) return aFree ? -1 : 1;
+  if (a.context_length !== b.context_length) {
+    return b.context_length - a.context_length;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Builds the free pool from OpenRouter's raw `/models` rows: free chat models
+ * only, malformed rows skipped, duplicates dropped, in priority order.
+ */
+export function buildFreePool(rows: readonly unknown[]): FreeModel[] {
+  const seen = new Set<string>();
+  const pool: FreeModel[] = [];
+  for (const row of rows) {
+    const model = toFreeModel(row);
+    if (model && !seen.has(model.id)) {
+      seen.add(model.id);
+      pool.push(model);
+    }
+  }
+  return pool.sort(comparePriority);
+}

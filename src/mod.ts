@@ -1,0 +1,49 @@
+/**
+ * freerouter: OpenRouter's free models behind one OpenAI-compatible endpoint,
+ * with automatic fallback on rate limits, errors and timeouts, and per-model
+ * cooldowns. Use it in-process with {@link FreeRouterClient}, or mount the
+ * whole proxy with {@link createHandler}.
+ *
+ * @example Route a chat completion across free models
+ * ```ts ignore
+ * import { FreeRouterClient } from "@freerouter/freerouter";
+ *
+ * await using fr = new FreeRouterClient(); // OPENROUTER_API_KEY from the environment or .env
+ * const completion = await fr.chat([{ role: "user", content: "Say hi" }]);
+ * console.log(completion.freerouter.model, completion.choices[0]?.message.content);
+ * ```
+ *
+ * @module
+ */
+export {
+  type ChatOptions,
+  FreeRouterClient,
+  type FreeRouterClientOptions,
+  type RoutedCompletion,
+  type RouteInfo,
+} from "./client.ts";
+export {
+  createHandler,
+  type FreeRouterHandler,
+  type HandlerOptions,
+} from "./handler.ts";
+export { FreeRouterState, type FreeRouterStateOptions } from "./state.ts";
+export {
+  type Attempt,
+  FreeRouterError,
+  type FreeRouterErrorCode,
+  type FreeRouterErrorOptions,
+  type OpenAIErrorBody,
+  UpstreamHTTPError,
+} from "./errors.ts";
+export { buildFreePool } from "./free_pool.ts";
+export type { Logger, RouterOptions } from "./options.ts";
+export type { CooldownEntry } from "./cooldown.ts";
+export type { KvAtomicLike, KvKeyPart, KvLike } from "./kv_state_store.ts";
+export type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatMessage,
+  FreeModel,
+} from "./types.ts";

@@ -1,0 +1,164 @@
+/**
+ * Options shared by {@link FreeRouterClient} and {@link createHandler}, their
+ * defaults, and their validation.
+ *
+ * @module
+ */
+import { FreeRouterState, type RoutingState, routingState } from "./state.ts";
+import type { KvLike } from "./kv_state_store.ts";
+
+/** Where freerouter reports what happens (never keys, never message content). */
+export interface Logger {
+  /** Something worth knowing that needs no action. */
+  info(message: string): void;
+  /** Something went wrong but routing goes on (e.g. a failed catalog refresh). */
+  warn(message: string): void;
+}
+
+/**
+ * Routing options. Times are in seconds, as in the proxy's configuration.
+ *
+ * @example Tighter limits for a batch job
+ * ```ts
+ * import { FreeRouterClient } from "@freerouter/freerouter";
+ * const client = new FreeRouterClient({
+ *   apiKey: "sk-or-v1-…",
+ *   maxAttempts: 4,
+ *   requestTimeout: 30,
+ * });
+ * await client.close();
+ * ```
+ */
+export interface RouterOptions {
+  /**
+   * OpenRouter base URL: models at `{baseUrl}/models`, chat at
+   * `{baseUrl}/chat/completions`.
+   * @default {"https://openrouter.ai/api/v1"}
+   */
+  baseUrl?: string;
+  /**
+   * The fetch used for every upstream call. The caller owns its lifecycle.
+   * @default {globalThis.fetch}
+   */
+  fetch?: typeof fetch;
+  /**
+   * Most upstream attempts for one request.
+   * @default {8}
+   */
+  maxAttempts?: number;
+  /**
+   * Cooldown after a 429 that carries no reset hint, seconds.
+   * @default {60}
+   */
+  cooldownSeconds?: number;
+  /**
+   * How long the free pool is cached, seconds.
+   * @default {600}
+   */
+  modelRefreshTtl?: number;
+  /**
+   * Seconds an attempt may take to produce its response headers (streams: its
+   * first data event) before it counts as a transient failure.
+   * @default {60}
+   */
+  requestTimeout?: number;
+  /**
+   * Seconds a response may stay silent mid-body (streams: between events).
+   * @default {60}
+   */
+  streamIdleTimeout?: number;
+  /**
+   * Shared routing state (free-pool cache, cooldowns). Pass one to several
+   * clients or handlers to share it.
+   * @default {a new FreeRouterState, persisted in `kv` when given}
+   */
+  state?: FreeRouterState;
+  /**
+   * A Deno KV handle to persist state, used when `state` is not given. The
+   * caller owns it and closes it.
+   */
+  kv?: KvLike;
+  /**
+   * The clock, epoch ms.
+   * @default {Date.now}
+   */
+  now?: () => number;
+  /**
+   * Where to report warnings.
+   * @default {silent}
+   */
+  logger?: Logger;
+}
+
+/** Options after defaults and validation, in ms. */
+export interface ResolvedRouterOptions {
+  baseUrl: string;
+  fetch: typeof fetch;
+  maxAttempts: number;
+  cooldownMs: number;
+  modelRefreshTtlMs: number;
+  requestTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  state: RoutingState;
+  now: () => number;
+  logger: Logger;
+}
+
+/** The default OpenRouter base URL. */
+export const DEFAULT_BASE_URL = "https://openrouter.ai/api/v1";
+
+const SILENT: Logger = { info() {}, warn() {} };
+
+function seconds(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+): number {
+  const v = value ?? fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new RangeError(
+      `Cannot route: "${name}" must be a positive number of seconds, got ${v}`,
+    );
+  }
+  return Math.round(v * 1000);
+}
+
+/** Applies defaults and validates; throws `RangeError` or `TypeError`. */
+export function resolveRouterOptions(
+  options: RouterOptions,
+): ResolvedRouterOptions {
+  const maxAttempts = options.maxAttempts ?? 8;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new RangeError(
+      `Cannot route: "maxAttempts" must be a positive integer, got ${maxAttempts}`,
+    );
+  }
+  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new TypeError(`Cannot route: "baseUrl" is not a URL: ${baseUrl}`);
+  }
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  if (typeof fetchFn !== "function") {
+    throw new TypeError('Cannot route: "fetch" must be a function');
+  }
+  return {
+    baseUrl,
+    fetch: fetchFn,
+    maxAttempts,
+    cooldownMs: seconds("cooldownSeconds", options.cooldownSeconds, 60),
+    modelRefreshTtlMs: seconds("modelRefreshTtl", options.modelRefreshTtl, 600),
+    requestTimeoutMs: seconds("requestTimeout", options.requestTimeout, 60),
+    streamIdleTimeoutMs: seconds(
+      "streamIdleTimeout",
+      options.streamIdleTimeout,
+      60,
+    ),
+    state: routingState(
+      options.state ?? new FreeRouterState({ kv: options.kv }),
+    ),
+    now: options.now ?? Date.now,
+    logger: options.logger ?? SILENT,
+  };
+}

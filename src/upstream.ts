@@ -1,0 +1,522 @@
+/**
+ * The upstream client: one attempt at one model. It sends the request, applies
+ * the timeouts, and tells success from failure, including OpenRouter's errors
+ * inside 200s. A thin adapter over an injected `fetch`.
+ *
+ * @module
+ */
+import { errorInfo, type UpstreamFailure } from "./failure.ts";
+import { FreeRouterError } from "./errors.ts";
+import { concatBytes, sseData, sseErrorEvent, SseSplitter } from "./sse.ts";
+import type { ChatCompletion } from "./types.ts";
+
+/** How to reach OpenRouter. */
+export interface UpstreamOptions {
+  /** Base URL, e.g. `https://openrouter.ai/api/v1`, without a trailing slash. */
+  baseUrl: string;
+  /** The fetch to use. */
+  fetch: typeof fetch;
+  /** Ms until response headers (streams: until the first data event). */
+  requestTimeoutMs: number;
+  /** Ms a response body may stay silent (streams: between events). */
+  idleTimeoutMs: number;
+}
+
+/** One attempt's input. */
+export interface AttemptInput {
+  /** The model tried (for messages). */
+  model: string;
+  /** The serialised request body, `model` already set. */
+  body: string;
+  /** The OpenRouter key. */
+  apiKey: string;
+  /** The client's signal: aborting it aborts the attempt. */
+  signal?: AbortSignal;
+}
+
+/** A validated non-streaming answer. */
+export interface CompletionAnswer {
+  status: number;
+  headers: Headers;
+  /** The body bytes as received, leading keep-alive whitespace removed. */
+  bytes: Uint8Array;
+  /** The parsed chat completion. */
+  json: ChatCompletion;
+}
+
+/** A committed stream: the first data event arrived and was not an error. */
+export interface StreamAnswer {
+  status: number;
+  headers: Headers;
+  /** Upstream SSE bytes, whole events only, guarded against silent truncation. */
+  body: ReadableStream<Uint8Array>;
+}
+
+/** An attempt's result. */
+export type AttemptResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; failure: UpstreamFailure };
+
+const APP_URL = "https://github.com/freerouter/freerouter";
+const APP_TITLE = "freerouter";
+const decoder = new TextDecoder();
+
+/** Aborts a controller when a timer fires; re-armable. */
+class Deadline {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  fired = false;
+  constructor(readonly controller: AbortController) {}
+  arm(ms: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort(new DOMException("timed out", "TimeoutError"));
+    }, ms);
+  }
+  clear(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** One live attempt: its abort controller, deadline and link to the client's signal. */
+class AttemptScope {
+  readonly controller = new AbortController();
+  readonly deadline = new Deadline(this.controller);
+  #signal: AbortSignal | undefined;
+  #onAbort = () => this.controller.abort(this.#signal?.reason);
+
+  constructor(signal: AbortSignal | undefined) {
+    this.#signal = signal;
+    if (signal?.aborted) this.controller.abort(signal.reason);
+    else signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  get clientAborted(): boolean {
+    return this.#signal?.aborted === true;
+  }
+
+  /** The failure for an error thrown while fetching or reading. */
+  failureOf(status = 0): UpstreamFailure {
+    if (this.clientAborted) {
+      throw new FreeRouterError("aborted", "The client went away");
+    }
+    return { kind: this.deadline.fired ? "timeout" : "network", status };
+  }
+
+  dispose(): void {
+    this.deadline.clear();
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
+}
+
+function upstreamRequest(
+  options: UpstreamOptions,
+  input: AttemptInput,
+  scope: AttemptScope,
+  accept: string,
+): Promise<Response> {
+  return options.fetch(`${options.baseUrl}/chat/completions`, {
+    method: "POST",
+    headers: {
+      "authorization": `Bearer ${input.apiKey}`,
+      "content-type": "application/json",
+      "accept": accept,
+      "http-referer": APP_URL,
+      "x-title": APP_TITLE,
+      "x-openrouter-title": APP_TITLE,
+    },
+    body: input.body,
+    signal: scope.controller.signal,
+  });
+}
+
+/** Reads a whole body; each read may take at most `idleMs`. */
+async function readAll(
+  body: ReadableStream<Uint8Array> | null,
+  scope: AttemptScope,
+  idleMs: number,
+): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      scope.deadline.arm(idleMs);
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+  } finally {
+    scope.deadline.clear();
+    reader.releaseLock();
+  }
+  return concatBytes(chunks);
+}
+
+function skipWhitespace(bytes: Uint8Array): Uint8Array {
+  let i = 0;
+  while (
+    i < bytes.length &&
+    (bytes[i] === 32 || bytes[i] === 10 || bytes[i] === 13 || bytes[i] === 9)
+  ) i++;
+  return i === 0 ? bytes : bytes.subarray(i);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The failure for a non-2xx response whose body has been read. */
+function httpFailure(res: Response, bytes: Uint8Array): UpstreamFailure {
+  const text = decoder.decode(bytes);
+  const body = parseJson(text);
+  return {
+    kind: "http",
+    status: res.status,
+    error: errorInfo(body),
+    body,
+    headers: res.headers,
+    text,
+    contentType: res.headers.get("content-type") ?? "application/json",
+  };
+}
+
+/** Whether a parsed 2xx body is an error rather than an answer. */
+function bodyFailure(
+  res: Response,
+  body: unknown,
+): UpstreamFailure | undefined {
+  const error = errorInfo(body);
+  if (error) {
+    return {
+      kind: "error_body",
+      status: res.status,
+      error,
+      body,
+      headers: res.headers,
+    };
+  }
+  const choices = (body as { choices?: unknown } | undefined)?.choices;
+  if (!Array.isArray(choices) || choices.length === 0) {
+    return {
+      kind: "invalid_body",
+      status: res.status,
+      body,
+      headers: res.headers,
+    };
+  }
+  for (const choice of choices) {
+    const inner = errorInfo(choice);
+    if (inner || choice?.finish_reason === "error") {
+      return {
+        kind: "error_body",
+        status: res.status,
+        error: inner,
+        body,
+        headers: res.headers,
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Sends one non-streaming attempt. Resolves with the validated answer or the
+ * failure; throws {@link FreeRouterError} `aborted` when the client went away.
+ */
+export async function attemptCompletion(
+  options: UpstreamOptions,
+  input: AttemptInput,
+): Promise<AttemptResult<CompletionAnswer>> {
+  const scope = new AttemptScope(input.signal);
+  try {
+    scope.deadline.arm(options.requestTimeoutMs);
+    let res: Response;
+    try {
+      res = await upstreamRequest(options, input, scope, "application/json");
+    } catch {
+      return { ok: false, failure: scope.failureOf() };
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = skipWhitespace(
+        await readAll(res.body, scope, options.idleTimeoutMs),
+      );
+    } catch {
+      return { ok: false, failure: scope.failureOf(res.status) };
+    }
+    if (!res.ok) return { ok: false, failure: httpFailure(res, bytes) };
+    const json = parseJson(decoder.decode(bytes));
+    const failure = json === undefined
+      ? {
+        kind: "invalid_body" as const,
+        status: res.status,
+        headers: res.headers,
+      }
+      : bodyFailure(res, json);
+    if (failure) return { ok: false, failure };
+    return {
+      ok: true,
+      value: {
+        status: res.status,
+        headers: res.headers,
+        bytes,
+        json: json as ChatCompletion,
+      },
+    };
+  } finally {
+    scope.dispose();
+  }
+}
+
+/**
+ * Sends one streaming attempt and reads until the first data event. Only a
+ * data event that is not an error commits the stream; comments do not.
+ * Resolves with the committed stream or the failure.
+ */
+export async function attemptStream(
+  options: UpstreamOptions,
+  input: AttemptInput,
+): Promise<AttemptResult<StreamAnswer>> {
+  const scope = new AttemptScope(input.signal);
+  let committed = false;
+  try {
+    scope.deadline.arm(options.requestTimeoutMs);
+    let res: Response;
+    try {
+      res = await upstreamRequest(options, input, scope, "text/event-stream");
+    } catch {
+      return { ok: false, failure: scope.failureOf() };
+    }
+    const contentType = res.headers.get("content-type") ?? "";
+    if (!res.ok || !contentType.includes("text/event-stream")) {
+      let bytes: Uint8Array;
+      try {
+        bytes = skipWhitespace(
+          await readAll(res.body, scope, options.idleTimeoutMs),
+        );
+      } catch {
+        return { ok: false, failure: scope.failureOf(res.status) };
+      }
+      if (!res.ok) return { ok: false, failure: httpFailure(res, bytes) };
+      const json = parseJson(decoder.decode(bytes));
+      return {
+        ok: false,
+        failure: bodyFailure(res, json) ??
+          { kind: "invalid_body", status: res.status, headers: res.headers },
+      };
+    }
+    const reader = res.body!.getReader();
+    const splitter = new SseSplitter();
+    const head: Uint8Array[] = [];
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch {
+        return { ok: false, failure: scope.failureOf(res.status) };
+      }
+      if (chunk.done) {
+        return {
+          ok: false,
+          failure: {
+            kind: "empty_stream",
+            status: res.status,
+            headers: res.headers,
+          },
+        };
+      }
+      splitter.push(chunk.value);
+      for (let event = splitter.next(); event; event = splitter.next()) {
+        const data = sseData(event);
+        head.push(event);
+        if (data === undefined) continue; // a comment: keep waiting
+        const failure = firstEventFailure(res, data);
+        if (failure) {
+          reader.cancel().catch(() => {});
+          return { ok: false, failure };
+        }
+        committed = true;
+        scope.deadline.clear();
+        return {
+          ok: true,
+          value: {
+            status: res.status,
+            headers: res.headers,
+            body: guardedStream(
+              concatBytes(head),
+              splitter,
+              reader,
+              scope,
+              input.model,
+              options.idleTimeoutMs,
+            ),
+          },
+        };
+      }
+    }
+  } finally {
+    if (!committed) scope.dispose();
+  }
+}
+
+function firstEventFailure(
+  res: Response,
+  data: string,
+): UpstreamFailure | undefined {
+  if (data === "[DONE]") {
+    return { kind: "empty_stream", status: res.status, headers: res.headers };
+  }
+  const body = parseJson(data);
+  if (typeof body !== "object" || body === null) {
+    return { kind: "invalid_body", status: res.status, headers: res.headers };
+  }
+  const error = errorInfo(body);
+  return error
+    ? {
+      kind: "error_body",
+      status: res.status,
+      error,
+      body,
+      headers: res.headers,
+    }
+    : undefined;
+}
+
+/** What a committed stream's next event means. */
+type EventCheck = "forward" | "done" | {
+  error: string;
+  code: string | number | null;
+};
+
+function checkEvent(
+  data: string | undefined,
+  state: { finished: boolean },
+): EventCheck {
+  if (data === undefined) return "forward";
+  if (data === "[DONE]") {
+    return state.finished ? "done" : {
+      error: "the upstream stream ended without a finish_reason",
+      code: "incomplete_stream",
+    };
+  }
+  const body = parseJson(data) as { choices?: unknown } | undefined;
+  if (typeof body !== "object" || body === null) {
+    return {
+      error: "the upstream sent a malformed event",
+      code: "malformed_event",
+    };
+  }
+  const error = errorInfo(body);
+  if (error) {
+    return {
+      error: `the upstream failed mid-stream: ${
+        error.message || "unknown error"
+      }`,
+      code: error.code ?? null,
+    };
+  }
+  if (Array.isArray(body.choices)) {
+    for (const choice of body.choices) {
+      if (choice?.finish_reason != null) state.finished = true;
+    }
+  }
+  return "forward";
+}
+
+/**
+ * The committed stream: forwards whole upstream events unchanged and ends with
+ * an OpenAI-style error event (and no `[DONE]`) when the upstream breaks,
+ * stalls, sends an error or a malformed event, or ends early.
+ */
+function guardedStream(
+  head: Uint8Array,
+  splitter: SseSplitter,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  scope: AttemptScope,
+  model: string,
+  idleMs: number,
+): ReadableStream<Uint8Array> {
+  const state = { finished: false };
+  let closed = false;
+  const close = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    error?: { error: string; code: string | number | null },
+  ) => {
+    if (closed) return;
+    closed = true;
+    scope.dispose();
+    if (error) {
+      controller.enqueue(
+        sseErrorEvent(
+          `Stream from ${model} broke off: ${error.error}`,
+          error.code,
+        ),
+      );
+    }
+    controller.close();
+    reader.cancel().catch(() => {});
+  };
+  /** Forwards every complete buffered event; true when the stream is over. */
+  const drain = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    const ready: Uint8Array[] = [];
+    for (let event = splitter.next(); event; event = splitter.next()) {
+      const check = checkEvent(sseData(event), state);
+      if (check === "forward") {
+        ready.push(event);
+        continue;
+      }
+      if (check === "done") ready.push(event);
+      if (ready.length > 0) controller.enqueue(concatBytes(ready));
+      close(controller, check === "done" ? undefined : check);
+      return true;
+    }
+    if (ready.length > 0) controller.enqueue(concatBytes(ready));
+    return false;
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(head);
+      drain(controller);
+    },
+    async pull(controller) {
+      if (closed) return;
+      scope.deadline.arm(idleMs);
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch {
+        if (scope.clientAborted) return close(controller);
+        return close(controller, {
+          error: scope.deadline.fired
+            ? `no event for ${idleMs / 1000} s`
+            : "the connection was lost",
+          code: scope.deadline.fired ? "stream_stalled" : "connection_lost",
+        });
+      } finally {
+        scope.deadline.clear();
+      }
+      if (chunk.done) {
+        return close(controller, {
+          error: "the upstream ended the stream without [DONE]",
+          code: "incomplete_stream",
+        });
+      }
+      splitter.push(chunk.value);
+      drain(controller);
+    },
+    cancel() {
+      closed = true;
+      scope.controller.abort(
+        new DOMException("client went away", "AbortError"),
+      );
+      scope.dispose();
+      return reader.cancel().catch(() => {});
+    },
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * The proxy process (src/main.ts): configuration errors, `.env`, startup
+ * while OpenRouter is down, and the official OpenAI SDK as a real client.
+ */
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { parseServerConfig } from "../src/config.ts";
+import { serve } from "../src/main.ts";
+import type { Logger } from "../src/options.ts";
+import {
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
+  startFakeOpenRouter,
+} from "./fake_openrouter.ts";
+
+const [A, B] = POOL as [string, string];
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+function passthroughEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(key);
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+function mainProcess(
+  env: Record<string, string>,
+  cwd?: string,
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      CONFIG,
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      MAIN,
+    ],
+    env: { ...passthroughEnv(), ...env },
+    clearEnv: true,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function runToEnd(env: Record<string, string>, cwd?: string) {
+  const out = await mainProcess(env, cwd).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const quiet: Logger = { info() {}, warn() {} };
+
+for (
+  const [key, value] of [["MAX_ATTEMPTS", "abc"], ["PORT", "70000"], [
+    "REQUEST_TIMEOUT",
+    "0",
+  ]] as const
+) {
+  Deno.test(`main exits 2 with one line naming ${key} when ${key}=${value}`, async () => {
+    const { code, stderr } = await runToEnd({
+      [key]: value,
+      FREEROUTER_KV_PATH: ":memory:",
+    });
+    assert.equal(code, 2);
+    const lines = stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(
+      lines[0]!,
+      new RegExp(`^freerouter: Invalid configuration: ${key} `),
+    );
+    assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
+  });
+}
+
+Deno.test("main reads .env from the working directory, and the environment wins over it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "freerouter-env-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/.env`,
+      "# comment\nMAX_ATTEMPTS=abc\nPORT=1\n",
+    );
+    const fromFile = await runToEnd({ FREEROUTER_KV_PATH: ":memory:" }, dir);
+    assert.equal(fromFile.code, 2);
+    assert.match(fromFile.stderr, /MAX_ATTEMPTS/);
+    const overridden = await runToEnd({
+      FREEROUTER_KV_PATH: ":memory:",
+      MAX_ATTEMPTS: "3",
+      PORT: "99999",
+    }, dir);
+    assert.equal(overridden.code, 2);
+    assert.match(overridden.stderr, /PORT .*"99999"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main never prints the OpenRouter key in a configuration error", async () => {
+  const { code, stderr } = await runToEnd({
+    OPENROUTER_API_KEY: "sk-or-v1-secret-value-123",
+    OPENROUTER_BASE_URL: "ftp://nope",
+    FREEROUTER_KV_PATH: ":memory:",
+  });
+  assert.equal(code, 2);
+  assert.match(stderr, /OPENROUTER_BASE_URL/);
+  assert.doesNotMatch(stderr, /secret-value/);
+});
+
+Deno.test("main starts and serves /health while OpenRouter is unreachable, and stops on SIGTERM", async () => {
+  const child = mainProcess({
+    OPENROUTER_API_KEY: "sk-or-v1-test",
+    OPENROUTER_BASE_URL: "http://127.0.0.1:9/api/v1",
+    PORT: "0",
+    FREEROUTER_KV_PATH: ":memory:",
+  });
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let url: string | undefined;
+  while (url === undefined) {
+    const { done, value } = await lines.read();
+    if (done) break;
+    seen += value;
+    url = /listening on (http:\/\/\S+) /.exec(seen)?.[1];
+  }
+  assert.ok(url, seen);
+  const health = await (await fetch(`${url}/health`)).json();
+  assert.equal(health.status, "degraded");
+  const chat = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    body: JSON.stringify({
+      model: "auto",
+      messages: [{ role: "user", content: "hi" }],
+    }),
+  });
+  assert.equal(chat.status, 503);
+  await chat.body?.cancel();
+  child.kill("SIGTERM");
+  const status = await child.status;
+  await lines.cancel();
+  await child.stdout.cancel();
+  assert.equal(status.code, 0);
+});
+
+Deno.test("the official openai SDK gets answers through the proxy, with fallback and X-FreeRouter-Model", async () => {
+  await using fake = startFakeOpenRouter();
+  fake.script(A, {
+    status: 429,
+    body: { error: { message: "Rate limit exceeded", code: 429 } },
+  });
+  const config = parseServerConfig({
+    OPENROUTER_API_KEY: "sk-or-v1-test",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    PORT: "0",
+    FREEROUTER_KV_PATH: ":memory:",
+  });
+  await using server = await serve(config, quiet);
+  const client = new OpenAI({
+    baseURL: `${server.url}/v1`,
+    apiKey: "unused",
+    maxRetries: 0,
+  });
+  const { data, response } = await client.chat.completions
+    .create({ model: "auto", messages: [{ role: "user", content: "Say hi" }] })
+    .withResponse();
+  assert.equal(response.headers.get("x-freerouter-model"), B);
+  assert.equal(response.headers.get("x-freerouter-attempts"), "2");
+  assert.equal(data.model, B);
+  assert.equal(typeof data.choices[0]?.message.content, "string");
+  const models = await client.models.list();
+  assert.deepEqual(models.data.map((m) => m.id), POOL);
+  await assert.rejects(
+    client.chat.completions.create({ model: "auto", messages: [] }),
+    (err: unknown) =>
+      err instanceof OpenAI.BadRequestError && /messages/.test(err.message),
+  );
+});

@@ -1,0 +1,98 @@
+/**
+ * Deno KV persistence: cooldowns and the last good catalog survive a restart
+ * (the KV file reopened by a new handler).
+ */
+import assert from "node:assert/strict";
+import { hello, manualClock, rig } from "./_harness.ts";
+import {
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
+  modelRpm,
+  startFakeOpenRouter,
+} from "./fake_openrouter.ts";
+
+const [A, B] = POOL as [string, string];
+
+async function withKvFile(fn: (path: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "freerouter-kv-" });
+  try {
+    await fn(`${dir}/kv.sqlite`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("createHandler() keeps a cooldown across a restart on the same KV file", async () => {
+  await withKvFile(async (path) => {
+    await using fake = startFakeOpenRouter();
+    const clock = manualClock();
+    fake.script(A, modelRpm(A, { resetMs: clock.now() + 5 * 60_000 }));
+    {
+      using kv = await Deno.openKv(path);
+      await using first = rig({ fake, clock, kv });
+      await (await first.chat(hello())).body?.cancel();
+    }
+    assert.deepEqual(fake.chatRequests().map((q) => q.model), [A, B]);
+    {
+      using kv = await Deno.openKv(path);
+      await using second = rig({ fake, clock, kv });
+      const res = await second.chat(hello());
+      assert.equal(res.headers.get("x-freerouter-model"), B);
+      await res.body?.cancel();
+      assert.deepEqual(
+        fake.chatRequests().map((q) => q.model),
+        [A, B, B],
+        "A was skipped after the restart",
+      );
+      clock.advance(5 * 60_000);
+      const later = await second.chat(hello());
+      assert.equal(
+        later.headers.get("x-freerouter-model"),
+        A,
+        "the cooldown ends at the reset",
+      );
+      await later.body?.cancel();
+    }
+  });
+});
+
+Deno.test("createHandler() routes after a restart while OpenRouter's model list is unreachable", async () => {
+  await withKvFile(async (path) => {
+    await using fake = startFakeOpenRouter();
+    const clock = manualClock();
+    {
+      using kv = await Deno.openKv(path);
+      await using first = rig({ fake, clock, kv });
+      await (await first.chat(hello())).body?.cancel();
+    }
+    fake.scriptModels({ status: 503, body: "down" }, {
+      status: 503,
+      body: "down",
+    });
+    {
+      using kv = await Deno.openKv(path);
+      await using second = rig({ fake, clock, kv });
+      const res = await second.chat(hello());
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("x-freerouter-model"), A);
+      await res.body?.cancel();
+      const models = await (await second.request("/v1/models")).json() as {
+        data: Array<{ id: string }>;
+      };
+      assert.deepEqual(models.data.map((m) => m.id), POOL);
+    }
+  });
+});
+
+Deno.test("createHandler() without KV starts with no cooldowns", async () => {
+  await using fake = startFakeOpenRouter();
+  const clock = manualClock();
+  fake.script(A, modelRpm(A, { resetMs: clock.now() + 5 * 60_000 }));
+  {
+    await using first = rig({ fake, clock });
+    await (await first.chat(hello())).body?.cancel();
+  }
+  await using second = rig({ fake, clock });
+  const res = await second.chat(hello());
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  await res.body?.cancel();
+});
