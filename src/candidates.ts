@@ -3,53 +3,111 @@
  *
  * @module
  */
+import {
+  knownCapable,
+  type Misfit,
+  misfit,
+  type RequestNeeds,
+  supportsReasoning,
+} from "./capabilities.ts";
 import type { CooldownEntry } from "./cooldown.ts";
 import type { FreeModel } from "./types.ts";
 
 /** Model names that mean "pick for me". */
 const AUTO_NAMES = new Set(["", "auto", "openrouter/auto"]);
 
+/** Inputs of {@link orderCandidates}. */
+export interface CandidateInput {
+  /** The pool, in priority (or adaptive) order. */
+  pool: readonly FreeModel[];
+  /** The `model` the client asked for. */
+  requested: string | undefined;
+  /** What the request needs; `undefined` for none. */
+  needs?: RequestNeeds;
+  /** Active cooldowns by model id. */
+  cooldowns: ReadonlyMap<string, CooldownEntry>;
+  /** Capabilities models were found to lack (from upstream 404s), by model id. */
+  gaps?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The current time, epoch ms. */
+  now: number;
+  /** The most candidates to return. */
+  maxAttempts: number;
+}
+
+/** The candidates, or why no model can serve the request. */
+export interface CandidateOrder {
+  /** Models to try, in order; at most `maxAttempts`. */
+  candidates: FreeModel[];
+  /** When `candidates` is empty because no model fits: the first misfit found. */
+  misfit?: Misfit;
+}
+
 /**
- * The models to try for one request, at most `maxAttempts` of them.
+ * The models to try for one request.
  *
- * A requested model that is in the pool goes first, then the pool in priority
- * order; `auto`, empty, paid or unknown names use the pool order. Models that
- * are cooling down move to the end, soonest expiry first.
+ * A requested model that is in the pool goes first, then the pool in order;
+ * `auto`, empty, paid or unknown names use the pool order. Models known to
+ * lack a required capability (catalog or learned gap), or too small for the
+ * request, are left out. Known-capable models come before models whose catalog
+ * entry says nothing (and reasoning-capable ones first when reasoning is
+ * asked for). Models cooling down move to the end, soonest expiry first.
  */
-export function orderCandidates(
-  pool: readonly FreeModel[],
-  requested: string | undefined,
-  cooldowns: ReadonlyMap<string, CooldownEntry>,
-  now: number,
-  maxAttempts: number,
-): FreeModel[] {
+export function orderCandidates(input: CandidateInput): CandidateOrder {
+  const { pool, requested, needs, cooldowns, gaps, now, maxAttempts } = input;
   const first = requested === undefined || AUTO_NAMES.has(requested)
     ? undefined
     : pool.find((m) => m.id === requested);
-  const ready: FreeModel[] = [];
+  const simple = needs === undefined ||
+    (needs.required.length === 0 && !needs.prefersReasoning &&
+      needs.contextTokens === 0);
+  const preferred: FreeModel[] = [];
+  const capable: FreeModel[] = [];
+  const unknown: FreeModel[] = [];
   let cooling: FreeModel[] | undefined;
-  const consider = (model: FreeModel) => {
-    const entry = cooldowns.size === 0 ? undefined : cooldowns.get(model.id);
-    if (entry !== undefined && entry.until > now) {
-      (cooling ??= []).push(model);
-    } else {
-      ready.push(model);
+  let firstMisfit: Misfit | undefined;
+  let lead: FreeModel | undefined;
+
+  const consider = (model: FreeModel): void => {
+    if (!simple) {
+      const m = misfit(model, needs!, gaps?.get(model.id));
+      if (m) {
+        firstMisfit ??= m;
+        return;
+      }
     }
+    const entry = cooldowns.size === 0 ? undefined : cooldowns.get(model.id);
+    if (entry !== undefined && entry.until > now) (cooling ??= []).push(model);
+    else if (model === first) lead = model;
+    else if (simple) capable.push(model);
+    else if (!knownCapable(model, needs!)) unknown.push(model);
+    else if (needs!.prefersReasoning && supportsReasoning(model)) {
+      preferred.push(model);
+    } else capable.push(model);
   };
+
   if (first) consider(first);
   for (const model of pool) {
-    if (ready.length >= maxAttempts) break;
+    if (simple && capable.length + (lead ? 1 : 0) >= maxAttempts) break;
     if (model !== first) consider(model);
   }
-  if (ready.length >= maxAttempts || cooling === undefined) {
-    return ready.length > maxAttempts ? ready.slice(0, maxAttempts) : ready;
+  const ordered = lead ? [lead] : [];
+  for (const group of [preferred, capable, unknown]) {
+    for (const model of group) {
+      if (ordered.length >= maxAttempts) return { candidates: ordered };
+      ordered.push(model);
+    }
   }
-  cooling.sort((a, b) =>
-    cooldowns.get(a.id)!.until - cooldowns.get(b.id)!.until
-  );
-  for (const model of cooling) {
-    if (ready.length >= maxAttempts) break;
-    ready.push(model);
+  if (cooling) {
+    const list = cooling as FreeModel[];
+    list.sort((a, b) =>
+      cooldowns.get(a.id)!.until - cooldowns.get(b.id)!.until
+    );
+    for (const model of list) {
+      if (ordered.length >= maxAttempts) break;
+      ordered.push(model);
+    }
   }
-  return ready;
+  return ordered.length === 0 && firstMisfit
+    ? { candidates: [], misfit: firstMisfit }
+    : { candidates: ordered };
 }

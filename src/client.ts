@@ -229,7 +229,8 @@ export class FreeRouterClient implements AsyncDisposable {
   /** Aborts open streams and waits for background work. The KV handle, if any, stays open. */
   async close(): Promise<void> {
     for (const controller of this.#open) controller.abort();
-    await this.#options.state.settle();
+    if (this.#options.ownsState) await this.#options.state.close();
+    else await this.#options.state.settle();
   }
 
   /** Same as {@link FreeRouterClient.close}, for `await using`. */

@@ -20,6 +20,9 @@ export interface ServerConfig {
   streamIdleTimeout: number;
   kvPath: string;
   accessKey: string | undefined;
+  rpm: number;
+  maxWait: number;
+  strategy: "priority" | "adaptive";
 }
 
 /** A configuration error; its message is one line naming the key. */
@@ -62,6 +65,17 @@ const envSchema = z.object({
     ".freerouter/kv.sqlite",
   ),
   FREEROUTER_API_KEY: optionalSecret,
+  FREEROUTER_RPM: z.coerce.number({ error: "must be a whole number" }).int(
+    "must be a whole number",
+  )
+    .min(0, "must be 0 (off) or more").default(20),
+  FREEROUTER_MAX_WAIT: z.coerce.number({ error: "must be a number of seconds" })
+    .min(0, "must be 0 or more")
+    .max(3600, "must be at most 3600").default(30),
+  FREEROUTER_STRATEGY: z.enum(["priority", "adaptive"], {
+    error: 'must be "priority" or "adaptive"',
+  })
+    .default("priority"),
 });
 
 const SECRETS = new Set(["OPENROUTER_API_KEY", "FREEROUTER_API_KEY"]);
@@ -102,5 +116,8 @@ export function parseServerConfig(
     streamIdleTimeout: e.FREEROUTER_STREAM_IDLE_TIMEOUT,
     kvPath: e.FREEROUTER_KV_PATH,
     accessKey: e.FREEROUTER_API_KEY,
+    rpm: e.FREEROUTER_RPM,
+    maxWait: e.FREEROUTER_MAX_WAIT,
+    strategy: e.FREEROUTER_STRATEGY,
   };
 }

@@ -25,6 +25,12 @@ export interface CooldownEntry {
   until: number;
   /** Why, e.g. `429`. */
   reason: string;
+  /**
+   * `rate_limit` (a 429), `breaker` (repeated transient failures) or
+   * `lasting` (gone for free use: ends at the next catalog refresh).
+   * @default {"rate_limit"}
+   */
+  kind?: "rate_limit" | "breaker" | "lasting";
 }
 
 /** Whether `entry` still holds at `now`. */

@@ -44,16 +44,18 @@ export function readDotenv(dir?: string): Record<string, string> {
 }
 
 /**
- * The environment with `.env` underneath: a variable set in the environment
- * wins over the same key in `.env`. `{}` for the environment when the runtime
+ * The environment with `.env` underneath: a variable set (non-empty) in the
+ * environment wins over the same key in `.env`. `{}` for the environment when the runtime
  * denies access to it.
  */
 export function loadEnv(dir?: string): Record<string, string | undefined> {
-  let env: Record<string, string | undefined> = {};
+  const merged: Record<string, string | undefined> = readDotenv(dir);
   try {
-    env = { ...process.env };
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined && value !== "") merged[key] = value;
+    }
   } catch {
     // Deno without --allow-env: only .env applies
   }
-  return { ...readDotenv(dir), ...env };
+  return merged;
 }

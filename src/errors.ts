@@ -29,7 +29,10 @@ export type FreeRouterErrorCode =
   | "no_free_models"
   | "missing_api_key"
   | "aborted"
-  | "stream_interrupted";
+  | "stream_interrupted"
+  | "daily_limit_reached"
+  | "rate_limited"
+  | "no_capable_model";
 
 /** Options of {@link FreeRouterError}. */
 export interface FreeRouterErrorOptions extends ErrorOptions {
@@ -45,6 +48,9 @@ const STATUS_BY_CODE: Record<FreeRouterErrorCode, number> = {
   missing_api_key: 401,
   aborted: 499,
   stream_interrupted: 502,
+  daily_limit_reached: 429,
+  rate_limited: 429,
+  no_capable_model: 400,
 };
 
 /**

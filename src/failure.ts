@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Capability, capabilityFromNotFound } from "./capabilities.ts";
 import { resetHint } from "./reset_hint.ts";
 
 /** The error object OpenRouter puts in error bodies and SSE error events. */
@@ -43,17 +44,32 @@ export interface UpstreamFailure {
   contentType?: string;
 }
 
+/** What a failure does to one model's standing. */
+export type ModelEffect =
+  /** Rate-limited: cool down until `until` (epoch ms). */
+  | { kind: "cooldown"; until: number }
+  /** Gone for free use (promo ended, 402, data policy): cool down until the next catalog refresh. */
+  | { kind: "lasting" }
+  /** Lacks a capability this request needs: skip it for such requests only. */
+  | { kind: "capability"; capability: Capability }
+  /** A transient fault (5xx, timeout, error inside a 200 …): counts toward the circuit breaker. */
+  | { kind: "transient" };
+
 /** What to do after a failure. */
 export type Verdict =
+  /** Try the next candidate, after applying `effect` to the model that failed. */
+  | { action: "next"; effect?: ModelEffect }
+  /** Stop and give the client the upstream's status and body unchanged. */
+  | { action: "return" }
+  /**
+   * The whole account hit a free-tier cap: no other model would help.
+   * `limit` is the upstream's `X-RateLimit-Limit`, when given.
+   */
   | {
-    /** Try the next candidate. */
-    action: "next";
-    /** Cool the model down until this epoch ms, when set. */
-    cooldownUntil?: number;
-  }
-  | {
-    /** Stop and give the client the upstream's status and body unchanged. */
-    action: "return";
+    action: "account";
+    scope: "day" | "minute";
+    until: number;
+    limit?: number;
   };
 
 /** Statuses after which another model may well succeed. */
@@ -101,35 +117,109 @@ export interface FailurePolicy {
   defaultCooldownMs: number;
 }
 
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+function limitHeader(failure: UpstreamFailure): number | undefined {
+  let raw: unknown = failure.headers?.get("x-ratelimit-limit");
+  const mirrored = failure.error?.metadata?.headers;
+  if (raw == null && typeof mirrored === "object" && mirrored !== null) {
+    for (const [key, value] of Object.entries(mirrored)) {
+      if (key.toLowerCase() === "x-ratelimit-limit") raw = value;
+    }
+  }
+  const n = Number(raw);
+  return raw != null && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function availabilityCode(failure: UpstreamFailure): string | undefined {
+  const error = (failure.body as
+    | { error?: { availability?: { code?: unknown } } }
+    | undefined)?.error;
+  const code = error?.availability?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
 /**
- * Classifies one failed attempt.
+ * Classifies one failed attempt by its scope (see the README's table):
  *
- * - 429: next candidate; the model cools down until the reset hint, else for
- *   the default cooldown.
- * - 402, 403, 404, 408, 409, any 5xx, network errors, timeouts and 200s that
- *   are not a chat completion: next candidate.
- * - 401 naming a `provider_name`: that provider's problem, next candidate.
+ * - 429 `free-models-per-day…` or `limit_source: openrouter_free_tier_daily`:
+ *   the account, until the reset (next UTC midnight without a hint).
+ * - 429 `free-models-per-min`: the account, until the reset (next minute).
+ * - Any other 429 (`limit_rpm/…`, `limit_rpd/…`, shared capacity, "Provider
+ *   returned error"): that model cools down until the reset hint, else for the
+ *   default cooldown; next candidate.
+ * - 404 "No endpoints found that support …": that model lacks a capability
+ *   for this kind of request; next candidate.
+ * - 404 `free_variant_ended` / "is unavailable for free" / "No endpoints
+ *   found for …" / data-policy 404s, and 402: that model, until the next
+ *   catalog refresh; next candidate.
+ * - 401 naming a `provider_name`, 403, 404, 408, 409, 5xx, network errors,
+ *   timeouts, errors inside 200s: transient; next candidate.
  * - Any other 4xx (400, 401 about the key, 413, 422 …): return it unchanged.
  */
 export function classifyFailure(
   failure: UpstreamFailure,
   policy: FailurePolicy,
 ): Verdict {
+  const status = effectiveStatus(failure);
+  const message = failure.error?.message ?? "";
+  if (status === 429) return rateLimited(failure, message, policy);
   if (failure.kind !== "http") {
-    if (effectiveStatus(failure) === 429) return rateLimited(failure, policy);
-    return { action: "next" };
+    return { action: "next", effect: { kind: "transient" } };
   }
-  const status = failure.status;
-  if (status === 429) return rateLimited(failure, policy);
-  if (status >= 500 || FALLBACK_STATUSES.has(status)) return { action: "next" };
-  if (status === 401 && isProviderError(failure)) return { action: "next" };
+  if (status === 404) {
+    const capability = capabilityFromNotFound(message);
+    if (capability) {
+      return { action: "next", effect: { kind: "capability", capability } };
+    }
+    if (
+      availabilityCode(failure) === "free_variant_ended" ||
+      /unavailable for free/i.test(message) ||
+      /No endpoints (found|available) (for|matching)/i.test(message)
+    ) return { action: "next", effect: { kind: "lasting" } };
+    return { action: "next", effect: { kind: "transient" } };
+  }
+  if (status === 402) return { action: "next", effect: { kind: "lasting" } };
+  if (status >= 500 || FALLBACK_STATUSES.has(status)) {
+    return { action: "next", effect: { kind: "transient" } };
+  }
+  if (status === 401 && isProviderError(failure)) {
+    return { action: "next", effect: { kind: "transient" } };
+  }
   return { action: "return" };
 }
 
-function rateLimited(failure: UpstreamFailure, policy: FailurePolicy): Verdict {
-  const until = resetHint(failure.headers, failure.body, policy.now) ??
-    policy.now + policy.defaultCooldownMs;
-  return { action: "next", cooldownUntil: until };
+function rateLimited(
+  failure: UpstreamFailure,
+  message: string,
+  policy: FailurePolicy,
+): Verdict {
+  const hint = resetHint(failure.headers, failure.body, policy.now);
+  const source = failure.error?.metadata?.limit_source;
+  if (
+    /free-models-per-day/i.test(message) ||
+    source === "openrouter_free_tier_daily"
+  ) {
+    const until = hint ?? (Math.floor(policy.now / DAY_MS) + 1) * DAY_MS;
+    return {
+      action: "account",
+      scope: "day",
+      until,
+      limit: limitHeader(failure),
+    };
+  }
+  if (/free-models-per-min/i.test(message)) {
+    const until = hint ?? (Math.floor(policy.now / MINUTE_MS) + 1) * MINUTE_MS;
+    return {
+      action: "account",
+      scope: "minute",
+      until,
+      limit: limitHeader(failure),
+    };
+  }
+  const until = hint ?? policy.now + policy.defaultCooldownMs;
+  return { action: "next", effect: { kind: "cooldown", until } };
 }
 
 /** A short description of a failure for attempt lists, e.g. `429`, `timeout`, `200 with error 503`. */

@@ -18,6 +18,7 @@ import {
 } from "./options.ts";
 import { validateChatRequest } from "./request_schema.ts";
 import { type Routed, Router } from "./router.ts";
+import { statusReport } from "./status.ts";
 import type { FreeModel } from "./types.ts";
 
 /**
@@ -90,6 +91,7 @@ const ALLOW: Record<string, string> = {
   "/chat/completions": "POST",
   "/models": "GET, HEAD",
   "/health": "GET, HEAD",
+  "/freerouter/status": "GET, HEAD",
 };
 
 function modelsList(pool: readonly FreeModel[]): string {
@@ -220,14 +222,28 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   }
 
   function health(): Response {
-    const snapshot = resolved.state.catalog.snapshot;
+    const { state, now } = resolved;
+    const snapshot = state.catalog.snapshot;
+    const block = state.account && state.account.until > now()
+      ? state.account
+      : undefined;
     return json(JSON.stringify({
-      status: snapshot && snapshot.pool.length > 0 ? "ok" : "degraded",
+      status: block
+        ? "limited"
+        : snapshot && snapshot.pool.length > 0
+        ? "ok"
+        : "degraded",
       pool_size: snapshot?.pool.length ?? 0,
       catalog_age_seconds: snapshot
-        ? Math.round((resolved.now() - snapshot.fetchedAt) / 1000)
+        ? Math.round((now() - snapshot.fetchedAt) / 1000)
         : null,
+      account_blocked_until: block ? new Date(block.until).toISOString() : null,
     }));
+  }
+
+  async function status(req: Request): Promise<Response> {
+    await router.models(upstreamKey(req)).catch(() => {});
+    return json(JSON.stringify(statusReport(resolved, options.rpm ?? 20)));
   }
 
   async function handle(req: Request): Promise<Response> {
@@ -258,7 +274,9 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       });
     }
     try {
-      return path === "/models" ? await models(req) : await chat(req);
+      if (path === "/models") return await models(req);
+      if (path === "/freerouter/status") return await status(req);
+      return await chat(req);
     } catch (err) {
       if (
         !(err instanceof FreeRouterError || err instanceof UpstreamHTTPError)
@@ -273,7 +291,8 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     }
   }
 
-  const close = () => resolved.state.settle();
+  const close = () =>
+    resolved.ownsState ? resolved.state.close() : resolved.state.settle();
   return Object.assign(handle, {
     models: () => router.models(apiKey),
     close,

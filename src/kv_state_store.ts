@@ -1,12 +1,22 @@
 /**
  * Persists freerouter's state in Deno KV (or any store with its API, such as
- * the `@deno/kv` npm package on Node): cooldowns and the last good free pool.
- * Keys are `["freerouter", …]`; `expireIn` is used only to collect garbage.
+ * the `@deno/kv` npm package on Node): cooldowns, learned capability gaps,
+ * model health, the account block and learned limits, the account's attempt
+ * counters, and the last good free pool. Keys start with `"freerouter"`;
+ * `expireIn` is used only to collect garbage. Every write that other instances
+ * must see also changes `["freerouter", "rev"]`, which they poll.
  *
  * @module
  */
+import type {
+  AccountBlock,
+  AccountLimits,
+  WindowCounts,
+} from "./account_limit.ts";
+import { admit } from "./account_limit.ts";
 import type { CatalogSnapshot } from "./catalog.ts";
 import type { CooldownEntry } from "./cooldown.ts";
+import type { ModelHealth } from "./health.ts";
 
 /** A KV key part, as Deno KV takes it. */
 export type KvKeyPart = string | number | bigint | boolean | Uint8Array;
@@ -23,7 +33,9 @@ export type KvKeyPart = string | number | bigint | boolean | Uint8Array;
  */
 export interface KvLike {
   /** Reads one entry. */
-  get(key: readonly KvKeyPart[]): Promise<{ value: unknown }>;
+  get(
+    key: readonly KvKeyPart[],
+  ): Promise<{ value: unknown; versionstamp: string | null }>;
   /** Writes one entry. */
   set(
     key: readonly KvKeyPart[],
@@ -40,26 +52,49 @@ export interface KvLike {
   close(): void;
 }
 
-/** The part of Deno KV's atomic operation freerouter uses. */
+/**
+ * The part of Deno KV's atomic operation freerouter uses.
+ *
+ * @example Write two keys together
+ * ```ts ignore
+ * import type { KvLike } from "@freerouter/freerouter";
+ * declare const kv: KvLike;
+ * await kv.atomic().set(["a"], 1).set(["b"], 2).commit();
+ * ```
+ */
 export interface KvAtomicLike {
+  /** Fails the commit unless the key still has this versionstamp (`null`: absent). */
+  check(
+    check: { key: readonly KvKeyPart[]; versionstamp: string | null },
+  ): KvAtomicLike;
   /** Queues a write. */
   set(
     key: readonly KvKeyPart[],
     value: unknown,
     options?: { expireIn?: number },
   ): KvAtomicLike;
-  /** Commits the queued writes together. */
-  commit(): Promise<unknown>;
+  /** Queues a delete. */
+  delete(key: readonly KvKeyPart[]): KvAtomicLike;
+  /** Commits the queued writes together; `{ ok: false }` when a check failed. */
+  commit(): Promise<{ ok: boolean }>;
 }
 
 const ROOT = "freerouter";
+const REV = [ROOT, "rev"] as const;
 const COOLDOWN = [ROOT, "cooldown"] as const;
+const GAP = [ROOT, "gap"] as const;
+const HEALTH = [ROOT, "health"] as const;
+const ACCOUNT_BLOCK = [ROOT, "account", "block"] as const;
+const ACCOUNT_LIMITS = [ROOT, "account", "limits"] as const;
+const COUNTS = [ROOT, "account", "counts"] as const;
 const CATALOG_META = [ROOT, "catalog", "meta"] as const;
 const catalogPart = (i: number) => [ROOT, "catalog", "part", i] as const;
 /** Characters per catalog part: well under KV's 64 KiB value limit even for multi-byte text. */
 const PART_CHARS = 16_000;
-/** Cooldown entries live this much longer than the cooldown, then KV drops them. */
+/** Entries live this much longer than what they describe, then KV drops them. */
 const GC_MARGIN_MS = 60_000;
+/** Health entries are dropped after a week without attempts. */
+const HEALTH_TTL_MS = 7 * 86_400_000;
 
 function isCooldownEntry(value: unknown): value is CooldownEntry {
   const v = value as CooldownEntry;
@@ -67,10 +102,33 @@ function isCooldownEntry(value: unknown): value is CooldownEntry {
     typeof v.until === "number" && typeof v.reason === "string";
 }
 
-/** What a store held when it was opened. */
-export interface LoadedState {
+function isStoredModel(value: unknown): boolean {
+  const m = value as Record<string, unknown>;
+  return typeof m === "object" && m !== null && typeof m.id === "string" &&
+    typeof m.context_length === "number" && Array.isArray(m.input_modalities) &&
+    (m.supported_parameters === null || Array.isArray(m.supported_parameters));
+}
+
+function isBlock(value: unknown): value is AccountBlock {
+  const v = value as AccountBlock;
+  return typeof v === "object" && v !== null &&
+    (v.scope === "day" || v.scope === "minute") &&
+    typeof v.until === "number";
+}
+
+/** The state other instances share, as last read from KV. */
+export interface SharedState {
   cooldowns: CooldownEntry[];
+  gaps: Map<string, string[]>;
+  account: AccountBlock | undefined;
+  limits: Partial<AccountLimits>;
+}
+
+/** Everything a store held when it was opened. */
+export interface LoadedState extends SharedState {
   catalog: CatalogSnapshot | undefined;
+  health: Map<string, ModelHealth>;
+  counts: WindowCounts | undefined;
 }
 
 /** freerouter's state in a KV store. */
@@ -82,22 +140,153 @@ export class KvStateStore {
     this.#kv = kv;
   }
 
-  /** Reads every cooldown and the last good catalog. */
-  async load(now: number): Promise<LoadedState> {
+  /** The change marker other instances poll. */
+  async rev(): Promise<unknown> {
+    return (await this.#kv.get(REV)).value;
+  }
+
+  /** Reads the shared state (cooldowns, gaps, account block, learned limits). */
+  async shared(now: number): Promise<SharedState> {
     const cooldowns: CooldownEntry[] = [];
     for await (const entry of this.#kv.list({ prefix: COOLDOWN })) {
       if (isCooldownEntry(entry.value) && entry.value.until > now) {
         cooldowns.push(entry.value);
       }
     }
-    return { cooldowns, catalog: await this.#loadCatalog() };
+    const gaps = new Map<string, string[]>();
+    for await (const entry of this.#kv.list({ prefix: GAP })) {
+      const model = entry.key[2];
+      if (typeof model === "string" && Array.isArray(entry.value)) {
+        gaps.set(model, entry.value.map(String));
+      }
+    }
+    const block = (await this.#kv.get(ACCOUNT_BLOCK)).value;
+    const limits = (await this.#kv.get(ACCOUNT_LIMITS)).value as
+      | Partial<AccountLimits>
+      | null;
+    return {
+      cooldowns,
+      gaps,
+      account: isBlock(block) && block.until > now ? block : undefined,
+      limits: limits ?? {},
+    };
+  }
+
+  /** Reads everything. */
+  async load(now: number): Promise<LoadedState> {
+    const health = new Map<string, ModelHealth>();
+    for await (const entry of this.#kv.list({ prefix: HEALTH })) {
+      const model = entry.key[2];
+      if (
+        typeof model === "string" && typeof entry.value === "object" &&
+        entry.value !== null
+      ) {
+        health.set(model, entry.value as ModelHealth);
+      }
+    }
+    const counts = (await this.#kv.get(COUNTS)).value as WindowCounts | null;
+    return {
+      ...(await this.shared(now)),
+      catalog: await this.#loadCatalog(),
+      health,
+      counts: counts ?? undefined,
+    };
+  }
+
+  #changed(): KvAtomicLike {
+    return this.#kv.atomic().set(REV, crypto.randomUUID());
   }
 
   /** Writes one cooldown. */
   async saveCooldown(entry: CooldownEntry, now: number): Promise<void> {
-    await this.#kv.set([...COOLDOWN, entry.model], entry, {
-      expireIn: Math.max(1, entry.until - now) + GC_MARGIN_MS,
-    });
+    await this.#changed()
+      .set([...COOLDOWN, entry.model], entry, {
+        expireIn: Math.max(1, entry.until - now) + GC_MARGIN_MS,
+      })
+      .commit();
+  }
+
+  /** Deletes cooldowns. */
+  async deleteCooldowns(models: readonly string[]): Promise<void> {
+    const op = this.#changed();
+    for (const model of models) op.delete([...COOLDOWN, model]);
+    await op.commit();
+  }
+
+  /** Writes the capabilities a model was found to lack. */
+  async saveGap(model: string, capabilities: readonly string[]): Promise<void> {
+    await this.#changed().set([...GAP, model], [...capabilities], {
+      expireIn: 86_400_000,
+    }).commit();
+  }
+
+  /** Forgets learned gaps (after a catalog refresh). */
+  async clearGaps(models: readonly string[]): Promise<void> {
+    const op = this.#changed();
+    for (const model of models) op.delete([...GAP, model]);
+    await op.commit();
+  }
+
+  /** Writes the account block (or clears it) and the learned limits. */
+  async saveAccount(
+    block: AccountBlock | undefined,
+    limits: Partial<AccountLimits>,
+    now: number,
+  ): Promise<void> {
+    const op = this.#changed().set(ACCOUNT_LIMITS, limits);
+    if (block) {
+      op.set(ACCOUNT_BLOCK, block, {
+        expireIn: Math.max(1, block.until - now) + GC_MARGIN_MS,
+      });
+    } else op.delete(ACCOUNT_BLOCK);
+    await op.commit();
+  }
+
+  /** Writes health entries (not shared live: no rev change). */
+  async saveHealth(entries: ReadonlyMap<string, ModelHealth>): Promise<void> {
+    let op = this.#kv.atomic();
+    let n = 0;
+    for (const [model, health] of entries) {
+      op.set([...HEALTH, model], health, { expireIn: HEALTH_TTL_MS });
+      if (++n % 500 === 0) {
+        await op.commit();
+        op = this.#kv.atomic();
+      }
+    }
+    await op.commit();
+  }
+
+  /**
+   * Counts one attempt against the limits, atomically across every instance
+   * on this store: `{ ok: true }`, or `{ ok: false, retryAt }` when the limits
+   * are reached.
+   */
+  async takeSlot(
+    limits: AccountLimits,
+    now: number,
+  ): Promise<
+    { ok: true; counts: WindowCounts } | { ok: false; retryAt: number }
+  > {
+    for (;;) {
+      const entry = await this.#kv.get(COUNTS);
+      const verdict = admit(
+        entry.value as WindowCounts | undefined,
+        limits,
+        now,
+      );
+      if (!verdict.ok) return verdict;
+      const committed = await this.#kv.atomic()
+        .check({ key: COUNTS, versionstamp: entry.versionstamp })
+        .set(COUNTS, verdict.next, { expireIn: 2 * 86_400_000 })
+        .commit();
+      if (committed.ok) return { ok: true, counts: verdict.next };
+    }
+  }
+
+  /** The account's attempt counts as stored. */
+  async counts(): Promise<WindowCounts | undefined> {
+    return ((await this.#kv.get(COUNTS)).value as WindowCounts | null) ??
+      undefined;
   }
 
   /** Writes the last good catalog. */
@@ -113,12 +302,13 @@ export class KvStateStore {
   }
 
   async #loadCatalog(): Promise<CatalogSnapshot | undefined> {
-    const meta = (await this.#kv.get(CATALOG_META)).value as
-      | { fetchedAt?: unknown; parts?: unknown }
-      | null;
-    if (
-      typeof meta?.fetchedAt !== "number" || typeof meta.parts !== "number"
-    ) return undefined;
+    const meta = (await this.#kv.get(CATALOG_META)).value as {
+      fetchedAt?: unknown;
+      parts?: unknown;
+    } | null;
+    if (typeof meta?.fetchedAt !== "number" || typeof meta.parts !== "number") {
+      return undefined;
+    }
     let json = "";
     for (let i = 0; i < meta.parts; i++) {
       const part = (await this.#kv.get(catalogPart(i))).value;
@@ -127,7 +317,7 @@ export class KvStateStore {
     }
     try {
       const pool = JSON.parse(json);
-      return Array.isArray(pool)
+      return Array.isArray(pool) && pool.every(isStoredModel)
         ? { pool, fetchedAt: meta.fetchedAt }
         : undefined;
     } catch {

@@ -63,6 +63,9 @@ export async function serve(
     modelRefreshTtl: config.modelRefreshTtl,
     requestTimeout: config.requestTimeout,
     streamIdleTimeout: config.streamIdleTimeout,
+    rpm: config.rpm,
+    maxWait: config.maxWait,
+    strategy: config.strategy,
     kv,
     logger,
   });

@@ -68,6 +68,30 @@ export interface RouterOptions {
    */
   streamIdleTimeout?: number;
   /**
+   * Account-wide attempts per minute (OpenRouter allows about 20 free-model
+   * requests a minute per account). Attempts beyond it wait (see `maxWait`)
+   * instead of failing upstream. 0 turns the limiter off.
+   * @default {20}
+   */
+  rpm?: number;
+  /**
+   * Seconds a request may wait for room under the account limits before it is
+   * answered with 429 and `Retry-After`.
+   * @default {30}
+   */
+  maxWait?: number;
+  /**
+   * `priority`: the pool's order. `adaptive`: models with a better recent
+   * success rate and lower latency move ahead.
+   * @default {"priority"}
+   */
+  strategy?: "priority" | "adaptive";
+  /**
+   * How waiting is done; tests inject one that moves their clock.
+   * @default {a timer, cancelled by the signal}
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
    * Shared routing state (free-pool cache, cooldowns). Pass one to several
    * clients or handlers to share it.
    * @default {a new FreeRouterState, persisted in `kv` when given}
@@ -99,7 +123,13 @@ export interface ResolvedRouterOptions {
   modelRefreshTtlMs: number;
   requestTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  rpm: number;
+  maxWaitMs: number;
+  strategy: "priority" | "adaptive";
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   state: RoutingState;
+  /** Whether the state was created here (and so is closed here). */
+  ownsState: boolean;
   now: () => number;
   logger: Logger;
 }
@@ -143,8 +173,30 @@ export function resolveRouterOptions(
   if (typeof fetchFn !== "function") {
     throw new TypeError('Cannot route: "fetch" must be a function');
   }
+  const rpm = options.rpm ?? 20;
+  if (!Number.isInteger(rpm) || rpm < 0) {
+    throw new RangeError(
+      `Cannot route: "rpm" must be a whole number (0 = no limit), got ${rpm}`,
+    );
+  }
+  const strategy = options.strategy ?? "priority";
+  if (strategy !== "priority" && strategy !== "adaptive") {
+    throw new TypeError(
+      `Cannot route: "strategy" must be "priority" or "adaptive", got ${strategy}`,
+    );
+  }
+  const maxWait = options.maxWait ?? 30;
+  if (typeof maxWait !== "number" || !Number.isFinite(maxWait) || maxWait < 0) {
+    throw new RangeError(
+      `Cannot route: "maxWait" must be 0 or more seconds, got ${maxWait}`,
+    );
+  }
   return {
     baseUrl,
+    rpm,
+    maxWaitMs: Math.round(maxWait * 1000),
+    strategy,
+    sleep: options.sleep ?? abortableSleep,
     fetch: fetchFn,
     maxAttempts,
     cooldownMs: seconds("cooldownSeconds", options.cooldownSeconds, 60),
@@ -158,7 +210,27 @@ export function resolveRouterOptions(
     state: routingState(
       options.state ?? new FreeRouterState({ kv: options.kv }),
     ),
+    ownsState: options.state === undefined,
     now: options.now ?? Date.now,
     logger: options.logger ?? SILENT,
   };
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function abortableSleep(
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

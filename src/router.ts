@@ -5,13 +5,17 @@
  *
  * @module
  */
+import { type AccountLimits, isLimited } from "./account_limit.ts";
 import { orderCandidates } from "./candidates.ts";
+import { describeMisfit, requestNeeds } from "./capabilities.ts";
+import { adaptiveOrder, BREAKER_THRESHOLD } from "./health.ts";
 import { secondsUntilSoonest } from "./cooldown.ts";
 import { type Attempt, FreeRouterError, UpstreamHTTPError } from "./errors.ts";
 import {
   classifyFailure,
   describeFailure,
   effectiveStatus,
+  type ModelEffect,
   type UpstreamFailure,
 } from "./failure.ts";
 import { buildFreePool } from "./free_pool.ts";
@@ -82,16 +86,17 @@ export class Router {
   /** The routable free pool in priority order (cached; see {@link Catalog}). */
   async models(apiKey?: string): Promise<readonly FreeModel[]> {
     const { state, now, modelRefreshTtlMs, logger } = this.#options;
-    await state.load(now());
+    await state.load(now, (m) => logger.warn(m));
     return await state.catalog.pool(
       () => this.#fetchPool(apiKey),
       now,
       modelRefreshTtlMs,
-      (snapshot) =>
-        state.saveCatalog(
-          snapshot,
-          (err) => logger.warn(`Could not save the catalog in KV: ${err}`),
-        ),
+      (snapshot) => {
+        state.saveCatalog(snapshot);
+        state.onCatalogRefreshed().catch((err) =>
+          logger.warn(`Could not update KV after a refresh: ${err}`)
+        );
+      },
       (err) =>
         logger.warn(
           `Catalog refresh failed, keeping the last good list: ${
@@ -103,23 +108,31 @@ export class Router {
 
   async #fetchPool(apiKey: string | undefined): Promise<readonly FreeModel[]> {
     const { baseUrl, fetch, requestTimeoutMs } = this.#options;
-    const signal = AbortSignal.timeout(requestTimeoutMs);
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-    const res = await fetch(`${baseUrl}/models`, { headers, signal });
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new Error(`GET /models answered ${res.status}`);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), requestTimeoutMs);
+    try {
+      const headers: Record<string, string> = { accept: "application/json" };
+      if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+      const res = await fetch(`${baseUrl}/models`, {
+        headers,
+        signal: controller.signal,
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`GET /models answered ${res.status}`);
+      }
+      const body = await res.json() as { data?: unknown };
+      if (!Array.isArray(body?.data)) {
+        throw new Error("GET /models answered without a data array");
+      }
+      const pool = buildFreePool(body.data);
+      if (pool.length === 0) {
+        throw new Error("GET /models listed no free chat model");
+      }
+      return pool;
+    } finally {
+      clearTimeout(timer);
     }
-    const body = await res.json() as { data?: unknown };
-    if (!Array.isArray(body?.data)) {
-      throw new Error("GET /models answered without a data array");
-    }
-    const pool = buildFreePool(body.data);
-    if (pool.length === 0) {
-      throw new Error("GET /models listed no free chat model");
-    }
-    return pool;
   }
 
   /** Routes a non-streaming request. */
@@ -138,12 +151,80 @@ export class Router {
     return this.#route(request, context, attemptStream);
   }
 
+  /** The account limits in force: configured RPM (or a lower learned one) and the learned daily limit. */
+  #limits(): AccountLimits {
+    const { rpm, state } = this.#options;
+    const learned = state.learned;
+    return {
+      rpm: rpm === 0 ? 0 : Math.min(rpm, learned.rpm ?? rpm),
+      rpd: rpm === 0 ? undefined : learned.rpd,
+    };
+  }
+
+  /**
+   * Waits until one more attempt may go upstream: no account block holds and
+   * the account limits have room. Waits in FIFO order for at most the request's
+   * remaining `maxWait`; past that, throws a 429 {@link FreeRouterError}.
+   */
+  async #admit(
+    deadline: number,
+    signal: AbortSignal | undefined,
+    attempts: Attempt[],
+  ): Promise<void> {
+    const { state, now } = this.#options;
+    const block = state.account;
+    const limits = this.#limits();
+    if ((!block || block.until <= now()) && !isLimited(limits)) return;
+    await state.enqueue(async () => {
+      for (;;) {
+        const t = now();
+        const held = state.account;
+        if (held && held.until > t) {
+          if (held.scope === "day") {
+            throw accountLimited(
+              held.until,
+              t,
+              "daily_limit_reached",
+              attempts,
+            );
+          }
+          if (held.until > deadline) {
+            throw accountLimited(held.until, t, "rate_limited", attempts);
+          }
+          await this.#wait(held.until - t, signal);
+          continue;
+        }
+        const slot = await state.takeSlot(this.#limits(), t);
+        if (slot.ok) return;
+        if (slot.retryAt > deadline) {
+          throw accountLimited(slot.retryAt, t, "rate_limited", attempts);
+        }
+        await this.#wait(slot.retryAt - t, signal);
+      }
+    });
+  }
+
+  async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.#options.sleep(ms, signal);
+    } catch (err) {
+      if (signal?.aborted) {
+        throw new FreeRouterError("aborted", "The client went away", {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
   async #route<T>(
     request: ChatCompletionRequest,
     context: RouteContext,
     attempt: (o: UpstreamOptions, i: AttemptInput) => Promise<AttemptResult<T>>,
   ): Promise<Routed<T>> {
-    const { state, now, maxAttempts, cooldownMs } = this.#options;
+    const { state, now, maxAttempts, maxWaitMs, strategy, logger } =
+      this.#options;
+    const deadline = now() + maxWaitMs;
     const pool = await this.models(context.apiKey).catch((err) => {
       throw new FreeRouterError(
         "no_free_models",
@@ -151,17 +232,29 @@ export class Router {
         { cause: err },
       );
     });
-    const candidates = orderCandidates(
-      pool,
-      request.model,
-      state.cooldowns,
-      now(),
+    const needs = requestNeeds(request);
+    const order = orderCandidates({
+      pool: strategy === "adaptive" ? adaptiveOrder(pool, state.health) : pool,
+      requested: request.model,
+      needs,
+      cooldowns: state.cooldowns,
+      gaps: state.gaps,
+      now: now(),
       maxAttempts,
-    );
+    });
+    if (order.misfit) {
+      throw new FreeRouterError(
+        "no_capable_model",
+        describeMisfit(order.misfit),
+      );
+    }
     const body = bodyForModels(request);
     const attempts: Attempt[] = [];
     let allRateLimited = true;
-    for (const model of candidates) {
+    let index = 0;
+    while (index < order.candidates.length && attempts.length < maxAttempts) {
+      const model = order.candidates[index]!;
+      await this.#admit(deadline, context.signal, attempts);
       const started = now();
       const result = await attempt(this.#upstream, {
         model: model.id,
@@ -169,34 +262,57 @@ export class Router {
         apiKey: context.apiKey,
         signal: context.signal,
       });
+      const ms = now() - started;
       if (result.ok) {
-        attempts.push({ model: model.id, outcome: "ok", ms: now() - started });
+        attempts.push({ model: model.id, outcome: "ok", ms });
+        state.observe(model.id, { ok: true, latencyMs: ms }, now());
         return { model: model.id, attempts, answer: result.value };
       }
       const failure = result.failure;
-      attempts.push({
-        model: model.id,
-        outcome: describeFailure(failure),
-        ms: now() - started,
-      });
+      const outcome = describeFailure(failure);
+      attempts.push({ model: model.id, outcome, ms });
       const verdict = classifyFailure(failure, {
         now: now(),
-        defaultCooldownMs: cooldownMs,
+        defaultCooldownMs: this.#options.cooldownMs,
       });
+      const transient = verdict.action === "next" &&
+        verdict.effect?.kind === "transient";
+      const health = state.observe(model.id, {
+        ok: false,
+        error: outcome,
+        transient,
+      }, now());
       if (verdict.action === "return") throw refusal(failure, attempts);
-      if (verdict.cooldownUntil !== undefined) {
-        await state.coolDown(
+      if (verdict.action === "account") {
+        await state.blockAccount(
           {
-            model: model.id,
-            until: verdict.cooldownUntil,
-            reason: describeFailure(failure),
+            scope: verdict.scope,
+            until: verdict.until,
+            reason: failure.error?.message.trim() || outcome,
           },
+          verdict.limit,
           now(),
         ).catch((err) =>
-          this.#options.logger.warn(`Could not save a cooldown in KV: ${err}`)
+          logger.warn(`Could not save the account block in KV: ${err}`)
         );
+        if (verdict.scope === "day") {
+          throw accountLimited(
+            verdict.until,
+            now(),
+            "daily_limit_reached",
+            attempts,
+          );
+        }
+        continue; // the per-minute cap: wait for its reset (bounded), then try the same model again
       }
+      index++;
       if (effectiveStatus(failure) !== 429) allRateLimited = false;
+      await this.#apply(
+        model.id,
+        verdict.effect,
+        outcome,
+        health.consecutiveFailures,
+      ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
     }
     throw allFailed(
       attempts,
@@ -205,6 +321,66 @@ export class Router {
         : undefined,
     );
   }
+
+  /** Applies a failure's effect on a model: cooldown, lasting cooldown, capability gap, breaker. */
+  async #apply(
+    model: string,
+    effect: ModelEffect | undefined,
+    reason: string,
+    consecutiveFailures: number,
+  ): Promise<void> {
+    const { state, now, cooldownMs, modelRefreshTtlMs } = this.#options;
+    switch (effect?.kind) {
+      case "cooldown":
+        return await state.coolDown({
+          model,
+          until: effect.until,
+          reason,
+          kind: "rate_limit",
+        }, now());
+      case "lasting": {
+        const fetchedAt = state.catalog.snapshot?.fetchedAt ?? now();
+        const until = Math.max(fetchedAt + modelRefreshTtlMs, now() + 60_000);
+        return await state.coolDown(
+          { model, until, reason, kind: "lasting" },
+          now(),
+        );
+      }
+      case "capability":
+        return await state.addGap(model, effect.capability);
+      case "transient":
+        if (consecutiveFailures >= BREAKER_THRESHOLD) {
+          const until = now() + cooldownMs;
+          await state.coolDown(
+            {
+              model,
+              until,
+              reason:
+                `${consecutiveFailures} failures in a row, last ${reason}`,
+              kind: "breaker",
+            },
+            now(),
+          );
+        }
+    }
+  }
+}
+
+function accountLimited(
+  until: number,
+  now: number,
+  code: "daily_limit_reached" | "rate_limited",
+  attempts: Attempt[],
+): FreeRouterError {
+  const seconds = Math.max(1, Math.ceil((until - now) / 1000));
+  const when = new Date(until).toISOString();
+  const message = code === "daily_limit_reached"
+    ? `OpenRouter's daily free-model limit for this account is reached; it resets at ${when}`
+    : `The account's free-model rate limit is reached; retry after ${seconds} s`;
+  return new FreeRouterError(code, message, {
+    attempts,
+    retryAfterSeconds: seconds,
+  });
 }
 
 function refusal(

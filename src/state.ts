@@ -1,36 +1,80 @@
 /**
- * The routing state one or more routers share: the free-pool cache and the
- * cooldowns. Reads come from memory; changes are written through to KV when a
- * KV store is attached, and loaded from it once at start.
+ * The routing state one or more routers share: the free-pool cache, model
+ * cooldowns, learned capability gaps, model health, the account block and the
+ * account's attempt counts. Reads come from memory; changes are written
+ * through to KV when a KV store is attached, loaded from it once at start, and
+ * picked up from other instances on the same store by polling a change marker.
  *
  * @module
  */
+import {
+  type AccountBlock,
+  type AccountLimits,
+  admit,
+  currentCounts,
+  type WindowCounts,
+} from "./account_limit.ts";
 import { Catalog, type CatalogSnapshot } from "./catalog.ts";
 import { type CooldownEntry, mergeCooldown } from "./cooldown.ts";
-import { type KvLike, KvStateStore } from "./kv_state_store.ts";
+import { type ModelHealth, observe } from "./health.ts";
+import {
+  type KvLike,
+  KvStateStore,
+  type SharedState,
+} from "./kv_state_store.ts";
 
 /** Options of {@link FreeRouterState}. */
 export interface FreeRouterStateOptions {
   /**
    * A Deno KV handle (`await Deno.openKv(path)`, or on Node a `Kv` from the
-   * `@deno/kv` npm package) to persist cooldowns and the last good catalog.
-   * The caller owns it and closes it. Without one, state lives in memory.
+   * `@deno/kv` npm package) to persist the state and share it with other
+   * instances on the same store. The caller owns it and closes it (after
+   * {@link FreeRouterState.close}). Without one, state lives in memory.
    */
   kv?: KvLike;
+  /**
+   * How often to look for changes other instances wrote to the KV store, ms.
+   * @default {500}
+   */
+  syncIntervalMs?: number;
 }
+
+type Reporter = (message: string) => void;
 
 /** The state's workings; reached through {@link routingState}. */
 export class RoutingState {
   /** The free-pool cache. */
   readonly catalog: Catalog = new Catalog();
-  /** Active cooldowns by model id (entries may have expired; compare `until`). */
-  readonly cooldowns: Map<string, CooldownEntry> = new Map();
+  /** Cooldowns by model id (entries may have expired; compare `until`). */
+  cooldowns: Map<string, CooldownEntry> = new Map();
+  /** Capabilities models were found to lack, by model id; cleared on catalog refresh. */
+  gaps: Map<string, Set<string>> = new Map();
+  /** Health by model id. */
+  readonly health: Map<string, ModelHealth> = new Map();
+  /** The account block, when one holds (compare `until`). */
+  account: AccountBlock | undefined;
+  /** Limits learned from the upstream's `X-RateLimit-Limit`. */
+  learned: Partial<AccountLimits> = {};
+  /** Attempt counts, as last known (the KV store holds the shared truth). */
+  counts: WindowCounts | undefined;
   readonly #store: KvStateStore | undefined;
-  #loaded: Promise<void> | undefined;
+  readonly #syncIntervalMs: number;
+  readonly #dirtyHealth = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
+  #loaded: Promise<void> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #rev: unknown;
+  #syncing = false;
+  #closed = false;
+  #warn: Reporter = () => {};
+  #now: () => number = Date.now;
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Requests waiting for room under the account limits. */
+  waiting = 0;
 
-  constructor(kv: KvLike | undefined) {
-    this.#store = kv ? new KvStateStore(kv) : undefined;
+  constructor(options: FreeRouterStateOptions) {
+    this.#store = options.kv ? new KvStateStore(options.kv) : undefined;
+    this.#syncIntervalMs = options.syncIntervalMs ?? 500;
   }
 
   /** Whether the state is persisted in KV. */
@@ -38,73 +82,260 @@ export class RoutingState {
     return this.#store !== undefined;
   }
 
-  /** Loads persisted state once; later calls return the same promise. */
-  load(now: number): Promise<void> {
-    return this.#loaded ??= this.#load(now);
+  /** Loads persisted state once and starts syncing; later calls return the same promise. */
+  load(now: () => number, warn?: Reporter): Promise<void> {
+    if (warn) this.#warn = warn;
+    this.#now = now;
+    return this.#loaded ??= this.#load(now());
   }
 
   async #load(now: number): Promise<void> {
     if (!this.#store) return;
+    this.#rev = await this.#store.rev();
     const loaded = await this.#store.load(now);
-    for (const entry of loaded.cooldowns) {
-      this.cooldowns.set(
+    this.#adopt(loaded);
+    for (const [model, health] of loaded.health) this.health.set(model, health);
+    this.counts = loaded.counts;
+    if (loaded.catalog) this.catalog.adopt(loaded.catalog);
+    if (!this.#closed) {
+      this.#timer = setInterval(() => this.#sync(), this.#syncIntervalMs);
+      unrefTimer(this.#timer);
+    }
+  }
+
+  #adopt(shared: SharedState): void {
+    const cooldowns = new Map<string, CooldownEntry>();
+    for (const entry of shared.cooldowns) {
+      cooldowns.set(
         entry.model,
-        mergeCooldown(this.cooldowns.get(entry.model), entry),
+        mergeCooldown(cooldowns.get(entry.model), entry),
       );
     }
-    if (loaded.catalog) this.catalog.adopt(loaded.catalog);
+    this.cooldowns = cooldowns;
+    this.gaps = new Map(
+      [...shared.gaps].map(([model, caps]) => [model, new Set(caps)]),
+    );
+    this.account = shared.account;
+    this.learned = shared.limits;
+  }
+
+  /** One sync tick: flush health, and reload shared state when another instance changed it. */
+  async #sync(): Promise<void> {
+    if (this.#syncing || !this.#store) return;
+    this.#syncing = true;
+    const work = (async () => {
+      await this.#flushHealth();
+      const rev = await this.#store!.rev();
+      if (rev !== this.#rev) {
+        this.#rev = rev;
+        this.#adopt(await this.#store!.shared(this.#now()));
+      }
+    })().catch((err) => this.#warn(`KV sync failed: ${err}`)).finally(
+      () => (this.#syncing = false),
+    );
+    this.#track(work);
+    await work;
+  }
+
+  async #flushHealth(): Promise<void> {
+    if (this.#dirtyHealth.size === 0 || !this.#store) return;
+    const batch = new Map<string, ModelHealth>();
+    for (const model of this.#dirtyHealth) {
+      batch.set(model, this.health.get(model)!);
+    }
+    this.#dirtyHealth.clear();
+    await this.#store.saveHealth(batch);
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#pending.add(work);
+    work.finally(() => this.#pending.delete(work));
+  }
+
+  /** Runs a KV write and remembers that this instance made the change. */
+  async #write(write: (store: KvStateStore) => Promise<void>): Promise<void> {
+    if (!this.#store) return;
+    const work = write(this.#store).then(async () => {
+      this.#rev = await this.#store!.rev();
+    });
+    this.#track(work.catch(() => {}));
+    await work;
   }
 
   /** Records a cooldown in memory and writes it through to KV. */
   async coolDown(entry: CooldownEntry, now: number): Promise<void> {
     const merged = mergeCooldown(this.cooldowns.get(entry.model), entry);
     this.cooldowns.set(entry.model, merged);
-    if (merged === entry) await this.#store?.saveCooldown(entry, now);
+    if (merged === entry) {
+      await this.#write((store) => store.saveCooldown(entry, now));
+    }
+  }
+
+  /** Remembers that a model lacks a capability (until the next catalog refresh). */
+  async addGap(model: string, capability: string): Promise<void> {
+    const gaps = this.gaps.get(model) ?? new Set();
+    if (gaps.has(capability)) return;
+    gaps.add(capability);
+    this.gaps.set(model, gaps);
+    await this.#write((store) => store.saveGap(model, [...gaps]));
+  }
+
+  /** Records an attempt's outcome in the model's health; returns the new health. */
+  observe(
+    model: string,
+    outcome: Parameters<typeof observe>[1],
+    now: number,
+  ): ModelHealth {
+    const health = observe(this.health.get(model), outcome, now);
+    this.health.set(model, health);
+    if (this.#store) this.#dirtyHealth.add(model);
+    return health;
+  }
+
+  /** Blocks the account until the reset and remembers the limit the upstream reported. */
+  async blockAccount(
+    block: AccountBlock,
+    limit: number | undefined,
+    now: number,
+  ): Promise<void> {
+    if (!this.account || this.account.until < block.until) this.account = block;
+    if (limit !== undefined) {
+      this.learned = {
+        ...this.learned,
+        [block.scope === "day" ? "rpd" : "rpm"]: limit,
+      };
+    }
+    const account = this.account;
+    const learned = this.learned;
+    await this.#write((store) => store.saveAccount(account, learned, now));
+  }
+
+  /** Counts one upstream attempt against the limits, or says when there will be room. */
+  async takeSlot(
+    limits: AccountLimits,
+    now: number,
+  ): Promise<{ ok: true } | { ok: false; retryAt: number }> {
+    if (this.#store) {
+      const result = await this.#store.takeSlot(limits, now);
+      if (result.ok) this.counts = result.counts;
+      return result;
+    }
+    const result = admit(this.counts, limits, now);
+    if (result.ok) this.counts = result.next;
+    return result;
+  }
+
+  /** Runs `fn` after every earlier queued call has finished (FIFO admission). */
+  enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    this.waiting++;
+    const turn = this.#queue.then(fn).finally(() => this.waiting--);
+    this.#queue = turn.catch(() => {});
+    return turn;
+  }
+
+  /** Attempt counts for the status page. */
+  countsAt(now: number): WindowCounts {
+    return currentCounts(this.counts, now);
+  }
+
+  /**
+   * After a catalog refresh: forget learned capability gaps and end the
+   * cooldowns that lasted "until the next refresh".
+   */
+  async onCatalogRefreshed(): Promise<void> {
+    const lasting = [...this.cooldowns.values()].filter((e) =>
+      e.kind === "lasting"
+    ).map((e) => e.model);
+    const gapModels = [...this.gaps.keys()];
+    for (const model of lasting) this.cooldowns.delete(model);
+    this.gaps = new Map();
+    if (lasting.length > 0) {
+      await this.#write((store) => store.deleteCooldowns(lasting));
+    }
+    if (gapModels.length > 0) {
+      await this.#write((store) => store.clearGaps(gapModels));
+    }
   }
 
   /** Persists a freshly fetched catalog in the background. */
-  saveCatalog(
-    snapshot: CatalogSnapshot,
-    onError: (err: unknown) => void,
-  ): void {
+  saveCatalog(snapshot: CatalogSnapshot): void {
     if (!this.#store) return;
-    const write = this.#store.saveCatalog(snapshot).catch(onError);
-    this.#pending.add(write);
-    write.finally(() => this.#pending.delete(write));
+    this.#track(
+      this.#store.saveCatalog(snapshot).catch((err) =>
+        this.#warn(`Could not save the catalog in KV: ${err}`)
+      ),
+    );
   }
 
   /** Waits for background work (a catalog refresh, KV writes) to settle. */
   async settle(): Promise<void> {
     await this.catalog.inflight?.catch(() => {});
-    await Promise.all(this.#pending);
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
+
+  /** Stops syncing, flushes health and waits for background work. The KV handle stays open. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#loaded?.catch(() => {});
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.settle();
+    await this.#flushHealth().catch((err) =>
+      this.#warn(`Could not save model health in KV: ${err}`)
+    );
+  }
+}
+
+/** Lets the process exit while a timer is pending (Node's `unref`, Deno's `unrefTimer`). */
+function unrefTimer(timer: ReturnType<typeof setInterval>): void {
+  if (typeof timer === "object" && timer !== null && "unref" in timer) {
+    (timer as { unref(): void }).unref();
+    return;
+  }
+  const deno = (globalThis as Record<string, unknown>)["Deno"] as {
+    unrefTimer?: (id: number) => void;
+  } | undefined;
+  deno?.unrefTimer?.(timer as number);
 }
 
 const internals = new WeakMap<FreeRouterState, RoutingState>();
 
 /**
  * Shared routing state: pass one instance to several clients or handlers so
- * they share the free-list cache and the cooldowns.
+ * they share the free-list cache, cooldowns, account limits and model health.
+ * With a KV handle it persists across restarts and is shared with other
+ * processes on the same store.
  *
  * @example Two clients, one state
  * ```ts
  * import { FreeRouterClient, FreeRouterState } from "@freerouter/freerouter";
- * const state = new FreeRouterState();
+ * await using state = new FreeRouterState();
  * const a = new FreeRouterClient({ apiKey: "sk-or-v1-…", state });
  * const b = new FreeRouterClient({ apiKey: "sk-or-v1-…", state });
  * await a.close();
  * await b.close();
  * ```
  */
-export class FreeRouterState {
+export class FreeRouterState implements AsyncDisposable {
   /** Creates empty state, persisted in `options.kv` when given. */
   constructor(options: FreeRouterStateOptions = {}) {
-    internals.set(this, new RoutingState(options.kv));
+    internals.set(this, new RoutingState(options));
   }
 
   /** Whether the state is persisted in KV. */
   get persistent(): boolean {
     return routingState(this).persistent;
+  }
+
+  /** Stops syncing with KV and waits for pending writes. Close it before the KV handle. */
+  close(): Promise<void> {
+    return routingState(this).close();
+  }
+
+  /** Same as {@link FreeRouterState.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

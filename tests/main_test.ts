@@ -111,13 +111,9 @@ Deno.test("main never prints the OpenRouter key in a configuration error", async
   assert.doesNotMatch(stderr, /secret-value/);
 });
 
-Deno.test("main starts and serves /health while OpenRouter is unreachable, and stops on SIGTERM", async () => {
-  const child = mainProcess({
-    OPENROUTER_API_KEY: "sk-or-v1-test",
-    OPENROUTER_BASE_URL: "http://127.0.0.1:9/api/v1",
-    PORT: "0",
-    FREEROUTER_KV_PATH: ":memory:",
-  });
+/** Starts src/main.ts and waits for its "listening" line. */
+async function startMain(env: Record<string, string>) {
+  const child = mainProcess({ PORT: "0", ...env });
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
   let url: string | undefined;
@@ -128,9 +124,30 @@ Deno.test("main starts and serves /health while OpenRouter is unreachable, and s
     url = /listening on (http:\/\/\S+) /.exec(seen)?.[1];
   }
   assert.ok(url, seen);
-  const health = await (await fetch(`${url}/health`)).json();
+  const drained = (async () => {
+    while (!(await lines.read()).done) { /* keep the pipe flowing */ }
+  })();
+  return {
+    url,
+    async stop(): Promise<number> {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await drained;
+      await child.stdout.cancel();
+      return status.code;
+    },
+  };
+}
+
+Deno.test("main starts and serves /health while OpenRouter is unreachable, and stops on SIGTERM", async () => {
+  const main = await startMain({
+    OPENROUTER_API_KEY: "sk-or-v1-test",
+    OPENROUTER_BASE_URL: "http://127.0.0.1:9/api/v1",
+    FREEROUTER_KV_PATH: ":memory:",
+  });
+  const health = await (await fetch(`${main.url}/health`)).json();
   assert.equal(health.status, "degraded");
-  const chat = await fetch(`${url}/v1/chat/completions`, {
+  const chat = await fetch(`${main.url}/v1/chat/completions`, {
     method: "POST",
     body: JSON.stringify({
       model: "auto",
@@ -139,11 +156,55 @@ Deno.test("main starts and serves /health while OpenRouter is unreachable, and s
   });
   assert.equal(chat.status, 503);
   await chat.body?.cancel();
-  child.kill("SIGTERM");
-  const status = await child.status;
-  await lines.cancel();
-  await child.stdout.cancel();
-  assert.equal(status.code, 0);
+  assert.equal(await main.stop(), 0);
+});
+
+Deno.test("two proxy processes on one KV file never let more than FREEROUTER_RPM attempts through", async () => {
+  await using fake = startFakeOpenRouter();
+  const dir = await Deno.makeTempDir({ prefix: "freerouter-two-" });
+  const env = {
+    OPENROUTER_API_KEY: "sk-or-v1-test",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    FREEROUTER_KV_PATH: `${dir}/kv.sqlite`,
+    FREEROUTER_RPM: "3",
+    FREEROUTER_MAX_WAIT: "0",
+  };
+  const one = await startMain(env);
+  const two = await startMain(env);
+  try {
+    const started = Date.now();
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      for (const url of [one.url, two.url]) {
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          body: JSON.stringify({
+            model: "auto",
+            messages: [{ role: "user", content: "hi" }],
+          }),
+        });
+        statuses.push(res.status);
+        if (res.status === 429) {
+          assert.ok(Number(res.headers.get("retry-after")) >= 1);
+        }
+        await res.body?.cancel();
+      }
+    }
+    const windows = Math.floor(Date.now() / 60_000) -
+      Math.floor(started / 60_000) + 1;
+    const admitted = statuses.filter((s) => s === 200).length;
+    assert.ok(admitted >= 3, `admitted ${admitted}`);
+    assert.ok(
+      admitted <= 3 * windows,
+      `admitted ${admitted} in ${windows} minute window(s)`,
+    );
+    assert.equal(statuses.filter((s) => s !== 200 && s !== 429).length, 0);
+    assert.equal(fake.chatRequests().length, admitted);
+  } finally {
+    assert.equal(await one.stop(), 0);
+    assert.equal(await two.stop(), 0);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("the official openai SDK gets answers through the proxy, with fallback and X-FreeRouter-Model", async () => {

@@ -1,0 +1,86 @@
+/**
+ * Account-wide free-tier limits: OpenRouter counts every free-model request of
+ * an account (about 20 a minute, 50 or 1000 a day), whichever model it goes
+ * to. freerouter counts its own attempts in UTC minute and day windows and
+ * holds account blocks learned from 429s. The rules here are pure.
+ *
+ * @module
+ */
+
+/** An account-wide block: no free-model request may go upstream until `until`. */
+export interface AccountBlock {
+  /** Which cap: the daily or the per-minute one. */
+  scope: "day" | "minute";
+  /** Epoch ms of the reset. */
+  until: number;
+  /** Why, e.g. `free-models-per-day`. */
+  reason: string;
+}
+
+/** Attempt counts in the current windows. */
+export interface WindowCounts {
+  /** `floor(epochMs / 60 000)` of the minute window. */
+  minute: number;
+  /** Attempts counted in that minute. */
+  minuteCount: number;
+  /** `floor(epochMs / 86 400 000)`: the UTC day. */
+  day: number;
+  /** Attempts counted that day. */
+  dayCount: number;
+}
+
+/** The limits in force; 0 or `undefined` means no limit. */
+export interface AccountLimits {
+  /** Attempts per minute. */
+  rpm: number;
+  /** Attempts per UTC day (learned from `X-RateLimit-Limit`). */
+  rpd: number | undefined;
+}
+
+/** Milliseconds in a minute window. */
+export const MINUTE_MS = 60_000;
+/** Milliseconds in a UTC day. */
+export const DAY_MS = 86_400_000;
+
+/** Counts for `now`, resetting windows that have passed. */
+export function currentCounts(
+  counts: WindowCounts | undefined,
+  now: number,
+): WindowCounts {
+  const minute = Math.floor(now / MINUTE_MS);
+  const day = Math.floor(now / DAY_MS);
+  return {
+    minute,
+    minuteCount: counts?.minute === minute ? counts.minuteCount : 0,
+    day,
+    dayCount: counts?.day === day ? counts.dayCount : 0,
+  };
+}
+
+/**
+ * Whether one more attempt fits the limits at `now`: `{ ok: true, next }` with
+ * the counts after it, or `{ ok: false, retryAt }`, the epoch ms of the window
+ * that will have room.
+ */
+export function admit(
+  counts: WindowCounts | undefined,
+  limits: AccountLimits,
+  now: number,
+): { ok: true; next: WindowCounts } | { ok: false; retryAt: number } {
+  const c = currentCounts(counts, now);
+  if (limits.rpd && c.dayCount >= limits.rpd) {
+    return { ok: false, retryAt: (c.day + 1) * DAY_MS };
+  }
+  if (limits.rpm && c.minuteCount >= limits.rpm) {
+    return { ok: false, retryAt: (c.minute + 1) * MINUTE_MS };
+  }
+  return {
+    ok: true,
+    next: { ...c, minuteCount: c.minuteCount + 1, dayCount: c.dayCount + 1 },
+  };
+}
+
+/** Whether a limit is configured at all (if not, admission needs no bookkeeping). */
+export function isLimited(limits: AccountLimits): boolean {
+  return limits.rpm > 0 || (limits.rpd ?? 0) > 0;
+}

@@ -1,0 +1,231 @@
+/**
+ * What a request needs from a model (tools, structured output, image input,
+ * context size …) and whether a model is known to have it. Pure.
+ *
+ * @module
+ */
+import type { ChatCompletionRequest, FreeModel } from "./types.ts";
+
+/** A capability a request can require. */
+export type Capability =
+  | "tools"
+  | "structured_outputs"
+  | "response_format"
+  | "image_input"
+  | "audio_input"
+  | "file_input"
+  | "video_input";
+
+/** What one request needs. */
+export interface RequestNeeds {
+  /** Capabilities the model must have. */
+  required: readonly Capability[];
+  /** Whether reasoning was asked for (a preference, not a requirement). */
+  prefersReasoning: boolean;
+  /** Estimated prompt tokens plus the completion budget. */
+  contextTokens: number;
+  /** The completion budget asked for (`max_completion_tokens` or `max_tokens`), if any. */
+  maxTokens: number | undefined;
+}
+
+/** How a model relates to a need: it has it, lacks it, or the catalog does not say. */
+export type Support = "yes" | "no" | "unknown";
+
+/** Characters per token for the prompt estimate: a cheap, deliberately generous guess. */
+export const CHARS_PER_TOKEN = 4;
+
+const INPUT_PARTS: Record<string, Capability> = {
+  image_url: "image_input",
+  input_image: "image_input",
+  input_audio: "audio_input",
+  file: "file_input",
+  input_file: "file_input",
+  video_url: "video_input",
+};
+
+const INPUT_MODALITY: Partial<Record<Capability, string>> = {
+  image_input: "image",
+  audio_input: "audio",
+  file_input: "file",
+  video_input: "video",
+};
+
+function countChars(value: unknown, parts: Set<Capability>): number {
+  if (typeof value === "string") return value.length;
+  if (Array.isArray(value)) {
+    let n = 0;
+    for (const item of value) n += countChars(item, parts);
+    return n;
+  }
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    const type = record.type;
+    if (typeof type === "string" && INPUT_PARTS[type]) {
+      parts.add(INPUT_PARTS[type]!);
+      // Binary parts (base64 images, audio) are not text tokens: count a flat cost.
+      return 1_000;
+    }
+    let n = 0;
+    for (const key in record) n += countChars(record[key], parts);
+    return n;
+  }
+  return 0;
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) && value > 0
+    ? value
+    : undefined;
+}
+
+/**
+ * Reads a request's needs. `tools` or `tool_choice` need "tools";
+ * `response_format` of type `json_schema` needs "structured_outputs", of type
+ * `json_object` "response_format"; `image_url`, `input_audio` and `file`
+ * content parts need those inputs; `reasoning`/`include_reasoning` is a
+ * preference. Prompt tokens are estimated as characters / 4 over messages and
+ * tool definitions.
+ */
+export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
+  const required = new Set<Capability>();
+  const hasTools = (Array.isArray(request.tools) && request.tools.length > 0) ||
+    (request.tool_choice !== undefined && request.tool_choice !== "none");
+  if (hasTools) required.add("tools");
+  const format = (request.response_format as { type?: unknown } | undefined)
+    ?.type;
+  if (format === "json_schema") required.add("structured_outputs");
+  else if (format === "json_object") required.add("response_format");
+  const chars = countChars(request.messages, required) +
+    countChars(request.tools, new Set());
+  const maxTokens = positive(request.max_completion_tokens) ??
+    positive(request.max_tokens);
+  const reasoning = request.reasoning as {
+    exclude?: unknown;
+    enabled?: unknown;
+  } | undefined;
+  const prefersReasoning = request.include_reasoning === true ||
+    (typeof reasoning === "object" && reasoning !== null &&
+      reasoning.exclude !== true &&
+      reasoning.enabled !== false);
+  return {
+    required: [...required],
+    prefersReasoning,
+    contextTokens: Math.ceil(chars / CHARS_PER_TOKEN) + (maxTokens ?? 0),
+    maxTokens,
+  };
+}
+
+/** Whether a model has a capability, according to its catalog entry. */
+export function supports(model: FreeModel, capability: Capability): Support {
+  const modality = INPUT_MODALITY[capability];
+  if (modality !== undefined) {
+    return model.input_modalities.includes(modality) ? "yes" : "no";
+  }
+  const params = model.supported_parameters;
+  if (params === null) return "unknown";
+  if (capability === "response_format") {
+    return params.includes("response_format") ||
+        params.includes("structured_outputs")
+      ? "yes"
+      : "no";
+  }
+  return params.includes(capability) ? "yes" : "no";
+}
+
+/** Whether a model supports reasoning, according to its catalog entry. */
+export function supportsReasoning(model: FreeModel): boolean {
+  const params = model.supported_parameters;
+  return params !== null &&
+    (params.includes("reasoning") || params.includes("include_reasoning"));
+}
+
+/** Why a model cannot serve a request, or `undefined` when it may. */
+export type Misfit =
+  | { kind: "capability"; capability: Capability }
+  | { kind: "context"; needed: number; available: number }
+  | { kind: "max_tokens"; needed: number; available: number };
+
+/**
+ * Whether a model can serve a request: every required capability is not
+ * known to be missing (from the catalog or `gaps` learned from upstream 404s),
+ * the estimated context fits, and the completion budget fits the provider's
+ * cap. Returns the first misfit, or `undefined`.
+ */
+export function misfit(
+  model: FreeModel,
+  needs: RequestNeeds,
+  gaps: ReadonlySet<string> | undefined,
+): Misfit | undefined {
+  for (const capability of needs.required) {
+    if (gaps?.has(capability) || supports(model, capability) === "no") {
+      return { kind: "capability", capability };
+    }
+  }
+  if (needs.contextTokens > model.context_length) {
+    return {
+      kind: "context",
+      needed: needs.contextTokens,
+      available: model.context_length,
+    };
+  }
+  const cap = model.max_completion_tokens;
+  if (needs.maxTokens !== undefined && cap !== null && needs.maxTokens > cap) {
+    return { kind: "max_tokens", needed: needs.maxTokens, available: cap };
+  }
+  return undefined;
+}
+
+/** Whether every required capability is known to be present (not merely not missing). */
+export function knownCapable(model: FreeModel, needs: RequestNeeds): boolean {
+  for (const capability of needs.required) {
+    if (supports(model, capability) !== "yes") return false;
+  }
+  return true;
+}
+
+const CAPABILITY_TEXT: Record<Capability, string> = {
+  tools: "tool calling",
+  structured_outputs: "structured outputs (response_format json_schema)",
+  response_format: "JSON mode (response_format json_object)",
+  image_input: "image input",
+  audio_input: "audio input",
+  file_input: "file input",
+  video_input: "video input",
+};
+
+/** A sentence saying why no free model can serve a request. */
+export function describeMisfit(m: Misfit): string {
+  switch (m.kind) {
+    case "capability":
+      return `No free model supports ${CAPABILITY_TEXT[m.capability]}`;
+    case "context":
+      return `No free model has a context window of ${m.needed} tokens (estimated prompt plus max tokens)`;
+    case "max_tokens":
+      return `No free model allows ${m.needed} completion tokens`;
+  }
+}
+
+/**
+ * The capability named by OpenRouter's 404 "No endpoints found that support
+ * …", or `undefined` for other messages.
+ */
+export function capabilityFromNotFound(
+  message: string,
+): Capability | undefined {
+  const m = /No endpoints found that support (.*)/i.exec(message);
+  if (!m) return undefined;
+  const what = m[1]!.toLowerCase();
+  if (what.includes("output")) return undefined; // output modalities: not a request input
+  if (what.includes("tool")) return "tools";
+  if (what.includes("image")) return "image_input";
+  if (what.includes("audio")) return "audio_input";
+  if (what.includes("video")) return "video_input";
+  if (what.includes("file") || what.includes("pdf")) return "file_input";
+  if (what.includes("structured") || what.includes("json_schema")) {
+    return "structured_outputs";
+  }
+  if (what.includes("response_format") || what.includes("json")) {
+    return "response_format";
+  }
+  return undefined;
+}
