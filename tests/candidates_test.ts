@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import { orderCandidates } from "../src/candidates.ts";
+import type { CooldownEntry } from "../src/cooldown.ts";
+import type { FreeModel } from "../src/types.ts";
+
+const NOW = 1779278400000; // 2026-05-20T12:00:00Z
+
+function model(id: string, contextLength: number): FreeModel {
+  return {
+    id,
+    name: id,
+    created: 0,
+    owned_by: id.split("/")[0]!,
+    context_length: contextLength,
+    max_completion_tokens: null,
+    supported_parameters: null,
+    input_modalities: ["text"],
+    expiration_date: null,
+  };
+}
+
+const QWEN = "qwen/qwen3-coder:free";
+const NEMOTRON = "nvidia/nemotron-3-super-120b-a12b:free";
+const GEMMA = "google/gemma-4-31b-it:free";
+const GPT_OSS = "openai/gpt-oss-120b:free";
+
+/** A pool in priority order, frozen so a mutation would throw. */
+const POOL: readonly FreeModel[] = Object.freeze([
+  model(QWEN, 1048576),
+  model(NEMOTRON, 1000000),
+  model(GEMMA, 262144),
+  model(GPT_OSS, 131072),
+]);
+
+function cooldowns(
+  entries: Record<string, number>,
+): ReadonlyMap<string, CooldownEntry> {
+  return new Map(
+    Object.entries(entries).map((
+      [id, until],
+    ) => [id, { model: id, until, reason: "429" }]),
+  );
+}
+
+const NONE = cooldowns({});
+
+/** The ids orderCandidates() picks for a request that needs nothing special. */
+function order(
+  requested: string | undefined,
+  cooling: ReadonlyMap<string, CooldownEntry>,
+  maxAttempts: number,
+  pool: readonly FreeModel[] = POOL,
+): string[] {
+  const result = orderCandidates({
+    pool,
+    requested,
+    cooldowns: cooling,
+    now: NOW,
+    maxAttempts,
+  });
+  assert.equal(result.misfit, undefined);
+  return result.candidates.map((m) => m.id);
+}
+
+Deno.test("orderCandidates() puts the requested pool model first, then the pool order", () => {
+  assert.deepEqual(order(GEMMA, NONE, 8), [
+    GEMMA,
+    QWEN,
+    NEMOTRON,
+    GPT_OSS,
+  ]);
+  assert.deepEqual(order(GPT_OSS, NONE, 8), [
+    GPT_OSS,
+    QWEN,
+    NEMOTRON,
+    GEMMA,
+  ]);
+});
+
+Deno.test("orderCandidates() uses the pool order for auto, empty, undefined and openrouter/auto", () => {
+  for (const requested of ["auto", "", undefined, "openrouter/auto"]) {
+    assert.deepEqual(
+      order(requested, NONE, 8),
+      [QWEN, NEMOTRON, GEMMA, GPT_OSS],
+      String(requested),
+    );
+  }
+});
+
+Deno.test("orderCandidates() uses the pool order for a paid or unknown model id", () => {
+  for (
+    const requested of [
+      "meta-llama/llama-3.1-8b-instruct",
+      "qwen/qwen3-coder",
+      "acme/fake-1.0",
+    ]
+  ) {
+    assert.deepEqual(
+      order(requested, NONE, 8),
+      [QWEN, NEMOTRON, GEMMA, GPT_OSS],
+      requested,
+    );
+  }
+});
+
+Deno.test("orderCandidates() moves cooling models to the end, soonest expiry first", () => {
+  const cooling = cooldowns({ [QWEN]: NOW + 30_000, [NEMOTRON]: NOW + 10_000 });
+  assert.deepEqual(order("auto", cooling, 8), [
+    GEMMA,
+    GPT_OSS,
+    NEMOTRON,
+    QWEN,
+  ]);
+});
+
+Deno.test("orderCandidates() counts expired cooldowns as ready", () => {
+  const expired = cooldowns({ [QWEN]: NOW, [NEMOTRON]: NOW - 1 });
+  assert.deepEqual(order("auto", expired, 8), [
+    QWEN,
+    NEMOTRON,
+    GEMMA,
+    GPT_OSS,
+  ]);
+  const stillCooling = cooldowns({ [QWEN]: NOW + 1 });
+  assert.deepEqual(order("auto", stillCooling, 8), [
+    NEMOTRON,
+    GEMMA,
+    GPT_OSS,
+    QWEN,
+  ]);
+});
+
+Deno.test("orderCandidates() moves a cooling requested model to the end too", () => {
+  assert.deepEqual(
+    order(GEMMA, cooldowns({ [GEMMA]: NOW + 5_000 }), 8),
+    [QWEN, NEMOTRON, GPT_OSS, GEMMA],
+  );
+  const both = cooldowns({ [GEMMA]: NOW + 20_000, [QWEN]: NOW + 5_000 });
+  assert.deepEqual(order(GEMMA, both, 8), [
+    NEMOTRON,
+    GPT_OSS,
+    QWEN,
+    GEMMA,
+  ]);
+});
+
+Deno.test("orderCandidates() caps the list at maxAttempts", () => {
+  assert.deepEqual(order("auto", NONE, 2), [
+    QWEN,
+    NEMOTRON,
+  ]);
+  assert.deepEqual(order(GPT_OSS, NONE, 2), [
+    GPT_OSS,
+    QWEN,
+  ]);
+  assert.deepEqual(order(GPT_OSS, NONE, 1), [
+    GPT_OSS,
+  ]);
+  assert.deepEqual(order("auto", NONE, 100), [
+    QWEN,
+    NEMOTRON,
+    GEMMA,
+    GPT_OSS,
+  ]);
+});
+
+Deno.test("orderCandidates() caps the list at maxAttempts after moving cooling models to the end", () => {
+  assert.deepEqual(
+    order("auto", cooldowns({ [QWEN]: NOW + 1_000 }), 3),
+    [NEMOTRON, GEMMA, GPT_OSS],
+  );
+  const three = cooldowns({
+    [QWEN]: NOW + 30_000,
+    [NEMOTRON]: NOW + 10_000,
+    [GEMMA]: NOW + 20_000,
+  });
+  assert.deepEqual(order("auto", three, 2), [
+    GPT_OSS,
+    NEMOTRON,
+  ]);
+  const all = cooldowns({
+    [QWEN]: NOW + 40_000,
+    [NEMOTRON]: NOW + 10_000,
+    [GEMMA]: NOW + 30_000,
+    [GPT_OSS]: NOW + 20_000,
+  });
+  assert.deepEqual(order(QWEN, all, 3), [
+    NEMOTRON,
+    GPT_OSS,
+    GEMMA,
+  ]);
+});
+
+Deno.test("orderCandidates() ignores cooldowns of models outside the pool", () => {
+  const other = cooldowns({ "openrouter/owl-alpha": NOW + 60_000 });
+  assert.deepEqual(order("auto", other, 8), [
+    QWEN,
+    NEMOTRON,
+    GEMMA,
+    GPT_OSS,
+  ]);
+});
+
+Deno.test("orderCandidates() returns an empty list for an empty pool", () => {
+  assert.deepEqual(
+    orderCandidates({
+      pool: [],
+      requested: QWEN,
+      cooldowns: NONE,
+      now: NOW,
+      maxAttempts: 8,
+    }),
+    { candidates: [] },
+  );
+});
