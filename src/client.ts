@@ -155,7 +155,10 @@ export class FreeRouterClient implements AsyncDisposable {
       apiKey: this.#key(),
       signal,
     });
-    return Object.assign(routed.answer.json, {
+    const json = routed.answer.json ??
+      await new Response(routed.answer.bytes as ReadableStream<Uint8Array>)
+        .json() as ChatCompletion;
+    return Object.assign(json, {
       freerouter: { model: routed.model, attempts: routed.attempts },
     });
   }

@@ -23,6 +23,11 @@ export interface ServerConfig {
   rpm: number;
   maxWait: number;
   strategy: "priority" | "adaptive";
+  maxBodyBytes: number;
+  corsOrigins: string[];
+  allowOpen: boolean;
+  logFormat: "pretty" | "json";
+  logLevel: "debug" | "info" | "warn" | "error";
 }
 
 /** A configuration error; its message is one line naming the key. */
@@ -72,6 +77,24 @@ const envSchema = z.object({
   FREEROUTER_MAX_WAIT: z.coerce.number({ error: "must be a number of seconds" })
     .min(0, "must be 0 or more")
     .max(3600, "must be at most 3600").default(30),
+  FREEROUTER_MAX_BODY_BYTES: z.coerce.number({
+    error: "must be a number of bytes",
+  }).int("must be a whole number")
+    .min(1024, "must be at least 1024").default(10 * 1024 * 1024),
+  FREEROUTER_CORS_ORIGINS: z.string().optional().transform((v) =>
+    (v ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "")
+  ),
+  FREEROUTER_ALLOW_OPEN: z.enum(["0", "1", "true", "false"], {
+    error: "must be 1 or 0",
+  }).optional()
+    .transform((v) => v === "1" || v === "true"),
+  LOG_FORMAT: z.enum(["pretty", "json"], {
+    error: 'must be "pretty" or "json"',
+  }).default("pretty"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], {
+    error: "must be debug, info, warn or error",
+  })
+    .default("info"),
   FREEROUTER_STRATEGY: z.enum(["priority", "adaptive"], {
     error: 'must be "priority" or "adaptive"',
   })
@@ -119,5 +142,30 @@ export function parseServerConfig(
     rpm: e.FREEROUTER_RPM,
     maxWait: e.FREEROUTER_MAX_WAIT,
     strategy: e.FREEROUTER_STRATEGY,
+    maxBodyBytes: e.FREEROUTER_MAX_BODY_BYTES,
+    corsOrigins: e.FREEROUTER_CORS_ORIGINS,
+    allowOpen: e.FREEROUTER_ALLOW_OPEN,
+    logFormat: e.LOG_FORMAT,
+    logLevel: e.LOG_LEVEL,
   };
+}
+
+/** Whether a listen address only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/**
+ * Refuses an open relay: listening beyond this machine without
+ * FREEROUTER_API_KEY would let anyone spend the OpenRouter key (or use the
+ * proxy), unless FREEROUTER_ALLOW_OPEN=1 says that is intended.
+ */
+export function checkExposure(config: ServerConfig): void {
+  if (isLoopback(config.host) || config.accessKey || config.allowOpen) return;
+  throw new ConfigError(
+    `Refusing to listen on ${config.host} without FREEROUTER_API_KEY: anyone who can reach this address could ` +
+      "use the proxy (and the OpenRouter key it holds). Set FREEROUTER_API_KEY, listen on 127.0.0.1, " +
+      "or set FREEROUTER_ALLOW_OPEN=1 if an open proxy is what you want.",
+  );
 }

@@ -5,20 +5,31 @@
  *
  * @module
  */
+import { corsHeaders, preflight } from "./cors.ts";
 import {
+  type Attempt,
   errorResponse,
   FreeRouterError,
   toErrorResponse,
   UpstreamHTTPError,
 } from "./errors.ts";
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from "./http_input.ts";
+import { Metrics, outcomeClass } from "./metrics.ts";
 import {
   type ResolvedRouterOptions,
   resolveRouterOptions,
   type RouterOptions,
 } from "./options.ts";
+import {
+  logFields,
+  RecentRequests,
+  requestIdOf,
+  type RequestRecord,
+} from "./request_log.ts";
 import { validateChatRequest } from "./request_schema.ts";
 import { type Routed, Router } from "./router.ts";
 import { statusReport } from "./status.ts";
+import { STATUS_PAGE_HTML } from "./status_page.ts";
 import type { FreeModel } from "./types.ts";
 
 /**
@@ -39,23 +50,42 @@ export interface HandlerOptions extends RouterOptions {
    */
   apiKey?: string;
   /**
-   * When set, clients must send `Authorization: Bearer <accessKey>`. It is
-   * never forwarded upstream.
+   * When set, clients must send `Authorization: Bearer <accessKey>` (for
+   * everything but `/health` and the status page). It is never forwarded
+   * upstream.
    */
   accessKey?: string;
+  /**
+   * Largest request body accepted, bytes; larger ones get 413 unread.
+   * @default {10485760}
+   */
+  maxBodyBytes?: number;
+  /**
+   * Origins allowed to call the proxy from a browser (`*` for any). CORS is
+   * off when empty.
+   * @default {[]}
+   */
+  corsOrigins?: readonly string[];
 }
 
 /**
  * The proxy handler. It is a plain function; `close()` waits for background
  * work (a catalog refresh, KV writes) and is also reachable as
  * `Symbol.asyncDispose`.
+ *
+ * @example Serve and stop
+ * ```ts ignore
+ * import { createHandler } from "@freerouter/freerouter";
+ * await using handler = createHandler({ apiKey: "sk-or-v1-…" });
+ * await using server = Deno.serve({ port: 8000 }, handler);
+ * ```
  */
 export interface FreeRouterHandler extends AsyncDisposable {
   /** Answers one request. */
   (req: Request): Promise<Response>;
   /** The routable free pool in priority order (loads it when needed). */
   models(): Promise<readonly FreeModel[]>;
-  /** Waits for background work to settle. The KV handle, if any, stays open. */
+  /** Stops syncing (when it owns its state) and waits for background work. The KV handle stays open. */
   close(): Promise<void>;
 }
 
@@ -79,19 +109,22 @@ export function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** The OpenAI path without its `/v1` prefix and trailing slash. */
-function route(pathname: string): string {
+/** The route: the OpenAI paths without their optional `/v1` prefix and trailing slash. */
+function routeOf(pathname: string): string {
   const path = pathname.length > 1 && pathname.endsWith("/")
     ? pathname.slice(0, -1)
     : pathname;
   return path.startsWith("/v1/") ? path.slice(3) : path;
 }
 
-const ALLOW: Record<string, string> = {
-  "/chat/completions": "POST",
-  "/models": "GET, HEAD",
-  "/health": "GET, HEAD",
-  "/freerouter/status": "GET, HEAD",
+/** Routes, the methods they allow, and whether they need the access key. */
+const ROUTES: Record<string, { allow: string; open?: boolean }> = {
+  "/chat/completions": { allow: "POST" },
+  "/models": { allow: "GET, HEAD" },
+  "/freerouter/status": { allow: "GET, HEAD" },
+  "/metrics": { allow: "GET, HEAD" },
+  "/health": { allow: "GET, HEAD", open: true },
+  "/": { allow: "GET, HEAD", open: true },
 };
 
 function modelsList(pool: readonly FreeModel[]): string {
@@ -112,14 +145,10 @@ function modelsList(pool: readonly FreeModel[]): string {
   });
 }
 
-function json(
-  body: string,
-  status = 200,
-  headers?: Record<string, string>,
-): Response {
+function json(body: string, status = 200): Response {
   return new Response(body, {
     status,
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json" },
   });
 }
 
@@ -131,10 +160,19 @@ function routedHeaders(routed: Routed<unknown>, contentType: string): Headers {
   });
 }
 
+/** What the handler learns about a request while answering it. */
+interface Trace {
+  model: string | null;
+  attempts: Attempt[];
+  stream: boolean;
+  error: string | null;
+}
+
 /**
  * Creates the proxy: `POST /v1/chat/completions` routed across the free pool,
- * `GET /v1/models` (the pool in priority order), `GET /health`. The `/v1`
- * prefix is optional.
+ * `GET /v1/models` (the pool in priority order), `GET /v1/freerouter/status`,
+ * `GET /metrics` (Prometheus), `GET /health` and the status page at `GET /`.
+ * The `/v1` prefix is optional.
  *
  * @example Serve it with Deno
  * ```ts ignore
@@ -146,16 +184,19 @@ function routedHeaders(routed: Routed<unknown>, contentType: string): Headers {
 export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   const resolved: ResolvedRouterOptions = resolveRouterOptions(options);
   const router = new Router(resolved);
-  const { apiKey, accessKey } = options;
-  const { logger } = resolved;
+  const { apiKey, accessKey, corsOrigins = [] } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const { logger, state, now } = resolved;
   const listCache = new WeakMap<readonly FreeModel[], string>();
+  const metrics = new Metrics();
+  const recent = new RecentRequests();
 
   function upstreamKey(req: Request): string | undefined {
     if (apiKey) return apiKey;
     return accessKey ? undefined : bearer(req);
   }
 
-  async function chat(req: Request): Promise<Response> {
+  async function chat(req: Request, trace: Trace): Promise<Response> {
     const key = upstreamKey(req);
     if (!key) {
       return errorResponse({
@@ -166,17 +207,9 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         code: "missing_api_key",
       });
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(await req.text());
-    } catch {
-      return errorResponse({
-        status: 400,
-        message: "The request body is not valid JSON",
-        code: "invalid_json",
-      });
-    }
-    const checked = validateChatRequest(body);
+    const body = await readJsonBody(req, maxBodyBytes);
+    if (!body.ok) return body.response;
+    const checked = validateChatRequest(body.value);
     if (!checked.ok) {
       return errorResponse({
         status: 400,
@@ -186,8 +219,11 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       });
     }
     const context = { apiKey: key, signal: req.signal };
-    if (checked.request.stream === true) {
+    trace.stream = checked.request.stream === true;
+    if (trace.stream) {
       const routed = await router.stream(checked.request, context);
+      trace.model = routed.model;
+      trace.attempts = routed.attempts;
       const headers = routedHeaders(
         routed,
         routed.answer.headers.get("content-type") ?? "text/event-stream",
@@ -196,13 +232,20 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       return new Response(routed.answer.body, { status: 200, headers });
     }
     const routed = await router.complete(checked.request, context);
-    return new Response(routed.answer.bytes as Uint8Array<ArrayBuffer>, {
-      status: 200,
-      headers: routedHeaders(
-        routed,
-        routed.answer.headers.get("content-type") ?? "application/json",
-      ),
-    });
+    trace.model = routed.model;
+    trace.attempts = routed.attempts;
+    return new Response(
+      routed.answer.bytes as
+        | Uint8Array<ArrayBuffer>
+        | ReadableStream<Uint8Array>,
+      {
+        status: 200,
+        headers: routedHeaders(
+          routed,
+          routed.answer.headers.get("content-type") ?? "application/json",
+        ),
+      },
+    );
   }
 
   async function models(req: Request): Promise<Response> {
@@ -222,7 +265,6 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   }
 
   function health(): Response {
-    const { state, now } = resolved;
     const snapshot = state.catalog.snapshot;
     const block = state.account && state.account.until > now()
       ? state.account
@@ -243,28 +285,84 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
 
   async function status(req: Request): Promise<Response> {
     await router.models(upstreamKey(req)).catch(() => {});
-    return json(JSON.stringify(statusReport(resolved, options.rpm ?? 20)));
+    return json(
+      JSON.stringify({ ...statusReport(resolved), recent: recent.list() }),
+    );
   }
 
-  async function handle(req: Request): Promise<Response> {
-    const path = route(new URL(req.url).pathname);
-    const allow = ALLOW[path];
-    if (allow === undefined) {
+  function metricsText(): Response {
+    const t = now();
+    let cooling = 0;
+    for (const entry of state.cooldowns.values()) {
+      if (entry.until > t) cooling++;
+    }
+    const counts = state.countsAt(t);
+    const body = metrics.render([
+      {
+        name: "freerouter_pool_size",
+        help: "Routable free models.",
+        values: [{ value: state.catalog.snapshot?.pool.length ?? 0 }],
+      },
+      {
+        name: "freerouter_cooldowns_active",
+        help: "Models cooling down.",
+        values: [{ value: cooling }],
+      },
+      {
+        name: "freerouter_account_blocked",
+        help: "1 while an account-wide free-tier cap holds.",
+        values: [{ value: state.account && state.account.until > t ? 1 : 0 }],
+      },
+      {
+        name: "freerouter_account_attempts",
+        help: "Upstream attempts counted in the current window.",
+        values: [{ labels: { window: "minute" }, value: counts.minuteCount }, {
+          labels: { window: "day" },
+          value: counts.dayCount,
+        }],
+      },
+      {
+        name: "freerouter_limiter_waiting",
+        help: "Requests waiting for room under the account limits.",
+        values: [{ value: state.waiting }],
+      },
+    ]);
+    return new Response(body, {
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
+  }
+
+  async function dispatch(
+    req: Request,
+    path: string,
+    trace: Trace,
+  ): Promise<Response> {
+    const route = ROUTES[path];
+    if (route === undefined) {
       return errorResponse({
         status: 404,
         message: `Unknown path: ${new URL(req.url).pathname}`,
         code: "not_found",
       });
     }
-    if (!allow.split(", ").includes(req.method)) {
+    if (req.method === "OPTIONS" && corsOrigins.length > 0) {
+      return preflight(req, corsOrigins, route.allow);
+    }
+    if (!route.allow.split(", ").includes(req.method)) {
       return errorResponse({
         status: 405,
-        message: `Method ${req.method} is not allowed on ${path}; use ${allow}`,
+        message:
+          `Method ${req.method} is not allowed on ${path}; use ${route.allow}`,
         code: "method_not_allowed",
-        headers: { allow },
+        headers: { allow: route.allow },
       });
     }
     if (path === "/health") return health();
+    if (path === "/") {
+      return new Response(STATUS_PAGE_HTML, {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      });
+    }
     if (accessKey && !timingSafeEqual(bearer(req) ?? "", accessKey)) {
       return errorResponse({
         status: 401,
@@ -276,11 +374,15 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     try {
       if (path === "/models") return await models(req);
       if (path === "/freerouter/status") return await status(req);
-      return await chat(req);
+      if (path === "/metrics") return metricsText();
+      return await chat(req, trace);
     } catch (err) {
-      if (
-        !(err instanceof FreeRouterError || err instanceof UpstreamHTTPError)
-      ) {
+      if (err instanceof FreeRouterError || err instanceof UpstreamHTTPError) {
+        trace.attempts = [...err.attempts];
+        trace.error = err instanceof FreeRouterError
+          ? err.code
+          : "upstream_refused";
+      } else {
         logger.warn(
           `Unexpected error: ${
             err instanceof Error ? err.stack ?? err.message : String(err)
@@ -289,6 +391,77 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       }
       return toErrorResponse(err);
     }
+  }
+
+  function record(
+    req: Request,
+    path: string,
+    id: string,
+    res: Response,
+    trace: Trace,
+    ms: number,
+  ): void {
+    const rec: RequestRecord = {
+      id,
+      at: new Date().toISOString(),
+      method: req.method,
+      path: new URL(req.url).pathname,
+      status: res.status,
+      model: trace.model,
+      attempts: trace.attempts,
+      latency_ms: Math.round(ms * 10) / 10,
+      stream: trace.stream,
+      error: trace.error,
+    };
+    const routeLabel = path === "/chat/completions"
+      ? "chat"
+      : path === "/"
+      ? "page"
+      : path.slice(1).replace("/", "_");
+    const outcome = res.status < 400
+      ? "ok"
+      : res.status === 429
+      ? "rate_limited"
+      : res.status < 500
+      ? "client_error"
+      : "failed";
+    metrics.requests.inc({ route: routeLabel, outcome });
+    for (const a of trace.attempts) {
+      metrics.attempts.inc({ model: a.model, class: outcomeClass(a.outcome) });
+      metrics.upstreamLatency.observe(a.ms / 1000, { model: a.model });
+    }
+    if (trace.model && trace.attempts.length > 1) metrics.fallbacks.inc();
+    if (trace.stream && res.ok) metrics.streamTtfb.observe(ms / 1000);
+    if (path === "/chat/completions") {
+      recent.push(rec);
+      logger.info("request", logFields(rec));
+    }
+  }
+
+  async function handle(req: Request): Promise<Response> {
+    const started = performance.now();
+    const id = requestIdOf(req);
+    const path = routeOf(new URL(req.url).pathname);
+    const trace: Trace = {
+      model: null,
+      attempts: [],
+      stream: false,
+      error: null,
+    };
+    const res = await dispatch(req, path, trace);
+    if (res.status >= 400 && trace.error === null) {
+      trace.error = res.headers.get("content-type")?.includes("json")
+        ? `http_${res.status}`
+        : null;
+    }
+    res.headers.set("x-request-id", id);
+    for (
+      const [k, v] of Object.entries(
+        corsHeaders(req.headers.get("origin"), corsOrigins),
+      )
+    ) res.headers.set(k, v);
+    record(req, path, id, res, trace, performance.now() - started);
+    return res;
   }
 
   const close = () =>

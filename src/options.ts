@@ -9,10 +9,10 @@ import type { KvLike } from "./kv_state_store.ts";
 
 /** Where freerouter reports what happens (never keys, never message content). */
 export interface Logger {
-  /** Something worth knowing that needs no action. */
-  info(message: string): void;
+  /** Something worth knowing that needs no action (e.g. one line per request). */
+  info(message: string, fields?: Record<string, unknown>): void;
   /** Something went wrong but routing goes on (e.g. a failed catalog refresh). */
-  warn(message: string): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
 }
 
 /**

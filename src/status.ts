@@ -13,9 +13,8 @@ const iso = (
 /** Builds the status report from the routing state. */
 export function statusReport(
   options: ResolvedRouterOptions,
-  configuredRpm: number,
 ): Record<string, unknown> {
-  const { state, now, strategy } = options;
+  const { state, now, strategy, rpm: configuredRpm } = options;
   const t = now();
   const snapshot = state.catalog.snapshot;
   const counts = state.countsAt(t);

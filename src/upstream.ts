@@ -38,10 +38,13 @@ export interface AttemptInput {
 export interface CompletionAnswer {
   status: number;
   headers: Headers;
-  /** The body bytes as received, leading keep-alive whitespace removed. */
-  bytes: Uint8Array;
-  /** The parsed chat completion. */
-  json: ChatCompletion;
+  /**
+   * The body as received, leading keep-alive whitespace removed: bytes, or a
+   * stream for bodies over {@link LARGE_BODY_BYTES}.
+   */
+  bytes: Uint8Array | ReadableStream<Uint8Array>;
+  /** The parsed chat completion (`undefined` for a streamed large body). */
+  json: ChatCompletion | undefined;
 }
 
 /** A committed stream: the first data event arrived and was not an error. */
@@ -234,6 +237,7 @@ export async function attemptCompletion(
   input: AttemptInput,
 ): Promise<AttemptResult<CompletionAnswer>> {
   const scope = new AttemptScope(input.signal);
+  let handedOver = false;
   try {
     scope.deadline.arm(options.requestTimeoutMs);
     let res: Response;
@@ -242,15 +246,63 @@ export async function attemptCompletion(
     } catch {
       return { ok: false, failure: scope.failureOf() };
     }
-    let bytes: Uint8Array;
+    if (!res.ok) {
+      let bytes: Uint8Array;
+      try {
+        bytes = skipWhitespace(
+          await readAll(res.body, scope, options.idleTimeoutMs),
+        );
+      } catch {
+        return { ok: false, failure: scope.failureOf(res.status) };
+      }
+      return { ok: false, failure: httpFailure(res, bytes) };
+    }
+    const reader = res.body?.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let done = reader === undefined;
     try {
-      bytes = skipWhitespace(
-        await readAll(res.body, scope, options.idleTimeoutMs),
-      );
+      while (!done && size <= LARGE_BODY_BYTES) {
+        scope.deadline.arm(options.idleTimeoutMs);
+        const read = await reader!.read();
+        if (read.done) done = true;
+        else {
+          chunks.push(read.value);
+          size += read.value.length;
+        }
+      }
     } catch {
       return { ok: false, failure: scope.failureOf(res.status) };
+    } finally {
+      scope.deadline.clear();
     }
-    if (!res.ok) return { ok: false, failure: httpFailure(res, bytes) };
+    const bytes = skipWhitespace(concatBytes(chunks));
+    if (!done) {
+      // Too large to hold: judge by the top-level keys of the first MiB and
+      // stream the rest through.
+      const keys = topLevelKeys(decoder.decode(bytes));
+      if (keys.includes("error") || bytes[0] !== 123 /* { */) {
+        reader!.cancel().catch(() => {});
+        return {
+          ok: false,
+          failure: {
+            kind: "invalid_body",
+            status: res.status,
+            headers: res.headers,
+          },
+        };
+      }
+      handedOver = true;
+      return {
+        ok: true,
+        value: {
+          status: res.status,
+          headers: res.headers,
+          bytes: passThrough(bytes, reader!, scope, options.idleTimeoutMs),
+          json: undefined,
+        },
+      };
+    }
     const json = parseJson(decoder.decode(bytes));
     const failure = json === undefined
       ? {
@@ -270,8 +322,78 @@ export async function attemptCompletion(
       },
     };
   } finally {
-    scope.dispose();
+    if (!handedOver) scope.dispose();
   }
+}
+
+/** Non-streaming bodies larger than this are streamed through, not held. */
+export const LARGE_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The keys of the outermost JSON object in a (possibly truncated) JSON text,
+ * as far as the text goes.
+ */
+export function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(text.slice(i + 1, j));
+      expectKey = false;
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      expectKey = depth === 1 && c === "{";
+    } else if (c === "}" || c === "]") depth--;
+    else if (c === "," && depth === 1) expectKey = true;
+  }
+  return keys;
+}
+
+/** A body that starts with bytes already read and continues with the rest, each read bounded by `idleMs`. */
+function passThrough(
+  head: Uint8Array,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  scope: AttemptScope,
+  idleMs: number,
+): ReadableStream<Uint8Array> {
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    scope.dispose();
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(head);
+    },
+    async pull(controller) {
+      scope.deadline.arm(idleMs);
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          finish();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (err) {
+        finish();
+        controller.error(err);
+      } finally {
+        scope.deadline.clear();
+      }
+    },
+    cancel() {
+      scope.controller.abort(
+        new DOMException("client went away", "AbortError"),
+      );
+      finish();
+      return reader.cancel().catch(() => {});
+    },
+  });
 }
 
 /**

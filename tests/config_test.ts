@@ -21,6 +21,11 @@ const DEFAULTS: ServerConfig = {
   rpm: 20,
   maxWait: 30,
   strategy: "priority",
+  maxBodyBytes: 10 * 1024 * 1024,
+  corsOrigins: [],
+  allowOpen: false,
+  logFormat: "pretty",
+  logLevel: "info",
 };
 
 const OPENROUTER_SECRET = "sk-or-v1-0123456789abcdef0123456789abcdef";
@@ -68,6 +73,11 @@ Deno.test("parseServerConfig() reads every key", () => {
       FREEROUTER_RPM: "0",
       FREEROUTER_MAX_WAIT: "2.5",
       FREEROUTER_STRATEGY: "adaptive",
+      FREEROUTER_MAX_BODY_BYTES: "2048",
+      FREEROUTER_CORS_ORIGINS: "https://a.example, https://b.example",
+      FREEROUTER_ALLOW_OPEN: "1",
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "warn",
     }),
     {
       openrouterApiKey: OPENROUTER_SECRET,
@@ -84,6 +94,11 @@ Deno.test("parseServerConfig() reads every key", () => {
       rpm: 0,
       maxWait: 2.5,
       strategy: "adaptive",
+      maxBodyBytes: 2048,
+      corsOrigins: ["https://a.example", "https://b.example"],
+      allowOpen: true,
+      logFormat: "json",
+      logLevel: "warn",
     },
   );
 });

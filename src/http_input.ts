@@ -1,0 +1,100 @@
+/**
+ * Reading a request body as JSON: a size cap enforced without reading past
+ * it, JSON accepted whatever the declared type, non-JSON rejected clearly.
+ *
+ * @module
+ */
+import { errorResponse } from "./errors.ts";
+
+/** The default cap on request bodies: 10 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const decoder = new TextDecoder();
+
+function tooLarge(maxBytes: number): Response {
+  return errorResponse({
+    status: 413,
+    message:
+      `The request body is larger than ${maxBytes} bytes (FREEROUTER_MAX_BODY_BYTES)`,
+    code: "body_too_large",
+  });
+}
+
+/** Reads at most `maxBytes`; `undefined` when the body is larger (the rest is not read). */
+async function readCapped(
+  req: Request,
+  maxBytes: number,
+): Promise<Uint8Array | undefined> {
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/**
+ * The parsed JSON body, or the error response to send: 413 when it is larger
+ * than `maxBytes` (judged from `Content-Length` when given, else while
+ * reading), 400 for invalid JSON, 415 for a body that is neither JSON nor
+ * declared as JSON.
+ */
+export async function readJsonBody(
+  req: Request,
+  maxBytes: number,
+): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+  const declared = Number(req.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await req.body?.cancel().catch(() => {});
+    return { ok: false, response: tooLarge(maxBytes) };
+  }
+  const bytes = await readCapped(req, maxBytes);
+  if (bytes === undefined) return { ok: false, response: tooLarge(maxBytes) };
+  const text = decoder.decode(bytes);
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    const type =
+      req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ??
+        "";
+    if (type !== "" && !type.includes("json") && type !== "text/plain") {
+      return {
+        ok: false,
+        response: errorResponse({
+          status: 415,
+          message: `The request body must be JSON (got Content-Type ${type})`,
+          code: "unsupported_media_type",
+        }),
+      };
+    }
+    return {
+      ok: false,
+      response: errorResponse({
+        status: 400,
+        message: text.trim() === ""
+          ? "The request body is empty"
+          : "The request body is not valid JSON",
+        code: "invalid_json",
+      }),
+    };
+  }
+}

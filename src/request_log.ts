@@ -1,0 +1,68 @@
+/**
+ * What freerouter remembers and logs about each request: one record with the
+ * request id, route, status, chosen model, every attempt and the latency, but
+ * never a key and never message content.
+ *
+ * @module
+ */
+import type { Attempt } from "./errors.ts";
+
+/** One answered request. */
+export interface RequestRecord {
+  /** The request id (`X-Request-Id`). */
+  id: string;
+  /** When it arrived, ISO 8601. */
+  at: string;
+  /** HTTP method. */
+  method: string;
+  /** The path, without the query. */
+  path: string;
+  /** The status freerouter answered with. */
+  status: number;
+  /** The model that answered, if any. */
+  model: string | null;
+  /** Every upstream attempt. */
+  attempts: Attempt[];
+  /** Time until the response (streams: until the first event was committed), ms. */
+  latency_ms: number;
+  /** Whether the client asked for a stream. */
+  stream: boolean;
+  /** freerouter's error code, when it answered with an error. */
+  error: string | null;
+}
+
+/** The last `size` requests, newest first. */
+export class RecentRequests {
+  readonly #items: RequestRecord[] = [];
+  constructor(readonly size = 50) {}
+  push(record: RequestRecord): void {
+    this.#items.unshift(record);
+    if (this.#items.length > this.size) this.#items.pop();
+  }
+  list(): readonly RequestRecord[] {
+    return this.#items;
+  }
+}
+
+const SAFE_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+
+/** The client's `X-Request-Id` when it is a reasonable token, else a new UUID. */
+export function requestIdOf(req: Request): string {
+  const given = req.headers.get("x-request-id");
+  return given !== null && SAFE_ID.test(given) ? given : crypto.randomUUID();
+}
+
+/** The log line fields of a record. */
+export function logFields(record: RequestRecord): Record<string, unknown> {
+  return {
+    request_id: record.id,
+    method: record.method,
+    path: record.path,
+    status: record.status,
+    model: record.model,
+    attempts: record.attempts.map((a) => `${a.model}=${a.outcome}`).join(","),
+    latency_ms: record.latency_ms,
+    stream: record.stream,
+    ...(record.error ? { error: record.error } : {}),
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * The freerouter command line (src/main.ts): flags, subcommands, exit codes.
+ */
+import assert from "node:assert/strict";
+import { parseCommandLine, run, USAGE } from "../src/main.ts";
+import { VERSION } from "../src/version.ts";
+import { hello, manualClock, rig } from "./_harness.ts";
+import {
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
+  modelRpm,
+  startFakeOpenRouter,
+} from "./fake_openrouter.ts";
+
+const [A] = POOL as [string];
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: {
+      out: (t: string) => void out.push(t),
+      err: (t: string) => void err.push(t),
+    },
+  };
+}
+
+Deno.test("parseCommandLine() reads subcommands, --host and --port in both spellings", () => {
+  assert.deepEqual(parseCommandLine([]), { command: "serve" });
+  assert.deepEqual(parseCommandLine(["models"]), { command: "models" });
+  assert.deepEqual(parseCommandLine(["--port", "9000", "--host=0.0.0.0"]), {
+    command: "serve",
+    port: "9000",
+    host: "0.0.0.0",
+  });
+  assert.deepEqual(parseCommandLine(["serve", "--port=1"]), {
+    command: "serve",
+    port: "1",
+  });
+  assert.deepEqual(parseCommandLine(["check", "--help"]), { command: "help" });
+  assert.deepEqual(parseCommandLine(["-V"]), { command: "version" });
+});
+
+Deno.test("parseCommandLine() reports unknown options, commands and missing values", () => {
+  assert.deepEqual(parseCommandLine(["--nope"]), {
+    command: "usage_error",
+    message: "Unknown option: --nope",
+  });
+  assert.deepEqual(parseCommandLine(["launch"]), {
+    command: "usage_error",
+    message: "Unknown command: launch",
+  });
+  assert.deepEqual(parseCommandLine(["models", "check"]), {
+    command: "usage_error",
+    message: "Unexpected argument: check",
+  });
+  assert.deepEqual(parseCommandLine(["--port"]), {
+    command: "usage_error",
+    message: "--port needs a value",
+  });
+});
+
+Deno.test("run() prints help and the version with exit code 0, usage errors with 2", async () => {
+  const help = capture();
+  assert.equal(await run(["--help"], {}, help.io), 0);
+  assert.equal(help.out.join(), USAGE);
+  const version = capture();
+  assert.equal(await run(["--version"], {}, version.io), 0);
+  assert.deepEqual(version.out, [`freerouter ${VERSION}`]);
+  const bad = capture();
+  assert.equal(await run(["--bogus"], {}, bad.io), 2);
+  assert.match(bad.err.join(), /Unknown option: --bogus/);
+});
+
+Deno.test("VERSION matches deno.json", async () => {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  assert.equal(VERSION, config.version);
+});
+
+Deno.test("run() lets --port override PORT: a bad flag value is a configuration error naming PORT", async () => {
+  const c = capture();
+  assert.equal(await run(["--port", "70000"], { PORT: "8000" }, c.io), 2);
+  assert.match(
+    c.err.join(),
+    /PORT must be between 0 and 65535 \(got "70000"\)/,
+  );
+});
+
+Deno.test("run() refuses a non-loopback --host without FREEROUTER_API_KEY", async () => {
+  const c = capture();
+  assert.equal(
+    await run(["--host", "0.0.0.0", "--port", "0"], {
+      FREEROUTER_KV_PATH: ":memory:",
+    }, c.io),
+    2,
+  );
+  assert.match(
+    c.err.join(),
+    /Refusing to listen on 0\.0\.0\.0 without FREEROUTER_API_KEY/,
+  );
+});
+
+Deno.test("run() models prints the pool in priority order with capabilities and cooldown state", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using fake = startFakeOpenRouter();
+    const reset = Date.now() + 10 * 60_000;
+    fake.script(A, modelRpm(A, { resetMs: reset }));
+    {
+      using kv = await Deno.openKv(`${dir}/kv.sqlite`);
+      await using r = rig({ fake, kv, clock: manualClock(Date.now()) });
+      await (await r.chat(hello())).body?.cancel();
+    }
+    const c = capture();
+    const code = await run(["models"], {
+      OPENROUTER_BASE_URL: fake.baseUrl,
+      FREEROUTER_KV_PATH: `${dir}/kv.sqlite`,
+    }, c.io);
+    assert.equal(code, 0, c.err.join());
+    const text = c.out.join("\n");
+    assert.match(
+      text,
+      new RegExp(`^${POOL.length} free models, in priority order:`),
+    );
+    const rows = text.split("\n").slice(3);
+    assert.deepEqual(rows.map((row) => row.split(/\s+/)[0]), POOL);
+    const rowA = rows.find((row) => row.startsWith(A))!;
+    assert.match(rowA, /1,048,576/);
+    assert.match(
+      rowA,
+      new RegExp(
+        `cooling down until ${new Date(reset).toISOString()} \\(429\\)`,
+      ),
+    );
+    assert.match(rows[1]!, /ready$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run() check prints the key's tier, usage and today's free-model quota", async () => {
+  await using fake = startFakeOpenRouter({
+    key: {
+      free_model_daily_requests: { used: 12, limit: 50, remaining: 38 },
+      usage: 0.5,
+      usage_daily: 0.25,
+    },
+  });
+  const c = capture();
+  const code = await run(["check"], {
+    OPENROUTER_API_KEY: "sk-or-v1-check-secret",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+  }, c.io);
+  assert.equal(code, 0, c.err.join());
+  const text = c.out.join("\n");
+  assert.match(text, /Tier: +free \(never purchased credits\)/);
+  assert.match(text, /Usage: +\$0\.50 total, \$0\.25 today/);
+  assert.match(text, /Free models today: 12 of 50 used, 38 left/);
+  assert.doesNotMatch(text, /check-secret/);
+  assert.equal(
+    fake.keyRequests()[0]!.headers.get("authorization"),
+    "Bearer sk-or-v1-check-secret",
+  );
+});
+
+Deno.test("run() check exits 1 when OpenRouter rejects the key and 2 when there is none", async () => {
+  await using fake = startFakeOpenRouter();
+  const rejected = capture();
+  assert.equal(
+    await run(["check"], {
+      OPENROUTER_API_KEY: "not-a-real-key",
+      OPENROUTER_BASE_URL: fake.baseUrl,
+    }, rejected.io),
+    1,
+  );
+  assert.match(
+    rejected.out.join(),
+    /OpenRouter rejected the key \(401: User not found\.\)/,
+  );
+  const missing = capture();
+  assert.equal(
+    await run(["check"], { OPENROUTER_BASE_URL: fake.baseUrl }, missing.io),
+    2,
+  );
+  assert.match(missing.err.join(), /OPENROUTER_API_KEY is not set/);
+});
