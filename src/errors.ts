@@ -23,7 +23,17 @@ export interface Attempt {
   ms: number;
 }
 
-/** Machine-readable codes of {@link FreeRouterError}. */
+/**
+ * Machine-readable codes of {@link FreeRouterError}.
+ *
+ * @example Decide whether to retry later
+ * ```ts
+ * import type { FreeRouterErrorCode } from "@freerouter/freerouter";
+ * const retryLater = (code: FreeRouterErrorCode) =>
+ *   code === "rate_limited" || code === "daily_limit_reached";
+ * console.log(retryLater("rate_limited"));
+ * ```
+ */
 export type FreeRouterErrorCode =
   | "all_candidates_failed"
   | "no_free_models"
@@ -34,7 +44,17 @@ export type FreeRouterErrorCode =
   | "rate_limited"
   | "no_capable_model";
 
-/** Options of {@link FreeRouterError}. */
+/**
+ * Options of {@link FreeRouterError}.
+ *
+ * @example Attach the attempts and a retry hint
+ * ```ts
+ * import { FreeRouterError, type FreeRouterErrorOptions } from "@freerouter/freerouter";
+ * const options: FreeRouterErrorOptions = { attempts: [], retryAfterSeconds: 30 };
+ * const err = new FreeRouterError("rate_limited", "Try again in 30 s", options);
+ * console.log(err.status, err.retryAfterSeconds);
+ * ```
+ */
 export interface FreeRouterErrorOptions extends ErrorOptions {
   /** The attempts made before giving up. */
   attempts?: readonly Attempt[];

@@ -124,6 +124,17 @@ export function comparePriority(a: FreeModel, b: FreeModel): number {
 /**
  * Builds the free pool from OpenRouter's raw `/models` rows: free chat models
  * only, malformed rows skipped, duplicates dropped, in priority order.
+ *
+ * @example Filter a catalog
+ * ```ts
+ * import { buildFreePool } from "@freerouter/freerouter";
+ * const text = { input_modalities: ["text"], output_modalities: ["text"] };
+ * const pool = buildFreePool([
+ *   { id: "a/free:free", context_length: 8192, architecture: text, pricing: { prompt: "0", completion: "0" } },
+ *   { id: "a/paid", context_length: 8192, architecture: text, pricing: { prompt: "0.000001", completion: "0.000002" } },
+ * ]);
+ * console.log(pool.map((m) => m.id)); // ["a/free:free"]
+ * ```
  */
 export function buildFreePool(rows: readonly unknown[]): FreeModel[] {
   const seen = new Set<string>();

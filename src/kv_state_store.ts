@@ -18,7 +18,15 @@ import type { CatalogSnapshot } from "./catalog.ts";
 import type { CooldownEntry } from "./cooldown.ts";
 import type { ModelHealth } from "./health.ts";
 
-/** A KV key part, as Deno KV takes it. */
+/**
+ * A KV key part, as Deno KV takes it.
+ *
+ * @example A key
+ * ```ts
+ * import type { KvKeyPart } from "@freerouter/freerouter";
+ * const key: KvKeyPart[] = ["freerouter", "cooldown", "qwen/qwen3-coder:free"];
+ * ```
+ */
 export type KvKeyPart = string | number | bigint | boolean | Uint8Array;
 
 /**

@@ -50,6 +50,7 @@ export function parseCommandLine(args: readonly string[]): Command {
   const flags: { host?: string; port?: string } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    if (arg === "--") continue; // `deno task start -- models` passes it through
     if (arg === "--help" || arg === "-h") return { command: "help" };
     if (arg === "--version" || arg === "-V") return { command: "version" };
     const flag = /^--(host|port)(?:=(.*))?$/.exec(arg);

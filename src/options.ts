@@ -7,7 +7,16 @@
 import { FreeRouterState, type RoutingState, routingState } from "./state.ts";
 import type { KvLike } from "./kv_state_store.ts";
 
-/** Where freerouter reports what happens (never keys, never message content). */
+/**
+ * Where freerouter reports what happens (never keys, never message content).
+ *
+ * @example Send warnings to the console, drop the rest
+ * ```ts
+ * import { FreeRouterClient, type Logger } from "@freerouter/freerouter";
+ * const logger: Logger = { info() {}, warn: (message) => console.warn(message) };
+ * await using client = new FreeRouterClient({ apiKey: "sk-or-v1-…", logger });
+ * ```
+ */
 export interface Logger {
   /** Something worth knowing that needs no action (e.g. one line per request). */
   info(message: string, fields?: Record<string, unknown>): void;

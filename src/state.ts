@@ -23,7 +23,17 @@ import {
   type SharedState,
 } from "./kv_state_store.ts";
 
-/** Options of {@link FreeRouterState}. */
+/**
+ * Options of {@link FreeRouterState}.
+ *
+ * @example Persist state in a Deno KV file
+ * ```ts ignore
+ * import { FreeRouterState, type FreeRouterStateOptions } from "@freerouter/freerouter";
+ * const kv = await Deno.openKv(".freerouter/kv.sqlite");
+ * const options: FreeRouterStateOptions = { kv, syncIntervalMs: 1000 };
+ * await using state = new FreeRouterState(options);
+ * ```
+ */
 export interface FreeRouterStateOptions {
   /**
    * A Deno KV handle (`await Deno.openKv(path)`, or on Node a `Kv` from the

@@ -40,6 +40,7 @@ Deno.test("parseCommandLine() reads subcommands, --host and --port in both spell
   });
   assert.deepEqual(parseCommandLine(["check", "--help"]), { command: "help" });
   assert.deepEqual(parseCommandLine(["-V"]), { command: "version" });
+  assert.deepEqual(parseCommandLine(["--", "models"]), { command: "models" });
 });
 
 Deno.test("parseCommandLine() reports unknown options, commands and missing values", () => {
