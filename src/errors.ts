@@ -191,7 +191,7 @@ export interface ErrorResponseInit {
   type?: string;
   param?: string | null;
   code?: string | number | null;
-  headers?: HeadersInit;
+  headers?: Record<string, string>;
 }
 
 const TYPE_BY_STATUS: Record<number, string> = {

@@ -65,6 +65,7 @@ dl.facts {
   gap: .5rem 1.5rem; margin: 0;
 }
 dl.facts div { min-width: 0; }
+dl.facts #account-state { grid-column: span 2; }
 dl.facts dt { color: var(--muted); font-size: .8rem; }
 dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
@@ -74,6 +75,7 @@ th, td {
 }
 th { color: var(--muted); font-weight: 600; font-size: .8rem; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.time { font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.model { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; overflow-wrap: anywhere; }
 td.err { max-width: 28rem; overflow-wrap: anywhere; }
 tr.cooling_down td { background: color-mix(in srgb, var(--warn-bg) 35%, transparent); }
@@ -251,7 +253,7 @@ const SCRIPT = `
         )
       ));
       return el("tr", { "data-request-id": r.id, "data-status": r.status },
-        el("td", { class: "num", "data-col": "time" }, clock(r.at)),
+        el("td", { class: "time", "data-col": "time" }, clock(r.at)),
         el("td", { "data-col": "status" }, badge(kind, String(r.status)),
           r.error ? el("div", { class: "muted" }, r.error) : null),
         el("td", { class: "model", "data-col": "model" }, dash(r.model)),

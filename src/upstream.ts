@@ -437,7 +437,9 @@ export async function attemptStream(
     const splitter = new SseSplitter();
     const head: Uint8Array[] = [];
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<
+        ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
+      >;
       try {
         chunk = await reader.read();
       } catch {
@@ -609,7 +611,9 @@ function guardedStream(
     async pull(controller) {
       if (closed) return;
       scope.deadline.arm(idleMs);
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<
+        ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
+      >;
       try {
         chunk = await reader.read();
       } catch {
