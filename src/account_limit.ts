@@ -37,6 +37,36 @@ export interface AccountLimits {
   rpd: number | undefined;
 }
 
+/**
+ * Limits learned from the upstream's `X-RateLimit-Limit`, each valid until an
+ * instant: the daily one until the day's reset (credits bought later raise it,
+ * so it is learned afresh each day), the per-minute one for an hour.
+ */
+export interface LearnedLimits {
+  rpm?: number;
+  rpmUntil?: number;
+  rpd?: number;
+  rpdUntil?: number;
+}
+
+/** The learned limits still valid at `now`. */
+export function learnedAt(
+  learned: LearnedLimits,
+  now: number,
+): Partial<AccountLimits> {
+  return {
+    rpm: learned.rpm !== undefined && (learned.rpmUntil ?? 0) > now
+      ? learned.rpm
+      : undefined,
+    rpd: learned.rpd !== undefined && (learned.rpdUntil ?? 0) > now
+      ? learned.rpd
+      : undefined,
+  };
+}
+
+/** How long a learned per-minute limit is trusted. */
+export const LEARNED_RPM_MS = 3_600_000;
+
 /** Milliseconds in a minute window. */
 export const MINUTE_MS = 60_000;
 /** Milliseconds in a UTC day. */

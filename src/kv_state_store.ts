@@ -11,6 +11,7 @@
 import type {
   AccountBlock,
   AccountLimits,
+  LearnedLimits,
   WindowCounts,
 } from "./account_limit.ts";
 import { admit } from "./account_limit.ts";
@@ -84,7 +85,7 @@ export interface KvAtomicLike {
   /** Queues a delete. */
   delete(key: readonly KvKeyPart[]): KvAtomicLike;
   /** Commits the queued writes together; `{ ok: false }` when a check failed. */
-  commit(): Promise<{ ok: boolean }>;
+  commit(): Promise<{ ok: boolean; versionstamp?: string }>;
 }
 
 const ROOT = "freerouter";
@@ -129,7 +130,7 @@ export interface SharedState {
   cooldowns: CooldownEntry[];
   gaps: Map<string, string[]>;
   account: AccountBlock | undefined;
-  limits: Partial<AccountLimits>;
+  limits: LearnedLimits;
 }
 
 /** Everything a store held when it was opened. */
@@ -142,6 +143,9 @@ export interface LoadedState extends SharedState {
 /** freerouter's state in a KV store. */
 export class KvStateStore {
   readonly #kv: KvLike;
+  #counts:
+    | { value: WindowCounts | undefined; versionstamp: string | null }
+    | undefined;
 
   /** Wraps an open KV store; the caller keeps ownership and closes it. */
   constructor(kv: KvLike) {
@@ -170,7 +174,7 @@ export class KvStateStore {
     }
     const block = (await this.#kv.get(ACCOUNT_BLOCK)).value;
     const limits = (await this.#kv.get(ACCOUNT_LIMITS)).value as
-      | Partial<AccountLimits>
+      | LearnedLimits
       | null;
     return {
       cooldowns,
@@ -238,7 +242,7 @@ export class KvStateStore {
   /** Writes the account block (or clears it) and the learned limits. */
   async saveAccount(
     block: AccountBlock | undefined,
-    limits: Partial<AccountLimits>,
+    limits: LearnedLimits,
     now: number,
   ): Promise<void> {
     const op = this.#changed().set(ACCOUNT_LIMITS, limits);
@@ -275,20 +279,43 @@ export class KvStateStore {
   ): Promise<
     { ok: true; counts: WindowCounts } | { ok: false; retryAt: number }
   > {
+    // Uncontended, one round trip: commit against the counts this instance
+    // wrote last; read them again only when another instance wrote since.
+    let entry = this.#counts ?? await this.#readCounts();
     for (;;) {
-      const entry = await this.#kv.get(COUNTS);
-      const verdict = admit(
-        entry.value as WindowCounts | undefined,
-        limits,
-        now,
-      );
+      const verdict = admit(entry.value, limits, now);
+      if (!verdict.ok && entry === this.#counts) {
+        // Counts only grow within a window, so a full window stays full.
+        return verdict;
+      }
       if (!verdict.ok) return verdict;
       const committed = await this.#kv.atomic()
         .check({ key: COUNTS, versionstamp: entry.versionstamp })
         .set(COUNTS, verdict.next, { expireIn: 2 * 86_400_000 })
         .commit();
-      if (committed.ok) return { ok: true, counts: verdict.next };
+      if (committed.ok && committed.versionstamp) {
+        this.#counts = {
+          value: verdict.next,
+          versionstamp: committed.versionstamp,
+        };
+        return { ok: true, counts: verdict.next };
+      }
+      if (committed.ok) {
+        this.#counts = undefined;
+        return { ok: true, counts: verdict.next };
+      }
+      entry = await this.#readCounts();
     }
+  }
+
+  async #readCounts(): Promise<
+    { value: WindowCounts | undefined; versionstamp: string | null }
+  > {
+    const entry = await this.#kv.get(COUNTS);
+    return {
+      value: (entry.value as WindowCounts | null) ?? undefined,
+      versionstamp: entry.versionstamp,
+    };
   }
 
   /** The account's attempt counts as stored. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type AccountLimits, isLimited } from "./account_limit.ts";
+import { type AccountLimits, isLimited, learnedAt } from "./account_limit.ts";
 import { orderCandidates } from "./candidates.ts";
 import { describeMisfit, requestNeeds } from "./capabilities.ts";
 import { adaptiveOrder, BREAKER_THRESHOLD } from "./health.ts";
@@ -51,12 +51,14 @@ export interface RouteContext {
 
 /**
  * Serialises a request once; each attempt only splices its model in front.
- * The client's fields are kept as they are, `model` replaced.
+ * The client's fields are kept as they are, `model` replaced. OpenRouter's own
+ * fallback fields (`models`, `route`) are dropped: they could route to a paid
+ * model, and freerouter does the fallback itself.
  */
 export function bodyForModels(
   request: ChatCompletionRequest,
 ): (model: string) => string {
-  const { model: _model, ...rest } = request;
+  const { model: _model, models: _models, route: _route, ...rest } = request;
   const tail = JSON.stringify(rest).slice(1); // `…}` without the opening brace
   const separator = tail === "}" ? "" : ",";
   return (model) => `{"model":${JSON.stringify(model)}${separator}${tail}`;
@@ -153,8 +155,8 @@ export class Router {
 
   /** The account limits in force: configured RPM (or a lower learned one) and the learned daily limit. */
   #limits(): AccountLimits {
-    const { rpm, state } = this.#options;
-    const learned = state.learned;
+    const { rpm, state, now } = this.#options;
+    const learned = learnedAt(state.learned, now());
     return {
       rpm: rpm === 0 ? 0 : Math.min(rpm, learned.rpm ?? rpm),
       rpd: rpm === 0 ? undefined : learned.rpd,
@@ -173,10 +175,17 @@ export class Router {
   ): Promise<void> {
     const { state, now } = this.#options;
     const block = state.account;
+    if (block && block.scope === "day" && block.until > now()) {
+      // No wait can help: refuse at once, without queueing behind others.
+      throw accountLimited(block.until, now(), "daily_limit_reached", attempts);
+    }
     const limits = this.#limits();
     if ((!block || block.until <= now()) && !isLimited(limits)) return;
     await state.enqueue(async () => {
       for (;;) {
+        if (signal?.aborted) {
+          throw new FreeRouterError("aborted", "The client went away");
+        }
         const t = now();
         const held = state.account;
         if (held && held.until > t) {
@@ -275,14 +284,17 @@ export class Router {
         now: now(),
         defaultCooldownMs: this.#options.cooldownMs,
       });
+      if (verdict.action === "return") throw refusal(failure, attempts);
+      // Only failures that say something about the model count in its health.
       const transient = verdict.action === "next" &&
         verdict.effect?.kind === "transient";
-      const health = state.observe(model.id, {
-        ok: false,
-        error: outcome,
-        transient,
-      }, now());
-      if (verdict.action === "return") throw refusal(failure, attempts);
+      const health = verdict.action === "next"
+        ? state.observe(
+          model.id,
+          { ok: false, error: outcome, transient },
+          now(),
+        )
+        : undefined;
       if (verdict.action === "account") {
         await state.blockAccount(
           {
@@ -311,13 +323,17 @@ export class Router {
         model.id,
         verdict.effect,
         outcome,
-        health.consecutiveFailures,
+        health?.consecutiveFailures ?? 0,
       ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
     }
+    const tried = new Set(attempts.map((a) => a.model));
+    const triedCooldowns = [...state.cooldowns.values()].filter((e) =>
+      tried.has(e.model)
+    );
     throw allFailed(
       attempts,
-      allRateLimited
-        ? secondsUntilSoonest(state.cooldowns.values(), now())
+      allRateLimited && attempts.length > 0
+        ? secondsUntilSoonest(triedCooldowns, now())
         : undefined,
     );
   }

@@ -12,40 +12,57 @@ const LF = 10;
 const CR = 13;
 const decoder = new TextDecoder();
 
-/** Splits a byte stream into complete SSE events, each a view of the input. */
+/**
+ * Splits a byte stream into complete SSE events, each a view of the input.
+ * A partial event is kept in a buffer that grows by doubling, so an event
+ * arriving in many small chunks costs linear, not quadratic, copying.
+ */
 export class SseSplitter {
   #buf: Uint8Array = new Uint8Array(0);
+  /** Bytes of `#buf` in use. */
+  #len = 0;
+  /** Whether `#buf` is a chunk we were given (never written into). */
+  #borrowed = true;
   #scan = 0;
   #lineStart = 0;
   #eventStart = 0;
 
   /** Bytes received but not yet part of a complete event. */
   get pendingBytes(): number {
-    return this.#buf.length - this.#eventStart;
+    return this.#len - this.#eventStart;
   }
 
   /** Appends a chunk. Views returned earlier stay valid. */
   push(chunk: Uint8Array): void {
-    if (this.#eventStart === this.#buf.length) {
+    if (this.#eventStart === this.#len) {
       this.#buf = chunk;
+      this.#len = chunk.length;
+      this.#borrowed = true;
       this.#scan = this.#lineStart = this.#eventStart = 0;
       return;
     }
-    const rest = this.#buf.subarray(this.#eventStart);
-    const joined = new Uint8Array(rest.length + chunk.length);
-    joined.set(rest);
-    joined.set(chunk, rest.length);
-    this.#scan -= this.#eventStart;
-    this.#lineStart -= this.#eventStart;
-    this.#eventStart = 0;
-    this.#buf = joined;
+    const pending = this.#len - this.#eventStart;
+    const needed = pending + chunk.length;
+    if (this.#borrowed || this.#eventStart > 0 || this.#buf.length < needed) {
+      // Copy the partial event into a fresh buffer (earlier views keep the old one).
+      const next = new Uint8Array(Math.max(needed, 2 * pending, 4096));
+      next.set(this.#buf.subarray(this.#eventStart, this.#len));
+      this.#scan -= this.#eventStart;
+      this.#lineStart -= this.#eventStart;
+      this.#eventStart = 0;
+      this.#buf = next;
+      this.#borrowed = false;
+    }
+    this.#buf.set(chunk, pending);
+    this.#len = needed;
   }
 
   /** The next complete event (its lines and the blank line ending it), or `undefined`. */
   next(): Uint8Array | undefined {
     const buf = this.#buf;
+    const len = this.#len;
     let i = this.#scan;
-    while (i < buf.length) {
+    while (i < len) {
       const b = buf[i];
       if (b !== LF && b !== CR) {
         i++;
@@ -53,7 +70,7 @@ export class SseSplitter {
       }
       let end = i + 1;
       if (b === CR) {
-        if (end >= buf.length) break; // a CRLF may be split across chunks
+        if (end >= len) break; // a CRLF may be split across chunks
         if (buf[end] === LF) end++;
       }
       const blank = i === this.#lineStart;

@@ -12,6 +12,8 @@ import {
   type AccountLimits,
   admit,
   currentCounts,
+  LEARNED_RPM_MS,
+  type LearnedLimits,
   type WindowCounts,
 } from "./account_limit.ts";
 import { Catalog, type CatalogSnapshot } from "./catalog.ts";
@@ -63,8 +65,8 @@ export class RoutingState {
   readonly health: Map<string, ModelHealth> = new Map();
   /** The account block, when one holds (compare `until`). */
   account: AccountBlock | undefined;
-  /** Limits learned from the upstream's `X-RateLimit-Limit`. */
-  learned: Partial<AccountLimits> = {};
+  /** Limits learned from the upstream's `X-RateLimit-Limit`, with their validity. */
+  learned: LearnedLimits = {};
   /** Attempt counts, as last known (the KV store holds the shared truth). */
   counts: WindowCounts | undefined;
   readonly #store: KvStateStore | undefined;
@@ -74,6 +76,8 @@ export class RoutingState {
   #loaded: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #rev: unknown;
+  /** Bumped by every local change, so a sync that read KV meanwhile does not overwrite it. */
+  #generation = 0;
   #syncing = false;
   #closed = false;
   #warn: Reporter = () => {};
@@ -96,7 +100,11 @@ export class RoutingState {
   load(now: () => number, warn?: Reporter): Promise<void> {
     if (warn) this.#warn = warn;
     this.#now = now;
-    return this.#loaded ??= this.#load(now());
+    this.#loaded ??= this.#load(now()).catch((err) => {
+      this.#loaded = undefined; // a failed load is tried again by the next request
+      throw err;
+    });
+    return this.#loaded;
   }
 
   async #load(now: number): Promise<void> {
@@ -135,11 +143,15 @@ export class RoutingState {
     this.#syncing = true;
     const work = (async () => {
       await this.#flushHealth();
+      const generation = this.#generation;
       const rev = await this.#store!.rev();
-      if (rev !== this.#rev) {
-        this.#rev = rev;
-        this.#adopt(await this.#store!.shared(this.#now()));
-      }
+      if (rev === this.#rev) return;
+      const shared = await this.#store!.shared(this.#now());
+      // A local change made while reading is newer than what was read: keep
+      // it, and read again next tick (the rev is not marked as seen).
+      if (generation !== this.#generation) return;
+      this.#rev = rev;
+      this.#adopt(shared);
     })().catch((err) => this.#warn(`KV sync failed: ${err}`)).finally(
       () => (this.#syncing = false),
     );
@@ -162,12 +174,11 @@ export class RoutingState {
     work.finally(() => this.#pending.delete(work));
   }
 
-  /** Runs a KV write and remembers that this instance made the change. */
+  /** Runs a KV write of a change already made in memory. */
   async #write(write: (store: KvStateStore) => Promise<void>): Promise<void> {
     if (!this.#store) return;
-    const work = write(this.#store).then(async () => {
-      this.#rev = await this.#store!.rev();
-    });
+    this.#generation++;
+    const work = write(this.#store);
     this.#track(work.catch(() => {}));
     await work;
   }
@@ -210,10 +221,9 @@ export class RoutingState {
   ): Promise<void> {
     if (!this.account || this.account.until < block.until) this.account = block;
     if (limit !== undefined) {
-      this.learned = {
-        ...this.learned,
-        [block.scope === "day" ? "rpd" : "rpm"]: limit,
-      };
+      this.learned = block.scope === "day"
+        ? { ...this.learned, rpd: limit, rpdUntil: block.until }
+        : { ...this.learned, rpm: limit, rpmUntil: now + LEARNED_RPM_MS };
     }
     const account = this.account;
     const learned = this.learned;
@@ -226,9 +236,14 @@ export class RoutingState {
     now: number,
   ): Promise<{ ok: true } | { ok: false; retryAt: number }> {
     if (this.#store) {
-      const result = await this.#store.takeSlot(limits, now);
-      if (result.ok) this.counts = result.counts;
-      return result;
+      try {
+        const result = await this.#store.takeSlot(limits, now);
+        if (result.ok) this.counts = result.counts;
+        return result;
+      } catch (err) {
+        // KV unreachable: keep routing, counting in memory only.
+        this.#warn(`KV limiter unavailable, counting locally: ${err}`);
+      }
     }
     const result = admit(this.counts, limits, now);
     if (result.ok) this.counts = result.next;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { learnedAt } from "./account_limit.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 
 const iso = (
@@ -18,6 +19,7 @@ export function statusReport(
   const t = now();
   const snapshot = state.catalog.snapshot;
   const counts = state.countsAt(t);
+  const learned = learnedAt(state.learned, t);
   const block = state.account && state.account.until > t
     ? state.account
     : undefined;
@@ -57,8 +59,8 @@ export function statusReport(
       requests_today: counts.dayCount,
       rpm_limit: configuredRpm === 0
         ? null
-        : Math.min(configuredRpm, state.learned.rpm ?? configuredRpm),
-      daily_limit: state.learned.rpd ?? null,
+        : Math.min(configuredRpm, learned.rpm ?? configuredRpm),
+      daily_limit: learned.rpd ?? null,
     },
     limiter: { waiting: state.waiting },
     pool,

@@ -326,6 +326,9 @@ export async function attemptCompletion(
   }
 }
 
+/** The largest SSE event a stream may send (an event that never ends would grow without bound). */
+const MAX_EVENT_BYTES = 8 * 1024 * 1024;
+
 /** Non-streaming bodies larger than this are streamed through, not held. */
 export const LARGE_BODY_BYTES = 1024 * 1024;
 
@@ -467,6 +470,8 @@ export async function attemptStream(
         }
         committed = true;
         scope.deadline.clear();
+        const state = { finished: false };
+        checkEvent(data, state); // the first event may already carry the finish_reason
         return {
           ok: true,
           value: {
@@ -477,8 +482,7 @@ export async function attemptStream(
               splitter,
               reader,
               scope,
-              input.model,
-              options.idleTimeoutMs,
+              { model: input.model, idleMs: options.idleTimeoutMs, state },
             ),
           },
         };
@@ -563,11 +567,11 @@ function guardedStream(
   splitter: SseSplitter,
   reader: ReadableStreamDefaultReader<Uint8Array>,
   scope: AttemptScope,
-  model: string,
-  idleMs: number,
+  guard: { model: string; idleMs: number; state: { finished: boolean } },
 ): ReadableStream<Uint8Array> {
-  const state = { finished: false };
+  const { model, idleMs, state } = guard;
   let closed = false;
+  let waiting = false; // the idle timer runs from one complete event to the next
   const close = (
     controller: ReadableStreamDefaultController<Uint8Array>,
     error?: { error: string; code: string | number | null },
@@ -590,6 +594,10 @@ function guardedStream(
   const drain = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     const ready: Uint8Array[] = [];
     for (let event = splitter.next(); event; event = splitter.next()) {
+      if (waiting) {
+        waiting = false;
+        scope.deadline.clear(); // a slow client must not look like a stalled upstream
+      }
       const check = checkEvent(sseData(event), state);
       if (check === "forward") {
         ready.push(event);
@@ -601,6 +609,13 @@ function guardedStream(
       return true;
     }
     if (ready.length > 0) controller.enqueue(concatBytes(ready));
+    if (splitter.pendingBytes > MAX_EVENT_BYTES) {
+      close(controller, {
+        error: "the upstream sent an event larger than 8 MiB",
+        code: "malformed_event",
+      });
+      return true;
+    }
     return false;
   };
   return new ReadableStream<Uint8Array>({
@@ -609,32 +624,37 @@ function guardedStream(
       drain(controller);
     },
     async pull(controller) {
-      if (closed) return;
-      scope.deadline.arm(idleMs);
-      let chunk: Awaited<
-        ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
-      >;
-      try {
-        chunk = await reader.read();
-      } catch {
-        if (scope.clientAborted) return close(controller);
-        return close(controller, {
-          error: scope.deadline.fired
-            ? `no event for ${idleMs / 1000} s`
-            : "the connection was lost",
-          code: scope.deadline.fired ? "stream_stalled" : "connection_lost",
-        });
-      } finally {
-        scope.deadline.clear();
+      // A pull that enqueues nothing is not called again, so keep reading
+      // until a whole event has been forwarded or the stream is over.
+      while (!closed) {
+        if (!waiting) {
+          waiting = true;
+          scope.deadline.arm(idleMs);
+        }
+        let chunk: Awaited<
+          ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
+        >;
+        try {
+          chunk = await reader.read();
+        } catch {
+          scope.deadline.clear();
+          if (scope.clientAborted) return close(controller);
+          return close(controller, {
+            error: scope.deadline.fired
+              ? `no event for ${idleMs / 1000} s`
+              : "the connection was lost",
+            code: scope.deadline.fired ? "stream_stalled" : "connection_lost",
+          });
+        }
+        if (chunk.done) {
+          return close(controller, {
+            error: "the upstream ended the stream without [DONE]",
+            code: "incomplete_stream",
+          });
+        }
+        splitter.push(chunk.value);
+        if (drain(controller) || !waiting) return; // closed, or forwarded an event
       }
-      if (chunk.done) {
-        return close(controller, {
-          error: "the upstream ended the stream without [DONE]",
-          code: "incomplete_stream",
-        });
-      }
-      splitter.push(chunk.value);
-      drain(controller);
     },
     cancel() {
       closed = true;
