@@ -133,6 +133,30 @@ export interface SharedState {
   limits: LearnedLimits;
 }
 
+/** Whether a KV error is SQLite lock contention between writers (worth retrying). */
+function isContention(err: unknown): boolean {
+  return /database is locked|SQLITE_BUSY|busy/i.test(
+    String((err as Error)?.message ?? err),
+  );
+}
+
+/**
+ * Runs a KV operation, retrying while another writer holds the SQLite lock
+ * (up to about a second, with growing pauses); other errors are thrown.
+ */
+async function withRetry<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!isContention(err) || attempt >= 30) throw err;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(1 + attempt * 2, 50))
+      );
+    }
+  }
+}
+
 /** Everything a store held when it was opened. */
 export interface LoadedState extends SharedState {
   catalog: CatalogSnapshot | undefined;
@@ -209,34 +233,45 @@ export class KvStateStore {
     return this.#kv.atomic().set(REV, crypto.randomUUID());
   }
 
+  /** Commits an atomic operation built by `build`, retrying lock contention. */
+  #commit(build: () => KvAtomicLike): Promise<unknown> {
+    return withRetry(() => build().commit());
+  }
+
   /** Writes one cooldown. */
   async saveCooldown(entry: CooldownEntry, now: number): Promise<void> {
-    await this.#changed()
-      .set([...COOLDOWN, entry.model], entry, {
+    await this.#commit(() =>
+      this.#changed().set([...COOLDOWN, entry.model], entry, {
         expireIn: Math.max(1, entry.until - now) + GC_MARGIN_MS,
       })
-      .commit();
+    );
   }
 
   /** Deletes cooldowns. */
   async deleteCooldowns(models: readonly string[]): Promise<void> {
-    const op = this.#changed();
-    for (const model of models) op.delete([...COOLDOWN, model]);
-    await op.commit();
+    await this.#commit(() => {
+      const op = this.#changed();
+      for (const model of models) op.delete([...COOLDOWN, model]);
+      return op;
+    });
   }
 
   /** Writes the capabilities a model was found to lack. */
   async saveGap(model: string, capabilities: readonly string[]): Promise<void> {
-    await this.#changed().set([...GAP, model], [...capabilities], {
-      expireIn: 86_400_000,
-    }).commit();
+    await this.#commit(() =>
+      this.#changed().set([...GAP, model], [...capabilities], {
+        expireIn: 86_400_000,
+      })
+    );
   }
 
   /** Forgets learned gaps (after a catalog refresh). */
   async clearGaps(models: readonly string[]): Promise<void> {
-    const op = this.#changed();
-    for (const model of models) op.delete([...GAP, model]);
-    await op.commit();
+    await this.#commit(() => {
+      const op = this.#changed();
+      for (const model of models) op.delete([...GAP, model]);
+      return op;
+    });
   }
 
   /** Writes the account block (or clears it) and the learned limits. */
@@ -245,27 +280,29 @@ export class KvStateStore {
     limits: LearnedLimits,
     now: number,
   ): Promise<void> {
-    const op = this.#changed().set(ACCOUNT_LIMITS, limits);
-    if (block) {
-      op.set(ACCOUNT_BLOCK, block, {
-        expireIn: Math.max(1, block.until - now) + GC_MARGIN_MS,
-      });
-    } else op.delete(ACCOUNT_BLOCK);
-    await op.commit();
+    await this.#commit(() => {
+      const op = this.#changed().set(ACCOUNT_LIMITS, limits);
+      if (block) {
+        op.set(ACCOUNT_BLOCK, block, {
+          expireIn: Math.max(1, block.until - now) + GC_MARGIN_MS,
+        });
+      } else op.delete(ACCOUNT_BLOCK);
+      return op;
+    });
   }
 
   /** Writes health entries (not shared live: no rev change). */
   async saveHealth(entries: ReadonlyMap<string, ModelHealth>): Promise<void> {
-    let op = this.#kv.atomic();
-    let n = 0;
-    for (const [model, health] of entries) {
-      op.set([...HEALTH, model], health, { expireIn: HEALTH_TTL_MS });
-      if (++n % 500 === 0) {
-        await op.commit();
-        op = this.#kv.atomic();
-      }
+    const all = [...entries];
+    for (let i = 0; i < all.length; i += 500) {
+      await this.#commit(() => {
+        const op = this.#kv.atomic();
+        for (const [model, health] of all.slice(i, i + 500)) {
+          op.set([...HEALTH, model], health, { expireIn: HEALTH_TTL_MS });
+        }
+        return op;
+      });
     }
-    await op.commit();
   }
 
   /**
@@ -289,10 +326,12 @@ export class KvStateStore {
         return verdict;
       }
       if (!verdict.ok) return verdict;
-      const committed = await this.#kv.atomic()
-        .check({ key: COUNTS, versionstamp: entry.versionstamp })
-        .set(COUNTS, verdict.next, { expireIn: 2 * 86_400_000 })
-        .commit();
+      const committed = await withRetry(() =>
+        this.#kv.atomic()
+          .check({ key: COUNTS, versionstamp: entry.versionstamp })
+          .set(COUNTS, verdict.next, { expireIn: 2 * 86_400_000 })
+          .commit()
+      );
       if (committed.ok && committed.versionstamp) {
         this.#counts = {
           value: verdict.next,
@@ -328,12 +367,16 @@ export class KvStateStore {
   async saveCatalog(snapshot: CatalogSnapshot): Promise<void> {
     const json = JSON.stringify(snapshot.pool);
     const parts = Math.ceil(json.length / PART_CHARS);
-    const op = this.#kv.atomic();
-    for (let i = 0; i < parts; i++) {
-      op.set(catalogPart(i), json.slice(i * PART_CHARS, (i + 1) * PART_CHARS));
-    }
-    op.set(CATALOG_META, { fetchedAt: snapshot.fetchedAt, parts });
-    await op.commit();
+    await this.#commit(() => {
+      const op = this.#kv.atomic();
+      for (let i = 0; i < parts; i++) {
+        op.set(
+          catalogPart(i),
+          json.slice(i * PART_CHARS, (i + 1) * PART_CHARS),
+        );
+      }
+      return op.set(CATALOG_META, { fetchedAt: snapshot.fetchedAt, parts });
+    });
   }
 
   async #loadCatalog(): Promise<CatalogSnapshot | undefined> {

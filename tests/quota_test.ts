@@ -450,3 +450,84 @@ Deno.test("createHandler() reports every pool model, the account and the limiter
   assert.equal(s.account.requests_today, 2);
   assert.equal(s.limiter.waiting, 0);
 });
+
+Deno.test("createHandler() admits exactly FREEROUTER_RPM of a concurrent burst across two instances on one KV file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const clock = manualClock();
+    using kv1 = await Deno.openKv(`${dir}/kv.sqlite`);
+    using kv2 = await Deno.openKv(`${dir}/kv.sqlite`);
+    await using one = quotaRig({ clock, kv: kv1, rpm: 5, maxWait: 0 });
+    await using two = quotaRig({
+      clock,
+      kv: kv2,
+      rpm: 5,
+      maxWait: 0,
+      fake: one.fake,
+    });
+    await Promise.all([one.handler.models(), two.handler.models()]);
+    const responses = await Promise.all(
+      Array.from(
+        { length: 16 },
+        (_, i) => (i % 2 === 0 ? one : two).chat(hello()),
+      ),
+    );
+    const statuses = responses.map((res) => res.status);
+    await Promise.all(responses.map((res) => res.body?.cancel()));
+    assert.equal(statuses.filter((s) => s === 200).length, 5, statuses.join());
+    assert.equal(statuses.filter((s) => s === 429).length, 11);
+    assert.equal(one.fake.chatRequests().length, 5);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("createHandler() lets a client that leaves while queued take no limiter slot", async () => {
+  const clock = manualClock();
+  const release = Promise.withResolvers<void>();
+  const sleeps: number[] = [];
+  await using r = rig({
+    fakeOptions: { models: catalog() },
+    clock,
+    rpm: 1,
+    maxWait: 120,
+    // A wait that ends normally even though the client left meanwhile (the
+    // timer fired just as the client went away).
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      await release.promise;
+      clock.advance(ms);
+    },
+  });
+  await (await r.chat(hello())).body?.cancel(); // uses this minute's only slot
+  const controller = new AbortController();
+  const leaving = r.chat(hello(), { signal: controller.signal });
+  while (sleeps.length === 0) await Promise.resolve(); // the request is now waiting in the queue
+  controller.abort();
+  release.resolve();
+  const left = await leaving;
+  assert.equal(left.status, 499);
+  await left.body?.cancel();
+  const s = await status(r);
+  assert.equal(
+    s.account.requests_this_minute,
+    0,
+    "the next minute's slot was not taken",
+  );
+  assert.equal(r.fake.chatRequests().length, 1);
+});
+
+Deno.test("createHandler() forgets the learned daily limit after the reset, so bought credits take effect", async () => {
+  await using r = quotaRig();
+  const reset = r.clock.now() + 3600_000;
+  r.fake.script(A, dailyCap({ resetMs: reset, limit: 1 }));
+  await (await r.chat(hello())).body?.cancel();
+  assert.equal((await status(r)).account.daily_limit, 1);
+  r.clock.advance(3600_000);
+  for (let i = 0; i < 3; i++) {
+    const res = await r.chat(hello());
+    assert.equal(res.status, 200, `request ${i} after the reset`);
+    await res.body?.cancel();
+  }
+  assert.equal((await status(r)).account.daily_limit, null);
+});
