@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { accountIdOf } from "./account_id.ts";
 import { corsHeaders, preflight } from "./cors.ts";
 import {
   type Attempt,
@@ -264,11 +265,18 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     return json(body);
   }
 
+  /** The server key's account fingerprint (undefined with bring-your-own-key). */
+  let serverAccount: string | undefined;
+  const serverAccountReady = apiKey
+    ? accountIdOf(apiKey).then((id) => (serverAccount = id))
+    : undefined;
+
   function health(): Response {
     const snapshot = state.catalog.snapshot;
-    const block = state.account && state.account.until > now()
-      ? state.account
-      : undefined;
+    const held = serverAccount === undefined
+      ? undefined
+      : state.accounts.get(serverAccount)?.block;
+    const block = held && held.until > now() ? held : undefined;
     return json(JSON.stringify({
       status: block
         ? "limited"
@@ -284,9 +292,14 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   }
 
   async function status(req: Request): Promise<Response> {
-    await router.models(upstreamKey(req)).catch(() => {});
+    const key = upstreamKey(req);
+    await router.models(key).catch(() => {});
+    const account = key ? await accountIdOf(key) : undefined;
     return json(
-      JSON.stringify({ ...statusReport(resolved), recent: recent.list() }),
+      JSON.stringify({
+        ...statusReport(resolved, account),
+        recent: recent.list(),
+      }),
     );
   }
 
@@ -296,7 +309,15 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     for (const entry of state.cooldowns.values()) {
       if (entry.until > t) cooling++;
     }
-    const counts = state.countsAt(t);
+    let blocked = 0;
+    let minuteCount = 0;
+    let dayCount = 0;
+    for (const [id, account] of state.accounts) {
+      if (account.block && account.block.until > t) blocked++;
+      const counts = state.countsAt(id, t);
+      minuteCount += counts.minuteCount;
+      dayCount += counts.dayCount;
+    }
     const body = metrics.render([
       {
         name: "freerouter_pool_size",
@@ -310,16 +331,16 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       },
       {
         name: "freerouter_account_blocked",
-        help: "1 while an account-wide free-tier cap holds.",
-        values: [{ value: state.account && state.account.until > t ? 1 : 0 }],
+        help: "Accounts held by a free-tier cap (1 with a server key).",
+        values: [{ value: blocked }],
       },
       {
         name: "freerouter_account_attempts",
         help: "Upstream attempts counted in the current window.",
-        values: [{ labels: { window: "minute" }, value: counts.minuteCount }, {
-          labels: { window: "day" },
-          value: counts.dayCount,
-        }],
+        values: [
+          { labels: { window: "minute" }, value: minuteCount },
+          { labels: { window: "day" }, value: dayCount },
+        ],
       },
       {
         name: "freerouter_limiter_waiting",
@@ -464,8 +485,12 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     return res;
   }
 
-  const close = () =>
-    resolved.ownsState ? resolved.state.close() : resolved.state.settle();
+  const close = async () => {
+    await serverAccountReady;
+    await (resolved.ownsState
+      ? resolved.state.close()
+      : resolved.state.settle());
+  };
   return Object.assign(handle, {
     models: () => router.models(apiKey),
     close,

@@ -93,9 +93,10 @@ const REV = [ROOT, "rev"] as const;
 const COOLDOWN = [ROOT, "cooldown"] as const;
 const GAP = [ROOT, "gap"] as const;
 const HEALTH = [ROOT, "health"] as const;
-const ACCOUNT_BLOCK = [ROOT, "account", "block"] as const;
-const ACCOUNT_LIMITS = [ROOT, "account", "limits"] as const;
-const COUNTS = [ROOT, "account", "counts"] as const;
+const ACCOUNT = [ROOT, "account"] as const;
+const accountBlock = (id: string) => [ROOT, "account", id, "block"] as const;
+const accountLimits = (id: string) => [ROOT, "account", id, "limits"] as const;
+const accountCounts = (id: string) => [ROOT, "account", id, "counts"] as const;
 const CATALOG_META = [ROOT, "catalog", "meta"] as const;
 const catalogPart = (i: number) => [ROOT, "catalog", "part", i] as const;
 /** Characters per catalog part: well under KV's 64 KiB value limit even for multi-byte text. */
@@ -125,12 +126,18 @@ function isBlock(value: unknown): value is AccountBlock {
     typeof v.until === "number";
 }
 
+/** One account's shared state, as stored. */
+export interface StoredAccount {
+  block: AccountBlock | undefined;
+  limits: LearnedLimits;
+}
+
 /** The state other instances share, as last read from KV. */
 export interface SharedState {
   cooldowns: CooldownEntry[];
   gaps: Map<string, string[]>;
-  account: AccountBlock | undefined;
-  limits: LearnedLimits;
+  /** By account fingerprint. */
+  accounts: Map<string, StoredAccount>;
 }
 
 /** Whether a KV error is SQLite lock contention between writers (worth retrying). */
@@ -161,15 +168,18 @@ async function withRetry<T>(op: () => Promise<T>): Promise<T> {
 export interface LoadedState extends SharedState {
   catalog: CatalogSnapshot | undefined;
   health: Map<string, ModelHealth>;
-  counts: WindowCounts | undefined;
+  /** Attempt counts by account fingerprint. */
+  counts: Map<string, WindowCounts>;
 }
 
 /** freerouter's state in a KV store. */
 export class KvStateStore {
   readonly #kv: KvLike;
-  #counts:
-    | { value: WindowCounts | undefined; versionstamp: string | null }
-    | undefined;
+  /** The counts this instance committed last, by account. */
+  readonly #counts = new Map<
+    string,
+    { value: WindowCounts | undefined; versionstamp: string | null }
+  >();
 
   /** Wraps an open KV store; the caller keeps ownership and closes it. */
   constructor(kv: KvLike) {
@@ -196,16 +206,25 @@ export class KvStateStore {
         gaps.set(model, entry.value.map(String));
       }
     }
-    const block = (await this.#kv.get(ACCOUNT_BLOCK)).value;
-    const limits = (await this.#kv.get(ACCOUNT_LIMITS)).value as
-      | LearnedLimits
-      | null;
-    return {
-      cooldowns,
-      gaps,
-      account: isBlock(block) && block.until > now ? block : undefined,
-      limits: limits ?? {},
-    };
+    const accounts = new Map<string, StoredAccount>();
+    for await (const entry of this.#kv.list({ prefix: ACCOUNT })) {
+      const [, , id, kind] = entry.key;
+      if (typeof id !== "string" || (kind !== "block" && kind !== "limits")) {
+        continue;
+      }
+      const account = accounts.get(id) ?? { block: undefined, limits: {} };
+      if (kind === "block" && isBlock(entry.value) && entry.value.until > now) {
+        account.block = entry.value;
+      }
+      if (
+        kind === "limits" && typeof entry.value === "object" &&
+        entry.value !== null
+      ) {
+        account.limits = entry.value as LearnedLimits;
+      }
+      accounts.set(id, account);
+    }
+    return { cooldowns, gaps, accounts };
   }
 
   /** Reads everything. */
@@ -220,12 +239,18 @@ export class KvStateStore {
         health.set(model, entry.value as ModelHealth);
       }
     }
-    const counts = (await this.#kv.get(COUNTS)).value as WindowCounts | null;
+    const counts = new Map<string, WindowCounts>();
+    for await (const entry of this.#kv.list({ prefix: ACCOUNT })) {
+      const [, , id, kind] = entry.key;
+      if (typeof id === "string" && kind === "counts" && entry.value) {
+        counts.set(id, entry.value as WindowCounts);
+      }
+    }
     return {
       ...(await this.shared(now)),
       catalog: await this.#loadCatalog(),
       health,
-      counts: counts ?? undefined,
+      counts,
     };
   }
 
@@ -274,19 +299,22 @@ export class KvStateStore {
     });
   }
 
-  /** Writes the account block (or clears it) and the learned limits. */
+  /** Writes an account's block (or clears it) and its learned limits. */
   async saveAccount(
+    id: string,
     block: AccountBlock | undefined,
     limits: LearnedLimits,
     now: number,
   ): Promise<void> {
     await this.#commit(() => {
-      const op = this.#changed().set(ACCOUNT_LIMITS, limits);
+      const op = this.#changed().set(accountLimits(id), limits, {
+        expireIn: 2 * 86_400_000,
+      });
       if (block) {
-        op.set(ACCOUNT_BLOCK, block, {
+        op.set(accountBlock(id), block, {
           expireIn: Math.max(1, block.until - now) + GC_MARGIN_MS,
         });
-      } else op.delete(ACCOUNT_BLOCK);
+      } else op.delete(accountBlock(id));
       return op;
     });
   }
@@ -311,56 +339,48 @@ export class KvStateStore {
    * are reached.
    */
   async takeSlot(
+    account: string,
     limits: AccountLimits,
     now: number,
   ): Promise<
     { ok: true; counts: WindowCounts } | { ok: false; retryAt: number }
   > {
+    const key = accountCounts(account);
     // Uncontended, one round trip: commit against the counts this instance
     // wrote last; read them again only when another instance wrote since.
-    let entry = this.#counts ?? await this.#readCounts();
+    const cached = this.#counts.get(account);
+    let entry = cached ?? await this.#readCounts(key);
     for (;;) {
       const verdict = admit(entry.value, limits, now);
-      if (!verdict.ok && entry === this.#counts) {
-        // Counts only grow within a window, so a full window stays full.
-        return verdict;
-      }
+      // Counts only grow within a window, so a full window stays full.
       if (!verdict.ok) return verdict;
       const committed = await withRetry(() =>
         this.#kv.atomic()
-          .check({ key: COUNTS, versionstamp: entry.versionstamp })
-          .set(COUNTS, verdict.next, { expireIn: 2 * 86_400_000 })
+          .check({ key, versionstamp: entry.versionstamp })
+          .set(key, verdict.next, { expireIn: 2 * 86_400_000 })
           .commit()
       );
-      if (committed.ok && committed.versionstamp) {
-        this.#counts = {
-          value: verdict.next,
-          versionstamp: committed.versionstamp,
-        };
-        return { ok: true, counts: verdict.next };
-      }
       if (committed.ok) {
-        this.#counts = undefined;
+        if (committed.versionstamp) {
+          this.#counts.set(account, {
+            value: verdict.next,
+            versionstamp: committed.versionstamp,
+          });
+        } else this.#counts.delete(account);
         return { ok: true, counts: verdict.next };
       }
-      entry = await this.#readCounts();
+      entry = await this.#readCounts(key);
     }
   }
 
-  async #readCounts(): Promise<
-    { value: WindowCounts | undefined; versionstamp: string | null }
-  > {
-    const entry = await this.#kv.get(COUNTS);
+  async #readCounts(
+    key: readonly KvKeyPart[],
+  ): Promise<{ value: WindowCounts | undefined; versionstamp: string | null }> {
+    const entry = await this.#kv.get(key);
     return {
       value: (entry.value as WindowCounts | null) ?? undefined,
       versionstamp: entry.versionstamp,
     };
-  }
-
-  /** The account's attempt counts as stored. */
-  async counts(): Promise<WindowCounts | undefined> {
-    return ((await this.#kv.get(COUNTS)).value as WindowCounts | null) ??
-      undefined;
   }
 
   /** Writes the last good catalog. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { accountIdOf } from "./account_id.ts";
 import { type AccountLimits, isLimited, learnedAt } from "./account_limit.ts";
 import { orderCandidates } from "./candidates.ts";
 import { describeMisfit, requestNeeds } from "./capabilities.ts";
@@ -154,9 +155,9 @@ export class Router {
   }
 
   /** The account limits in force: configured RPM (or a lower learned one) and the learned daily limit. */
-  #limits(): AccountLimits {
+  #limits(account: string): AccountLimits {
     const { rpm, state, now } = this.#options;
-    const learned = learnedAt(state.learned, now());
+    const learned = learnedAt(state.account(account).learned, now());
     return {
       rpm: rpm === 0 ? 0 : Math.min(rpm, learned.rpm ?? rpm),
       rpd: rpm === 0 ? undefined : learned.rpd,
@@ -169,17 +170,18 @@ export class Router {
    * remaining `maxWait`; past that, throws a 429 {@link FreeRouterError}.
    */
   async #admit(
+    account: string,
     deadline: number,
     signal: AbortSignal | undefined,
     attempts: Attempt[],
   ): Promise<void> {
     const { state, now } = this.#options;
-    const block = state.account;
+    const block = state.account(account).block;
     if (block && block.scope === "day" && block.until > now()) {
       // No wait can help: refuse at once, without queueing behind others.
       throw accountLimited(block.until, now(), "daily_limit_reached", attempts);
     }
-    const limits = this.#limits();
+    const limits = this.#limits(account);
     if ((!block || block.until <= now()) && !isLimited(limits)) return;
     await state.enqueue(async () => {
       for (;;) {
@@ -187,7 +189,7 @@ export class Router {
           throw new FreeRouterError("aborted", "The client went away");
         }
         const t = now();
-        const held = state.account;
+        const held = state.account(account).block;
         if (held && held.until > t) {
           if (held.scope === "day") {
             throw accountLimited(
@@ -203,7 +205,7 @@ export class Router {
           await this.#wait(held.until - t, signal);
           continue;
         }
-        const slot = await state.takeSlot(this.#limits(), t);
+        const slot = await state.takeSlot(account, this.#limits(account), t);
         if (slot.ok) return;
         if (slot.retryAt > deadline) {
           throw accountLimited(slot.retryAt, t, "rate_limited", attempts);
@@ -258,12 +260,13 @@ export class Router {
       );
     }
     const body = bodyForModels(request);
+    const account = await accountIdOf(context.apiKey);
     const attempts: Attempt[] = [];
     let allRateLimited = true;
     let index = 0;
     while (index < order.candidates.length && attempts.length < maxAttempts) {
       const model = order.candidates[index]!;
-      await this.#admit(deadline, context.signal, attempts);
+      await this.#admit(account, deadline, context.signal, attempts);
       const started = now();
       const result = await attempt(this.#upstream, {
         model: model.id,
@@ -297,6 +300,7 @@ export class Router {
         : undefined;
       if (verdict.action === "account") {
         await state.blockAccount(
+          account,
           {
             scope: verdict.scope,
             until: verdict.until,

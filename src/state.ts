@@ -53,6 +53,16 @@ export interface FreeRouterStateOptions {
 
 type Reporter = (message: string) => void;
 
+/** One OpenRouter account's state: its block, learned limits and attempt counts. */
+export interface AccountState {
+  /** The account block, when one holds (compare `until`). */
+  block: AccountBlock | undefined;
+  /** Limits learned from the upstream's `X-RateLimit-Limit`, with their validity. */
+  learned: LearnedLimits;
+  /** Attempt counts, as last known (the KV store holds the shared truth). */
+  counts: WindowCounts | undefined;
+}
+
 /** The state's workings; reached through {@link routingState}. */
 export class RoutingState {
   /** The free-pool cache. */
@@ -63,12 +73,8 @@ export class RoutingState {
   gaps: Map<string, Set<string>> = new Map();
   /** Health by model id. */
   readonly health: Map<string, ModelHealth> = new Map();
-  /** The account block, when one holds (compare `until`). */
-  account: AccountBlock | undefined;
-  /** Limits learned from the upstream's `X-RateLimit-Limit`, with their validity. */
-  learned: LearnedLimits = {};
-  /** Attempt counts, as last known (the KV store holds the shared truth). */
-  counts: WindowCounts | undefined;
+  /** Account state by account fingerprint (see {@link accountIdOf}). */
+  accounts: Map<string, AccountState> = new Map();
   readonly #store: KvStateStore | undefined;
   readonly #syncIntervalMs: number;
   readonly #dirtyHealth = new Set<string>();
@@ -113,7 +119,7 @@ export class RoutingState {
     const loaded = await this.#store.load(now);
     this.#adopt(loaded);
     for (const [model, health] of loaded.health) this.health.set(model, health);
-    this.counts = loaded.counts;
+    for (const [id, counts] of loaded.counts) this.account(id).counts = counts;
     if (loaded.catalog) this.catalog.adopt(loaded.catalog);
     if (!this.#closed) {
       this.#timer = setInterval(() => this.#sync(), this.#syncIntervalMs);
@@ -133,8 +139,24 @@ export class RoutingState {
     this.gaps = new Map(
       [...shared.gaps].map(([model, caps]) => [model, new Set(caps)]),
     );
-    this.account = shared.account;
-    this.learned = shared.limits;
+    const accounts = new Map<string, AccountState>();
+    for (const [id, stored] of shared.accounts) {
+      accounts.set(id, {
+        block: stored.block,
+        learned: stored.limits,
+        counts: this.accounts.get(id)?.counts,
+      });
+    }
+    for (const [id, account] of this.accounts) {
+      if (!accounts.has(id)) {
+        accounts.set(id, {
+          block: undefined,
+          learned: {},
+          counts: account.counts,
+        });
+      }
+    }
+    this.accounts = accounts;
   }
 
   /** One sync tick: flush health, and reload shared state when another instance changed it. */
@@ -213,40 +235,57 @@ export class RoutingState {
     return health;
   }
 
-  /** Blocks the account until the reset and remembers the limit the upstream reported. */
+  /** One account's state (created empty on first use). */
+  account(id: string): AccountState {
+    let account = this.accounts.get(id);
+    if (!account) {
+      this.accounts.set(
+        id,
+        account = { block: undefined, learned: {}, counts: undefined },
+      );
+    }
+    return account;
+  }
+
+  /** Blocks an account until the reset and remembers the limit the upstream reported. */
   async blockAccount(
+    id: string,
     block: AccountBlock,
     limit: number | undefined,
     now: number,
   ): Promise<void> {
-    if (!this.account || this.account.until < block.until) this.account = block;
-    if (limit !== undefined) {
-      this.learned = block.scope === "day"
-        ? { ...this.learned, rpd: limit, rpdUntil: block.until }
-        : { ...this.learned, rpm: limit, rpmUntil: now + LEARNED_RPM_MS };
+    const account = this.account(id);
+    if (!account.block || account.block.until < block.until) {
+      account.block = block;
     }
-    const account = this.account;
-    const learned = this.learned;
-    await this.#write((store) => store.saveAccount(account, learned, now));
+    if (limit !== undefined) {
+      account.learned = block.scope === "day"
+        ? { ...account.learned, rpd: limit, rpdUntil: block.until }
+        : { ...account.learned, rpm: limit, rpmUntil: now + LEARNED_RPM_MS };
+    }
+    const { block: held, learned } = account;
+    await this.#write((store) => store.saveAccount(id, held, learned, now));
   }
 
-  /** Counts one upstream attempt against the limits, or says when there will be room. */
+  /** Counts one upstream attempt of an account against the limits, or says when there will be room. */
   async takeSlot(
+    id: string,
     limits: AccountLimits,
     now: number,
   ): Promise<{ ok: true } | { ok: false; retryAt: number }> {
+    const account = this.account(id);
     if (this.#store) {
       try {
-        const result = await this.#store.takeSlot(limits, now);
-        if (result.ok) this.counts = result.counts;
+        const result = await this.#store.takeSlot(id, limits, now);
+        if (result.ok) account.counts = result.counts;
         return result;
       } catch (err) {
         // KV unreachable: keep routing, counting in memory only.
         this.#warn(`KV limiter unavailable, counting locally: ${err}`);
       }
     }
-    const result = admit(this.counts, limits, now);
-    if (result.ok) this.counts = result.next;
+    const result = admit(account.counts, limits, now);
+    if (result.ok) account.counts = result.next;
     return result;
   }
 
@@ -258,9 +297,9 @@ export class RoutingState {
     return turn;
   }
 
-  /** Attempt counts for the status page. */
-  countsAt(now: number): WindowCounts {
-    return currentCounts(this.counts, now);
+  /** An account's attempt counts at `now`, for the status page. */
+  countsAt(id: string, now: number): WindowCounts {
+    return currentCounts(this.accounts.get(id)?.counts, now);
   }
 
   /**

@@ -14,14 +14,18 @@ const iso = (
 /** Builds the status report from the routing state. */
 export function statusReport(
   options: ResolvedRouterOptions,
+  accountId: string | undefined,
 ): Record<string, unknown> {
   const { state, now, strategy, rpm: configuredRpm } = options;
   const t = now();
   const snapshot = state.catalog.snapshot;
-  const counts = state.countsAt(t);
-  const learned = learnedAt(state.learned, t);
-  const block = state.account && state.account.until > t
-    ? state.account
+  const account = accountId === undefined
+    ? undefined
+    : state.accounts.get(accountId);
+  const counts = state.countsAt(accountId ?? "", t);
+  const learned = learnedAt(account?.learned ?? {}, t);
+  const block = account?.block && account.block.until > t
+    ? account.block
     : undefined;
   const pool = (snapshot?.pool ?? []).map((model) => {
     const cooldown = state.cooldowns.get(model.id);

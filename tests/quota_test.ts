@@ -531,3 +531,39 @@ Deno.test("createHandler() forgets the learned daily limit after the reset, so b
   }
   assert.equal((await status(r)).account.daily_limit, null);
 });
+
+Deno.test("createHandler() keeps each client's account apart with bring-your-own-key: one key's daily cap blocks only that key", async () => {
+  await using r = quotaRig({ apiKey: undefined });
+  const as = (key: string) => ({
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${key}`,
+    },
+  });
+  r.fake.script(A, dailyCap({ resetMs: r.clock.now() + 3600_000 }));
+  const capped = await r.chat(hello(), as("sk-or-v1-alice"));
+  assert.equal(capped.status, 429);
+  await capped.body?.cancel();
+  const again = await r.chat(hello(), as("sk-or-v1-alice"));
+  assert.equal(
+    again.status,
+    429,
+    "alice stays blocked without an upstream call",
+  );
+  await again.body?.cancel();
+  const other = await r.chat(hello(), as("sk-or-v1-bob"));
+  assert.equal(other.status, 200, "bob's account is not blocked");
+  await other.body?.cancel();
+  assert.deepEqual(
+    r.fake.chatRequests().map((q) => q.headers.get("authorization")),
+    ["Bearer sk-or-v1-alice", "Bearer sk-or-v1-bob"],
+  );
+  const bobStatus =
+    await (await r.request("/v1/freerouter/status", as("sk-or-v1-bob"))).json();
+  assert.equal(bobStatus.account.blocked, false);
+  const aliceStatus =
+    await (await r.request("/v1/freerouter/status", as("sk-or-v1-alice")))
+      .json();
+  assert.equal(aliceStatus.account.blocked, true);
+  assert.doesNotMatch(JSON.stringify(aliceStatus), /sk-or-v1-alice/);
+});
