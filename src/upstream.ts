@@ -189,6 +189,29 @@ function httpFailure(res: Response, bytes: Uint8Array): UpstreamFailure {
   };
 }
 
+/**
+ * The failure for an answer that cannot be used as it stands: a non-2xx
+ * status, or (for a stream request) a 2xx that is not an event stream. Reads
+ * the whole (small) body to classify it.
+ */
+async function unusableAnswer(
+  res: Response,
+  scope: AttemptScope,
+  options: UpstreamOptions,
+): Promise<UpstreamFailure> {
+  let bytes: Uint8Array;
+  try {
+    bytes = skipWhitespace(
+      await readAll(res.body, scope, options.idleTimeoutMs),
+    );
+  } catch {
+    return scope.failureOf(res.status);
+  }
+  if (!res.ok) return httpFailure(res, bytes);
+  return bodyFailure(res, parseJson(decoder.decode(bytes))) ??
+    { kind: "invalid_body", status: res.status, headers: res.headers };
+}
+
 /** Whether a parsed 2xx body is an error rather than an answer. */
 function bodyFailure(
   res: Response,
@@ -247,15 +270,7 @@ export async function attemptCompletion(
       return { ok: false, failure: scope.failureOf() };
     }
     if (!res.ok) {
-      let bytes: Uint8Array;
-      try {
-        bytes = skipWhitespace(
-          await readAll(res.body, scope, options.idleTimeoutMs),
-        );
-      } catch {
-        return { ok: false, failure: scope.failureOf(res.status) };
-      }
-      return { ok: false, failure: httpFailure(res, bytes) };
+      return { ok: false, failure: await unusableAnswer(res, scope, options) };
     }
     const reader = res.body?.getReader();
     const chunks: Uint8Array[] = [];
@@ -420,21 +435,7 @@ export async function attemptStream(
     }
     const contentType = res.headers.get("content-type") ?? "";
     if (!res.ok || !contentType.includes("text/event-stream")) {
-      let bytes: Uint8Array;
-      try {
-        bytes = skipWhitespace(
-          await readAll(res.body, scope, options.idleTimeoutMs),
-        );
-      } catch {
-        return { ok: false, failure: scope.failureOf(res.status) };
-      }
-      if (!res.ok) return { ok: false, failure: httpFailure(res, bytes) };
-      const json = parseJson(decoder.decode(bytes));
-      return {
-        ok: false,
-        failure: bodyFailure(res, json) ??
-          { kind: "invalid_body", status: res.status, headers: res.headers },
-      };
+      return { ok: false, failure: await unusableAnswer(res, scope, options) };
     }
     const reader = res.body!.getReader();
     const splitter = new SseSplitter();
