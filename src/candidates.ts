@@ -98,11 +98,13 @@ export function orderCandidates(input: CandidateInput): CandidateOrder {
     }
   }
   if (cooling) {
-    const list = cooling as FreeModel[];
-    list.sort((a, b) =>
-      cooldowns.get(a.id)!.until - cooldowns.get(b.id)!.until
-    );
-    for (const model of list) {
+    // Sort on expiry times looked up once, not twice per comparison.
+    const byExpiry = (cooling as FreeModel[]).map((model) => ({
+      model,
+      until: cooldowns.get(model.id)!.until,
+    }));
+    byExpiry.sort((a, b) => a.until - b.until);
+    for (const { model } of byExpiry) {
       if (ordered.length >= maxAttempts) break;
       ordered.push(model);
     }

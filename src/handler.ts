@@ -110,6 +110,18 @@ export function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** The path of a request URL, without parsing the whole URL. */
+function pathnameOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  let end = url.length;
+  for (const c of ["?", "#"]) {
+    const i = url.indexOf(c, start);
+    if (i !== -1 && i < end) end = i;
+  }
+  return url.slice(start, end);
+}
+
 /** The route: the OpenAI paths without their optional `/v1` prefix and trailing slash. */
 function routeOf(pathname: string): string {
   const path = pathname.length > 1 && pathname.endsWith("/")
@@ -362,7 +374,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     if (route === undefined) {
       return errorResponse({
         status: 404,
-        message: `Unknown path: ${new URL(req.url).pathname}`,
+        message: `Unknown path: ${pathnameOf(req.url)}`,
         code: "not_found",
       });
     }
@@ -426,7 +438,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       id,
       at: new Date().toISOString(),
       method: req.method,
-      path: new URL(req.url).pathname,
+      path: pathnameOf(req.url),
       status: res.status,
       model: trace.model,
       attempts: trace.attempts,
@@ -462,7 +474,8 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   async function handle(req: Request): Promise<Response> {
     const started = performance.now();
     const id = requestIdOf(req);
-    const path = routeOf(new URL(req.url).pathname);
+    const pathname = pathnameOf(req.url);
+    const path = routeOf(pathname);
     const trace: Trace = {
       model: null,
       attempts: [],

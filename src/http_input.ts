@@ -67,7 +67,11 @@ export async function readJsonBody(
     await req.body?.cancel().catch(() => {});
     return { ok: false, response: tooLarge(maxBytes) };
   }
-  const bytes = await readCapped(req, maxBytes);
+  // With a declared length (checked above), one read on the Rust side;
+  // otherwise read chunk by chunk up to the cap.
+  const bytes = req.headers.has("content-length") && Number.isFinite(declared)
+    ? await req.bytes()
+    : await readCapped(req, maxBytes);
   if (bytes === undefined) return { ok: false, response: tooLarge(maxBytes) };
   const text = decoder.decode(bytes);
   try {

@@ -88,26 +88,33 @@ export class Router {
 
   /** The routable free pool in priority order (cached; see {@link Catalog}). */
   async models(apiKey?: string): Promise<readonly FreeModel[]> {
-    const { state, now, modelRefreshTtlMs, logger } = this.#options;
-    await state.load(now, (m) => logger.warn(m));
+    const { state, now, modelRefreshTtlMs } = this.#options;
+    await state.load(now, this.#warn);
+    const snapshot = state.catalog.snapshot;
+    if (snapshot && now() - snapshot.fetchedAt < modelRefreshTtlMs) {
+      return snapshot.pool; // the hot path
+    }
     return await state.catalog.pool(
       () => this.#fetchPool(apiKey),
       now,
       modelRefreshTtlMs,
-      (snapshot) => {
-        state.saveCatalog(snapshot);
+      (fresh) => {
+        state.saveCatalog(fresh);
         state.onCatalogRefreshed().catch((err) =>
-          logger.warn(`Could not update KV after a refresh: ${err}`)
+          this.#warn(`Could not update KV after a refresh: ${err}`)
         );
       },
       (err) =>
-        logger.warn(
+        this.#warn(
           `Catalog refresh failed, keeping the last good list: ${
             messageOf(err)
           }`,
         ),
     );
   }
+
+  readonly #warn = (message: string): void =>
+    this.#options.logger.warn(message);
 
   async #fetchPool(apiKey: string | undefined): Promise<readonly FreeModel[]> {
     const { baseUrl, fetch, requestTimeoutMs } = this.#options;

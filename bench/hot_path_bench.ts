@@ -1,0 +1,218 @@
+/**
+ * Micro-benchmarks of freerouter's per-request hot path:
+ * `deno bench bench/hot_path_bench.ts`.
+ *
+ * - candidate ordering for a 300-model pool (built by `buildFreePool` from a
+ *   300-row catalog) with 20 cooldowns, for `auto`, a named model, and the
+ *   worst case of every model cooling down;
+ * - classifying an upstream 429 (body and rate-limit headers), with and
+ *   without parsing its body;
+ * - splicing each attempt's model into the serialised request;
+ * - validating a request body; splitting and reading SSE events.
+ *
+ * The module namespaces are read at run time so the file keeps working while
+ * signatures move (`orderCandidates` took positional arguments before it took
+ * one object).
+ *
+ * @module
+ */
+import * as candidates from "../src/candidates.ts";
+import * as failure from "../src/failure.ts";
+import * as freePool from "../src/free_pool.ts";
+import * as router from "../src/router.ts";
+import * as schema from "../src/request_schema.ts";
+import * as sse from "../src/sse.ts";
+import { catalogRows, streamEvents } from "./mock.ts";
+
+type AnyFn = (...args: unknown[]) => unknown;
+const fn = (ns: object, name: string): AnyFn | undefined => {
+  const f = (ns as Record<string, unknown>)[name];
+  return typeof f === "function" ? f as AnyFn : undefined;
+};
+
+// A 300-model pool: the mock's catalog with every row made a free chat model.
+const rows = catalogRows(300).map((row, i) => ({
+  ...row,
+  id: `${String(row.id).replace(/:free$/, "")}-${i}:free`,
+  pricing: { prompt: "0", completion: "0" },
+  architecture: {
+    modality: "text->text",
+    input_modalities: ["text"],
+    output_modalities: ["text"],
+    tokenizer: "Other",
+    instruct_type: null,
+  },
+}));
+const pool = freePool.buildFreePool(rows);
+if (pool.length !== 300) throw new Error(`pool has ${pool.length} models`);
+
+const now = Date.parse("2026-11-24T12:00:00Z");
+/** Cooldowns on the 20 models tried first, ending at different times. */
+const cooldowns = new Map(
+  pool.slice(0, 20).map((m, i) => [m.id, {
+    model: m.id,
+    until: now + 60_000 + i * 1_000,
+    reason: "429",
+  }]),
+);
+const allCooling = new Map(
+  pool.map((m, i) => [m.id, {
+    model: m.id,
+    until: now + 60_000 + ((i * 7919) % 300) * 1_000,
+    reason: "429",
+  }]),
+);
+const named = pool[150]!.id;
+
+const order = fn(candidates, "orderCandidates")!;
+const objectStyle = order.length === 1;
+const orderFor = (
+  requested: string | undefined,
+  cd: Map<string, unknown>,
+): unknown =>
+  objectStyle
+    ? order({ pool, requested, cooldowns: cd, now, maxAttempts: 8 })
+    : order(pool, requested, cd, now, 8);
+
+Deno.bench({
+  name: "orderCandidates: 300 models, 20 cooling, auto",
+  group: "candidates",
+  baseline: true,
+  fn: () => {
+    orderFor("auto", cooldowns);
+  },
+});
+Deno.bench({
+  name: "orderCandidates: 300 models, 20 cooling, named model",
+  group: "candidates",
+  fn: () => {
+    orderFor(named, cooldowns);
+  },
+});
+Deno.bench({
+  name: "orderCandidates: 300 models, all cooling (worst case)",
+  group: "candidates",
+  fn: () => {
+    orderFor("auto", allCooling);
+  },
+});
+
+// An upstream 429 as OpenRouter sends it (per-model cap, §2.3 D).
+const reset = String(now + 30_000);
+const limitHeaders = {
+  "X-RateLimit-Limit": "8",
+  "X-RateLimit-Remaining": "0",
+  "X-RateLimit-Reset": reset,
+};
+const text = JSON.stringify({
+  error: {
+    message:
+      "Rate limit exceeded: limit_rpm/qwen/qwen3-coder-480b-a35b-07-25/a9bbd882. High demand for qwen/qwen3-coder:free on OpenRouter - limited to 8 requests per minute. Please retry shortly.",
+    code: 429,
+    metadata: { headers: limitHeaders, provider_name: null },
+  },
+  user_id: "user_bench",
+});
+const headers = new Headers({
+  "content-type": "application/json",
+  ...limitHeaders,
+});
+const body = JSON.parse(text);
+const rateLimited: failure.UpstreamFailure = {
+  kind: "http",
+  status: 429,
+  error: failure.errorInfo(body),
+  body,
+  headers,
+  text,
+  contentType: "application/json",
+};
+const policy = { now, defaultCooldownMs: 60_000 };
+
+Deno.bench({
+  name: "classifyFailure: 429 with body and headers",
+  group: "failure",
+  baseline: true,
+  fn: () => {
+    failure.classifyFailure(rateLimited, policy);
+  },
+});
+Deno.bench({
+  name: "parse body + errorInfo + classifyFailure: 429",
+  group: "failure",
+  fn: () => {
+    const parsed = JSON.parse(text);
+    failure.classifyFailure({
+      kind: "http",
+      status: 429,
+      error: failure.errorInfo(parsed),
+      body: parsed,
+      headers,
+      text,
+      contentType: "application/json",
+    }, policy);
+  },
+});
+
+const request = {
+  model: "auto",
+  messages: [
+    { role: "system", content: "You are a helpful assistant." },
+    { role: "user", content: "Say hello in one short sentence, please." },
+  ],
+  max_tokens: 256,
+  temperature: 0.7,
+};
+Deno.bench({
+  name: "bodyForModels: serialise once, splice 3 models",
+  group: "request",
+  baseline: true,
+  fn: () => {
+    const forModel = router.bodyForModels(request);
+    forModel(pool[0]!.id);
+    forModel(pool[1]!.id);
+    forModel(pool[2]!.id);
+  },
+});
+const validate = fn(schema, "validateChatRequest");
+Deno.bench({
+  name: "validateChatRequest (zod)",
+  group: "request",
+  ignore: validate === undefined,
+  fn: () => {
+    validate!(request);
+  },
+});
+const requestText = JSON.stringify(request);
+Deno.bench({
+  name: "JSON.parse of the request body",
+  group: "request",
+  fn: () => {
+    JSON.parse(requestText);
+  },
+});
+
+// One 24-event stream, as one chunk: split into events and read each data.
+const events = streamEvents(20);
+const streamBytes = sse.concatBytes(events);
+Deno.bench({
+  name: "SseSplitter + sseData: 24-event stream (6.5 KB)",
+  group: "sse",
+  fn: () => {
+    const splitter = new sse.SseSplitter();
+    splitter.push(streamBytes);
+    for (let e = splitter.next(); e; e = splitter.next()) sse.sseData(e);
+  },
+});
+Deno.bench({
+  name: "SseSplitter + sseData + JSON.parse each: 24 events",
+  group: "sse",
+  fn: () => {
+    const splitter = new sse.SseSplitter();
+    splitter.push(streamBytes);
+    for (let e = splitter.next(); e; e = splitter.next()) {
+      const data = sse.sseData(e);
+      if (data !== undefined && data !== "[DONE]") JSON.parse(data);
+    }
+  },
+});
