@@ -410,6 +410,14 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       if (path === "/metrics") return metricsText();
       return await chat(req, trace);
     } catch (err) {
+      if (err instanceof RangeError && /call stack/i.test(err.message)) {
+        // A body nested deeper than the JavaScript stack allows.
+        return errorResponse({
+          status: 400,
+          message: "The request body is nested too deeply",
+          code: "invalid_request",
+        });
+      }
       if (err instanceof FreeRouterError || err instanceof UpstreamHTTPError) {
         trace.attempts = [...err.attempts];
         trace.error = err instanceof FreeRouterError

@@ -70,7 +70,7 @@ export async function readJsonBody(
   // With a declared length (checked above), one read on the Rust side;
   // otherwise read chunk by chunk up to the cap.
   const bytes = req.headers.has("content-length") && Number.isFinite(declared)
-    ? await req.bytes()
+    ? new Uint8Array(await req.arrayBuffer())
     : await readCapped(req, maxBytes);
   if (bytes === undefined) return { ok: false, response: tooLarge(maxBytes) };
   const text = decoder.decode(bytes);

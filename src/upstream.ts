@@ -162,7 +162,7 @@ async function readAll(
   if (res.body === null) return new Uint8Array(0);
   scope.deadline.arm(idleMs);
   try {
-    return await res.bytes();
+    return new Uint8Array(await res.arrayBuffer());
   } finally {
     scope.deadline.clear();
   }
@@ -413,13 +413,57 @@ export function topLevelKeys(text: string): string[] {
   return keys;
 }
 
-/** A body that starts with bytes already read and continues with the rest, each read bounded by `idleMs`. */
+/**
+ * Follows the nesting of a JSON text fed in pieces, to tell a whole document
+ * from one cut off midway (strings and escapes are skipped).
+ */
+export class JsonBalance {
+  #depth = 0;
+  #opened = false;
+  #inString = false;
+  #escape = false;
+
+  /** Feeds the next bytes. */
+  feed(bytes: Uint8Array): void {
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let escape = this.#escape;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (inString) {
+        if (escape) escape = false;
+        else if (b === 92) escape = true; // backslash
+        else if (b === 34) inString = false; // quote
+      } else if (b === 34) inString = true;
+      else if (b === 123 || b === 91) {
+        depth++;
+        this.#opened = true;
+      } else if (b === 125 || b === 93) depth--;
+    }
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escape = escape;
+  }
+
+  /** Whether what was fed is one whole JSON object or array. */
+  get complete(): boolean {
+    return this.#opened && this.#depth === 0 && !this.#inString;
+  }
+}
+
+/**
+ * A body that starts with bytes already read and continues with the rest,
+ * each read bounded by `idleMs`. A body that ends before its JSON is complete
+ * errors instead of ending, so no client takes it for a whole answer.
+ */
 function passThrough(
   head: Uint8Array,
   reader: ReadableStreamDefaultReader<Uint8Array>,
   scope: AttemptScope,
   idleMs: number,
 ): ReadableStream<Uint8Array> {
+  const balance = new JsonBalance();
+  balance.feed(head);
   let finished = false;
   const finish = () => {
     if (finished) return;
@@ -436,8 +480,16 @@ function passThrough(
         const { done, value } = await reader.read();
         if (done) {
           finish();
-          controller.close();
-        } else controller.enqueue(value);
+          if (balance.complete) controller.close();
+          else {controller.error(
+              new Error(
+                "The upstream answer ended before its JSON was complete",
+              ),
+            );}
+        } else {
+          balance.feed(value);
+          controller.enqueue(value);
+        }
       } catch (err) {
         finish();
         controller.error(err);

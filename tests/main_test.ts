@@ -3,6 +3,7 @@
  * while OpenRouter is down, and the official OpenAI SDK as a real client.
  */
 import assert from "node:assert/strict";
+import { runToEnd, startMain } from "./_deno_process.ts";
 import OpenAI from "openai";
 import { parseServerConfig } from "../src/config.ts";
 import { serve } from "../src/main.ts";
@@ -13,46 +14,6 @@ import {
 } from "./fake_openrouter.ts";
 
 const [A, B] = POOL as [string, string];
-const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
-
-function passthroughEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(key);
-    if (value !== undefined) env[key] = value;
-  }
-  return env;
-}
-
-function mainProcess(
-  env: Record<string, string>,
-  cwd?: string,
-): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      CONFIG,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      MAIN,
-    ],
-    env: { ...passthroughEnv(), ...env },
-    clearEnv: true,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function runToEnd(env: Record<string, string>, cwd?: string) {
-  const out = await mainProcess(env, cwd).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 const quiet: Logger = { info() {}, warn() {} };
 
@@ -111,34 +72,6 @@ Deno.test("main never prints the OpenRouter key in a configuration error", async
   assert.doesNotMatch(stderr, /secret-value/);
 });
 
-/** Starts src/main.ts and waits for its "listening" line. */
-async function startMain(env: Record<string, string>) {
-  const child = mainProcess({ PORT: "0", ...env });
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let url: string | undefined;
-  while (url === undefined) {
-    const { done, value } = await lines.read();
-    if (done) break;
-    seen += value;
-    url = /listening on (http:\/\/\S+) /.exec(seen)?.[1];
-  }
-  assert.ok(url, seen);
-  const drained = (async () => {
-    while (!(await lines.read()).done) { /* keep the pipe flowing */ }
-  })();
-  return {
-    url,
-    async stop(): Promise<number> {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await drained;
-      await child.stdout.cancel();
-      return status.code;
-    },
-  };
-}
-
 Deno.test("main starts and serves /health while OpenRouter is unreachable, and stops on SIGTERM", async () => {
   const main = await startMain({
     OPENROUTER_API_KEY: "sk-or-v1-test",
@@ -156,7 +89,7 @@ Deno.test("main starts and serves /health while OpenRouter is unreachable, and s
   });
   assert.equal(chat.status, 503);
   await chat.body?.cancel();
-  assert.equal(await main.stop(), 0);
+  assert.equal((await main.stop()).code, 0);
 });
 
 Deno.test("two proxy processes on one KV file never let more than FREEROUTER_RPM attempts through", async () => {
@@ -201,8 +134,8 @@ Deno.test("two proxy processes on one KV file never let more than FREEROUTER_RPM
     assert.equal(statuses.filter((s) => s !== 200 && s !== 429).length, 0);
     assert.equal(fake.chatRequests().length, admitted);
   } finally {
-    assert.equal(await one.stop(), 0);
-    assert.equal(await two.stop(), 0);
+    assert.equal((await one.stop()).code, 0);
+    assert.equal((await two.stop()).code, 0);
     await Deno.remove(dir, { recursive: true });
   }
 });

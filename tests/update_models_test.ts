@@ -3,6 +3,10 @@
  * script end to end (as a subprocess) against the fake OpenRouter.
  */
 import assert from "node:assert/strict";
+import {
+  type ProcessResult,
+  runScript as runDenoScript,
+} from "./_deno_process.ts";
 import { buildFreePool } from "../src/free_pool.ts";
 import type { FreeModel } from "../src/types.ts";
 import {
@@ -26,7 +30,6 @@ import {
 } from "./fake_openrouter.ts";
 
 const SCRIPT = new URL("../scripts/update_models.ts", import.meta.url).pathname;
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 const README = new URL("../README.md", import.meta.url);
 
 /** A pool entry with only what the table uses filled in meaningfully. */
@@ -241,49 +244,11 @@ Deno.test("parseOptions: defaults, environment, flags and usage errors", () => {
 // ---------------------------------------------------------------------------
 // End to end: the script as a subprocess against the fake OpenRouter
 
-function passthroughEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(key);
-    if (value !== undefined) env[key] = value;
-  }
-  return env;
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runScript(
+function runScript(
   args: string[],
   env: Record<string, string>,
-): Promise<RunResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      CONFIG,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      SCRIPT,
-      ...args,
-    ],
-    env: { ...passthroughEnv(), ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
+): Promise<ProcessResult> {
+  return runDenoScript(SCRIPT, { args, env });
 }
 
 /** A temporary README with markers; removed on dispose. */

@@ -1,0 +1,124 @@
+/**
+ * Test helpers that run a script of this repository (src/main.ts, scripts/…)
+ * as a real Deno process, with a clean environment.
+ */
+import assert from "node:assert/strict";
+
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+/** src/main.ts, the proxy's entry point. */
+export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** The variables Deno itself needs (its cache, the path), nothing else from the test's environment. */
+export function passthroughEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(key);
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+/** Spawns `deno run` on a script with the repository's config and the proxy's permissions. */
+export function denoProcess(
+  script: string,
+  options: { args?: string[]; env?: Record<string, string>; cwd?: string } = {},
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      CONFIG,
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      script,
+      ...(options.args ?? []),
+    ],
+    env: { ...passthroughEnv(), ...options.env },
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** What a finished process printed. */
+export interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a script to its exit. */
+export async function runScript(
+  script: string,
+  options: { args?: string[]; env?: Record<string, string>; cwd?: string } = {},
+): Promise<ProcessResult> {
+  const out = await denoProcess(script, options).output();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/** Runs src/main.ts to its exit. */
+export function runToEnd(
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<ProcessResult> {
+  return runScript(MAIN, { env, cwd });
+}
+
+/** A running src/main.ts. */
+export interface MainProcess {
+  /** Its address, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  /** Sends the signal (default SIGTERM) and waits for the exit. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Starts src/main.ts on a free port and waits for its "listening" line. */
+export async function startMain(
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<MainProcess> {
+  const child = denoProcess(MAIN, { env: { PORT: "0", ...env }, cwd });
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let url: string | undefined;
+  while (url === undefined) {
+    const { done, value } = await lines.read();
+    if (done) break;
+    seen += value;
+    url = /listening on (http:\/\/\S+) /.exec(seen)?.[1];
+  }
+  if (url === undefined) {
+    await child.status;
+    await child.stdout.cancel();
+    assert.fail(`src/main.ts did not start:\n${seen}`);
+  }
+  const drained = (async () => {
+    for (;;) {
+      const { done, value } = await lines.read();
+      if (done) return;
+      seen += value;
+    }
+  })();
+  return {
+    url,
+    stderr: () => seen,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      child.kill(signal);
+      const status = await child.status;
+      await drained;
+      await child.stdout.cancel();
+      return status;
+    },
+  };
+}
