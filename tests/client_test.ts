@@ -8,6 +8,7 @@
  * wall-clock sleeps. `within()` only turns a would-be hang into a failure.
  */
 import assert from "node:assert/strict";
+import { concat, deferred, within } from "./_async.ts";
 import { type ManualClock, manualClock } from "./_harness.ts";
 import {
   badRequest400,
@@ -102,39 +103,6 @@ function streamStep(
   end?: StreamScript["end"],
 ): Step {
   return { stream: { parts, end } };
-}
-
-/** A promise with its resolver. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Awaits `p`, failing (instead of hanging) if it never settles. */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`never happened: ${what}`)),
-      10_000,
-    );
-  });
-  try {
-    return await Promise.race([p, watchdog]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {

@@ -8,6 +8,7 @@
  * turns a would-be hang into a failure.
  */
 import assert from "node:assert/strict";
+import { concat, deferred, within } from "./_async.ts";
 import { runToEnd, startMain } from "./_deno_process.ts";
 import { timingSafeEqual } from "../src/handler.ts";
 import {
@@ -122,39 +123,6 @@ async function assertOpenAIError(
   assert.equal(typeof body.error.type, "string");
   if (code !== undefined) assert.equal(body.error.code, code);
   return body.error;
-}
-
-/** A promise with its resolver. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Awaits `p`, failing (instead of hanging) if it never settles. */
-async function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`never happened: ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([p, watchdog]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 async function sha256(bytes: Uint8Array): Promise<string> {

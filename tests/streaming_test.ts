@@ -7,6 +7,7 @@
  * wall-clock thresholds. `within()` only turns a would-be hang into a failure.
  */
 import assert from "node:assert/strict";
+import { concat, deferred, within } from "./_async.ts";
 import OpenAI from "openai";
 import {
   hello,
@@ -79,29 +80,6 @@ function streamingHello(extra: Record<string, unknown> = {}) {
   return hello("auto", { stream: true, ...extra });
 }
 
-/** A promise with its resolver. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Awaits `p`, failing (instead of hanging) if it never settles. */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`never happened: ${what}`)),
-      10_000,
-    );
-  });
-  try {
-    return await Promise.race([p, watchdog]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Timers a fake upstream uses to pace its parts; all cleared on dispose. */
 class Pacer implements Disposable {
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -129,16 +107,6 @@ interface BodyRead {
   bytes: Uint8Array;
   /** All bytes decoded. */
   text: string;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 /** Reads the rest of a body with a reader (the stream must end, not error). */
