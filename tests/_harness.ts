@@ -4,6 +4,7 @@
  */
 import {
   createHandler,
+  type FreeModel,
   type FreeRouterHandler,
   type HandlerOptions,
 } from "../src/mod.ts";
@@ -94,4 +95,19 @@ export function hello(
 /** Reads a response's JSON body. */
 export async function jsonOf(res: Response): Promise<Record<string, unknown>> {
   return await res.json() as Record<string, unknown>;
+}
+
+/** A pool entry (what the free-pool rules produce) with defaults for what a test does not care about. */
+export function freeModel(id: string, contextLength: number): FreeModel {
+  return {
+    id,
+    name: id,
+    created: 0,
+    owned_by: id.split("/")[0]!,
+    context_length: contextLength,
+    max_completion_tokens: null,
+    supported_parameters: null,
+    input_modalities: ["text"],
+    expiration_date: null,
+  };
 }

@@ -1,23 +1,12 @@
 import assert from "node:assert/strict";
+import { freeModel } from "./_harness.ts";
 import { orderCandidates } from "../src/candidates.ts";
 import type { CooldownEntry } from "../src/cooldown.ts";
 import type { FreeModel } from "../src/types.ts";
 
 const NOW = 1779278400000; // 2026-05-20T12:00:00Z
 
-function model(id: string, contextLength: number): FreeModel {
-  return {
-    id,
-    name: id,
-    created: 0,
-    owned_by: id.split("/")[0]!,
-    context_length: contextLength,
-    max_completion_tokens: null,
-    supported_parameters: null,
-    input_modalities: ["text"],
-    expiration_date: null,
-  };
-}
+const model = freeModel;
 
 const QWEN = "qwen/qwen3-coder:free";
 const NEMOTRON = "nvidia/nemotron-3-super-120b-a12b:free";

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { freeModel } from "./_harness.ts";
 import {
   buildFreePool,
   comparePriority,
@@ -6,7 +7,6 @@ import {
   isFreePricing,
   toFreeModel,
 } from "../src/free_pool.ts";
-import type { FreeModel } from "../src/types.ts";
 
 const TEXT_ARCH = {
   modality: "text->text",
@@ -116,19 +116,7 @@ const LYRIA_MUSIC = freeRow("google/lyria-3-pro-preview", 1048576, {
   },
 });
 
-function model(id: string, contextLength: number): FreeModel {
-  return {
-    id,
-    name: id,
-    created: 0,
-    owned_by: id.split("/")[0]!,
-    context_length: contextLength,
-    max_completion_tokens: null,
-    supported_parameters: null,
-    input_modalities: ["text"],
-    expiration_date: null,
-  };
-}
+const model = freeModel;
 
 Deno.test('isFreePricing() accepts prompt and completion of "0"', () => {
   assert.equal(isFreePricing({ prompt: "0", completion: "0" }), true);

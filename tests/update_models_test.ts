@@ -3,12 +3,12 @@
  * script end to end (as a subprocess) against the fake OpenRouter.
  */
 import assert from "node:assert/strict";
+import { freeModel } from "./_harness.ts";
 import {
   type ProcessResult,
   runScript as runDenoScript,
 } from "./_deno_process.ts";
 import { buildFreePool } from "../src/free_pool.ts";
-import type { FreeModel } from "../src/types.ts";
 import {
   END_MARKER,
   fetchCatalog,
@@ -32,20 +32,7 @@ import {
 const SCRIPT = new URL("../scripts/update_models.ts", import.meta.url).pathname;
 const README = new URL("../README.md", import.meta.url);
 
-/** A pool entry with only what the table uses filled in meaningfully. */
-function model(id: string, contextLength: number): FreeModel {
-  return {
-    id,
-    name: id,
-    created: 0,
-    owned_by: id.split("/")[0]!,
-    context_length: contextLength,
-    max_completion_tokens: null,
-    supported_parameters: null,
-    input_modalities: ["text"],
-    expiration_date: null,
-  };
-}
+const model = freeModel;
 
 const THREE = [
   model("qwen/qwen3-coder:free", 1048576),
