@@ -270,6 +270,10 @@ async function startFreerouter(env: Record<string, string>) {
       "--allow-env",
       "--allow-read",
       "--allow-write",
+      // The same flags as `deno task start`: --allow-ffi and --expose-gc let
+      // the idle trimmer (src/memory_trim.ts) give memory back after the load.
+      "--allow-ffi",
+      "--v8-flags=--expose-gc",
       `${REPO}/src/main.ts`,
     ],
     env: {

@@ -18,6 +18,7 @@ import {
 import { loadEnv } from "./env.ts";
 import { createHandler, type FreeRouterHandler } from "./handler.ts";
 import { consoleLogger } from "./logger.ts";
+import { startMemoryTrimmer } from "./memory_trim.ts";
 import type { Logger } from "./options.ts";
 import { supports, supportsReasoning } from "./capabilities.ts";
 import type { FreeModel } from "./types.ts";
@@ -156,6 +157,7 @@ export async function serve(
   checkExposure(config);
   const kv = await openKv(config.kvPath);
   const handler = handlerFor(config, kv, logger);
+  const trimmer = startMemoryTrimmer();
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;
   try {
@@ -163,8 +165,12 @@ export async function serve(
       hostname: config.host,
       port: config.port,
       onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-    }, handler);
+    }, (req) => {
+      trimmer.touch();
+      return handler(req);
+    });
   } catch (err) {
+    trimmer.close();
     await handler.close();
     kv.close();
     throw err;
@@ -191,6 +197,7 @@ export async function serve(
   const shutdown = () =>
     stopped ??= (async () => {
       await server.shutdown();
+      trimmer.close();
       await handler.close();
       kv.close();
     })();
