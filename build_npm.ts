@@ -393,7 +393,7 @@ function compile(deno: DenoJson): void {
   failOnDiagnostics(
     diagnostics,
     usesDeno
-      ? "src/mod.ts does not type-check for Node (the library must not use the Deno namespace: keep Deno APIs in src/main.ts)"
+      ? "src/mod.ts does not type-check for Node (the library must not use the Deno namespace: keep Deno APIs in src/main.ts and src/server.ts)"
       : "src/mod.ts does not type-check for Node",
   );
   // JSDoc examples import the JSR name; on npm the package is `freerouter`.

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { parseServerConfig } from "../src/config.ts";
-import { serve } from "../src/main.ts";
+import { serve } from "../src/server.ts";
 import { hello, rig } from "./_harness.ts";
 import { catalogRow, startFakeOpenRouter } from "./fake_openrouter.ts";
 

@@ -16,7 +16,7 @@ import {
   ConfigError,
   parseServerConfig,
 } from "../src/config.ts";
-import { serve } from "../src/main.ts";
+import { serve } from "../src/server.ts";
 import type { Logger } from "../src/options.ts";
 import { hello, rig, SERVER_KEY } from "./_harness.ts";
 import {

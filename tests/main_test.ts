@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { runToEnd, startMain } from "./_deno_process.ts";
 import OpenAI from "openai";
 import { parseServerConfig } from "../src/config.ts";
-import { serve } from "../src/main.ts";
+import { serve } from "../src/server.ts";
 import type { Logger } from "../src/options.ts";
 import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,

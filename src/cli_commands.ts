@@ -1,0 +1,138 @@
+/**
+ * The `models` and `check` subcommands of the freerouter command.
+ *
+ * @module
+ */
+import { supports, supportsReasoning } from "./capabilities.ts";
+import { ConfigError, type ServerConfig } from "./config.ts";
+import { handlerFor, openKv } from "./server.ts";
+import type { FreeModel } from "./types.ts";
+
+function capabilityList(model: FreeModel): string {
+  const caps: string[] = [];
+  if (supports(model, "tools") === "yes") caps.push("tools");
+  if (supports(model, "structured_outputs") === "yes") caps.push("json_schema");
+  else if (supports(model, "response_format") === "yes") caps.push("json");
+  if (supportsReasoning(model)) caps.push("reasoning");
+  for (const input of model.input_modalities) {
+    if (input !== "text") caps.push(`${input} in`);
+  }
+  if (model.supported_parameters === null) caps.push("?");
+  return caps.join(", ") || "-";
+}
+
+/** Renders rows as a left-aligned text table. */
+export function textTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) =>
+    Math.max(...rows.map((r) => r[i]!.length))
+  );
+  return rows.map((r) =>
+    r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()
+  ).join("\n");
+}
+
+/** `freerouter models`: the routable pool as a table, in priority order. */
+export async function printModels(
+  config: ServerConfig,
+  out: (line: string) => void,
+): Promise<number> {
+  const kv = await openKv(config.kvPath);
+  const handler = handlerFor(config, kv, { info() {}, warn() {} });
+  try {
+    const pool = await handler.models();
+    const headers: Record<string, string> = config.accessKey
+      ? { authorization: `Bearer ${config.accessKey}` }
+      : {};
+    const status = await (await handler(
+      new Request("http://cli/v1/freerouter/status", { headers }),
+    )).json() as {
+      pool: Array<
+        {
+          id: string;
+          state: string;
+          cooldown_until: string | null;
+          cooldown_reason: string | null;
+        }
+      >;
+    };
+    const states = new Map(status.pool.map((m) => [m.id, m]));
+    const rows = [["MODEL", "CONTEXT", "CAPABILITIES", "STATE"]];
+    for (const model of pool) {
+      const s = states.get(model.id);
+      const state = s?.state === "cooling_down"
+        ? `cooling down until ${s.cooldown_until} (${s.cooldown_reason})`
+        : "ready";
+      rows.push([
+        model.id,
+        model.context_length.toLocaleString("en-US"),
+        capabilityList(model),
+        state,
+      ]);
+    }
+    out(`${pool.length} free models, in priority order:\n\n${textTable(rows)}`);
+    return 0;
+  } finally {
+    await handler.close();
+    kv.close();
+  }
+}
+
+/** `freerouter check`: the key's tier, limits, usage and today's free quota. */
+export async function printKeyCheck(
+  config: ServerConfig,
+  out: (line: string) => void,
+): Promise<number> {
+  if (!config.openrouterApiKey) {
+    throw new ConfigError(
+      "OPENROUTER_API_KEY is not set: there is no key to check",
+    );
+  }
+  const res = await fetch(`${config.baseUrl}/key`, {
+    headers: { authorization: `Bearer ${config.openrouterApiKey}` },
+    signal: AbortSignal.timeout(config.requestTimeout * 1000),
+  });
+  const body = await res.json().catch(() => undefined) as
+    | Record<string, unknown>
+    | undefined;
+  if (!res.ok) {
+    const message =
+      (body?.error as { message?: string } | undefined)?.message ??
+        res.statusText;
+    out(`OpenRouter rejected the key (${res.status}: ${message})`);
+    return 1;
+  }
+  const data = (body?.data ?? {}) as Record<string, unknown>;
+  const money = (v: unknown) =>
+    typeof v === "number" ? `$${v.toFixed(2)}` : "n/a";
+  const quota = data.free_model_daily_requests as {
+    used?: number;
+    limit?: number;
+    remaining?: number;
+  } | undefined;
+  const lines = [
+    `Tier:              ${
+      data.is_free_tier === true
+        ? "free (never purchased credits)"
+        : "paid (credits purchased)"
+    }`,
+    `Credit limit:      ${
+      data.limit == null
+        ? "none"
+        : `${money(data.limit)} (${money(data.limit_remaining)} left${
+          data.limit_reset ? `, resets ${data.limit_reset}` : ""
+        })`
+    }`,
+    `Usage:             ${money(data.usage)} total, ${
+      money(data.usage_daily)
+    } today`,
+    `Free models today: ${
+      quota && typeof quota.limit === "number"
+        ? `${quota.used ?? 0} of ${quota.limit} used, ${
+          quota.remaining ?? 0
+        } left (resets 00:00 UTC)`
+        : "not reported"
+    }`,
+  ];
+  out(lines.join("\n"));
+  return 0;
+}

@@ -1,0 +1,142 @@
+/**
+ * The proxy process: Deno KV for state, `Deno.serve` around
+ * {@link createHandler}, and the idle memory trimmer. Deno-only.
+ *
+ * @module
+ */
+import { checkExposure, ConfigError, type ServerConfig } from "./config.ts";
+import { createHandler, type FreeRouterHandler } from "./handler.ts";
+import { consoleLogger } from "./logger.ts";
+import { startMemoryTrimmer } from "./memory_trim.ts";
+import type { Logger } from "./options.ts";
+import { VERSION } from "./version.ts";
+
+/** Opens the Deno KV store named by FREEROUTER_KV_PATH, creating its directory, and checks it is usable. */
+export async function openKv(path: string): Promise<Deno.Kv> {
+  let kv: Deno.Kv;
+  try {
+    if (path !== ":memory:" && !/^https?:\/\//.test(path)) {
+      const slash = path.lastIndexOf("/");
+      if (slash > 0) {
+        await Deno.mkdir(path.slice(0, slash), { recursive: true });
+      }
+    }
+    kv = await Deno.openKv(path);
+  } catch (err) {
+    throw new ConfigError(
+      `Cannot open FREEROUTER_KV_PATH ${path}: ${
+        err instanceof Error ? err.message : err
+      }`,
+    );
+  }
+  try {
+    await kv.get(["freerouter", "rev"]);
+    await kv.set(["freerouter", "opened"], Date.now());
+  } catch (err) {
+    kv.close();
+    throw new ConfigError(
+      `FREEROUTER_KV_PATH ${path} is not a usable Deno KV store (unwritable or corrupt): ${
+        err instanceof Error ? err.message : err
+      }`,
+    );
+  }
+  return kv;
+}
+
+/** A running proxy. */
+export interface RunningServer extends AsyncDisposable {
+  /** The address it listens on, e.g. `http://127.0.0.1:8000`. */
+  url: string;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+  /** Stops serving and closes KV. */
+  shutdown(): Promise<void>;
+}
+
+/** The proxy handler for a configuration and an open KV store. */
+export function handlerFor(
+  config: ServerConfig,
+  kv: Deno.Kv,
+  logger: Logger,
+): FreeRouterHandler {
+  return createHandler({
+    apiKey: config.openrouterApiKey,
+    accessKey: config.accessKey,
+    baseUrl: config.baseUrl,
+    maxAttempts: config.maxAttempts,
+    cooldownSeconds: config.cooldownSeconds,
+    modelRefreshTtl: config.modelRefreshTtl,
+    requestTimeout: config.requestTimeout,
+    streamIdleTimeout: config.streamIdleTimeout,
+    rpm: config.rpm,
+    maxWait: config.maxWait,
+    strategy: config.strategy,
+    maxBodyBytes: config.maxBodyBytes,
+    corsOrigins: config.corsOrigins,
+    kv,
+    logger,
+  });
+}
+
+/** Starts the proxy with a validated configuration. */
+export async function serve(
+  config: ServerConfig,
+  logger: Logger = consoleLogger({
+    format: config.logFormat,
+    level: config.logLevel,
+  }),
+): Promise<RunningServer> {
+  checkExposure(config);
+  const kv = await openKv(config.kvPath);
+  const handler = handlerFor(config, kv, logger);
+  const trimmer = startMemoryTrimmer();
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    }, (req) => {
+      trimmer.touch();
+      return handler(req);
+    });
+  } catch (err) {
+    trimmer.close();
+    await handler.close();
+    kv.close();
+    throw err;
+  }
+  const addr = await listening.promise;
+  const host = addr.hostname.includes(":")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  const url = `http://${host}:${addr.port}`;
+  logger.info(
+    `freerouter ${VERSION} listening on ${url} (OpenAI base URL ${url}/v1)`,
+  );
+  // Warm the free pool; startup succeeds even when OpenRouter is unreachable.
+  handler.models().then(
+    (pool) => logger.info(`${pool.length} free models in the pool`),
+    (err) =>
+      logger.warn(
+        `Could not load the free model list yet (will retry on demand): ${
+          err instanceof Error ? err.message : err
+        }`,
+      ),
+  );
+  let stopped: Promise<void> | undefined;
+  const shutdown = () =>
+    stopped ??= (async () => {
+      await server.shutdown();
+      trimmer.close();
+      await handler.close();
+      kv.close();
+    })();
+  return {
+    url,
+    finished: server.finished,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
+}
