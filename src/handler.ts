@@ -130,14 +130,29 @@ function routeOf(pathname: string): string {
   return path.startsWith("/v1/") ? path.slice(3) : path;
 }
 
-/** Routes, the methods they allow, and whether they need the access key. */
-const ROUTES: Record<string, { allow: string; open?: boolean }> = {
-  "/chat/completions": { allow: "POST" },
-  "/models": { allow: "GET, HEAD" },
-  "/freerouter/status": { allow: "GET, HEAD" },
-  "/metrics": { allow: "GET, HEAD" },
-  "/health": { allow: "GET, HEAD", open: true },
-  "/": { allow: "GET, HEAD", open: true },
+/** A route: the methods it allows, whether it needs the access key, its metrics label. */
+interface Route {
+  /** The `Allow` header value. */
+  allow: string;
+  /** The methods of `allow`. */
+  methods: readonly string[];
+  /** The `route` label in the metrics. */
+  label: string;
+  /** Open without the access key. */
+  open?: boolean;
+}
+
+function defineRoute(allow: string, label: string, open?: boolean): Route {
+  return { allow, methods: allow.split(", "), label, open };
+}
+
+const ROUTES: Record<string, Route> = {
+  "/chat/completions": defineRoute("POST", "chat"),
+  "/models": defineRoute("GET, HEAD", "models"),
+  "/freerouter/status": defineRoute("GET, HEAD", "freerouter_status"),
+  "/metrics": defineRoute("GET, HEAD", "metrics"),
+  "/health": defineRoute("GET, HEAD", "health", true),
+  "/": defineRoute("GET, HEAD", "page", true),
 };
 
 function modelsList(pool: readonly FreeModel[]): string {
@@ -381,7 +396,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     if (req.method === "OPTIONS" && corsOrigins.length > 0) {
       return preflight(req, corsOrigins, route.allow);
     }
-    if (!route.allow.split(", ").includes(req.method)) {
+    if (!route.methods.includes(req.method)) {
       return errorResponse({
         status: 405,
         message:
@@ -436,6 +451,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
 
   function record(
     req: Request,
+    pathname: string,
     path: string,
     id: string,
     res: Response,
@@ -446,7 +462,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       id,
       at: new Date().toISOString(),
       method: req.method,
-      path: pathnameOf(req.url),
+      path: pathname,
       status: res.status,
       model: trace.model,
       attempts: trace.attempts,
@@ -454,11 +470,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       stream: trace.stream,
       error: trace.error,
     };
-    const routeLabel = path === "/chat/completions"
-      ? "chat"
-      : path === "/"
-      ? "page"
-      : path.slice(1).replace("/", "_");
+    const routeLabel = ROUTES[path]?.label ?? path.slice(1).replace("/", "_");
     const outcome = res.status < 400
       ? "ok"
       : res.status === 429
@@ -497,12 +509,11 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         : null;
     }
     res.headers.set("x-request-id", id);
-    for (
-      const [k, v] of Object.entries(
-        corsHeaders(req.headers.get("origin"), corsOrigins),
-      )
-    ) res.headers.set(k, v);
-    record(req, path, id, res, trace, performance.now() - started);
+    if (corsOrigins.length > 0) {
+      const cors = corsHeaders(req.headers.get("origin"), corsOrigins);
+      for (const k in cors) res.headers.set(k, cors[k]!);
+    }
+    record(req, pathname, path, id, res, trace, performance.now() - started);
     return res;
   }
 

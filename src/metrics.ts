@@ -7,7 +7,10 @@
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+const SPECIAL = /[\\"\n]/;
+
 function escapeLabel(value: string): string {
+  if (!SPECIAL.test(value)) return value;
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(
     /\n/g,
     "\\n",
@@ -15,10 +18,11 @@ function escapeLabel(value: string): string {
 }
 
 function labelText(labels: Record<string, string>): string {
-  const parts = Object.entries(labels).map(([k, v]) =>
-    `${k}="${escapeLabel(v)}"`
-  );
-  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+  let text = "";
+  for (const k in labels) {
+    text += `${text === "" ? "{" : ","}${k}="${escapeLabel(labels[k]!)}"`;
+  }
+  return text === "" ? "" : `${text}}`;
 }
 
 /** A counter family with labels. */

@@ -33,14 +33,21 @@ export interface RequestRecord {
 
 /** The last `size` requests, newest first. */
 export class RecentRequests {
+  /** A ring: the newest record is at `#next - 1`. */
   readonly #items: RequestRecord[] = [];
+  #next = 0;
   constructor(readonly size = 50) {}
   push(record: RequestRecord): void {
-    this.#items.unshift(record);
-    if (this.#items.length > this.size) this.#items.pop();
+    this.#items[this.#next] = record;
+    this.#next = (this.#next + 1) % this.size;
   }
   list(): readonly RequestRecord[] {
-    return this.#items;
+    const items = this.#items;
+    const newest: RequestRecord[] = [];
+    for (let i = 1; i <= items.length; i++) {
+      newest.push(items[(this.#next - i + this.size) % this.size]!);
+    }
+    return newest;
   }
 }
 
@@ -54,7 +61,7 @@ export function requestIdOf(req: Request): string {
 
 /** The log line fields of a record. */
 export function logFields(record: RequestRecord): Record<string, unknown> {
-  return {
+  const fields: Record<string, unknown> = {
     request_id: record.id,
     method: record.method,
     path: record.path,
@@ -63,6 +70,7 @@ export function logFields(record: RequestRecord): Record<string, unknown> {
     attempts: record.attempts.map((a) => `${a.model}=${a.outcome}`).join(","),
     latency_ms: record.latency_ms,
     stream: record.stream,
-    ...(record.error ? { error: record.error } : {}),
   };
+  if (record.error) fields.error = record.error;
+  return fields;
 }

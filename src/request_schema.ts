@@ -21,6 +21,26 @@ export interface InvalidRequest {
   param: string | null;
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Whether a body plainly passes {@link chatRequestSchema}: the common case,
+ * checked without the schema's machinery. A `false` proves nothing; the
+ * schema then decides, and words the error.
+ */
+function plainlyValid(body: Record<string, unknown>): boolean {
+  const { model, messages, stream } = body;
+  if (model !== undefined && typeof model !== "string") return false;
+  if (stream !== undefined && typeof stream !== "boolean") return false;
+  if (!Array.isArray(messages) || messages.length === 0) return false;
+  for (const message of messages) {
+    if (!isObject(message) || typeof message.role !== "string") return false;
+  }
+  return true;
+}
+
 /**
  * Checks a parsed JSON body. Returns the body itself (not a copy) when valid,
  * so unknown fields and their order are kept.
@@ -31,11 +51,14 @@ export function validateChatRequest(
   ok: false;
   error: InvalidRequest;
 } {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+  if (!isObject(body)) {
     return {
       ok: false,
       error: { message: "The request body must be a JSON object", param: null },
     };
+  }
+  if (plainlyValid(body)) {
+    return { ok: true, request: body as ChatCompletionRequest };
   }
   const result = chatRequestSchema.safeParse(body);
   if (result.success) {

@@ -6,7 +6,7 @@
  */
 import { checkExposure, ConfigError, type ServerConfig } from "./config.ts";
 import { createHandler, type FreeRouterHandler } from "./handler.ts";
-import { consoleLogger } from "./logger.ts";
+import { consoleLogger, stderrWriter } from "./logger.ts";
 import { startMemoryTrimmer } from "./memory_trim.ts";
 import type { Logger } from "./options.ts";
 import { VERSION } from "./version.ts";
@@ -84,6 +84,7 @@ export async function serve(
   logger: Logger = consoleLogger({
     format: config.logFormat,
     level: config.logLevel,
+    write: stderrWriter(),
   }),
 ): Promise<RunningServer> {
   checkExposure(config);

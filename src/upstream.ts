@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Deadline } from "./deadline.ts";
 import { errorInfo, type UpstreamFailure } from "./failure.ts";
 import { FreeRouterError } from "./errors.ts";
 import { concatBytes, sseData, sseErrorEvent, SseSplitter } from "./sse.ts";
@@ -64,28 +65,13 @@ const APP_URL = "https://github.com/freerouter/freerouter";
 const APP_TITLE = "freerouter";
 const decoder = new TextDecoder();
 
-/** Aborts a controller when a timer fires; re-armable. */
-class Deadline {
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  fired = false;
-  constructor(readonly controller: AbortController) {}
-  arm(ms: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.fired = true;
-      this.controller.abort(new DOMException("timed out", "TimeoutError"));
-    }, ms);
-  }
-  clear(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-}
-
 /** One live attempt: its abort controller, deadline and link to the client's signal. */
 class AttemptScope {
   readonly controller = new AbortController();
-  readonly deadline = new Deadline(this.controller);
+  /** Aborts the attempt when a timeout passes. */
+  readonly deadline = new Deadline(() =>
+    this.controller.abort(new DOMException("timed out", "TimeoutError"))
+  );
   #signal: AbortSignal | undefined;
   #onAbort = () => this.controller.abort(this.#signal?.reason);
 
