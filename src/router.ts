@@ -21,15 +21,13 @@ import {
 } from "./failure.ts";
 import { buildFreePool } from "./free_pool.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
-import {
-  attemptCompletion,
-  type AttemptInput,
-  type AttemptResult,
-  attemptStream,
-  type CompletionAnswer,
-  type StreamAnswer,
-  type UpstreamOptions,
-} from "./upstream.ts";
+import { attemptStream, type StreamAnswer } from "./stream_attempt.ts";
+import { attemptCompletion, type CompletionAnswer } from "./upstream.ts";
+import type {
+  AttemptInput,
+  AttemptResult,
+  UpstreamOptions,
+} from "./upstream_request.ts";
 import type { ChatCompletionRequest, FreeModel } from "./types.ts";
 
 /** A routed answer: what answered, after which attempts. */

@@ -1,0 +1,227 @@
+/**
+ * The plumbing every upstream attempt shares: the request OpenRouter gets, the
+ * attempt's abort controller and deadlines, and telling an error answer from a
+ * usable one.
+ *
+ * @module
+ */
+import { Deadline } from "./deadline.ts";
+import { errorInfo, type UpstreamFailure } from "./failure.ts";
+import { FreeRouterError } from "./errors.ts";
+
+/** How to reach OpenRouter. */
+export interface UpstreamOptions {
+  /** Base URL, e.g. `https://openrouter.ai/api/v1`, without a trailing slash. */
+  baseUrl: string;
+  /** The fetch to use. */
+  fetch: typeof fetch;
+  /** Ms until response headers (streams: until the first data event). */
+  requestTimeoutMs: number;
+  /** Ms a response body may stay silent (streams: between events). */
+  idleTimeoutMs: number;
+}
+
+/** One attempt's input. */
+export interface AttemptInput {
+  /** The model tried (for messages). */
+  model: string;
+  /** The serialised request body, `model` already set. */
+  body: string;
+  /** The OpenRouter key. */
+  apiKey: string;
+  /** The client's signal: aborting it aborts the attempt. */
+  signal?: AbortSignal;
+}
+
+/** An attempt's result. */
+export type AttemptResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; failure: UpstreamFailure };
+
+const APP_URL = "https://github.com/freerouter/freerouter";
+const APP_TITLE = "freerouter";
+/** Decodes UTF-8. */
+export const decoder: TextDecoder = new TextDecoder();
+
+/** One live attempt: its abort controller, deadline and link to the client's signal. */
+export class AttemptScope {
+  readonly controller = new AbortController();
+  /** Aborts the attempt when a timeout passes. */
+  readonly deadline = new Deadline(() =>
+    this.controller.abort(new DOMException("timed out", "TimeoutError"))
+  );
+  #signal: AbortSignal | undefined;
+  #onAbort = () => this.controller.abort(this.#signal?.reason);
+
+  constructor(signal: AbortSignal | undefined) {
+    this.#signal = signal;
+    if (signal?.aborted) this.controller.abort(signal.reason);
+    else signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  get clientAborted(): boolean {
+    return this.#signal?.aborted === true;
+  }
+
+  /** The failure for an error thrown while fetching or reading. */
+  failureOf(status = 0): UpstreamFailure {
+    if (this.clientAborted) {
+      throw new FreeRouterError("aborted", "The client went away");
+    }
+    return { kind: this.deadline.fired ? "timeout" : "network", status };
+  }
+
+  dispose(): void {
+    this.deadline.clear();
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
+}
+
+export function upstreamRequest(
+  options: UpstreamOptions,
+  input: AttemptInput,
+  scope: AttemptScope,
+  accept: string,
+): Promise<Response> {
+  return options.fetch(`${options.baseUrl}/chat/completions`, {
+    method: "POST",
+    headers: {
+      "authorization": `Bearer ${input.apiKey}`,
+      "content-type": "application/json",
+      "accept": accept,
+      "http-referer": APP_URL,
+      "x-title": APP_TITLE,
+      "x-openrouter-title": APP_TITLE,
+    },
+    body: input.body,
+    signal: scope.controller.signal,
+  });
+}
+
+/**
+ * A reader that reads into `size`-byte buffers. A fetch body's default reader
+ * allocates a fresh 64 KiB buffer for every read, and the forwarded events
+ * (views of it) keep it alive: that churn of external memory drives V8 into
+ * back-to-back mark-compacts.
+ */
+export function smallChunkReader(
+  body: ReadableStream<Uint8Array>,
+  size = 16 * 1024,
+): ReadableStreamDefaultReader<Uint8Array> {
+  const byob = body.getReader({ mode: "byob" });
+  return {
+    read: () => byob.read(new Uint8Array(size)),
+    cancel: (reason?: unknown) => byob.cancel(reason),
+    releaseLock: () => byob.releaseLock(),
+    closed: byob.closed,
+  } as unknown as ReadableStreamDefaultReader<Uint8Array>;
+}
+
+/** Reads a whole body in one read on the Rust side, within `idleMs`. */
+export async function readAll(
+  res: Response,
+  scope: AttemptScope,
+  idleMs: number,
+): Promise<Uint8Array> {
+  if (res.body === null) return new Uint8Array(0);
+  scope.deadline.arm(idleMs);
+  try {
+    return new Uint8Array(await res.arrayBuffer());
+  } finally {
+    scope.deadline.clear();
+  }
+}
+
+export function skipWhitespace(bytes: Uint8Array): Uint8Array {
+  let i = 0;
+  while (
+    i < bytes.length &&
+    (bytes[i] === 32 || bytes[i] === 10 || bytes[i] === 13 || bytes[i] === 9)
+  ) i++;
+  return i === 0 ? bytes : bytes.subarray(i);
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The failure for a non-2xx response whose body has been read. */
+export function httpFailure(res: Response, bytes: Uint8Array): UpstreamFailure {
+  const text = decoder.decode(bytes);
+  const body = parseJson(text);
+  return {
+    kind: "http",
+    status: res.status,
+    error: errorInfo(body),
+    body,
+    headers: res.headers,
+    text,
+    contentType: res.headers.get("content-type") ?? "application/json",
+  };
+}
+
+/**
+ * The failure for an answer that cannot be used as it stands: a non-2xx
+ * status, or (for a stream request) a 2xx that is not an event stream. Reads
+ * the whole (small) body to classify it.
+ */
+export async function unusableAnswer(
+  res: Response,
+  scope: AttemptScope,
+  options: UpstreamOptions,
+): Promise<UpstreamFailure> {
+  let bytes: Uint8Array;
+  try {
+    bytes = skipWhitespace(
+      await readAll(res, scope, options.idleTimeoutMs),
+    );
+  } catch {
+    return scope.failureOf(res.status);
+  }
+  if (!res.ok) return httpFailure(res, bytes);
+  return bodyFailure(res, parseJson(decoder.decode(bytes))) ??
+    { kind: "invalid_body", status: res.status, headers: res.headers };
+}
+
+/** Whether a parsed 2xx body is an error rather than an answer. */
+export function bodyFailure(
+  res: Response,
+  body: unknown,
+): UpstreamFailure | undefined {
+  const error = errorInfo(body);
+  if (error) {
+    return {
+      kind: "error_body",
+      status: res.status,
+      error,
+      body,
+      headers: res.headers,
+    };
+  }
+  const choices = (body as { choices?: unknown } | undefined)?.choices;
+  if (!Array.isArray(choices) || choices.length === 0) {
+    return {
+      kind: "invalid_body",
+      status: res.status,
+      body,
+      headers: res.headers,
+    };
+  }
+  for (const choice of choices) {
+    const inner = errorInfo(choice);
+    if (inner || choice?.finish_reason === "error") {
+      return {
+        kind: "error_body",
+        status: res.status,
+        error: inner,
+        body,
+        headers: res.headers,
+      };
+    }
+  }
+  return undefined;
+}
