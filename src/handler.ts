@@ -6,7 +6,9 @@
  * @module
  */
 import { accountIdOf } from "./account_id.ts";
+import { bearer, timingSafeEqual } from "./auth.ts";
 import { corsHeaders, preflight } from "./cors.ts";
+import { pathnameOf, routeOf, ROUTES } from "./routes.ts";
 import {
   type Attempt,
   errorResponse,
@@ -29,7 +31,7 @@ import {
 } from "./request_log.ts";
 import { validateChatRequest } from "./request_schema.ts";
 import { type Routed, Router } from "./router.ts";
-import { statusReport } from "./status.ts";
+import { healthReport, stateGauges, statusReport } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status_page.ts";
 import type { FreeModel } from "./types.ts";
 
@@ -89,71 +91,6 @@ export interface FreeRouterHandler extends AsyncDisposable {
   /** Stops syncing (when it owns its state) and waits for background work. The KV handle stays open. */
   close(): Promise<void>;
 }
-
-const encoder = new TextEncoder();
-
-function bearer(req: Request): string | undefined {
-  const value = req.headers.get("authorization");
-  if (!value) return undefined;
-  const match = /^Bearer\s+(.+)$/i.exec(value.trim());
-  return match?.[1]?.trim() || undefined;
-}
-
-/** Compares two secrets in time that depends only on their lengths. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < x.length; i++) {
-    diff |= x[i]! ^ (y[i % (y.length || 1)] ?? 0);
-  }
-  return diff === 0;
-}
-
-/** The path of a request URL, without parsing the whole URL. */
-function pathnameOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return "/";
-  let end = url.length;
-  for (const c of ["?", "#"]) {
-    const i = url.indexOf(c, start);
-    if (i !== -1 && i < end) end = i;
-  }
-  return url.slice(start, end);
-}
-
-/** The route: the OpenAI paths without their optional `/v1` prefix and trailing slash. */
-function routeOf(pathname: string): string {
-  const path = pathname.length > 1 && pathname.endsWith("/")
-    ? pathname.slice(0, -1)
-    : pathname;
-  return path.startsWith("/v1/") ? path.slice(3) : path;
-}
-
-/** A route: the methods it allows, whether it needs the access key, its metrics label. */
-interface Route {
-  /** The `Allow` header value. */
-  allow: string;
-  /** The methods of `allow`. */
-  methods: readonly string[];
-  /** The `route` label in the metrics. */
-  label: string;
-  /** Open without the access key. */
-  open?: boolean;
-}
-
-function defineRoute(allow: string, label: string, open?: boolean): Route {
-  return { allow, methods: allow.split(", "), label, open };
-}
-
-const ROUTES: Record<string, Route> = {
-  "/chat/completions": defineRoute("POST", "chat"),
-  "/models": defineRoute("GET, HEAD", "models"),
-  "/freerouter/status": defineRoute("GET, HEAD", "freerouter_status"),
-  "/metrics": defineRoute("GET, HEAD", "metrics"),
-  "/health": defineRoute("GET, HEAD", "health", true),
-  "/": defineRoute("GET, HEAD", "page", true),
-};
 
 function modelsList(pool: readonly FreeModel[]): string {
   return JSON.stringify({
@@ -299,23 +236,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     : undefined;
 
   function health(): Response {
-    const snapshot = state.catalog.snapshot;
-    const held = serverAccount === undefined
-      ? undefined
-      : state.accounts.get(serverAccount)?.block;
-    const block = held && held.until > now() ? held : undefined;
-    return json(JSON.stringify({
-      status: block
-        ? "limited"
-        : snapshot && snapshot.pool.length > 0
-        ? "ok"
-        : "degraded",
-      pool_size: snapshot?.pool.length ?? 0,
-      catalog_age_seconds: snapshot
-        ? Math.round((now() - snapshot.fetchedAt) / 1000)
-        : null,
-      account_blocked_until: block ? new Date(block.until).toISOString() : null,
-    }));
+    return json(JSON.stringify(healthReport(state, now(), serverAccount)));
   }
 
   async function status(req: Request): Promise<Response> {
@@ -331,51 +252,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   }
 
   function metricsText(): Response {
-    const t = now();
-    let cooling = 0;
-    for (const entry of state.cooldowns.values()) {
-      if (entry.until > t) cooling++;
-    }
-    let blocked = 0;
-    let minuteCount = 0;
-    let dayCount = 0;
-    for (const [id, account] of state.accounts) {
-      if (account.block && account.block.until > t) blocked++;
-      const counts = state.countsAt(id, t);
-      minuteCount += counts.minuteCount;
-      dayCount += counts.dayCount;
-    }
-    const body = metrics.render([
-      {
-        name: "freerouter_pool_size",
-        help: "Routable free models.",
-        values: [{ value: state.catalog.snapshot?.pool.length ?? 0 }],
-      },
-      {
-        name: "freerouter_cooldowns_active",
-        help: "Models cooling down.",
-        values: [{ value: cooling }],
-      },
-      {
-        name: "freerouter_account_blocked",
-        help: "Accounts held by a free-tier cap (1 with a server key).",
-        values: [{ value: blocked }],
-      },
-      {
-        name: "freerouter_account_attempts",
-        help: "Upstream attempts counted in the current window.",
-        values: [
-          { labels: { window: "minute" }, value: minuteCount },
-          { labels: { window: "day" }, value: dayCount },
-        ],
-      },
-      {
-        name: "freerouter_limiter_waiting",
-        help: "Requests waiting for room under the account limits.",
-        values: [{ value: state.waiting }],
-      },
-    ]);
-    return new Response(body, {
+    return new Response(metrics.render(stateGauges(state, now())), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
   }

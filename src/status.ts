@@ -1,11 +1,15 @@
 /**
- * The JSON behind `GET /v1/freerouter/status`: every pool model's state, the
- * account's state as counted here, and the limiter queue.
+ * Reports read off the routing state: the JSON behind
+ * `GET /v1/freerouter/status` (every pool model's state, the account's state
+ * as counted here, the limiter queue), `GET /health`, and the gauges of
+ * `GET /metrics`.
  *
  * @module
  */
 import { learnedAt } from "./account_limit.ts";
+import type { GaugeSample } from "./metrics.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
+import type { RoutingState } from "./state.ts";
 
 const iso = (
   ms: number | undefined | null,
@@ -69,4 +73,76 @@ export function statusReport(
     limiter: { waiting: state.waiting },
     pool,
   };
+}
+
+/** The JSON behind `GET /health`; `serverAccount` is the server key's account, if any. */
+export function healthReport(
+  state: RoutingState,
+  now: number,
+  serverAccount: string | undefined,
+): Record<string, unknown> {
+  const snapshot = state.catalog.snapshot;
+  const held = serverAccount === undefined
+    ? undefined
+    : state.accounts.get(serverAccount)?.block;
+  const block = held && held.until > now ? held : undefined;
+  return {
+    status: block
+      ? "limited"
+      : snapshot && snapshot.pool.length > 0
+      ? "ok"
+      : "degraded",
+    pool_size: snapshot?.pool.length ?? 0,
+    catalog_age_seconds: snapshot
+      ? Math.round((now - snapshot.fetchedAt) / 1000)
+      : null,
+    account_blocked_until: block ? new Date(block.until).toISOString() : null,
+  };
+}
+
+/** The gauges of `GET /metrics`, sampled from the state at `now`. */
+export function stateGauges(state: RoutingState, now: number): GaugeSample[] {
+  let cooling = 0;
+  for (const entry of state.cooldowns.values()) {
+    if (entry.until > now) cooling++;
+  }
+  let blocked = 0;
+  let minuteCount = 0;
+  let dayCount = 0;
+  for (const [id, account] of state.accounts) {
+    if (account.block && account.block.until > now) blocked++;
+    const counts = state.countsAt(id, now);
+    minuteCount += counts.minuteCount;
+    dayCount += counts.dayCount;
+  }
+  return [
+    {
+      name: "freerouter_pool_size",
+      help: "Routable free models.",
+      values: [{ value: state.catalog.snapshot?.pool.length ?? 0 }],
+    },
+    {
+      name: "freerouter_cooldowns_active",
+      help: "Models cooling down.",
+      values: [{ value: cooling }],
+    },
+    {
+      name: "freerouter_account_blocked",
+      help: "Accounts held by a free-tier cap (1 with a server key).",
+      values: [{ value: blocked }],
+    },
+    {
+      name: "freerouter_account_attempts",
+      help: "Upstream attempts counted in the current window.",
+      values: [{ labels: { window: "minute" }, value: minuteCount }, {
+        labels: { window: "day" },
+        value: dayCount,
+      }],
+    },
+    {
+      name: "freerouter_limiter_waiting",
+      help: "Requests waiting for room under the account limits.",
+      values: [{ value: state.waiting }],
+    },
+  ];
 }

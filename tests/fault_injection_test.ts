@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { concat, deferred, within } from "./_async.ts";
 import { runToEnd, startMain } from "./_deno_process.ts";
-import { timingSafeEqual } from "../src/handler.ts";
+import { timingSafeEqual } from "../src/auth.ts";
 import {
   checkExposure,
   ConfigError,

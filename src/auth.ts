@@ -1,0 +1,26 @@
+/**
+ * Reading and checking the client's credentials.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/** The token of an `Authorization: Bearer …` header, if any. */
+export function bearer(req: Request): string | undefined {
+  const value = req.headers.get("authorization");
+  if (!value) return undefined;
+  const match = /^Bearer\s+(.+)$/i.exec(value.trim());
+  return match?.[1]?.trim() || undefined;
+}
+
+/** Compares two secrets in time that depends only on their lengths. */
+export function timingSafeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < x.length; i++) {
+    diff |= x[i]! ^ (y[i % (y.length || 1)] ?? 0);
+  }
+  return diff === 0;
+}
