@@ -13,7 +13,6 @@ import {
   type AttemptResult,
   AttemptScope,
   bodyFailure,
-  decoder,
   parseJson,
   readAll,
   skipWhitespace,
@@ -21,6 +20,8 @@ import {
   type UpstreamOptions,
   upstreamRequest,
 } from "./upstream_request.ts";
+
+const decoder = new TextDecoder();
 
 /** A validated non-streaming answer. */
 export interface CompletionAnswer {

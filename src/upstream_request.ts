@@ -40,8 +40,8 @@ export type AttemptResult<T> =
 
 const APP_URL = "https://github.com/freerouter/freerouter";
 const APP_TITLE = "freerouter";
-/** Decodes UTF-8. */
-export const decoder: TextDecoder = new TextDecoder();
+
+const decoder = new TextDecoder();
 
 /** One live attempt: its abort controller, deadline and link to the client's signal. */
 export class AttemptScope {
