@@ -191,6 +191,11 @@ export class KvStateStore {
     return (await this.#kv.get(REV)).value;
   }
 
+  /** Drops what this instance remembers of an account (after it was pruned). */
+  forget(id: string): void {
+    this.#counts.delete(id);
+  }
+
   /** Reads the shared state (cooldowns, gaps, account block, learned limits). */
   async shared(now: number): Promise<SharedState> {
     const cooldowns: CooldownEntry[] = [];

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { armedDeadlines } from "./deadline.ts";
 
 /** Idle ticks after activity on which memory is trimmed (memory is freed gradually as connections close). */
 export const IDLE_TRIMS = 5;
@@ -27,9 +28,9 @@ export class IdleTrimmer {
     this.#pending = IDLE_TRIMS;
   }
 
-  /** One timer tick: trims when the last interval saw no activity and trims are pending. */
-  tick(): void {
-    if (this.#active) {
+  /** One timer tick: trims when nothing is in flight, the last interval saw no activity, and trims are pending. */
+  tick(busy = false): void {
+    if (this.#active || busy) {
       this.#active = false;
       return;
     }
@@ -74,7 +75,11 @@ export function startMemoryTrimmer(intervalMs = 2_000): MemoryTrimmer {
     gc?.();
     libc?.symbols.malloc_trim(0n);
   });
-  const timer = setInterval(() => trimmer.tick(), intervalMs);
+  // An armed deadline means an upstream attempt or stream is in flight.
+  const timer = setInterval(
+    () => trimmer.tick(armedDeadlines() > 0),
+    intervalMs,
+  );
   Deno.unrefTimer(timer);
   return {
     touch: () => trimmer.touch(),

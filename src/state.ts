@@ -13,6 +13,7 @@ import {
   admit,
   currentCounts,
   LEARNED_RPM_MS,
+  learnedAt,
   type LearnedLimits,
   type WindowCounts,
 } from "./account_limit.ts";
@@ -52,6 +53,9 @@ export interface FreeRouterStateOptions {
 }
 
 type Reporter = (message: string) => void;
+
+/** Accounts kept in memory before idle ones are forgotten. */
+export const MAX_ACCOUNTS = 1000;
 
 /** One OpenRouter account's state: its block, learned limits and attempt counts. */
 export interface AccountState {
@@ -239,12 +243,33 @@ export class RoutingState {
   account(id: string): AccountState {
     let account = this.accounts.get(id);
     if (!account) {
+      if (this.accounts.size >= MAX_ACCOUNTS) this.pruneAccounts(this.#now());
       this.accounts.set(
         id,
         account = { block: undefined, learned: {}, counts: undefined },
       );
     }
     return account;
+  }
+
+  /**
+   * Forgets accounts that hold nothing any more: no block, no valid learned
+   * limit, no attempt in the current minute or day. With bring-your-own-key
+   * every client key is an account, so this keeps their number bounded.
+   */
+  pruneAccounts(now: number): void {
+    for (const [id, account] of this.accounts) {
+      const counts = currentCounts(account.counts, now);
+      const learned = learnedAt(account.learned, now);
+      if (
+        (account.block === undefined || account.block.until <= now) &&
+        learned.rpm === undefined && learned.rpd === undefined &&
+        counts.minuteCount === 0 && counts.dayCount === 0
+      ) {
+        this.accounts.delete(id);
+        this.#store?.forget(id);
+      }
+    }
   }
 
   /** Blocks an account until the reset and remembers the limit the upstream reported. */

@@ -61,7 +61,11 @@ export async function attemptCompletion(
       return { ok: false, failure: await unusableAnswer(res, scope, options) };
     }
     const declared = Number(res.headers.get("content-length") ?? NaN);
-    if (declared >= 0 && declared <= LARGE_BODY_BYTES) {
+    // (A compressed body's length says nothing about its decoded size.)
+    if (
+      declared >= 0 && declared <= LARGE_BODY_BYTES &&
+      !res.headers.has("content-encoding")
+    ) {
       // Fast path: the whole body in one read, no 64 KiB buffer per chunk.
       let whole: Uint8Array;
       try {

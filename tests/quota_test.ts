@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { FreeRouterState } from "../src/mod.ts";
+import { MAX_ACCOUNTS, routingState } from "../src/state.ts";
 import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
 import {
   catalogRow,
@@ -566,4 +567,28 @@ Deno.test("createHandler() keeps each client's account apart with bring-your-own
       .json();
   assert.equal(aliceStatus.account.blocked, true);
   assert.doesNotMatch(JSON.stringify(aliceStatus), /sk-or-v1-alice/);
+});
+
+Deno.test("RoutingState forgets idle accounts beyond MAX_ACCOUNTS, keeping blocked and counted ones", async () => {
+  await using shared = new FreeRouterState();
+  const state = routingState(shared);
+  const now = Date.parse("2026-11-24T12:00:00Z");
+  await state.load(() => now);
+  await state.blockAccount(
+    "blocked",
+    { scope: "day", until: now + 3600_000, reason: "cap" },
+    50,
+    now,
+  );
+  await state.takeSlot("counted", { rpm: 20, rpd: undefined }, now);
+  for (let i = 0; i < MAX_ACCOUNTS + 500; i++) state.account(`junk-${i}`);
+  assert.ok(
+    state.accounts.size <= MAX_ACCOUNTS,
+    `${state.accounts.size} accounts kept`,
+  );
+  assert.ok(state.accounts.has("blocked"), "a blocked account is kept");
+  assert.ok(
+    state.accounts.has("counted"),
+    "an account with attempts this minute is kept",
+  );
 });
