@@ -394,6 +394,7 @@ async function oneRequest(
   url: string,
   marker: string,
   stats: ClientStats,
+  client: Deno.HttpClient,
 ): Promise<void> {
   const stream = Math.random() < P_STREAM;
   const abortMidStream = stream && Math.random() < P_ABORT_STREAM;
@@ -416,6 +417,7 @@ async function oneRequest(
         messages: [{ role: "user", content: marker }],
       }),
       signal: controller.signal,
+      client,
     });
     stats.headerLatency.push(performance.now() - started);
     stats.maxAttemptsHeader = Math.max(
@@ -481,13 +483,21 @@ async function drive(
   prefix: string,
 ): Promise<void> {
   const until = performance.now() + ms;
-  await Promise.all(
-    Array.from({ length: clients }, async (_, id) => {
-      for (let seq = 0; performance.now() < until; seq++) {
-        await oneRequest(url, `${prefix}-${id}-${seq}`, stats);
-      }
-    }),
-  );
+  // The load's own connection pool: closed when the load ends, so the
+  // clients are gone afterwards (keep-alive connections would otherwise stay
+  // open, and the proxy would rightly keep their buffers).
+  const client = Deno.createHttpClient({});
+  try {
+    await Promise.all(
+      Array.from({ length: clients }, async (_, id) => {
+        for (let seq = 0; performance.now() < until; seq++) {
+          await oneRequest(url, `${prefix}-${id}-${seq}`, stats, client);
+        }
+      }),
+    );
+  } finally {
+    client.close();
+  }
 }
 
 function percentile(values: number[], p: number): number {

@@ -43,11 +43,6 @@ function expire(): void {
   if (armed.size > 0 && next < timerAt) setTimer(next);
 }
 
-/** How many deadlines are armed (attempts and streams in flight). */
-export function armedDeadlines(): number {
-  return armed.size;
-}
-
 /** Calls `onTimeout` once when armed and not cleared in time; re-armable. */
 export class Deadline {
   /** Whether it fired. */

@@ -9,10 +9,9 @@
  *
  * @module
  */
-import { armedDeadlines } from "./deadline.ts";
 
 /** Idle ticks after activity on which memory is trimmed (memory is freed gradually as connections close). */
-export const IDLE_TRIMS = 5;
+export const IDLE_TRIMS = 10;
 
 /** The idle policy: trim on the first few ticks without activity, never while busy. */
 export class IdleTrimmer {
@@ -28,9 +27,13 @@ export class IdleTrimmer {
     this.#pending = IDLE_TRIMS;
   }
 
-  /** One timer tick: trims when nothing is in flight, the last interval saw no activity, and trims are pending. */
-  tick(busy = false): void {
-    if (this.#active || busy) {
+  /**
+   * One timer tick: trims when the last interval saw no request start and
+   * trims are pending. (Streams may still be running: a full collection of a
+   * small heap pauses them for a few milliseconds, a few times.)
+   */
+  tick(): void {
+    if (this.#active) {
       this.#active = false;
       return;
     }
@@ -67,7 +70,7 @@ function openLibc(): Libc | undefined {
 }
 
 /** Starts trimming memory every `intervalMs` while idle; a no-op without the permissions it needs. */
-export function startMemoryTrimmer(intervalMs = 2_000): MemoryTrimmer {
+export function startMemoryTrimmer(intervalMs = 1_000): MemoryTrimmer {
   const gc = (globalThis as { gc?: () => void }).gc;
   const libc = openLibc();
   if (!gc && !libc) return { touch() {}, close() {} };
@@ -75,11 +78,7 @@ export function startMemoryTrimmer(intervalMs = 2_000): MemoryTrimmer {
     gc?.();
     libc?.symbols.malloc_trim(0n);
   });
-  // An armed deadline means an upstream attempt or stream is in flight.
-  const timer = setInterval(
-    () => trimmer.tick(armedDeadlines() > 0),
-    intervalMs,
-  );
+  const timer = setInterval(() => trimmer.tick(), intervalMs);
   Deno.unrefTimer(timer);
   return {
     touch: () => trimmer.touch(),

@@ -29,15 +29,3 @@ Deno.test("startMemoryTrimmer() starts and stops cleanly with the permissions it
   trimmer.touch();
   trimmer.close();
 });
-
-Deno.test("IdleTrimmer does not trim while upstream work is in flight", () => {
-  let trims = 0;
-  const trimmer = new IdleTrimmer(() => trims++);
-  trimmer.touch();
-  trimmer.tick(); // the tick that saw the request start
-  trimmer.tick(true); // a long stream is still running
-  trimmer.tick(true);
-  assert.equal(trims, 0);
-  trimmer.tick(false);
-  assert.equal(trims, 1);
-});
