@@ -16,6 +16,40 @@ import type { FreeModel } from "./types.ts";
 /** Model names that mean "pick for me". */
 const AUTO_NAMES = new Set(["", "auto", "openrouter/auto"]);
 
+/** The smallest context and completion cap of a pool, computed once per pool. */
+const poolLimits = new WeakMap<
+  readonly FreeModel[],
+  { context: number; completion: number }
+>();
+
+/**
+ * Whether no model of the pool can be a misfit for these needs: nothing is
+ * required, reasoning is not asked for, and the request fits even the
+ * smallest context and completion cap. Then the pool order needs no checks.
+ */
+function fitsEveryModel(
+  pool: readonly FreeModel[],
+  needs: RequestNeeds,
+): boolean {
+  if (needs.required.length > 0 || needs.prefersReasoning) return false;
+  let limits = poolLimits.get(pool);
+  if (limits === undefined) {
+    limits = { context: Infinity, completion: Infinity };
+    for (const m of pool) {
+      limits.context = Math.min(limits.context, m.context_length);
+      if (m.max_completion_tokens !== null) {
+        limits.completion = Math.min(
+          limits.completion,
+          m.max_completion_tokens,
+        );
+      }
+    }
+    poolLimits.set(pool, limits);
+  }
+  return needs.contextTokens <= limits.context &&
+    (needs.maxTokens ?? 0) <= limits.completion;
+}
+
 /** Inputs of {@link orderCandidates}. */
 export interface CandidateInput {
   /** The pool, in priority (or adaptive) order. */
@@ -57,9 +91,7 @@ export function orderCandidates(input: CandidateInput): CandidateOrder {
   const first = requested === undefined || AUTO_NAMES.has(requested)
     ? undefined
     : pool.find((m) => m.id === requested);
-  const simple = needs === undefined ||
-    (needs.required.length === 0 && !needs.prefersReasoning &&
-      needs.contextTokens === 0);
+  const simple = needs === undefined || fitsEveryModel(pool, needs);
   const preferred: FreeModel[] = [];
   const capable: FreeModel[] = [];
   const unknown: FreeModel[] = [];
