@@ -14,6 +14,7 @@ import {
   badRequest400,
   chunk,
   DONE,
+  errorStatus,
   type FakeOpenRouter,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   type GenerationMeta,
@@ -56,14 +57,6 @@ function clientFor(
     rpm: 0,
     ...options,
   });
-}
-
-function errorStep(status: number, message = `error ${status}`): Step {
-  return {
-    status,
-    headers: { "content-type": "application/json" },
-    body: { error: { message, code: status } },
-  };
 }
 
 function meta(n: number): Required<GenerationMeta> {
@@ -296,7 +289,7 @@ Deno.test("FreeRouterClient.chat() returns the completion with the model used", 
 Deno.test("FreeRouterClient.chat() falls back to the next model on a 429 and reports the attempts", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock());
-  fake.script(A, errorStep(429));
+  fake.script(A, errorStatus(429));
   const completion = await fr.chat(MESSAGES);
   assert.equal(completion.freerouter.model, B);
   assert.equal(completion.model, B);
@@ -334,7 +327,7 @@ Deno.test("FreeRouterClient.chat() tries the requested free model first", async 
   const [sent] = fake.chatRequests();
   assert.ok(sent);
   assert.deepEqual(sent.body, { model: C, messages: MESSAGES, temperature: 0 });
-  fake.script(C, errorStep(503));
+  fake.script(C, errorStatus(503));
   const fallback = await fr.chat(MESSAGES, { model: C });
   assert.equal(fallback.freerouter.model, A, "then the pool order");
   assert.deepEqual(fake.chatRequests().map((q) => q.model), [C, C, A]);
@@ -370,7 +363,7 @@ Deno.test("FreeRouterClient.chat() throws UpstreamHTTPError with the upstream st
 Deno.test("FreeRouterClient.chat() throws FreeRouterError all_candidates_failed with the attempts after maxAttempts", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock(), { maxAttempts: 2 });
-  for (const model of POOL) fake.script(model, errorStep(503));
+  for (const model of POOL) fake.script(model, errorStatus(503));
   await assert.rejects(fr.chat(MESSAGES), (err: unknown) => {
     assert.ok(err instanceof FreeRouterError);
     assert.ok(err instanceof Error);
@@ -428,7 +421,7 @@ Deno.test("FreeRouterClient uses the injected fetch for every upstream call, GET
     return globalThis.fetch(input, init);
   };
   await using fr = clientFor(fake, manualClock(), { fetch: recordingFetch });
-  fake.script(A, errorStep(503));
+  fake.script(A, errorStatus(503));
   const completion = await fr.chat(MESSAGES);
   assert.equal(completion.freerouter.model, B);
   const chunks = await collect(fr.stream(MESSAGES));
@@ -465,7 +458,7 @@ Deno.test("FreeRouterClient instances sharing a FreeRouterState share cooldowns 
   ]);
   assert.deepEqual(poolOne.map((m) => m.id), POOL);
   assert.deepEqual(poolTwo.map((m) => m.id), POOL);
-  fake.script(A, errorStep(429));
+  fake.script(A, errorStatus(429));
   const one = await first.chat(MESSAGES);
   assert.equal(one.freerouter.model, B);
   const two = await second.chat(MESSAGES);
@@ -488,7 +481,7 @@ Deno.test("FreeRouterClient instances with separate states do not share cooldown
   const clock = manualClock();
   await using first = clientFor(fake, clock);
   await using second = clientFor(fake, clock);
-  fake.script(A, errorStep(429));
+  fake.script(A, errorStatus(429));
   assert.equal((await first.chat(MESSAGES)).freerouter.model, B);
   assert.equal((await second.chat(MESSAGES)).freerouter.model, A);
   assert.equal(fake.modelsRequests().length, 2);
@@ -498,7 +491,7 @@ Deno.test("FreeRouterClient with kv keeps a cooldown for a new client on the reo
   await withKvFile(async (path) => {
     await using fake = startFakeOpenRouter();
     const clock = manualClock();
-    fake.script(A, errorStep(429));
+    fake.script(A, errorStatus(429));
     {
       using kv = await Deno.openKv(path);
       await using fr = clientFor(fake, clock, { kv, cooldownSeconds: 120 });
@@ -575,7 +568,7 @@ Deno.test("FreeRouterClient.streamRaw() yields bytes that concatenate to exactly
 Deno.test("FreeRouterClient.stream() falls back when the first model answers 503", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock());
-  fake.script(A, errorStep(503));
+  fake.script(A, errorStatus(503));
   const parts = fullStream(B, ["from", " B"]);
   fake.script(B, streamStep(parts));
   const chunks = await collect(fr.stream(MESSAGES));

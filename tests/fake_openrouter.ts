@@ -251,6 +251,18 @@ function errorStep(
   return { status, headers: { ...JSON_HEADERS, ...headers }, body };
 }
 
+/**
+ * A plain OpenRouter-shaped error response: `{"error": {"message", "code"}}`
+ * with that status (and optional extra headers such as `retry-after`).
+ */
+export function errorStatus(
+  status: number,
+  message = `error ${status}`,
+  headers?: Record<string, string>,
+): ResponseStep {
+  return errorStep(status, { error: { message, code: status } }, headers);
+}
+
 // ---------------------------------------------------------------------------
 // Success bodies and stream helpers
 

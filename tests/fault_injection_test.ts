@@ -24,6 +24,7 @@ import {
   chunk,
   completionBody,
   DONE,
+  errorStatus,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   type GenerationMeta,
   modelRpm,
@@ -199,14 +200,6 @@ async function transcript(res: Response): Promise<string> {
     body = `<body error: ${err}>`;
   }
   return `${res.status}\n${head}\n\n${body}`;
-}
-
-function errorStep(status: number, message = `error ${status}`): Step {
-  return {
-    status,
-    headers: { "content-type": "application/json" },
-    body: { error: { message, code: status } },
-  };
 }
 
 function meta(n: number): Required<GenerationMeta> {
@@ -981,7 +974,7 @@ for (
   const [name, step] of [
     ["invalid JSON", { status: 200, body: '{"id":"gen-1","choices":[{' }],
     ["an error object", overloadedIn200()],
-    ["an error object and code 502", errorStep(200, "Provider went away")],
+    ["an error object and code 502", errorStatus(200, "Provider went away")],
     ["HTML", {
       status: 200,
       headers: { "content-type": "text/html" },
@@ -1668,10 +1661,10 @@ test("createHandler() puts neither key in a log line, an error message or a resp
   }));
   await keep(r.chat(hello(), { headers: auth }));
   await keep(r.chat(hello("auto", { stream: true }), { headers: auth }));
-  r.fake.script(A, errorStep(429));
+  r.fake.script(A, errorStatus(429));
   await keep(r.chat(hello(), { headers: auth })); // fallback to B
-  r.fake.script(B, errorStep(503));
-  r.fake.script(C, errorStep(503));
+  r.fake.script(B, errorStatus(503));
+  r.fake.script(C, errorStatus(503));
   await keep(r.chat(hello(), { headers: auth })); // 502, both failed
   r.fake.script(B, userNotFound401());
   await keep(r.chat(hello(), { headers: auth })); // upstream refusal
@@ -1735,10 +1728,10 @@ for (const format of ["json", "pretty"]) {
       await keep(postChat(main.url, hello(), { authorization: "Bearer nope" }));
       await keep(postChat(main.url, hello(), auth));
       await keep(postChat(main.url, hello("auto", { stream: true }), auth));
-      fake.script(A, errorStep(429));
+      fake.script(A, errorStatus(429));
       await keep(postChat(main.url, hello(), auth));
-      fake.script(B, errorStep(503));
-      fake.script(C, errorStep(503));
+      fake.script(B, errorStatus(503));
+      fake.script(C, errorStatus(503));
       await keep(postChat(main.url, hello(), auth));
       fake.script(B, userNotFound401());
       await keep(postChat(main.url, hello(), auth));
@@ -1891,13 +1884,18 @@ test("createHandler() passes on no set-cookie and no hop-by-hop header from the 
   const cases: Array<[string, () => void, unknown, number]> = [
     ["an answer", () => {}, hello(), 200],
     ["a stream", () => {}, hello("auto", { stream: true }), 200],
-    ["a fallback", () => r.fake.script(A, errorStep(429)), hello(), 200],
-    ["a refusal", () => r.fake.script(B, errorStep(400, "bad")), hello(), 400],
+    ["a fallback", () => r.fake.script(A, errorStatus(429)), hello(), 200],
+    [
+      "a refusal",
+      () => r.fake.script(B, errorStatus(400, "bad")),
+      hello(),
+      400,
+    ],
     [
       "a failure",
       () => {
-        r.fake.script(B, errorStep(503));
-        r.fake.script(C, errorStep(503));
+        r.fake.script(B, errorStatus(503));
+        r.fake.script(C, errorStatus(503));
       },
       hello(),
       502,

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { hello, jsonOf, rig, SERVER_KEY } from "./_harness.ts";
 import {
   errorIn200WithChoices,
+  errorStatus,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   modelRpm,
   ok,
@@ -17,10 +18,6 @@ import {
 } from "./fake_openrouter.ts";
 
 const [A, B, C] = POOL as [string, string, string];
-
-function errorStep(status: number, message = `error ${status}`): Step {
-  return { status, body: { error: { message, code: status } } };
-}
 
 Deno.test("createHandler() routes auto to the first pool model and returns the upstream body unchanged", async () => {
   await using r = rig();
@@ -64,7 +61,7 @@ Deno.test("createHandler() forwards the body unchanged except model, with only f
 
 Deno.test("createHandler() tries a requested free model first, then the pool order", async () => {
   await using r = rig();
-  r.fake.script(C, errorStep(503));
+  r.fake.script(C, errorStatus(503));
   const res = await r.chat(hello(C));
   await res.body?.cancel();
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [C, A]);
@@ -91,7 +88,7 @@ Deno.test("createHandler() uses the pool order for paid, unknown and empty model
 for (const status of [402, 403, 404, 408, 409, 429, 500, 502, 503, 504]) {
   Deno.test(`createHandler() falls back to the next model on ${status}`, async () => {
     await using r = rig();
-    r.fake.script(A, errorStep(status));
+    r.fake.script(A, errorStatus(status));
     const res = await r.chat(hello());
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-freerouter-model"), B);
@@ -165,9 +162,9 @@ Deno.test("createHandler() falls back when an attempt exceeds REQUEST_TIMEOUT, a
 
 for (
   const [name, step] of [
-    ["400", errorStep(400, "acme/fake-1.0 is not a valid model ID")],
-    ["413", errorStep(413, "payload too large")],
-    ["422", errorStep(422, "unprocessable")],
+    ["400", errorStatus(400, "acme/fake-1.0 is not a valid model ID")],
+    ["413", errorStatus(413, "payload too large")],
+    ["422", errorStatus(422, "unprocessable")],
     ["401 about the key", userNotFound401()],
   ] as Array<[string, Step]>
 ) {
@@ -193,7 +190,7 @@ Deno.test("createHandler() falls back on a 401 that names a provider", async () 
 
 Deno.test("createHandler() cools a model down after a 429 and moves it to the end", async () => {
   await using r = rig({ cooldownSeconds: 60 });
-  r.fake.script(A, errorStep(429));
+  r.fake.script(A, errorStatus(429));
   (await r.chat(hello())).body?.cancel();
   const res = await r.chat(hello());
   assert.equal(res.headers.get("x-freerouter-model"), B);
@@ -204,7 +201,7 @@ Deno.test("createHandler() cools a model down after a 429 and moves it to the en
 
 Deno.test("createHandler() tries a model again once its COOLDOWN_SECONDS have passed", async () => {
   await using r = rig({ cooldownSeconds: 60 });
-  r.fake.script(A, errorStep(429));
+  r.fake.script(A, errorStatus(429));
   await (await r.chat(hello())).body?.cancel();
   r.clock.advance(59_000);
   assert.equal((await r.chat(hello())).headers.get("x-freerouter-model"), B);
@@ -239,7 +236,7 @@ Deno.test("createHandler() cools a model for Retry-After seconds when the 429 ca
 
 Deno.test("createHandler() makes at most MAX_ATTEMPTS attempts and answers 502 in the OpenAI shape", async () => {
   await using r = rig({ maxAttempts: 3 });
-  for (const model of POOL) r.fake.script(model, errorStep(503));
+  for (const model of POOL) r.fake.script(model, errorStatus(503));
   const res = await r.chat(hello());
   assert.equal(res.status, 502);
   assert.equal(res.headers.get("retry-after"), null);

@@ -10,6 +10,7 @@ import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
 import {
   catalogRow,
   dailyCap,
+  errorStatus,
   freeVariantEnded404,
   insufficientCredits402,
   minuteCap,
@@ -17,7 +18,6 @@ import {
   modelRpm,
   noToolEndpoints404,
   providerThrottled,
-  type Step,
 } from "./fake_openrouter.ts";
 
 const A = "alpha/one:free";
@@ -58,10 +58,6 @@ function quotaRig(options: RigOptions = {}) {
 
 const models = (r: ReturnType<typeof rig>) =>
   r.fake.chatRequests().map((q) => q.model);
-const errorStep = (status: number): Step => ({
-  status,
-  body: { error: { message: `error ${status}`, code: status } },
-});
 
 async function status(r: ReturnType<typeof rig>) {
   return await (await r.request("/v1/freerouter/status")).json() as {
@@ -273,7 +269,7 @@ for (
 
 Deno.test("createHandler() opens the circuit after 3 transient failures in a row and closes it after the cooldown", async () => {
   await using r = quotaRig({ cooldownSeconds: 60 });
-  r.fake.script(A, errorStep(503), errorStep(502), {
+  r.fake.script(A, errorStatus(503), errorStatus(502), {
     status: 200,
     body: { error: { message: "overloaded", code: 503 } },
   });
@@ -298,12 +294,12 @@ Deno.test("createHandler() opens the circuit after 3 transient failures in a row
 
 Deno.test("createHandler() resets the failure count on success, so scattered failures do not open the circuit", async () => {
   await using r = quotaRig();
-  r.fake.script(A, errorStep(503), errorStep(503));
+  r.fake.script(A, errorStatus(503), errorStatus(503));
   for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
   const success = await r.chat(hello());
   assert.equal(success.headers.get("x-freerouter-model"), A);
   await success.body?.cancel();
-  r.fake.script(A, errorStep(503), errorStep(503));
+  r.fake.script(A, errorStatus(503), errorStatus(503));
   for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
   const a = (await status(r)).pool.find((m) => m.id === A)!;
   assert.equal(a.consecutive_failures, 2);
@@ -411,7 +407,7 @@ Deno.test("createHandler() sees another instance's cooldown within a second", as
 
 Deno.test("createHandler() with FREEROUTER_STRATEGY=adaptive moves failing models back", async () => {
   await using priority = quotaRig();
-  priority.fake.script(A, errorStep(500));
+  priority.fake.script(A, errorStatus(500));
   await (await priority.chat(hello())).body?.cancel();
   const p = await priority.chat(hello());
   assert.equal(
@@ -422,7 +418,7 @@ Deno.test("createHandler() with FREEROUTER_STRATEGY=adaptive moves failing model
   await p.body?.cancel();
 
   await using adaptive = quotaRig({ strategy: "adaptive" });
-  adaptive.fake.script(A, errorStep(500));
+  adaptive.fake.script(A, errorStatus(500));
   await (await adaptive.chat(hello())).body?.cancel();
   const a = await adaptive.chat(hello());
   assert.equal(

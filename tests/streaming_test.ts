@@ -19,6 +19,7 @@ import {
 import {
   chunk,
   DONE,
+  errorStatus,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   type GenerationMeta,
   PROCESSING,
@@ -34,14 +35,6 @@ const encoder = new TextEncoder();
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-function errorStep(status: number, headers?: Record<string, string>): Step {
-  return {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-    body: { error: { message: `error ${status}`, code: status } },
-  };
-}
 
 function meta(n: number): Required<GenerationMeta> {
   return {
@@ -393,7 +386,7 @@ Deno.test("createHandler() streams to the end when every gap between events is s
 
 Deno.test("createHandler() streams from the next model and cools the first when it answers 429 before the stream", async () => {
   await using r = rig({ cooldownSeconds: 60 });
-  r.fake.script(A, errorStep(429));
+  r.fake.script(A, errorStatus(429));
   r.fake.script(B, streamStep(fullStream(B, 1)), streamStep(fullStream(B, 2)));
   const res = await open(r);
   assertCommitted(res, B, 2);
@@ -407,7 +400,7 @@ Deno.test("createHandler() streams from the next model and cools the first when 
 for (const status of [500, 502, 503]) {
   Deno.test(`createHandler() streams from the next model without cooling the first when it answers ${status} before the stream`, async () => {
     await using r = rig({ cooldownSeconds: 60 });
-    r.fake.script(A, errorStep(status), streamStep(fullStream(A, 2)));
+    r.fake.script(A, errorStatus(status), streamStep(fullStream(A, 2)));
     r.fake.script(B, streamStep(fullStream(B, 1)));
     const res = await open(r);
     assertCommitted(res, B, 2);
@@ -633,9 +626,9 @@ Deno.test("createHandler() streams from the next model when keep-alive comments 
 
 Deno.test("createHandler() streams nothing and answers the same 502 JSON as non-streaming when every candidate fails", async () => {
   const scripts: Array<[string, Step]> = [
-    [A, errorStep(429, { "retry-after": "30" })],
-    [B, errorStep(429, { "retry-after": "7" })],
-    [C, errorStep(429, { "retry-after": "12" })],
+    [A, errorStatus(429, undefined, { "retry-after": "30" })],
+    [B, errorStatus(429, undefined, { "retry-after": "7" })],
+    [C, errorStatus(429, undefined, { "retry-after": "12" })],
   ];
   const run = async (stream: boolean) => {
     await using r = rig({ maxAttempts: 3, cooldownSeconds: 60 });
@@ -665,7 +658,7 @@ Deno.test("createHandler() streams nothing and answers the same 502 JSON as non-
 
 Deno.test("createHandler() streams nothing and answers 502 JSON in the OpenAI shape when every candidate fails before its first data event", async () => {
   await using r = rig({ maxAttempts: 4, requestTimeout: 0.2 });
-  r.fake.script(A, errorStep(503));
+  r.fake.script(A, errorStatus(503));
   r.fake.script(
     B,
     streamStep([
@@ -951,7 +944,7 @@ Deno.test("createHandler() streams with stream_options and unknown fields passed
     provider: { order: ["Chutes"], allow_fallbacks: false },
     custom_field: { nested: [1, "two", null, { deep: true }] },
   });
-  r.fake.script(A, errorStep(429));
+  r.fake.script(A, errorStatus(429));
   r.fake.script(B, streamStep(fullStream(B, 1)));
   const res = await open(r, body);
   assertCommitted(res, B, 2);
@@ -1002,7 +995,7 @@ Deno.test("createHandler() streams to the official openai SDK when it iterates o
 
 Deno.test("createHandler() streams to the official openai SDK from the next model when the first answers 429", async () => {
   await using r = rig();
-  r.fake.script(A, errorStep(429));
+  r.fake.script(A, errorStatus(429));
   r.fake.script(B, { stream: streamOk(B, ["fall", "back"]) });
   await using served = serveOnLoopback(r);
   const { data, response } = await within(
