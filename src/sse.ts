@@ -11,6 +11,7 @@
 const LF = 10;
 const CR = 13;
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 /**
  * Splits a byte stream into complete SSE events, each a view of the input.
@@ -18,7 +19,7 @@ const decoder = new TextDecoder();
  * arriving in many small chunks costs linear, not quadratic, copying.
  */
 export class SseSplitter {
-  #buf: Uint8Array = new Uint8Array(0);
+  #buf: Uint8Array = EMPTY;
   /** Bytes of `#buf` in use. */
   #len = 0;
   /** Whether `#buf` is a chunk we were given (never written into). */
@@ -55,6 +56,26 @@ export class SseSplitter {
     }
     this.#buf.set(chunk, pending);
     this.#len = needed;
+  }
+
+  /**
+   * Stops referring to the last chunk pushed: a partial event still in it is
+   * copied into a buffer of the splitter's own, so the chunk's memory may be
+   * reused (views returned earlier do not survive that).
+   */
+  detach(): void {
+    if (!this.#borrowed) return;
+    const pending = this.#len - this.#eventStart;
+    const next = pending === 0
+      ? EMPTY
+      : new Uint8Array(Math.max(2 * pending, 4096));
+    next.set(this.#buf.subarray(this.#eventStart, this.#len));
+    this.#scan -= this.#eventStart;
+    this.#lineStart -= this.#eventStart;
+    this.#eventStart = 0;
+    this.#buf = next;
+    this.#len = pending;
+    this.#borrowed = pending === 0;
   }
 
   /** The next complete event (its lines and the blank line ending it), or `undefined`. */
@@ -106,7 +127,13 @@ export function sseData(event: Uint8Array): string | undefined {
   return data;
 }
 
-/** Concatenates byte chunks. */
+/** Concatenates byte chunks into a new array (never a view of one of them). */
+export function copyBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!.slice();
+  return concatBytes(chunks);
+}
+
+/** Concatenates byte chunks (a single chunk is returned as it is). */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   let length = 0;

@@ -6,13 +6,19 @@
  * @module
  */
 import { errorInfo, type UpstreamFailure } from "./failure.ts";
-import { concatBytes, sseData, sseErrorEvent, SseSplitter } from "./sse.ts";
+import {
+  concatBytes,
+  copyBytes,
+  sseData,
+  sseErrorEvent,
+  SseSplitter,
+} from "./sse.ts";
 import {
   type AttemptInput,
   type AttemptResult,
   AttemptScope,
   parseJson,
-  smallChunkReader,
+  reusingReader,
   unusableAnswer,
   type UpstreamOptions,
   upstreamRequest,
@@ -52,7 +58,8 @@ export async function attemptStream(
     if (!res.ok || !contentType.includes("text/event-stream")) {
       return { ok: false, failure: await unusableAnswer(res, scope, options) };
     }
-    const reader = smallChunkReader(res.body!);
+    // Each read reuses the last one's buffer: what is kept is copied out first.
+    const reader = reusingReader(res.body!);
     const splitter = new SseSplitter();
     const head: Uint8Array[] = [];
     for (;;) {
@@ -77,7 +84,7 @@ export async function attemptStream(
       splitter.push(chunk.value);
       for (let event = splitter.next(); event; event = splitter.next()) {
         const data = sseData(event);
-        head.push(event);
+        head.push(event.slice());
         if (data === undefined) continue; // a comment: keep waiting
         const failure = firstEventFailure(res, data);
         if (failure) {
@@ -220,11 +227,12 @@ function guardedStream(
         continue;
       }
       if (check === "done") ready.push(event);
-      if (ready.length > 0) controller.enqueue(concatBytes(ready));
+      if (ready.length > 0) controller.enqueue(copyBytes(ready));
       close(controller, check === "done" ? undefined : check);
       return true;
     }
-    if (ready.length > 0) controller.enqueue(concatBytes(ready));
+    if (ready.length > 0) controller.enqueue(copyBytes(ready));
+    splitter.detach(); // the next read reuses the buffer
     if (splitter.pendingBytes > MAX_EVENT_BYTES) {
       close(controller, {
         error: "the upstream sent an event larger than 8 MiB",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   concatBytes,
+  copyBytes,
   sseData,
   sseErrorEvent,
   SseSplitter,
@@ -220,6 +221,44 @@ Deno.test("SseSplitter keeps views returned earlier intact after later pushes", 
   ]);
 });
 
+Deno.test("SseSplitter.detach() lets the caller reuse the chunk's buffer while an event is partial", () => {
+  const splitter = new SseSplitter();
+  const events: Uint8Array[] = [];
+  // One reused read buffer, as a BYOB reader fills it.
+  const buffer = new Uint8Array(32);
+  const read = (text: string) => {
+    buffer.fill(0x78); // "x": stale bytes must never leak into an event
+    buffer.set(bytes(text));
+    return buffer.subarray(0, text.length);
+  };
+  for (const piece of ["data: one\n\ndata: t", "wo\n", "\ndata: three\n\n"]) {
+    splitter.push(read(piece));
+    for (let event = splitter.next(); event; event = splitter.next()) {
+      events.push(event.slice()); // what the caller keeps, it copies
+    }
+    splitter.detach();
+  }
+  assert.deepEqual(texts(events), [
+    "data: one\n\n",
+    "data: two\n\n",
+    "data: three\n\n",
+  ]);
+  assert.equal(splitter.pendingBytes, 0);
+});
+
+Deno.test("SseSplitter.detach() with nothing pending drops the chunk and still splits what follows", () => {
+  const splitter = new SseSplitter();
+  splitter.push(bytes("data: a\n\n"));
+  assert.equal(decoder.decode(splitter.next()), "data: a\n\n");
+  splitter.detach();
+  assert.equal(splitter.pendingBytes, 0);
+  splitter.push(bytes("data: b\n"));
+  splitter.detach();
+  splitter.detach(); // idempotent once the splitter owns its buffer
+  splitter.push(bytes("\n"));
+  assert.equal(decoder.decode(splitter.next()), "data: b\n\n");
+});
+
 Deno.test('sseData() reads the value after "data: "', () => {
   assert.equal(sseData(bytes('data: {"a":1}\n\n')), '{"a":1}');
   assert.equal(sseData(bytes("data: [DONE]\n\n")), "[DONE]");
@@ -308,4 +347,16 @@ Deno.test("concatBytes() joins chunks in order", () => {
   assert.deepEqual(concatBytes([]), new Uint8Array(0));
   const only = Uint8Array.of(9);
   assert.equal(concatBytes([only]), only);
+});
+
+Deno.test("copyBytes() always returns a new array, even for a single chunk", () => {
+  const only = Uint8Array.of(1, 2, 3);
+  const copy = copyBytes([only.subarray(1)]);
+  assert.deepEqual(copy, Uint8Array.of(2, 3));
+  only[1] = 9;
+  assert.deepEqual(copy, Uint8Array.of(2, 3));
+  assert.deepEqual(
+    copyBytes([Uint8Array.of(1), Uint8Array.of(2)]),
+    Uint8Array.of(1, 2),
+  );
 });
