@@ -1,10 +1,14 @@
 /**
  * Gives freed memory back to the operating system when the proxy goes idle.
- * After a burst of load, V8 keeps garbage until its next major collection and
- * glibc's allocator keeps the memory it freed, so RSS stays near its peak long
- * after the load. On a few idle ticks after activity this runs a full
- * collection (when `--v8-flags=--expose-gc` is given) and `malloc_trim(0)`
- * (Linux with glibc, when `--allow-ffi` is given); otherwise it does nothing.
+ * After a burst of load, V8 keeps garbage until its next major collection,
+ * keeps its young generation at the size the load grew it to and pools the
+ * pages it freed, and glibc's allocator keeps the memory it freed, so RSS
+ * stays near its peak long after the load. On a few idle ticks after activity
+ * this runs V8's "last resort" collection (the one a low-memory notification
+ * runs: repeated full collections that also shrink the young generation and
+ * release pooled pages; when `--v8-flags=--expose-gc` is given) and
+ * `malloc_trim(0)` (Linux with glibc, when `--allow-ffi` is given); otherwise
+ * it does nothing.
  * Deno-only: the library never imports it.
  *
  * @module
@@ -51,6 +55,24 @@ export interface MemoryTrimmer {
   close(): void;
 }
 
+/** The options V8's `gc()` (from `--expose-gc`) takes. */
+interface GcOptions {
+  type: "minor" | "major";
+  execution: "sync" | "async";
+  flavor: "regular" | "last-resort";
+}
+
+/**
+ * A plain `gc()` frees objects but leaves the heap's committed size as it is;
+ * the last-resort flavor gives it back (measured on a heap grown by churn:
+ * 68 MiB committed after `gc()`, 3.4 MiB after this, in about 2 ms).
+ */
+const LAST_RESORT: GcOptions = {
+  type: "major",
+  execution: "sync",
+  flavor: "last-resort",
+};
+
 type Libc = Deno.DynamicLibrary<
   { malloc_trim: { parameters: ["usize"]; result: "i32" } }
 >;
@@ -71,11 +93,11 @@ function openLibc(): Libc | undefined {
 
 /** Starts trimming memory every `intervalMs` while idle; a no-op without the permissions it needs. */
 export function startMemoryTrimmer(intervalMs = 1_000): MemoryTrimmer {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: (options?: GcOptions) => void }).gc;
   const libc = openLibc();
   if (!gc && !libc) return { touch() {}, close() {} };
   const trimmer = new IdleTrimmer(() => {
-    gc?.();
+    gc?.(LAST_RESORT);
     libc?.symbols.malloc_trim(0n);
   });
   const timer = setInterval(() => trimmer.tick(), intervalMs);
