@@ -108,7 +108,7 @@ export function upstreamRequest(
  */
 export function reusingReader(
   body: ReadableStream<Uint8Array>,
-  size = 16 * 1024,
+  size = 8 * 1024,
 ): ReadableStreamDefaultReader<Uint8Array> {
   const byob = body.getReader({ mode: "byob" });
   let buffer: ArrayBufferLike = new ArrayBuffer(size);
