@@ -432,10 +432,7 @@ async function main() {
       ...(o.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
       "--config",
       `${root}/deno.json`,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
+      ...await startTaskFlags(root),
       `${root}/src/main.ts`,
     ];
     const fr = await startServer(
@@ -773,6 +770,7 @@ async function main() {
       o,
       startedAt,
       commit: commit + (dirty ? " + uncommitted src changes" : ""),
+      flags: frArgs.slice(frArgs.indexOf("--config") + 2, -1),
       poolSize,
       samples,
       idle,
@@ -820,6 +818,21 @@ interface MicroResult {
   name: string;
   avgNs: number;
   p99Ns: number;
+}
+
+/**
+ * The flags `deno task start` runs freerouter with (permissions, V8 flags), so
+ * that the benchmark measures the shipped configuration.
+ */
+async function startTaskFlags(root: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`));
+  const words = String(config.tasks?.start ?? "").split(/\s+/);
+  const from = words.indexOf("run");
+  const to = words.indexOf("src/main.ts");
+  if (from < 0 || to < from) {
+    throw new Error(`unexpected start task in ${root}/deno.json`);
+  }
+  return words.slice(from + 1, to);
 }
 
 /** Runs bench/hot_path_bench.ts against `root`'s src/ (a copy with its imports pointed there). */
@@ -882,6 +895,8 @@ interface ReportInput {
   o: Options;
   startedAt: Date;
   commit: string;
+  /** The flags freerouter ran with (those of `deno task start`). */
+  flags: string[];
   poolSize: number;
   samples: Samples;
   idle: Record<TargetName, number>;
@@ -939,7 +954,9 @@ async function renderReport(r: ReportInput): Promise<string> {
           Object.entries(r.o.env).map(([k, v]) => `${k}=${v}`).join(" ")
         }`
         : ""
-    }; FREEROUTER_RPM=0 (the account limiter off, else it would hold requests to 20 a minute); catalog of 300 models, ${r.poolSize} in the free pool, 5 of them rate-limited by the mock so routing skips cooldowns; KV on disk`,
+    }, run as \`deno task start\` runs it (\`${
+      r.flags.join(" ")
+    }\`); FREEROUTER_RPM=0 (the account limiter off, else it would hold requests to 20 a minute); catalog of 300 models, ${r.poolSize} in the free pool, 5 of them rate-limited by the mock so routing skips cooldowns; KV on disk`,
     `- Layout: ${
       r.o.pin
         ? "taskset: load generators (wrk -t1, Deno clients) on CPU 0; the mock and the process under test share CPU 1 (2 cores: a proxy's CPU time competes with the upstream's, as on a small VM)"
