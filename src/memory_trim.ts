@@ -91,22 +91,44 @@ function openLibc(): Libc | undefined {
   }
 }
 
-/** Starts trimming memory every `intervalMs` while idle; a no-op without the permissions it needs. */
-export function startMemoryTrimmer(intervalMs = 1_000): MemoryTrimmer {
+/** Gives memory back to the operating system now. */
+export interface MemoryTrim {
+  /** Runs V8's last-resort collection and `malloc_trim(0)`, as far as the permissions allow. */
+  trim(): void;
+  /** Unloads libc. */
+  close(): void;
+}
+
+/**
+ * The trim step with what this process may use: V8's last-resort collection
+ * (with `--v8-flags=--expose-gc`) and `malloc_trim(0)` (with `--allow-ffi`, on
+ * Linux with glibc); `undefined` when it may use neither.
+ */
+export function openMemoryTrim(): MemoryTrim | undefined {
   const gc = (globalThis as { gc?: (options?: GcOptions) => void }).gc;
   const libc = openLibc();
-  if (!gc && !libc) return { touch() {}, close() {} };
-  const trimmer = new IdleTrimmer(() => {
-    gc?.(LAST_RESORT);
-    libc?.symbols.malloc_trim(0n);
-  });
+  if (!gc && !libc) return undefined;
+  return {
+    trim() {
+      gc?.(LAST_RESORT);
+      libc?.symbols.malloc_trim(0n);
+    },
+    close: () => libc?.close(),
+  };
+}
+
+/** Starts trimming memory every `intervalMs` while idle; a no-op without the permissions it needs. */
+export function startMemoryTrimmer(intervalMs = 1_000): MemoryTrimmer {
+  const memory = openMemoryTrim();
+  if (!memory) return { touch() {}, close() {} };
+  const trimmer = new IdleTrimmer(() => memory.trim());
   const timer = setInterval(() => trimmer.tick(), intervalMs);
   Deno.unrefTimer(timer);
   return {
     touch: () => trimmer.touch(),
     close() {
       clearInterval(timer);
-      libc?.close();
+      memory.close();
     },
   };
 }
