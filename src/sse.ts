@@ -46,12 +46,7 @@ export class SseSplitter {
     const needed = pending + chunk.length;
     if (this.#borrowed || this.#eventStart > 0 || this.#buf.length < needed) {
       // Copy the partial event into a fresh buffer (earlier views keep the old one).
-      const next = new Uint8Array(Math.max(needed, 2 * pending, 4096));
-      next.set(this.#buf.subarray(this.#eventStart, this.#len));
-      this.#scan -= this.#eventStart;
-      this.#lineStart -= this.#eventStart;
-      this.#eventStart = 0;
-      this.#buf = next;
+      this.#moveTo(new Uint8Array(Math.max(needed, 2 * pending, 4096)));
       this.#borrowed = false;
     }
     this.#buf.set(chunk, pending);
@@ -66,16 +61,21 @@ export class SseSplitter {
   detach(): void {
     if (!this.#borrowed) return;
     const pending = this.#len - this.#eventStart;
-    const next = pending === 0
-      ? EMPTY
-      : new Uint8Array(Math.max(2 * pending, 4096));
+    this.#moveTo(
+      pending === 0 ? EMPTY : new Uint8Array(Math.max(2 * pending, 4096)),
+    );
+    this.#borrowed = pending === 0;
+  }
+
+  /** Moves the partial event to the start of `next`, which becomes the buffer. */
+  #moveTo(next: Uint8Array): void {
+    const pending = this.#len - this.#eventStart;
     next.set(this.#buf.subarray(this.#eventStart, this.#len));
     this.#scan -= this.#eventStart;
     this.#lineStart -= this.#eventStart;
     this.#eventStart = 0;
     this.#buf = next;
     this.#len = pending;
-    this.#borrowed = pending === 0;
   }
 
   /** The next complete event (its lines and the blank line ending it), or `undefined`. */
