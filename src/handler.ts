@@ -17,6 +17,7 @@ import {
   UpstreamHTTPError,
 } from "./errors.ts";
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from "./http_input.ts";
+import { isoTime } from "./iso_time.ts";
 import { Metrics, outcomeClass } from "./metrics.ts";
 import {
   type ResolvedRouterOptions,
@@ -333,11 +334,12 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     id: string,
     res: Response,
     trace: Trace,
+    arrived: number,
     ms: number,
   ): void {
     const rec: RequestRecord = {
       id,
-      at: new Date().toISOString(),
+      at: isoTime(arrived),
       method: req.method,
       path: pathname,
       status: res.status,
@@ -369,6 +371,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   }
 
   async function handle(req: Request): Promise<Response> {
+    const arrived = Date.now();
     const started = performance.now();
     const id = requestIdOf(req);
     const pathname = pathnameOf(req.url);
@@ -390,7 +393,16 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       const cors = corsHeaders(req.headers.get("origin"), corsOrigins);
       for (const k in cors) res.headers.set(k, cors[k]!);
     }
-    record(req, pathname, path, id, res, trace, performance.now() - started);
+    record(
+      req,
+      pathname,
+      path,
+      id,
+      res,
+      trace,
+      arrived,
+      performance.now() - started,
+    );
     return res;
   }
 

@@ -25,51 +25,102 @@ function labelText(labels: Record<string, string>): string {
   return text === "" ? "" : `${text}}`;
 }
 
+/**
+ * The series of one metric family, found by their label values: a tree of
+ * maps, one level per label name, so counting an event builds no key string.
+ */
+class SeriesSet<S extends { labels: Record<string, string> }> {
+  readonly #root = new Map<string, unknown>();
+  readonly #all: S[] = [];
+  constructor(
+    readonly labelNames: readonly string[],
+    readonly create: (labels: Record<string, string>) => S,
+  ) {}
+
+  /** The series for `labels` (which carry every label name), created on first use. */
+  get(labels: Record<string, string>): S {
+    const names = this.labelNames;
+    let level = this.#root;
+    for (let i = 0; i < names.length - 1; i++) {
+      const value = labels[names[i]!]!;
+      let next = level.get(value) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(value, next = new Map());
+      level = next;
+    }
+    const last = names.length === 0 ? "" : labels[names[names.length - 1]!]!;
+    let series = level.get(last) as S | undefined;
+    if (series === undefined) {
+      const own: Record<string, string> = {};
+      for (const name of names) own[name] = labels[name]!;
+      level.set(last, series = this.create(own));
+      this.#all.push(series);
+    }
+    return series;
+  }
+
+  /** Every series, in creation order. */
+  get all(): readonly S[] {
+    return this.#all;
+  }
+}
+
+const NO_LABELS: Record<string, string> = {};
+
 /** A counter family with labels. */
 class Counter {
-  readonly #values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
-  inc(labels: Record<string, string> = {}, by = 1): void {
-    const key = labelText(labels);
-    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
+  readonly #series: SeriesSet<
+    { labels: Record<string, string>; value: number }
+  >;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    labelNames: readonly string[] = [],
+  ) {
+    this.#series = new SeriesSet(
+      labelNames,
+      (labels) => ({ labels, value: 0 }),
+    );
+  }
+  inc(labels: Record<string, string> = NO_LABELS, by = 1): void {
+    this.#series.get(labels).value += by;
   }
   render(): string {
     const lines = [
       `# HELP ${this.name} ${this.help}`,
       `# TYPE ${this.name} counter`,
     ];
-    for (const [labels, value] of this.#values) {
-      lines.push(`${this.name}${labels} ${value}`);
+    for (const s of this.#series.all) {
+      lines.push(`${this.name}${labelText(s.labels)} ${s.value}`);
     }
     return lines.join("\n");
   }
 }
 
+interface HistogramSeries {
+  labels: Record<string, string>;
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 /** A histogram family with labels. */
 class Histogram {
-  readonly #series = new Map<
-    string,
-    {
-      labels: Record<string, string>;
-      counts: number[];
-      sum: number;
-      count: number;
-    }
-  >();
+  readonly #series: SeriesSet<HistogramSeries>;
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly buckets = LATENCY_BUCKETS,
-  ) {}
-  observe(seconds: number, labels: Record<string, string> = {}): void {
-    const key = labelText(labels);
-    let s = this.#series.get(key);
-    if (!s) {
-      this.#series.set(
-        key,
-        s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 },
-      );
-    }
+    labelNames: readonly string[] = [],
+    readonly buckets: readonly number[] = LATENCY_BUCKETS,
+  ) {
+    this.#series = new SeriesSet(labelNames, (labels) => ({
+      labels,
+      counts: buckets.map(() => 0),
+      sum: 0,
+      count: 0,
+    }));
+  }
+  observe(seconds: number, labels: Record<string, string> = NO_LABELS): void {
+    const s = this.#series.get(labels);
     for (let i = 0; i < this.buckets.length; i++) {
       if (seconds <= this.buckets[i]!) s.counts[i]!++;
     }
@@ -81,7 +132,7 @@ class Histogram {
       `# HELP ${this.name} ${this.help}`,
       `# TYPE ${this.name} histogram`,
     ];
-    for (const s of this.#series.values()) {
+    for (const s of this.#series.all) {
       this.buckets.forEach((le, i) =>
         lines.push(
           `${this.name}_bucket${labelText({ ...s.labels, le: String(le) })} ${
@@ -124,10 +175,12 @@ export class Metrics {
   readonly requests = new Counter(
     "freerouter_requests_total",
     "Requests answered, by outcome.",
+    ["route", "outcome"],
   );
   readonly attempts = new Counter(
     "freerouter_upstream_attempts_total",
     "Upstream attempts, by model and status class.",
+    ["model", "class"],
   );
   readonly fallbacks = new Counter(
     "freerouter_fallbacks_total",
@@ -136,6 +189,7 @@ export class Metrics {
   readonly upstreamLatency = new Histogram(
     "freerouter_upstream_latency_seconds",
     "Latency of upstream attempts.",
+    ["model"],
   );
   readonly streamTtfb = new Histogram(
     "freerouter_stream_ttfb_seconds",

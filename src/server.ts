@@ -6,7 +6,7 @@
  */
 import { checkExposure, ConfigError, type ServerConfig } from "./config.ts";
 import { createHandler, type FreeRouterHandler } from "./handler.ts";
-import { consoleLogger, stderrWriter } from "./logger.ts";
+import { consoleLogger, stderrLines } from "./logger.ts";
 import { startMemoryTrimmer } from "./memory_trim.ts";
 import type { Logger } from "./options.ts";
 import { VERSION } from "./version.ts";
@@ -81,12 +81,15 @@ export function handlerFor(
 /** Starts the proxy with a validated configuration. */
 export async function serve(
   config: ServerConfig,
-  logger: Logger = consoleLogger({
+  customLogger?: Logger,
+): Promise<RunningServer> {
+  // Log lines go to stderr in batches: flushed on shutdown and at exit.
+  const stderr = customLogger ? undefined : stderrLines();
+  const logger = customLogger ?? consoleLogger({
     format: config.logFormat,
     level: config.logLevel,
-    write: stderrWriter(),
-  }),
-): Promise<RunningServer> {
+    write: stderr!.write,
+  });
   checkExposure(config);
   const kv = await openKv(config.kvPath);
   const handler = handlerFor(config, kv, logger);
@@ -106,6 +109,7 @@ export async function serve(
     trimmer.close();
     await handler.close();
     kv.close();
+    stderr?.[Symbol.dispose]();
     throw err;
   }
   const addr = await listening.promise;
@@ -116,6 +120,7 @@ export async function serve(
   logger.info(
     `freerouter ${VERSION} listening on ${url} (OpenAI base URL ${url}/v1)`,
   );
+  stderr?.flush(); // at once: people and scripts wait for this line
   // Warm the free pool; startup succeeds even when OpenRouter is unreachable.
   handler.models().then(
     (pool) => logger.info(`${pool.length} free models in the pool`),
@@ -133,6 +138,7 @@ export async function serve(
       trimmer.close();
       await handler.close();
       kv.close();
+      stderr?.[Symbol.dispose]();
     })();
   return {
     url,

@@ -2,7 +2,8 @@
  * Request ids, one log line per request, and Prometheus metrics.
  */
 import assert from "node:assert/strict";
-import { consoleLogger } from "../src/logger.ts";
+import { isoTime } from "../src/iso_time.ts";
+import { consoleLogger, LineBuffer } from "../src/logger.ts";
 import type { Logger } from "../src/options.ts";
 import { hello, rig, SERVER_KEY } from "./_harness.ts";
 import {
@@ -159,4 +160,44 @@ Deno.test("createHandler() protects /metrics with FREEROUTER_API_KEY", async () 
   });
   assert.equal(allowed.status, 200);
   assert.doesNotMatch(await allowed.text(), /metrics-key/);
+});
+
+Deno.test("LineBuffer writes pending lines in order in one write, within maxDelayMs", async () => {
+  const writes: string[] = [];
+  const wrote = Promise.withResolvers<void>();
+  const lines = new LineBuffer((bytes) => {
+    writes.push(new TextDecoder().decode(bytes));
+    wrote.resolve();
+  }, 5);
+  lines.write("first");
+  lines.write("second");
+  assert.deepEqual(writes, [], "nothing written per line");
+  await wrote.promise;
+  assert.deepEqual(writes, ["first\nsecond\n"]);
+  lines.flush();
+  assert.equal(writes.length, 1, "an empty flush writes nothing");
+});
+
+Deno.test("LineBuffer writes at once when maxBytes are pending, and on flush()", () => {
+  const writes: string[] = [];
+  const lines = new LineBuffer(
+    (bytes) => void writes.push(new TextDecoder().decode(bytes)),
+    60_000,
+    10,
+  );
+  lines.write("12345");
+  lines.write("678910");
+  assert.deepEqual(writes, ["12345\n678910\n"]);
+  lines.write("tail");
+  lines.flush();
+  assert.deepEqual(writes, ["12345\n678910\n", "tail\n"]);
+});
+
+Deno.test("isoTime() formats like Date#toISOString, also for repeated and changing milliseconds", () => {
+  for (
+    const ms of [0, 1_764_000_000_123, 1_764_000_000_123, 1_764_000_000_124]
+  ) {
+    assert.equal(isoTime(ms), new Date(ms).toISOString());
+  }
+  assert.match(isoTime(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
