@@ -118,16 +118,26 @@ function json(body: string, status = 200): Response {
   });
 }
 
-function routedHeaders(routed: Routed<unknown>, contentType: string): Headers {
-  return new Headers({
+/** The headers of a routed answer, the request id included. */
+function routedHeaders(
+  routed: Routed<unknown>,
+  contentType: string,
+  requestId: string,
+): Record<string, string> {
+  return {
     "content-type": contentType,
     "x-freerouter-model": routed.model,
     "x-freerouter-attempts": String(routed.attempts.length),
-  });
+    "x-request-id": requestId,
+  };
 }
 
 /** What the handler learns about a request while answering it. */
 interface Trace {
+  /** The request id (`X-Request-Id`). */
+  id: string;
+  /** Whether the response was built with the request id already. */
+  identified: boolean;
   model: string | null;
   attempts: Attempt[];
   stream: boolean;
@@ -193,13 +203,16 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       const headers = routedHeaders(
         routed,
         routed.answer.headers.get("content-type") ?? "text/event-stream",
+        trace.id,
       );
-      headers.set("cache-control", "no-cache");
+      headers["cache-control"] = "no-cache";
+      trace.identified = true;
       return new Response(routed.answer.body, { status: 200, headers });
     }
     const routed = await router.complete(checked.request, context);
     trace.model = routed.model;
     trace.attempts = routed.attempts;
+    trace.identified = true;
     return new Response(
       routed.answer.bytes as
         | Uint8Array<ArrayBuffer>
@@ -209,6 +222,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         headers: routedHeaders(
           routed,
           routed.answer.headers.get("content-type") ?? "application/json",
+          trace.id,
         ),
       },
     );
@@ -377,6 +391,8 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     const pathname = pathnameOf(req.url);
     const path = routeOf(pathname);
     const trace: Trace = {
+      id,
+      identified: false,
       model: null,
       attempts: [],
       stream: false,
@@ -388,7 +404,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         ? `http_${res.status}`
         : null;
     }
-    res.headers.set("x-request-id", id);
+    if (!trace.identified) res.headers.set("x-request-id", id);
     if (corsOrigins.length > 0) {
       const cors = corsHeaders(req.headers.get("origin"), corsOrigins);
       for (const k in cors) res.headers.set(k, cors[k]!);

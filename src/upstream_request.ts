@@ -90,7 +90,6 @@ export function upstreamRequest(
       "content-type": "application/json",
       "accept": accept,
       "http-referer": APP_URL,
-      "x-title": APP_TITLE,
       "x-openrouter-title": APP_TITLE,
     },
     body: input.body,

@@ -54,7 +54,7 @@ Deno.test("createHandler() forwards the body unchanged except model, with only f
   assert.equal(sent.headers.get("authorization"), `Bearer ${SERVER_KEY}`);
   assert.equal(sent.headers.get("content-type"), "application/json");
   assert.ok(sent.headers.get("http-referer"));
-  assert.equal(sent.headers.get("x-title"), "freerouter");
+  assert.equal(sent.headers.get("x-openrouter-title"), "freerouter");
   assert.equal(sent.headers.get("cookie"), null);
   assert.equal(sent.headers.get("x-custom-client-header"), null);
 });
