@@ -12,6 +12,14 @@ const ids = new Map<string, string>();
 /** Fingerprints remembered at most (a bring-your-own-key proxy sees many keys). */
 const MAX_REMEMBERED = 1000;
 
+/**
+ * The fingerprint of a key seen before, without waiting: `undefined` when
+ * {@link accountIdOf} has not computed it yet (or has forgotten it).
+ */
+export function knownAccountId(apiKey: string): string | undefined {
+  return ids.get(apiKey);
+}
+
 /** The account fingerprint of an OpenRouter key: 16 hex digits of its SHA-256. */
 export async function accountIdOf(apiKey: string): Promise<string> {
   const known = ids.get(apiKey);

@@ -194,7 +194,8 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         code: "invalid_request",
       });
     }
-    const context = { apiKey: key, signal: req.signal };
+    // The request's signal is read only when it matters (see RouteContext).
+    const context = { apiKey: key, clientSignal: () => req.signal };
     trace.stream = checked.request.stream === true;
     if (trace.stream) {
       const routed = await router.stream(checked.request, context);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { accountIdOf } from "./account_id.ts";
+import { accountIdOf, knownAccountId } from "./account_id.ts";
 import { type AccountLimits, isLimited, learnedAt } from "./account_limit.ts";
 import { orderCandidates } from "./candidates.ts";
 import { describeMisfit, requestNeeds } from "./capabilities.ts";
@@ -46,6 +46,13 @@ export interface RouteContext {
   apiKey: string;
   /** Aborted when the caller goes away. */
   signal?: AbortSignal;
+  /**
+   * Instead of `signal`, where reading the caller's signal has a cost (a
+   * `Deno.serve` request's `signal` getter registers a cancel watcher with
+   * the runtime, about 5 µs): a function that returns it, called only when it
+   * matters. See {@link AttemptInput.clientSignal}.
+   */
+  clientSignal?: () => AbortSignal;
 }
 
 /**
@@ -84,14 +91,22 @@ export class Router {
     return this.#options;
   }
 
+  /** The free pool when state is loaded and the catalog fresh: the hot path, without waiting. */
+  #freshPool(): readonly FreeModel[] | undefined {
+    const { state, now, modelRefreshTtlMs } = this.#options;
+    const snapshot = state.catalog.snapshot;
+    return state.ready && snapshot &&
+        now() - snapshot.fetchedAt < modelRefreshTtlMs
+      ? snapshot.pool
+      : undefined;
+  }
+
   /** The routable free pool in priority order (cached; see {@link Catalog}). */
   async models(apiKey?: string): Promise<readonly FreeModel[]> {
+    const fresh = this.#freshPool();
+    if (fresh) return fresh;
     const { state, now, modelRefreshTtlMs } = this.#options;
     await state.load(now, this.#warn);
-    const snapshot = state.catalog.snapshot;
-    if (snapshot && now() - snapshot.fetchedAt < modelRefreshTtlMs) {
-      return snapshot.pool; // the hot path
-    }
     return await state.catalog.pool(
       () => this.#fetchPool(apiKey),
       now,
@@ -170,29 +185,44 @@ export class Router {
   }
 
   /**
+   * Whether one more attempt may go upstream at once: no account block holds
+   * and no account limit is in force. Throws a 429 {@link FreeRouterError}
+   * when the daily limit is reached (no wait can help).
+   */
+  #admitsNow(account: string, attempts: Attempt[]): boolean {
+    const { state, now } = this.#options;
+    const block = state.account(account).block;
+    if (block && block.scope === "day" && block.until > now()) {
+      // Refuse at once, without queueing behind others.
+      throw accountLimited(block.until, now(), "daily_limit_reached", attempts);
+    }
+    return (!block || block.until <= now()) &&
+      !isLimited(this.#limits(account));
+  }
+
+  /**
    * Waits until one more attempt may go upstream: no account block holds and
    * the account limits have room. Waits in FIFO order for at most the request's
    * remaining `maxWait`; past that, throws a 429 {@link FreeRouterError}.
+   * Call it when {@link #admitsNow} says no.
    */
   async #admit(
     account: string,
     deadline: number,
-    signal: AbortSignal | undefined,
+    context: RouteContext,
     attempts: Attempt[],
   ): Promise<void> {
     const { state, now } = this.#options;
-    const block = state.account(account).block;
-    if (block && block.scope === "day" && block.until > now()) {
-      // No wait can help: refuse at once, without queueing behind others.
-      throw accountLimited(block.until, now(), "daily_limit_reached", attempts);
-    }
-    const limits = this.#limits(account);
-    if ((!block || block.until <= now()) && !isLimited(limits)) return;
+    const gone = (signal: AbortSignal | undefined) => {
+      if (signal?.aborted) {
+        throw new FreeRouterError("aborted", "The client went away");
+      }
+    };
+    /** The client's signal once read (it is read when a wait begins). */
+    let watched = context.signal;
     await state.enqueue(async () => {
       for (;;) {
-        if (signal?.aborted) {
-          throw new FreeRouterError("aborted", "The client went away");
-        }
+        gone(watched);
         const t = now();
         const held = state.account(account).block;
         if (held && held.until > t) {
@@ -207,7 +237,10 @@ export class Router {
           if (held.until > deadline) {
             throw accountLimited(held.until, t, "rate_limited", attempts);
           }
-          await this.#wait(held.until - t, signal);
+          // A wait is long: watch the client from now on.
+          watched ??= signalOf(context);
+          gone(watched);
+          await this.#wait(held.until - t, watched);
           continue;
         }
         const slot = await state.takeSlot(account, this.#limits(account), t);
@@ -215,7 +248,9 @@ export class Router {
         if (slot.retryAt > deadline) {
           throw accountLimited(slot.retryAt, t, "rate_limited", attempts);
         }
-        await this.#wait(slot.retryAt - t, signal);
+        watched ??= signalOf(context);
+        gone(watched);
+        await this.#wait(slot.retryAt - t, watched);
       }
     });
   }
@@ -241,13 +276,14 @@ export class Router {
     const { state, now, maxAttempts, maxWaitMs, strategy, logger } =
       this.#options;
     const deadline = now() + maxWaitMs;
-    const pool = await this.models(context.apiKey).catch((err) => {
-      throw new FreeRouterError(
-        "no_free_models",
-        `No free model is available: ${messageOf(err)}`,
-        { cause: err },
-      );
-    });
+    const pool = this.#freshPool() ??
+      await this.models(context.apiKey).catch((err) => {
+        throw new FreeRouterError(
+          "no_free_models",
+          `No free model is available: ${messageOf(err)}`,
+          { cause: err },
+        );
+      });
     const needs = requestNeeds(request);
     const order = orderCandidates({
       pool: strategy === "adaptive" ? adaptiveOrder(pool, state.health) : pool,
@@ -265,19 +301,26 @@ export class Router {
       );
     }
     const body = bodyForModels(request);
-    const account = await accountIdOf(context.apiKey);
+    const account = knownAccountId(context.apiKey) ??
+      await accountIdOf(context.apiKey);
     const attempts: Attempt[] = [];
     let allRateLimited = true;
     let index = 0;
     while (index < order.candidates.length && attempts.length < maxAttempts) {
       const model = order.candidates[index]!;
-      await this.#admit(account, deadline, context.signal, attempts);
+      if (!this.#admitsNow(account, attempts)) {
+        await this.#admit(account, deadline, context, attempts);
+      }
       const started = now();
+      // A fallback is slow anyway: from the second attempt on, watch the
+      // client from the start.
+      const first = attempts.length === 0;
       const result = await attempt(this.#upstream, {
         model: model.id,
         body: body(model.id),
         apiKey: context.apiKey,
-        signal: context.signal,
+        signal: first ? context.signal : signalOf(context),
+        clientSignal: first ? context.clientSignal : undefined,
       });
       const ms = now() - started;
       if (result.ok) {
@@ -432,6 +475,11 @@ function allFailed(
     attempts,
     retryAfterSeconds,
   });
+}
+
+/** The caller's signal, read now. */
+function signalOf(context: RouteContext): AbortSignal | undefined {
+  return context.signal ?? context.clientSignal?.();
 }
 
 function messageOf(err: unknown): string {

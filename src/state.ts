@@ -84,6 +84,7 @@ export class RoutingState {
   readonly #dirtyHealth = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
   #loaded: Promise<void> | undefined;
+  #ready = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #rev: unknown;
   /** Bumped by every local change, so a sync that read KV meanwhile does not overwrite it. */
@@ -101,6 +102,11 @@ export class RoutingState {
     this.#syncIntervalMs = options.syncIntervalMs ?? 500;
   }
 
+  /** Whether persisted state has been loaded (see {@link load}). */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
   /** Whether the state is persisted in KV. */
   get persistent(): boolean {
     return this.#store !== undefined;
@@ -110,7 +116,9 @@ export class RoutingState {
   load(now: () => number, warn?: Reporter): Promise<void> {
     if (warn) this.#warn = warn;
     this.#now = now;
-    this.#loaded ??= this.#load(now()).catch((err) => {
+    this.#loaded ??= this.#load(now()).then(() => {
+      this.#ready = true;
+    }, (err) => {
       this.#loaded = undefined; // a failed load is tried again by the next request
       throw err;
     });

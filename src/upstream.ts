@@ -47,7 +47,7 @@ export async function attemptCompletion(
   options: UpstreamOptions,
   input: AttemptInput,
 ): Promise<AttemptResult<CompletionAnswer>> {
-  const scope = new AttemptScope(input.signal);
+  const scope = new AttemptScope(input.signal, input.clientSignal);
   let handedOver = false;
   try {
     scope.deadline.arm(options.requestTimeoutMs);

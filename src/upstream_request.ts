@@ -31,7 +31,18 @@ export interface AttemptInput {
   apiKey: string;
   /** The client's signal: aborting it aborts the attempt. */
   signal?: AbortSignal;
+  /**
+   * Instead of `signal`, a function that returns it, for when reading it has a
+   * cost: it is called once the attempt has run {@link CLIENT_WATCH_DELAY_MS},
+   * or when the attempt fails. A quick answer never pays for the watch; the
+   * upstream has counted the request by then anyway, so aborting sooner would
+   * save no quota.
+   */
+  clientSignal?: () => AbortSignal | undefined;
 }
+
+/** How long an attempt runs before a lazily given client signal is watched. */
+export const CLIENT_WATCH_DELAY_MS = 100;
 
 /** An attempt's result. */
 export type AttemptResult<T> =
@@ -52,14 +63,39 @@ export class AttemptScope {
   );
   #signal: AbortSignal | undefined;
   #onAbort = () => this.controller.abort(this.#signal?.reason);
+  /** The client's signal, not read yet (see {@link AttemptInput.clientSignal}). */
+  #lazySignal: (() => AbortSignal | undefined) | undefined;
+  /** Reads and watches the lazy signal once the attempt has run a while. */
+  #watch: Deadline | undefined;
 
-  constructor(signal: AbortSignal | undefined) {
+  constructor(
+    signal: AbortSignal | undefined,
+    clientSignal?: () => AbortSignal | undefined,
+  ) {
+    if (signal || !clientSignal) this.#link(signal);
+    else {
+      this.#lazySignal = clientSignal;
+      this.#watch = new Deadline(() => this.#linkLazy());
+      this.#watch.arm(CLIENT_WATCH_DELAY_MS);
+    }
+  }
+
+  #link(signal: AbortSignal | undefined): void {
     this.#signal = signal;
     if (signal?.aborted) this.controller.abort(signal.reason);
     else signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
+  #linkLazy(): void {
+    const read = this.#lazySignal;
+    if (read === undefined) return;
+    this.#lazySignal = undefined;
+    this.#watch?.clear();
+    this.#link(read());
+  }
+
   get clientAborted(): boolean {
+    this.#linkLazy();
     return this.#signal?.aborted === true;
   }
 
@@ -73,6 +109,8 @@ export class AttemptScope {
 
   dispose(): void {
     this.deadline.clear();
+    this.#watch?.clear();
+    this.#lazySignal = undefined;
     this.#signal?.removeEventListener("abort", this.#onAbort);
   }
 }
