@@ -17,7 +17,6 @@ import {
   UpstreamHTTPError,
 } from "./errors.ts";
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from "./http_input.ts";
-import { isoTime } from "./iso_time.ts";
 import { Metrics, outcomeClass } from "./metrics.ts";
 import {
   type ResolvedRouterOptions,
@@ -27,8 +26,8 @@ import {
 import {
   logFields,
   RecentRequests,
+  type RequestEntry,
   requestIdOf,
-  type RequestRecord,
 } from "./request_log.ts";
 import { validateChatRequest } from "./request_schema.ts";
 import { type Routed, Router } from "./router.ts";
@@ -352,18 +351,6 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     arrived: number,
     ms: number,
   ): void {
-    const rec: RequestRecord = {
-      id,
-      at: isoTime(arrived),
-      method: req.method,
-      path: pathname,
-      status: res.status,
-      model: trace.model,
-      attempts: trace.attempts,
-      latency_ms: Math.round(ms * 10) / 10,
-      stream: trace.stream,
-      error: trace.error,
-    };
     const routeLabel = ROUTES[path]?.label ?? path.slice(1).replace("/", "_");
     const outcome = res.status < 400
       ? "ok"
@@ -380,8 +367,20 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     if (trace.model && trace.attempts.length > 1) metrics.fallbacks.inc();
     if (trace.stream && res.ok) metrics.streamTtfb.observe(ms / 1000);
     if (path === "/chat/completions") {
-      recent.push(rec);
-      logger.info("request", logFields(rec));
+      const entry: RequestEntry = {
+        id,
+        arrived,
+        method: req.method,
+        path: pathname,
+        status: res.status,
+        model: trace.model,
+        attempts: trace.attempts,
+        latency_ms: Math.round(ms * 10) / 10,
+        stream: trace.stream,
+        error: trace.error,
+      };
+      recent.push(entry);
+      logger.info("request", logFields(entry));
     }
   }
 

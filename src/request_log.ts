@@ -31,21 +31,29 @@ export interface RequestRecord {
   error: string | null;
 }
 
+/**
+ * A record as kept: the arrival time as epoch ms, formatted only when the
+ * list is read (most records are overwritten before anyone reads them).
+ */
+export type RequestEntry = Omit<RequestRecord, "at"> & { arrived: number };
+
 /** The last `size` requests, newest first. */
 export class RecentRequests {
-  /** A ring: the newest record is at `#next - 1`. */
-  readonly #items: RequestRecord[] = [];
+  /** A ring: the newest entry is at `#next - 1`. */
+  readonly #items: RequestEntry[] = [];
   #next = 0;
   constructor(readonly size = 50) {}
-  push(record: RequestRecord): void {
-    this.#items[this.#next] = record;
+  push(entry: RequestEntry): void {
+    this.#items[this.#next] = entry;
     this.#next = (this.#next + 1) % this.size;
   }
   list(): readonly RequestRecord[] {
     const items = this.#items;
     const newest: RequestRecord[] = [];
     for (let i = 1; i <= items.length; i++) {
-      newest.push(items[(this.#next - i + this.size) % this.size]!);
+      const { id, arrived, ...rest } =
+        items[(this.#next - i + this.size) % this.size]!;
+      newest.push({ id, at: new Date(arrived).toISOString(), ...rest });
     }
     return newest;
   }
@@ -60,7 +68,7 @@ export function requestIdOf(req: Request): string {
 }
 
 /** The log line fields of a record. */
-export function logFields(record: RequestRecord): Record<string, unknown> {
+export function logFields(record: RequestEntry): Record<string, unknown> {
   const fields: Record<string, unknown> = {
     request_id: record.id,
     method: record.method,

@@ -201,3 +201,25 @@ Deno.test("isoTime() formats like Date#toISOString, also for repeated and changi
   }
   assert.match(isoTime(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
+
+Deno.test("GET /v1/freerouter/status lists recent chat requests newest first, stamped with their arrival time", async () => {
+  await using r = rig();
+  const before = Date.now();
+  for (const id of ["first", "second"]) {
+    const res = await r.chat(hello(), {
+      headers: { "content-type": "application/json", "x-request-id": id },
+    });
+    await res.body?.cancel();
+  }
+  const after = Date.now();
+  const status = await (await r.request("/v1/freerouter/status")).json() as {
+    recent: Array<{ id: string; at: string; status: number; model: string }>;
+  };
+  assert.deepEqual(status.recent.map((e) => e.id), ["second", "first"]);
+  for (const entry of status.recent) {
+    assert.equal(entry.at, new Date(Date.parse(entry.at)).toISOString());
+    assert.ok(Date.parse(entry.at) >= before && Date.parse(entry.at) <= after);
+    assert.equal(entry.status, 200);
+    assert.equal(entry.model, A);
+  }
+});
