@@ -22,7 +22,7 @@ export function knownAccountId(apiKey: string): string | undefined {
 
 /** The account fingerprint of an OpenRouter key: 16 hex digits of its SHA-256. */
 export async function accountIdOf(apiKey: string): Promise<string> {
-  const known = ids.get(apiKey);
+  const known = knownAccountId(apiKey);
   if (known !== undefined) return known;
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", encoder.encode(apiKey)),

@@ -135,8 +135,7 @@ function routedHeaders(
 interface Trace {
   /** The request id (`X-Request-Id`). */
   id: string;
-  /** Whether the response was built with the request id already. */
-  identified: boolean;
+  /** The model that answered; its response carries the request id already. */
   model: string | null;
   attempts: Attempt[];
   stream: boolean;
@@ -206,13 +205,11 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         trace.id,
       );
       headers["cache-control"] = "no-cache";
-      trace.identified = true;
       return new Response(routed.answer.body, { status: 200, headers });
     }
     const routed = await router.complete(checked.request, context);
     trace.model = routed.model;
     trace.attempts = routed.attempts;
-    trace.identified = true;
     return new Response(
       routed.answer.bytes as
         | Uint8Array<ArrayBuffer>
@@ -392,7 +389,6 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     const path = routeOf(pathname);
     const trace: Trace = {
       id,
-      identified: false,
       model: null,
       attempts: [],
       stream: false,
@@ -404,7 +400,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         ? `http_${res.status}`
         : null;
     }
-    if (!trace.identified) res.headers.set("x-request-id", id);
+    if (trace.model === null) res.headers.set("x-request-id", id);
     if (corsOrigins.length > 0) {
       const cors = corsHeaders(req.headers.get("origin"), corsOrigins);
       for (const k in cors) res.headers.set(k, cors[k]!);

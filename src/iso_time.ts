@@ -1,7 +1,7 @@
 /**
- * ISO 8601 timestamps for log lines and request records, formatted once per
- * millisecond: a busy proxy stamps many lines in the same millisecond, and
- * `Date#toISOString()` costs more than the rest of a line's bookkeeping.
+ * ISO 8601 timestamps for log lines, formatted once per millisecond: a busy
+ * proxy stamps many lines in the same millisecond, and `Date#toISOString()`
+ * costs more than the rest of a line's bookkeeping.
  *
  * @module
  */

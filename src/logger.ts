@@ -112,7 +112,7 @@ export class LineBuffer {
 
 /**
  * A {@link LineBuffer} for the process's stderr, flushed when the process
- * exits (the `unload` event) and by `close()`. Deno-only.
+ * exits (the `unload` event) and when disposed. Deno-only.
  */
 export function stderrLines(): LineBuffer & Disposable {
   const stderr = Deno.stderr;

@@ -76,12 +76,14 @@ function upstream(answers: Record<string, Answer>) {
   };
 }
 
+/** A handler whose upstream is `up`. */
+function handlerFor(up: { fetch: typeof globalThis.fetch }) {
+  return createHandler({ apiKey: "sk-or-v1-test", fetch: up.fetch });
+}
+
 Deno.test("createHandler() never reads the request's signal when the first attempt answers at once", async () => {
   const up = upstream({});
-  await using handler = createHandler({
-    apiKey: "sk-or-v1-test",
-    fetch: up.fetch,
-  });
+  await using handler = handlerFor(up);
   const req = chatRequest();
   const res = await handler(req);
   assert.equal(res.status, 200);
@@ -92,10 +94,7 @@ Deno.test("createHandler() never reads the request's signal when the first attem
 
 Deno.test("createHandler() watches the request's signal from the start of a fallback attempt", async () => {
   const up = upstream({ [A]: "503" });
-  await using handler = createHandler({
-    apiKey: "sk-or-v1-test",
-    fetch: up.fetch,
-  });
+  await using handler = handlerFor(up);
   const req = chatRequest();
   const res = await handler(req);
   assert.equal(res.status, 200);
@@ -107,10 +106,7 @@ Deno.test("createHandler() watches the request's signal from the start of a fall
 
 Deno.test("createHandler() makes no fallback attempt for a client that has gone away", async () => {
   const up = upstream({ [A]: "503" });
-  await using handler = createHandler({
-    apiKey: "sk-or-v1-test",
-    fetch: up.fetch,
-  });
+  await using handler = handlerFor(up);
   const controller = new AbortController();
   controller.abort();
   const res = await handler(chatRequest({ signal: controller.signal }));
@@ -120,10 +116,7 @@ Deno.test("createHandler() makes no fallback attempt for a client that has gone 
 
 Deno.test(`createHandler() aborts a hung attempt when the client leaves, watching from ${CLIENT_WATCH_DELAY_MS} ms into it`, async () => {
   const up = upstream({ [A]: "hang" });
-  await using handler = createHandler({
-    apiKey: "sk-or-v1-test",
-    fetch: up.fetch,
-  });
+  await using handler = handlerFor(up);
   const controller = new AbortController();
   const req = chatRequest({ signal: controller.signal });
   const pending = handler(req);

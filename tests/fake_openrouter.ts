@@ -898,6 +898,37 @@ function arch(
   };
 }
 
+/** The real captured `:free` classifier row (openrouter-api.md §1.3): text->decisions, context 0. */
+export const RESPAN_CLASSIFIER_ROW: ModelRow = {
+  id: "respan/span-01-lite:free",
+  canonical_slug: "respan/span-01-lite-20260925",
+  hugging_face_id: null,
+  name: "Respan: Span-01 Lite (free)",
+  created: 1790387542,
+  description: "...",
+  context_length: 0,
+  architecture: {
+    modality: "text->decisions",
+    input_modalities: ["text"],
+    output_modalities: ["decisions"],
+    tokenizer: "Other",
+    instruct_type: null,
+  },
+  pricing: { prompt: "0", completion: "0" },
+  top_provider: {
+    context_length: 0,
+    max_completion_tokens: 0,
+    is_moderated: false,
+  },
+  per_request_limits: null,
+  supported_parameters: [],
+  default_parameters: {},
+  supported_voices: null,
+  knowledge_cutoff: null,
+  expiration_date: null,
+  links: { details: "/api/v1/models/respan/span-01-lite-20260925/endpoints" },
+};
+
 /**
  * Builds a valid catalog row from a partial. Defaults: a free text->text
  * model with context 131072, canonical slug = id without `:free`, basic
@@ -1364,36 +1395,7 @@ export function defaultCatalog(): unknown[] {
     supported_parameters: params(["seed"]),
   }));
 
-  // Real captured classifier row (text->decisions).
-  rows.push({
-    id: "respan/span-01-lite:free",
-    canonical_slug: "respan/span-01-lite-20260925",
-    hugging_face_id: null,
-    name: "Respan: Span-01 Lite (free)",
-    created: 1790387542,
-    description: "...",
-    context_length: 0,
-    architecture: {
-      modality: "text->decisions",
-      input_modalities: ["text"],
-      output_modalities: ["decisions"],
-      tokenizer: "Other",
-      instruct_type: null,
-    },
-    pricing: { prompt: "0", completion: "0" },
-    top_provider: {
-      context_length: 0,
-      max_completion_tokens: 0,
-      is_moderated: false,
-    },
-    per_request_limits: null,
-    supported_parameters: [],
-    default_parameters: {},
-    supported_voices: null,
-    knowledge_cutoff: null,
-    expiration_date: null,
-    links: { details: "/api/v1/models/respan/span-01-lite-20260925/endpoints" },
-  });
+  rows.push(structuredClone(RESPAN_CLASSIFIER_ROW));
 
   // Per-request price with zero token prices.
   rows.push(catalogRow({

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { freeModel } from "./_harness.ts";
+import { RESPAN_CLASSIFIER_ROW } from "./fake_openrouter.ts";
 import {
   buildFreePool,
   comparePriority,
@@ -66,28 +67,6 @@ const PAID_LLAMA = {
     is_moderated: false,
   },
   per_request_limits: null,
-};
-
-/** The real captured `:free` classifier (openrouter-api.md §1.3): decisions out, context 0. */
-const RESPAN_DECISIONS = {
-  id: "respan/span-01-lite:free",
-  canonical_slug: "respan/span-01-lite-20260925",
-  name: "Respan: Span-01 Lite (free)",
-  created: 1790387542,
-  context_length: 0,
-  architecture: {
-    modality: "text->decisions",
-    input_modalities: ["text"],
-    output_modalities: ["decisions"],
-    tokenizer: "Other",
-    instruct_type: null,
-  },
-  pricing: { prompt: "0", completion: "0" },
-  top_provider: {
-    context_length: 0,
-    max_completion_tokens: 0,
-    is_moderated: false,
-  },
 };
 
 const AUTO_ROUTER = freeRow("openrouter/auto", 2000000, {
@@ -262,7 +241,7 @@ Deno.test("isChatArchitecture() rejects image, audio, embeddings and decisions o
       JSON.stringify(output),
     );
   }
-  assert.equal(isChatArchitecture(RESPAN_DECISIONS.architecture), false);
+  assert.equal(isChatArchitecture(RESPAN_CLASSIFIER_ROW.architecture), false);
 });
 
 Deno.test("isChatArchitecture() rejects models that do not take text", () => {
@@ -418,7 +397,7 @@ Deno.test("toFreeModel() rejects paid, variable-priced and non-chat rows", () =>
       AUTO_ROUTER,
       RECRAFT_IMAGE,
       LYRIA_MUSIC,
-      RESPAN_DECISIONS,
+      RESPAN_CLASSIFIER_ROW,
     ]
   ) {
     assert.equal(toFreeModel(row), undefined, String(row.id));
@@ -455,7 +434,7 @@ Deno.test("buildFreePool() keeps only free chat models, in priority order", () =
     freeRow("poolside/laguna-xs.2:free", 262144),
     AUTO_ROUTER,
     freeRow("qwen/qwen3-coder:free", 1048576),
-    RESPAN_DECISIONS,
+    RESPAN_CLASSIFIER_ROW,
     freeRow("google/gemma-4-31b-it:free", 262144),
     freeRow("nvidia/nemotron-3-super-120b-a12b:free", 1000000),
   ];
