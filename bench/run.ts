@@ -2,6 +2,8 @@
  * `deno task bench`: freerouter's latency, throughput and memory against the
  * floor (the mock, direct) and a minimal Deno pass-through proxy, side by side
  * in one run, interleaved over several rounds; loopback only, a few minutes.
+ * The throughput rounds also measure a minimal validating proxy
+ * (bench/validating_proxy.ts): the ceiling for a proxy doing freerouter's work.
  *
  * ```sh
  * deno task bench                 # full run, writes bench/results.md
@@ -325,30 +327,47 @@ interface WrkResult {
 
 type TargetName = "floor" | "passthrough" | "freerouter";
 const TARGETS: TargetName[] = ["floor", "passthrough", "freerouter"];
-const LABEL: Record<TargetName, string> = {
+/**
+ * The targets measured in every phase, and the minimal validating proxy
+ * (bench/validating_proxy.ts), measured in the throughput phase only: the
+ * ceiling for a proxy doing freerouter's work.
+ */
+type SampleTarget = TargetName | "validating";
+const LABEL: Record<SampleTarget, string> = {
   floor: "floor (mock, direct)",
   passthrough: "Deno pass-through",
+  validating: "minimal validating proxy",
   freerouter: "freerouter",
 };
 
-interface Target {
-  name: TargetName;
+const ALL_TARGETS: SampleTarget[] = [
+  "floor",
+  "passthrough",
+  "validating",
+  "freerouter",
+];
+
+interface Target<Name extends SampleTarget = TargetName> {
+  name: Name;
   url: string;
   pid: number;
 }
 
 /** Metric name → target → one value per round. */
-type Samples = Map<string, Record<TargetName, number[]>>;
+type Samples = Map<string, Record<SampleTarget, number[]>>;
 
 function record(
   samples: Samples,
   metric: string,
-  target: TargetName,
+  target: SampleTarget,
   v: number,
 ) {
   let m = samples.get(metric);
   if (!m) {
-    samples.set(metric, m = { floor: [], passthrough: [], freerouter: [] });
+    samples.set(
+      metric,
+      m = { floor: [], passthrough: [], validating: [], freerouter: [] },
+    );
   }
   m[target].push(v);
 }
@@ -425,6 +444,20 @@ async function main() {
       `${tmp}/passthrough.log`,
     );
     servers.push(pt.server);
+    const vp = await startServer(
+      "validating",
+      o.pin,
+      ["run", "--allow-net", "--allow-env", `${BENCH_DIR}validating_proxy.ts`],
+      { ...env, UPSTREAM: upstream },
+      /^\{"port":(\d+)\}/,
+      `${tmp}/validating.log`,
+    );
+    servers.push(vp.server);
+    const validating: Target<"validating"> = {
+      name: "validating",
+      url: `http://127.0.0.1:${vp.match[1]}/v1/chat/completions`,
+      pid: vp.server.pid,
+    };
     const frPort = freePort();
     const profileDir = `${tmp}/profile`;
     const frArgs = [
@@ -519,12 +552,18 @@ async function main() {
       });
       return JSON.parse(out.trim().split("\n").pop()!);
     };
-    const failures: Record<TargetName, string[]> = {
+    const failures: Record<SampleTarget, string[]> = {
       floor: [],
       passthrough: [],
+      validating: [],
       freerouter: [],
     };
-    const check = (t: Target, what: string, errors: number, stalls = 0) => {
+    const check = (
+      t: Target<SampleTarget>,
+      what: string,
+      errors: number,
+      stalls = 0,
+    ) => {
       if (errors > 0) {
         failures[t.name].push(
           `${what}: ${errors} failed${stalls ? ` (${stalls} stalled)` : ""}`,
@@ -541,6 +580,7 @@ async function main() {
       await runWrk(t.url, 1, 1);
       await runClient(["stream", t.url, "100"]);
     }
+    await runWrk(validating.url, 1, 1);
 
     // 3. Streaming memory, on processes that have only been warmed up (their
     // RSS after the throughput rounds is reported separately): 500
@@ -632,7 +672,7 @@ async function main() {
         );
       }
     }
-    for (const t of targets) {
+    for (const t of [...targets, validating]) {
       await runWrk(t.url, 32, o.quick ? 1 : 2);
     }
 
@@ -672,7 +712,12 @@ async function main() {
     const samples: Samples = new Map();
     const s = o.seconds;
     for (let round = 0; round < o.rounds; round++) {
-      const order = TARGETS.map((_, i) => targets[(i + round) % 3]!);
+      const order = targets.map((_, i) =>
+        targets[(i + round) % targets.length]!
+      );
+      const throughputOrder = [...targets, validating].map((_, i, all) =>
+        all[(i + round) % all.length]!
+      );
       console.error(
         `bench: round ${round + 1}/${o.rounds} (${
           order.map((t) => t.name).join(", ")
@@ -691,7 +736,7 @@ async function main() {
         record(samples, "500 req/s p99", t.name, r.p99_ms);
         record(samples, "(pacer lateness p99)", t.name, r.late_p99_ms);
       }
-      for (const t of order) {
+      for (const t of throughputOrder) {
         const cpu0 = cpuMs(t.pid);
         const mock0 = cpuMs(mock.server.pid);
         const c = await runWrk(t.url, 32, s);
@@ -904,7 +949,7 @@ interface ReportInput {
   peakAfterRounds: Record<TargetName, number>;
   peak: Record<TargetName, number>;
   big: Record<TargetName, BigResult>;
-  failures: Record<TargetName, string[]>;
+  failures: Record<SampleTarget, string[]>;
   held: Record<
     TargetName,
     { rss: number; open: number; complete: number; openMs: number }
@@ -931,7 +976,7 @@ async function machine(): Promise<string> {
 }
 
 async function renderReport(r: ReportInput): Promise<string> {
-  const med = (metric: string, t: TargetName) =>
+  const med = (metric: string, t: SampleTarget) =>
     median(r.samples.get(metric)?.[t] ?? []);
   const lines: string[] = [];
   const wrkVersion = (await run("sh", ["-c", "wrk -v 2>&1 | head -1"]))
@@ -982,6 +1027,30 @@ async function renderReport(r: ReportInput): Promise<string> {
       } | ${(x / p).toFixed(2)} |`,
     );
   }
+  const tputOf = (t: SampleTarget) => med("max throughput (c=32)", t);
+  const shareOfPassthrough = (t: SampleTarget) =>
+    `${(tputOf(t) / tputOf("passthrough") * 100).toFixed(0)} %`;
+  const ceiling: SampleTarget[] = ["passthrough", "validating", "freerouter"];
+  lines.push(
+    "",
+    "## The ceiling for freerouter's work (c=32)",
+    "",
+    "The minimal validating proxy (bench/validating_proxy.ts) does only what freerouter cannot skip for a non-streaming request: parse the body, set the model and serialise it again, send it under a timeout (an abort controller and a timer per attempt), read and parse the whole answer to catch errors inside 200s, answer with the model used, and write one batched access-log line. No routing, cooldowns, metrics or request records. Its share of the pass-through's throughput is the most a proxy doing freerouter's job reaches here; it runs in the throughput phase only, in the same rotation.",
+    "",
+    `| measure | ${ceiling.map((t) => LABEL[t]).join(" | ")} |`,
+    `| --- | ${ceiling.map(() => "---:").join(" | ")} |`,
+    `| max throughput (req/s) | ${
+      ceiling.map((t) => fmt(tputOf(t), "req/s")).join(" | ")
+    } |`,
+    `| CPU per request (µs) | ${
+      ceiling.map((t) => fmt(med("CPU per request at c=32", t), "µs")).join(
+        " | ",
+      )
+    } |`,
+    `| share of the pass-through's throughput | ${
+      ceiling.map(shareOfPassthrough).join(" | ")
+    } |`,
+  );
   const big = r.big;
   const held = r.held;
   const memRow = (label: string, get: (t: TargetName) => number) =>
@@ -1031,9 +1100,9 @@ async function renderReport(r: ReportInput): Promise<string> {
     }.`,
     "",
     "Failed or stalled requests: " +
-      (TARGETS.every((t) => r.failures[t].length === 0)
+      (ALL_TARGETS.every((t) => r.failures[t].length === 0)
         ? "none."
-        : TARGETS.filter((t) => r.failures[t].length > 0).map((t) =>
+        : ALL_TARGETS.filter((t) => r.failures[t].length > 0).map((t) =>
           `${t}: ${r.failures[t].join("; ")}`
         ).join(". ") + "."),
   );
@@ -1081,7 +1150,9 @@ async function renderReport(r: ReportInput): Promise<string> {
     ],
     [
       "throughput vs pass-through (c=32)",
-      `${(tput * 100).toFixed(0)} %`,
+      `${(tput * 100).toFixed(0)} % (minimal validating proxy: ${
+        shareOfPassthrough("validating")
+      })`,
       "≥ 85 %",
       tput >= 0.85,
     ],
@@ -1150,7 +1221,7 @@ async function renderReport(r: ReportInput): Promise<string> {
   for (const [metric, byTarget] of r.samples) {
     const unit = METRICS[metric]?.unit ??
       (metric.includes("CPU") ? "µs" : "ms");
-    for (const t of TARGETS) {
+    for (const t of ALL_TARGETS) {
       const v = byTarget[t];
       if (v.length === 0) continue;
       const [lo, hi] = spread(v);
@@ -1163,7 +1234,7 @@ async function renderReport(r: ReportInput): Promise<string> {
   }
   lines.push(
     "",
-    "Notes: wrk measures sequential (one connection) and c=32 (closed loop, also the throughput figure: more connections did not raise it on this machine). The fixed-rate client is open-loop: a worker thread keeps the schedule and latency counts from each request's due time (coordinated omission corrected); `(pacer lateness p99)` is the client's own scheduling delay, part of every figure in that row. TTFB/TTLB: sequential streaming requests, time to the first body byte and to the end. Memory: the 500 open streams (the mock holds each after its first event) and the 50 MB streams (1 KiB events, read as fast as the client can) run after a light warm-up, before the throughput rounds; the flat-RSS check streams 50 MB twice and takes the growth during the second, where memory that scales with the bytes would show. CPU per request: the process's user + system time (/proc/<pid>/stat) over the c=32 phase divided by the requests served; it is the least sensitive figure to other load on the machine. All three targets run the same clients against the same mock in the same run.",
+    "Notes: wrk measures sequential (one connection) and c=32 (closed loop, also the throughput figure: more connections did not raise it on this machine). The fixed-rate client is open-loop: a worker thread keeps the schedule and latency counts from each request's due time (coordinated omission corrected); `(pacer lateness p99)` is the client's own scheduling delay, part of every figure in that row. TTFB/TTLB: sequential streaming requests, time to the first body byte and to the end. Memory: the 500 open streams (the mock holds each after its first event) and the 50 MB streams (1 KiB events, read as fast as the client can) run after a light warm-up, before the throughput rounds; the flat-RSS check streams 50 MB twice and takes the growth during the second, where memory that scales with the bytes would show. CPU per request: the process's user + system time (/proc/<pid>/stat) over the c=32 phase divided by the requests served; it is the least sensitive figure to other load on the machine. All targets run the same clients against the same mock in the same run.",
     "",
   );
   return lines.join("\n");
