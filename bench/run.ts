@@ -1035,7 +1035,7 @@ async function renderReport(r: ReportInput): Promise<string> {
     "",
     "## The ceiling for freerouter's work (c=32)",
     "",
-    "The minimal validating proxy (bench/validating_proxy.ts) does only what freerouter cannot skip for a non-streaming request: parse the body, set the model and serialise it again, send it under a timeout (an abort controller and a timer per attempt), read and parse the whole answer to catch errors inside 200s, answer with the model used, and write one batched access-log line. No routing, cooldowns, metrics or request records. Its share of the pass-through's throughput is the most a proxy doing freerouter's job reaches here; it runs in the throughput phase only, in the same rotation.",
+    "The minimal validating proxy (bench/validating_proxy.ts) does only what freerouter cannot skip for a non-streaming request: parse the body, set the model and serialise it again, send it under a timeout (an abort controller per attempt, checked by one shared timer), read and parse the whole answer to catch errors inside 200s, answer with the model used, and write one batched access-log line. No routing, cooldowns, metrics or request records. Its share of the pass-through's throughput is the most a proxy doing freerouter's job reaches here; it runs in the throughput phase only, in the same rotation.",
     "",
     `| measure | ${ceiling.map((t) => LABEL[t]).join(" | ")} |`,
     `| --- | ${ceiling.map(() => "---:").join(" | ")} |`,
