@@ -39,6 +39,31 @@ export interface CompletionAnswer {
 /** Non-streaming bodies larger than this are streamed through, not held. */
 export const LARGE_BODY_BYTES = 1024 * 1024;
 
+/** A whole 2xx body as the answer, or why it cannot be used. */
+function judgedAnswer(
+  res: Response,
+  bytes: Uint8Array,
+): AttemptResult<CompletionAnswer> {
+  const json = parseJson(decoder.decode(bytes));
+  const failure = json === undefined
+    ? {
+      kind: "invalid_body" as const,
+      status: res.status,
+      headers: res.headers,
+    }
+    : bodyFailure(res, json);
+  if (failure) return { ok: false, failure };
+  return {
+    ok: true,
+    value: {
+      status: res.status,
+      headers: res.headers,
+      bytes,
+      json: json as ChatCompletion,
+    },
+  };
+}
+
 /**
  * Sends one non-streaming attempt. Resolves with the validated answer or the
  * failure; throws {@link FreeRouterError} `aborted` when the client went away.
@@ -75,24 +100,7 @@ export async function attemptCompletion(
       } catch {
         return { ok: false, failure: scope.failureOf(res.status) };
       }
-      const parsed = parseJson(decoder.decode(whole));
-      const bad = parsed === undefined
-        ? {
-          kind: "invalid_body" as const,
-          status: res.status,
-          headers: res.headers,
-        }
-        : bodyFailure(res, parsed);
-      if (bad) return { ok: false, failure: bad };
-      return {
-        ok: true,
-        value: {
-          status: res.status,
-          headers: res.headers,
-          bytes: whole,
-          json: parsed as ChatCompletion,
-        },
-      };
+      return judgedAnswer(res, whole);
     }
     const reader = res.body?.getReader();
     const chunks: Uint8Array[] = [];
@@ -140,24 +148,7 @@ export async function attemptCompletion(
         },
       };
     }
-    const json = parseJson(decoder.decode(bytes));
-    const failure = json === undefined
-      ? {
-        kind: "invalid_body" as const,
-        status: res.status,
-        headers: res.headers,
-      }
-      : bodyFailure(res, json);
-    if (failure) return { ok: false, failure };
-    return {
-      ok: true,
-      value: {
-        status: res.status,
-        headers: res.headers,
-        bytes,
-        json: json as ChatCompletion,
-      },
-    };
+    return judgedAnswer(res, bytes);
   } finally {
     if (!handedOver) scope.dispose();
   }
