@@ -58,9 +58,10 @@ function expire(): void {
     if (d.at <= now) due.push(d);
     else if (d.at < next) next = d.at;
   }
-  // Unlinked before any fires: a callback may arm or clear deadlines.
-  for (const d of due) d.clear();
-  for (const d of due) d.fire();
+  // In the order they were due; one that an earlier callback re-armed or
+  // cleared is no longer due and is skipped.
+  due.sort((a, b) => a.at - b.at);
+  for (const d of due) if (d.at <= now) d.fire();
   if (next < timerAt) setTimer(next);
 }
 

@@ -16,11 +16,11 @@ Deno.test("Deadline fires once, in order, on one shared timer; re-arming delays 
   const early = new Deadline(() => {
     fired.push("early");
     // Re-armed before it fired: now due after `late`.
-    moved.arm(60);
+    moved.arm(200);
   });
-  late.arm(40);
+  late.arm(100);
   early.arm(10); // earlier than the timer already set: the timer moves up
-  moved.arm(20);
+  moved.arm(60);
   cleared.arm(5);
   middle.arm(30);
   cleared.clear(); // unlinked from the middle of the armed list
@@ -41,6 +41,28 @@ Deno.test("Deadline: after every deadline was cleared, a new one still fires on 
   await within(done.promise, "the later deadline fired");
   assert.equal(a.fired, false);
   assert.equal(b.fired, true);
+});
+
+Deno.test("Deadline: deadlines due together fire in the order they were due; one a callback re-arms waits", async () => {
+  const fired: string[] = [];
+  const done = deferred();
+  const later = new Deadline(() => {
+    fired.push("later");
+    done.resolve();
+  });
+  const sooner = new Deadline(() => {
+    fired.push("sooner");
+    later.arm(100); // due in the same batch, re-armed before it fires
+  });
+  const last = new Deadline(() => fired.push("last"));
+  sooner.arm(0);
+  later.arm(1); // armed after `sooner`, so ahead of it in the list
+  last.arm(50);
+  // Block the event loop past both, so one timer tick finds both due.
+  const until = performance.now() + 5;
+  while (performance.now() < until) { /* busy */ }
+  await within(done.promise, "the re-armed deadline fired");
+  assert.deepEqual(fired, ["sooner", "last", "later"]);
 });
 
 Deno.test("Deadline: a callback that arms another deadline, due at once, is served", async () => {
