@@ -28,20 +28,18 @@ let first: Deadline | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
 /** When `timer` fires (`performance.now()` time), or `Infinity` when unset. */
 let timerAt = Infinity;
-/** Whether `timer` keeps the process alive. */
-let timerRef = false;
-
 function setTimer(at: number): void {
   if (timer !== undefined) clearTimeout(timer);
   timerAt = at;
   timer = setTimeout(expire, Math.max(0, at - performance.now()));
-  timerRef = true;
 }
 
-/** Lets the timer keep the process alive, or not (Deno and Node timers). */
+/**
+ * Lets the timer keep the process alive, or not (Deno and Node timers).
+ * Called when the armed list stops or starts being empty.
+ */
 function refTimer(on: boolean): void {
-  if (timer === undefined || timerRef === on) return;
-  timerRef = on;
+  if (timer === undefined) return;
   const t = timer as { ref?: () => unknown; unref?: () => unknown };
   if (on) t.ref?.();
   else t.unref?.();

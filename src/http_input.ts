@@ -5,6 +5,7 @@
  * @module
  */
 import { errorResponse } from "./errors.ts";
+import { concatBytes } from "./sse.ts";
 
 /** The default cap on request bodies: 10 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -43,13 +44,7 @@ async function readCapped(
   } finally {
     reader.releaseLock();
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**
@@ -62,14 +57,15 @@ export async function readJsonBody(
   req: Request,
   maxBytes: number,
 ): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
-  const declared = Number(req.headers.get("content-length"));
+  const length = req.headers.get("content-length");
+  const declared = length === null ? NaN : Number(length);
   if (Number.isFinite(declared) && declared > maxBytes) {
     await req.body?.cancel().catch(() => {});
     return { ok: false, response: tooLarge(maxBytes) };
   }
   // With a declared length (checked above), one read on the Rust side;
   // otherwise read chunk by chunk up to the cap.
-  const bytes = req.headers.has("content-length") && Number.isFinite(declared)
+  const bytes = Number.isFinite(declared)
     ? new Uint8Array(await req.arrayBuffer())
     : await readCapped(req, maxBytes);
   if (bytes === undefined) return { ok: false, response: tooLarge(maxBytes) };
