@@ -193,7 +193,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       });
     }
     // The request's signal is read only when it matters (see RouteContext).
-    const context = { apiKey: key, clientSignal: () => req.signal };
+    const context = { apiKey: key, signal: () => req.signal };
     trace.stream = checked.request.stream === true;
     if (trace.stream) {
       const routed = await router.stream(checked.request, context);

@@ -23,10 +23,12 @@ import { buildFreePool } from "./free_pool.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 import { attemptStream, type StreamAnswer } from "./stream_attempt.ts";
 import { attemptCompletion, type CompletionAnswer } from "./upstream.ts";
-import type {
-  AttemptInput,
-  AttemptResult,
-  UpstreamOptions,
+import {
+  type AttemptInput,
+  type AttemptResult,
+  type ClientSignal,
+  readSignal,
+  type UpstreamOptions,
 } from "./upstream_request.ts";
 import type { ChatCompletionRequest, FreeModel } from "./types.ts";
 
@@ -44,15 +46,11 @@ export interface Routed<T> {
 export interface RouteContext {
   /** The OpenRouter key for this request. */
   apiKey: string;
-  /** Aborted when the caller goes away. */
-  signal?: AbortSignal;
   /**
-   * Instead of `signal`, where reading the caller's signal has a cost (a
-   * `Deno.serve` request's `signal` getter registers a cancel watcher with
-   * the runtime, about 5 µs): a function that returns it, called only when it
-   * matters. See {@link AttemptInput.clientSignal}.
+   * Aborted when the caller goes away; a function returning it where reading
+   * it has a cost, called only when it matters (see {@link ClientSignal}).
    */
-  clientSignal?: () => AbortSignal;
+  signal?: ClientSignal;
 }
 
 /**
@@ -219,7 +217,9 @@ export class Router {
       }
     };
     /** The client's signal once read (it is read when a wait begins). */
-    let watched = context.signal;
+    let watched = typeof context.signal === "function"
+      ? undefined
+      : context.signal;
     await state.enqueue(async () => {
       for (;;) {
         gone(watched);
@@ -238,7 +238,7 @@ export class Router {
             throw accountLimited(held.until, t, "rate_limited", attempts);
           }
           // A wait is long: watch the client from now on.
-          watched ??= signalOf(context);
+          watched ??= readSignal(context.signal);
           gone(watched);
           await this.#wait(held.until - t, watched);
           continue;
@@ -248,7 +248,7 @@ export class Router {
         if (slot.retryAt > deadline) {
           throw accountLimited(slot.retryAt, t, "rate_limited", attempts);
         }
-        watched ??= signalOf(context);
+        watched ??= readSignal(context.signal);
         gone(watched);
         await this.#wait(slot.retryAt - t, watched);
       }
@@ -319,8 +319,7 @@ export class Router {
         model: model.id,
         body: body(model.id),
         apiKey: context.apiKey,
-        signal: first ? context.signal : signalOf(context),
-        clientSignal: first ? context.clientSignal : undefined,
+        signal: first ? context.signal : readSignal(context.signal),
       });
       const ms = now() - started;
       if (result.ok) {
@@ -475,11 +474,6 @@ function allFailed(
     attempts,
     retryAfterSeconds,
   });
-}
-
-/** The caller's signal, read now. */
-function signalOf(context: RouteContext): AbortSignal | undefined {
-  return context.signal ?? context.clientSignal?.();
 }
 
 function messageOf(err: unknown): string {

@@ -44,7 +44,7 @@ export async function attemptStream(
   options: UpstreamOptions,
   input: AttemptInput,
 ): Promise<AttemptResult<StreamAnswer>> {
-  const scope = new AttemptScope(input.signal, input.clientSignal);
+  const scope = new AttemptScope(input.signal);
   let committed = false;
   try {
     scope.deadline.arm(options.requestTimeoutMs);

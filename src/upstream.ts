@@ -72,7 +72,7 @@ export async function attemptCompletion(
   options: UpstreamOptions,
   input: AttemptInput,
 ): Promise<AttemptResult<CompletionAnswer>> {
-  const scope = new AttemptScope(input.signal, input.clientSignal);
+  const scope = new AttemptScope(input.signal);
   let handedOver = false;
   try {
     scope.deadline.arm(options.requestTimeoutMs);

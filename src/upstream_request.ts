@@ -30,15 +30,24 @@ export interface AttemptInput {
   /** The OpenRouter key. */
   apiKey: string;
   /** The client's signal: aborting it aborts the attempt. */
-  signal?: AbortSignal;
-  /**
-   * Instead of `signal`, a function that returns it, for when reading it has a
-   * cost: it is called once the attempt has run {@link CLIENT_WATCH_DELAY_MS},
-   * or when the attempt fails. A quick answer never pays for the watch; the
-   * upstream has counted the request by then anyway, so aborting sooner would
-   * save no quota.
-   */
-  clientSignal?: () => AbortSignal | undefined;
+  signal?: ClientSignal;
+}
+
+/**
+ * The client's signal, or a function that returns it for when reading it has
+ * a cost (a `Deno.serve` request's `signal` getter registers a cancel watcher
+ * with the runtime, about 5 µs). An attempt calls the function once it has
+ * run {@link CLIENT_WATCH_DELAY_MS}, or when it fails: a quick answer never
+ * pays for the watch, and the upstream has counted the request by then
+ * anyway, so aborting sooner would save no quota.
+ */
+export type ClientSignal = AbortSignal | (() => AbortSignal | undefined);
+
+/** The signal of a {@link ClientSignal}, read now. */
+export function readSignal(
+  signal: ClientSignal | undefined,
+): AbortSignal | undefined {
+  return typeof signal === "function" ? signal() : signal;
 }
 
 /** How long an attempt runs before a lazily given client signal is watched. */
@@ -63,18 +72,15 @@ export class AttemptScope {
   );
   #signal: AbortSignal | undefined;
   #onAbort = () => this.controller.abort(this.#signal?.reason);
-  /** The client's signal, not read yet (see {@link AttemptInput.clientSignal}). */
+  /** The client's signal, not read yet (see {@link ClientSignal}). */
   #lazySignal: (() => AbortSignal | undefined) | undefined;
   /** Reads and watches the lazy signal once the attempt has run a while. */
   #watch: Deadline | undefined;
 
-  constructor(
-    signal: AbortSignal | undefined,
-    clientSignal?: () => AbortSignal | undefined,
-  ) {
-    if (signal || !clientSignal) this.#link(signal);
+  constructor(signal: ClientSignal | undefined) {
+    if (typeof signal !== "function") this.#link(signal);
     else {
-      this.#lazySignal = clientSignal;
+      this.#lazySignal = signal;
       this.#watch = new Deadline(() => this.#linkLazy());
       this.#watch.arm(CLIENT_WATCH_DELAY_MS);
     }
