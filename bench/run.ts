@@ -17,7 +17,7 @@
  * Options: `--rounds N` (default 5), `--seconds S` per load phase (default 3),
  * `--no-pin` (don't pin with taskset), `--out FILE` (default
  * bench/results.md; `--out -` writes none), `--ref REF`, `--tree DIR`,
- * `--env KEY=VALUE`, `--profile`, `--quick`.
+ * `--env KEY=VALUE`, `--profile`, `--quick`, `--help`.
  *
  * @module
  */
@@ -43,7 +43,15 @@ interface Options {
   quick: boolean;
 }
 
-function parseArgs(args: string[]): Options {
+/** Printed for `--help`, and after a usage error. */
+export const USAGE =
+  "usage: deno task bench [--quick] [--rounds N] [--seconds S] [--no-pin] [--out FILE | --out -] [--ref REF | --tree DIR] [--env KEY=VALUE]... [--profile]";
+
+/**
+ * Parses the command line: the options, or `"help"` for `--help`/`-h`. Throws
+ * an `Error` naming the problem for anything else it cannot use.
+ */
+export function parseArgs(args: readonly string[]): Options | "help" {
   const o: Options = {
     rounds: 5,
     seconds: 3,
@@ -62,15 +70,24 @@ function parseArgs(args: string[]): Options {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === "--rounds") o.rounds = Math.max(1, Number(value()));
-    else if (a === "--seconds") o.seconds = Math.max(1, Number(value()));
+    const count = () => {
+      const n = Number(value());
+      if (!Number.isFinite(n) || n < 1) {
+        throw new Error(`${a} needs a number of at least 1`);
+      }
+      return n;
+    };
+    if (a === "--help" || a === "-h") return "help";
+    if (a === "--rounds") o.rounds = Math.round(count());
+    else if (a === "--seconds") o.seconds = count();
     else if (a === "--no-pin") o.pin = false;
     else if (a === "--out") o.out = value();
     else if (a === "--ref") o.ref = value();
     else if (a === "--tree") o.tree = value().replace(/\/$/, "");
     else if (a === "--env") {
       const [k, ...v] = value().split("=");
-      o.env[k!] = v.join("=");
+      if (!k || v.length === 0) throw new Error("--env needs KEY=VALUE");
+      o.env[k] = v.join("=");
     } else if (a === "--profile") o.profile = true;
     else if (a === "--quick") {
       o.quick = true;
@@ -394,8 +411,7 @@ const METRICS: Record<string, { unit: string; higher?: boolean }> = {
   "stream TTLB p99": { unit: "ms" },
 };
 
-async function main() {
-  const o = parseArgs(Deno.args);
+async function main(o: Options) {
   const startedAt = new Date();
   const cpuAtStart = cpuSnapshot();
   const wrk = await ensureWrk();
@@ -1290,4 +1306,14 @@ async function renderReport(r: ReportInput): Promise<string> {
   return lines.join("\n");
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  let parsed: Options | "help";
+  try {
+    parsed = parseArgs(Deno.args);
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (parsed === "help") console.log(USAGE);
+  else await main(parsed);
+}

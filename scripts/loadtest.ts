@@ -43,18 +43,29 @@ interface Options {
   settle: number;
 }
 
-function parseArgs(args: string[]): Options {
+/** Printed for `--help`, and after a usage error. */
+export const USAGE =
+  "usage: deno task loadtest [--seconds 45] [--clients 500] [--settle 12]";
+
+/**
+ * Parses the command line: the options, or `"help"` for `--help`/`-h`. Throws
+ * an `Error` naming the problem for anything else it cannot use.
+ */
+export function parseArgs(args: readonly string[]): Options | "help" {
   const o: Options = { seconds: 45, clients: 500, settle: 12 };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
+    if (flag === "--help" || flag === "-h") return "help";
+    if (flag !== "--seconds" && flag !== "--clients" && flag !== "--settle") {
+      throw new Error(`Unknown option: ${flag}`);
+    }
     const value = Number(args[++i]);
     if (!Number.isFinite(value) || value <= 0) {
       throw new Error(`${flag} needs a positive number`);
     }
     if (flag === "--seconds") o.seconds = value;
-    else if (flag === "--clients") o.clients = Math.round(value);
-    else if (flag === "--settle") o.settle = value;
-    else throw new Error(`Unknown option: ${flag}`);
+    else if (flag === "--clients") o.clients = Math.ceil(value);
+    else o.settle = value;
   }
   return o;
 }
@@ -508,8 +519,7 @@ function percentile(values: number[], p: number): number {
 
 // ---------------------------------------------------------------- main
 
-async function main(): Promise<number> {
-  const options = parseArgs(Deno.args);
+async function main(options: Options): Promise<number> {
   const ownRejections: string[] = [];
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
@@ -694,4 +704,14 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) {
+  let parsed: Options | "help";
+  try {
+    parsed = parseArgs(Deno.args);
+  } catch (err) {
+    console.error(`loadtest: ${(err as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (parsed === "help") console.log(USAGE);
+  else Deno.exit(await main(parsed));
+}
