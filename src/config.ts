@@ -38,11 +38,20 @@ export class ConfigError extends Error {
 const optionalSecret = z.string().trim().optional().transform((v) =>
   v || undefined
 );
+/**
+ * A number written in plain decimal (`8`, `0.5`). `z.coerce.number()` alone
+ * would also take `0x10`, `1e2` or `Infinity`, which nobody means in a
+ * setting; `error` names what the key wants.
+ */
+const decimal = (error: string) =>
+  z.string().trim().regex(/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/, { error })
+    .transform(Number);
+
 const positiveSeconds = (fallback: number) =>
-  z.coerce.number({ error: "must be a number of seconds" }).positive(
-    "must be greater than 0",
-  )
-    .max(86_400, "must be at most 86400").default(fallback);
+  decimal("must be a number of seconds").pipe(
+    z.number().positive("must be greater than 0")
+      .max(86_400, "must be at most 86400"),
+  ).default(fallback);
 
 const envSchema = z.object({
   OPENROUTER_API_KEY: optionalSecret,
@@ -51,18 +60,16 @@ const envSchema = z.object({
     error: "must be an http(s) URL",
   }).default(DEFAULT_BASE_URL),
   HOST: z.string().trim().min(1, "must not be empty").default("127.0.0.1"),
-  PORT: z.coerce.number({ error: "must be a port number" }).int(
-    "must be an integer",
-  )
-    .min(0, "must be between 0 and 65535").max(
-      65535,
-      "must be between 0 and 65535",
-    ).default(8000),
+  PORT: decimal("must be a port number").pipe(
+    z.number().int("must be an integer")
+      .min(0, "must be between 0 and 65535")
+      .max(65535, "must be between 0 and 65535"),
+  ).default(8000),
   MODEL_REFRESH_TTL: positiveSeconds(600),
-  MAX_ATTEMPTS: z.coerce.number({ error: "must be a whole number" }).int(
-    "must be a whole number",
-  )
-    .min(1, "must be at least 1").max(100, "must be at most 100").default(8),
+  MAX_ATTEMPTS: decimal("must be a whole number").pipe(
+    z.number().int("must be a whole number")
+      .min(1, "must be at least 1").max(100, "must be at most 100"),
+  ).default(8),
   COOLDOWN_SECONDS: positiveSeconds(60),
   REQUEST_TIMEOUT: positiveSeconds(60),
   FREEROUTER_STREAM_IDLE_TIMEOUT: positiveSeconds(60),
@@ -70,17 +77,15 @@ const envSchema = z.object({
     ".freerouter/kv.sqlite",
   ),
   FREEROUTER_API_KEY: optionalSecret,
-  FREEROUTER_RPM: z.coerce.number({ error: "must be a whole number" }).int(
-    "must be a whole number",
-  )
-    .min(0, "must be 0 (off) or more").default(20),
-  FREEROUTER_MAX_WAIT: z.coerce.number({ error: "must be a number of seconds" })
-    .min(0, "must be 0 or more")
-    .max(3600, "must be at most 3600").default(30),
-  FREEROUTER_MAX_BODY_BYTES: z.coerce.number({
-    error: "must be a number of bytes",
-  }).int("must be a whole number")
-    .min(1024, "must be at least 1024").default(10 * 1024 * 1024),
+  FREEROUTER_RPM: decimal("must be a whole number").pipe(
+    z.number().int("must be a whole number").min(0, "must be 0 (off) or more"),
+  ).default(20),
+  FREEROUTER_MAX_WAIT: decimal("must be a number of seconds").pipe(
+    z.number().min(0, "must be 0 or more").max(3600, "must be at most 3600"),
+  ).default(30),
+  FREEROUTER_MAX_BODY_BYTES: decimal("must be a number of bytes").pipe(
+    z.number().int("must be a whole number").min(1024, "must be at least 1024"),
+  ).default(10 * 1024 * 1024),
   FREEROUTER_CORS_ORIGINS: z.string().optional().transform((v) =>
     (v ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "")
   ),

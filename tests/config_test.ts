@@ -192,6 +192,49 @@ Deno.test("parseServerConfig() rejects out-of-range and non-numeric values, nami
   }
 });
 
+Deno.test("parseServerConfig() takes numbers in plain decimal only, not hex, exponents or Infinity", () => {
+  assert.equal(
+    configError({ PORT: "0x1F90" }, "PORT"),
+    'Invalid configuration: PORT must be a port number (got "0x1F90")',
+  );
+  assert.equal(
+    configError({ MAX_ATTEMPTS: "1e1" }, "MAX_ATTEMPTS"),
+    'Invalid configuration: MAX_ATTEMPTS must be a whole number (got "1e1")',
+  );
+  for (
+    const [key, value] of [
+      ["REQUEST_TIMEOUT", "Infinity"],
+      ["COOLDOWN_SECONDS", "1e2"],
+      ["FREEROUTER_MAX_WAIT", "0b11"],
+      ["FREEROUTER_MAX_BODY_BYTES", "0o7777"],
+      ["FREEROUTER_RPM", "1_000"],
+      ["MODEL_REFRESH_TTL", "."],
+    ] as const
+  ) {
+    const message = configError({ [key]: value }, key);
+    // The key's "what it wants" message, not a range message for a value
+    // that was read as a number.
+    assert.match(
+      message,
+      new RegExp(
+        `^Invalid configuration: ${key} must be a (number of \\w+|whole number) \\(got`,
+      ),
+    );
+  }
+  const config = parseServerConfig({
+    PORT: " 8080 ",
+    MAX_ATTEMPTS: "+3",
+    COOLDOWN_SECONDS: ".5",
+    REQUEST_TIMEOUT: "2.",
+    FREEROUTER_RPM: "07",
+  });
+  assert.equal(config.port, 8080);
+  assert.equal(config.maxAttempts, 3);
+  assert.equal(config.cooldownSeconds, 0.5);
+  assert.equal(config.requestTimeout, 2);
+  assert.equal(config.rpm, 7);
+});
+
 Deno.test("parseServerConfig() accepts the bounds of each range", () => {
   const low = parseServerConfig({
     PORT: "0",
