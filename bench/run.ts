@@ -446,35 +446,35 @@ async function main(o: Options) {
 
     // 1. The mock upstream, the pass-through proxy and freerouter.
     const env = baseEnv();
-    const mock = await startServer(
-      "mock",
-      o.pin,
-      ["run", "--allow-net", "--allow-env", `${BENCH_DIR}mock.ts`],
-      { ...env, MOCK_CHUNKS: "20", MOCK_RATE_LIMITED: "5" },
-      /^\{"port":(\d+)\}/,
-      `${tmp}/mock.log`,
-    );
-    servers.push(mock.server);
+    /** A script of bench/ that prints `{"port": n}` once listening. */
+    const startScript = async (
+      name: string,
+      script: string,
+      scriptEnv: Record<string, string>,
+    ) => {
+      const started = await startServer(
+        name,
+        o.pin,
+        ["run", "--allow-net", "--allow-env", `${BENCH_DIR}${script}`],
+        { ...env, ...scriptEnv },
+        /^\{"port":(\d+)\}/,
+        `${tmp}/${name}.log`,
+      );
+      servers.push(started.server);
+      return started;
+    };
+    const mock = await startScript("mock", "mock.ts", {
+      MOCK_CHUNKS: "20",
+      MOCK_RATE_LIMITED: "5",
+    });
     const mockOrigin = `http://127.0.0.1:${mock.match[1]}`;
     const upstream = `${mockOrigin}/api/v1`;
-    const pt = await startServer(
-      "passthrough",
-      o.pin,
-      ["run", "--allow-net", "--allow-env", `${BENCH_DIR}passthrough.ts`],
-      { ...env, UPSTREAM: upstream },
-      /^\{"port":(\d+)\}/,
-      `${tmp}/passthrough.log`,
-    );
-    servers.push(pt.server);
-    const vp = await startServer(
-      "validating",
-      o.pin,
-      ["run", "--allow-net", "--allow-env", `${BENCH_DIR}validating_proxy.ts`],
-      { ...env, UPSTREAM: upstream },
-      /^\{"port":(\d+)\}/,
-      `${tmp}/validating.log`,
-    );
-    servers.push(vp.server);
+    const pt = await startScript("passthrough", "passthrough.ts", {
+      UPSTREAM: upstream,
+    });
+    const vp = await startScript("validating", "validating_proxy.ts", {
+      UPSTREAM: upstream,
+    });
     const validating: Target<"validating"> = {
       name: "validating",
       url: `http://127.0.0.1:${vp.match[1]}/v1/chat/completions`,
@@ -1011,8 +1011,10 @@ async function machine(): Promise<string> {
 }
 
 async function renderReport(r: ReportInput): Promise<string> {
-  const med = (metric: string, t: SampleTarget) =>
-    median(r.samples.get(metric)?.[t] ?? []);
+  /** One target's values of a metric, one per round. */
+  const series = (metric: string, t: SampleTarget) =>
+    r.samples.get(metric)?.[t] ?? [];
+  const med = (metric: string, t: SampleTarget) => median(series(metric, t));
   const lines: string[] = [];
   const wrkVersion = (await run("sh", ["-c", "wrk -v 2>&1 | head -1"]))
     .trim().split(" ").slice(0, 2).join(" ");
@@ -1063,12 +1065,9 @@ async function renderReport(r: ReportInput): Promise<string> {
     );
   }
   const tputOf = (t: SampleTarget) => med("max throughput (c=32)", t);
-  /** Throughput over the pass-through's, paired by round (drift cancels). */
-  const pairedShare = (t: SampleTarget) =>
-    medianRatio(
-      r.samples.get("max throughput (c=32)")?.[t] ?? [],
-      r.samples.get("max throughput (c=32)")?.passthrough ?? [],
-    );
+  /** A throughput over the pass-through's, paired by round (drift cancels). */
+  const pairedShare = (t: SampleTarget, metric = "max throughput (c=32)") =>
+    medianRatio(series(metric, t), series(metric, "passthrough"));
   const percent = (x: number) => `${(x * 100).toFixed(0)} %`;
   const shareOfPassthrough = (t: SampleTarget) =>
     percent(tputOf(t) / tputOf("passthrough"));
@@ -1099,14 +1098,7 @@ async function renderReport(r: ReportInput): Promise<string> {
       ceiling.map((t) => fmt(med(COLD_THROUGHPUT, t), "req/s")).join(" | ")
     } |`,
     `| its share, median of the per-round ratios | ${
-      ceiling.map((t) =>
-        percent(
-          medianRatio(
-            r.samples.get(COLD_THROUGHPUT)?.[t] ?? [],
-            r.samples.get(COLD_THROUGHPUT)?.passthrough ?? [],
-          ),
-        )
-      ).join(" | ")
+      ceiling.map((t) => percent(pairedShare(t, COLD_THROUGHPUT))).join(" | ")
     } |`,
   );
   const big = r.big;
@@ -1182,10 +1174,7 @@ async function renderReport(r: ReportInput): Promise<string> {
   // Differences and ratios are paired by round: each round measures every
   // target within seconds, so the machine's drift between rounds cancels.
   const overhead = (metric: string, base: SampleTarget) =>
-    medianDifference(
-      r.samples.get(metric)?.freerouter ?? [],
-      r.samples.get(metric)?.[base] ?? [],
-    );
+    medianDifference(series(metric, "freerouter"), series(metric, base));
   const seqP50 = overhead("sequential c=1 p50", "floor");
   const seqP99 = overhead("sequential c=1 p99", "floor");
   const tput = pairedShare("freerouter");
