@@ -761,9 +761,8 @@ async function main(o: Options) {
       for (const t of throughputOrder) {
         // Each target has sat idle while the others ran. Max throughput is a
         // steady-state figure, so the same load runs first, unmeasured but
-        // recorded apart: freerouter's idle trimmer (src/memory_trim.ts)
-        // shrinks its heap after a second without requests, and the first
-        // seconds of load after that run cold.
+        // recorded apart: after an idle gap V8 may have shrunk the heap and
+        // dropped optimised code, and the first seconds of load run cold.
         const warm = await runWrk(t.url, 32, WARM_SECONDS);
         check(t, `c=32 warm-up round ${round + 1}`, warm.errors + warm.non2xx);
         record(

@@ -119,7 +119,8 @@ export class FreeRouterClient implements AsyncDisposable {
     this.#options = resolveRouterOptions(options);
     this.#router = new Router(this.#options);
     this.#apiKey = options.apiKey ??
-      (loadEnv().OPENROUTER_API_KEY || undefined);
+      (loadEnv(undefined, ["OPENROUTER_API_KEY"]).OPENROUTER_API_KEY ||
+        undefined);
   }
 
   #key(): string {

@@ -106,6 +106,12 @@ const envSchema = z.object({
     .default("priority"),
 });
 
+/**
+ * Every environment variable the proxy reads: `deno task start` is allowed to
+ * read exactly these (`--allow-env=…`; a test keeps the two lists equal).
+ */
+export const ENV_KEYS: readonly string[] = Object.keys(envSchema.shape);
+
 const SECRETS = new Set(["OPENROUTER_API_KEY", "FREEROUTER_API_KEY"]);
 
 /**

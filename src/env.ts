@@ -45,17 +45,34 @@ export function readDotenv(dir?: string): Record<string, string> {
 
 /**
  * The environment with `.env` underneath: a variable set (non-empty) in the
- * environment wins over the same key in `.env`. `{}` for the environment when the runtime
- * denies access to it.
+ * environment wins over the same key in `.env`. With `keys`, only those
+ * variables are read from the environment (so a process allowed to read just
+ * them, as `deno task start` is, never asks for another); without, all of
+ * them. A variable the runtime denies access to counts as unset.
  */
-export function loadEnv(dir?: string): Record<string, string | undefined> {
+export function loadEnv(
+  dir?: string,
+  keys?: readonly string[],
+): Record<string, string | undefined> {
   const merged: Record<string, string | undefined> = readDotenv(dir);
+  const set = (key: string, value: string | undefined) => {
+    if (value !== undefined && value !== "") merged[key] = value;
+  };
   try {
-    for (const [key, value] of Object.entries(process.env)) {
-      if (value !== undefined && value !== "") merged[key] = value;
-    }
+    if (keys) { for (const key of keys) set(key, readVariable(key)); }
+    else {for (const [key, value] of Object.entries(process.env)) {
+        set(key, value);
+      }}
   } catch {
     // Deno without --allow-env: only .env applies
   }
   return merged;
+}
+
+function readVariable(key: string): string | undefined {
+  try {
+    return process.env[key];
+  } catch {
+    return undefined; // not among the variables this process may read
+  }
 }

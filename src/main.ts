@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ConfigError, parseServerConfig } from "./config.ts";
+import { ConfigError, ENV_KEYS, parseServerConfig } from "./config.ts";
 import { printKeyCheck, printModels } from "./cli_commands.ts";
 import { loadEnv } from "./env.ts";
 import { serve } from "./server.ts";
@@ -112,5 +112,5 @@ export async function run(
 }
 
 if (import.meta.main) {
-  Deno.exit(await run(Deno.args, loadEnv()));
+  Deno.exit(await run(Deno.args, loadEnv(undefined, ENV_KEYS)));
 }

@@ -1,13 +1,12 @@
 /**
- * The proxy process: Deno KV for state, `Deno.serve` around
- * {@link createHandler}, and the idle memory trimmer. Deno-only.
+ * The proxy process: Deno KV for state and `Deno.serve` around
+ * {@link createHandler}. Deno-only.
  *
  * @module
  */
 import { checkExposure, ConfigError, type ServerConfig } from "./config.ts";
 import { createHandler, type FreeRouterHandler } from "./handler.ts";
 import { consoleLogger, stderrLines } from "./logger.ts";
-import { startMemoryTrimmer } from "./memory_trim.ts";
 import type { Logger } from "./options.ts";
 import { VERSION } from "./version.ts";
 
@@ -93,7 +92,6 @@ export async function serve(
   checkExposure(config);
   const kv = await openKv(config.kvPath);
   const handler = handlerFor(config, kv, logger);
-  const trimmer = startMemoryTrimmer();
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;
   try {
@@ -101,12 +99,8 @@ export async function serve(
       hostname: config.host,
       port: config.port,
       onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-    }, (req) => {
-      trimmer.touch();
-      return handler(req);
-    });
+    }, handler);
   } catch (err) {
-    trimmer.close();
     await handler.close();
     kv.close();
     stderr?.[Symbol.dispose]();
@@ -135,7 +129,6 @@ export async function serve(
   const shutdown = () =>
     stopped ??= (async () => {
       await server.shutdown();
-      trimmer.close();
       await handler.close();
       kv.close();
       stderr?.[Symbol.dispose]();

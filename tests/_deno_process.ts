@@ -5,9 +5,28 @@
 import assert from "node:assert/strict";
 
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
-/** src/main.ts, the proxy's entry point. */
-export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
+
+/**
+ * `deno task start` as argv: the permissions and flags between `deno run` and
+ * the entry point, and the entry point. The proxy's process tests start it
+ * exactly so, so a flag that changes how the runtime behaves (a V8 flag, a
+ * permission) is under test too.
+ */
+export function startTask(): { flags: string[]; entry: string } {
+  const config = JSON.parse(Deno.readTextFileSync(CONFIG)) as {
+    tasks: Record<string, string>;
+  };
+  const words = config.tasks.start!.trim().split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"], "start runs deno run");
+  const entry = words.at(-1)!;
+  assert.ok(entry.endsWith(".ts"), `start ends with its entry point: ${entry}`);
+  return { flags: words.slice(2, -1), entry: `${ROOT}${entry}` };
+}
+
+/** The proxy's entry point, as `deno task start` names it. */
+export const MAIN: string = startTask().entry;
 
 /** The variables Deno itself needs (its cache, the path), nothing else from the test's environment. */
 export function passthroughEnv(): Record<string, string> {
@@ -19,20 +38,24 @@ export function passthroughEnv(): Record<string, string> {
   return env;
 }
 
-/** Spawns `deno run` on a script with the repository's config and the proxy's permissions. */
+/**
+ * Spawns `deno run` on a script with the repository's config: the proxy's
+ * entry point with the start task's flags, any other script with the broad
+ * permissions a development script gets.
+ */
 export function denoProcess(
   script: string,
   options: { args?: string[]; env?: Record<string, string>; cwd?: string } = {},
 ): Deno.ChildProcess {
+  const flags = script === MAIN
+    ? startTask().flags
+    : ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--config",
       CONFIG,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
+      ...flags,
       script,
       ...(options.args ?? []),
     ],
