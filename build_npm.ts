@@ -2,7 +2,7 @@
  * Builds the npm package in `npm/` from the same sources as the JSR package,
  * then tests the built package on Node.
  *
- * 1. Follows `src/mod.ts` and what it imports (never `src/main.ts`, the Deno
+ * 1. Follows `src/mod.ts` and what it imports (never `src/server/main.ts`, the Deno
  *    server), maps its bare imports to npm dependencies through deno.json's
  *    `imports`, and installs the build's type declarations into `.npm-build/`.
  * 2. Compiles that graph with TypeScript's compiler API to ESM JavaScript and
@@ -206,7 +206,7 @@ async function collectGraph(
         throw new BuildError(
           `${
             rel(file)
-          } imports src/main.ts, the Deno server entry; the library must not`,
+          } imports src/server/main.ts, the Deno server entry; the library must not`,
         );
       }
       if (!target.endsWith(".ts") || !(await exists(target))) {
@@ -393,7 +393,7 @@ function compile(deno: DenoJson): void {
   failOnDiagnostics(
     diagnostics,
     usesDeno
-      ? "src/mod.ts does not type-check for Node (the library must not use the Deno namespace: keep Deno APIs in src/main.ts and src/server.ts)"
+      ? "src/mod.ts does not type-check for Node (the library must not use the Deno namespace: keep Deno APIs in src/server/main.ts and src/server/serve.ts)"
       : "src/mod.ts does not type-check for Node",
   );
   // JSDoc examples import the JSR name; on npm the package is `freerouter`.

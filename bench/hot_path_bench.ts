@@ -16,12 +16,12 @@
  *
  * @module
  */
-import * as candidates from "../src/candidates.ts";
-import * as failure from "../src/failure.ts";
-import * as freePool from "../src/free_pool.ts";
+import * as candidates from "../src/core/candidates.ts";
+import * as failure from "../src/core/failure.ts";
+import * as freePool from "../src/core/free_pool.ts";
 import * as router from "../src/router.ts";
-import * as schema from "../src/request_schema.ts";
-import * as sse from "../src/sse.ts";
+import * as schema from "../src/core/request_schema.ts";
+import * as sse from "../src/upstream/sse.ts";
 import { catalogRows, streamEvents } from "./mock.ts";
 
 type AnyFn = (...args: unknown[]) => unknown;

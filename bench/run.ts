@@ -488,7 +488,7 @@ async function main(o: Options) {
       "--config",
       `${root}/deno.json`,
       ...await startTaskFlags(root),
-      `${root}/src/main.ts`,
+      `${root}/src/server/main.ts`,
     ];
     const fr = await startServer(
       "freerouter",
@@ -907,7 +907,7 @@ async function startTaskFlags(root: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`));
   const words = String(config.tasks?.start ?? "").split(/\s+/);
   const from = words.indexOf("run");
-  const to = words.indexOf("src/main.ts");
+  const to = words.indexOf("src/server/main.ts");
   if (from < 0 || to < from) {
     throw new Error(`unexpected start task in ${root}/deno.json`);
   }

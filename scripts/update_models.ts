@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { buildFreePool } from "../src/free_pool.ts";
+import { buildFreePool } from "../src/core/free_pool.ts";
 import type { FreeModel } from "../src/types.ts";
 
 /** Opens the generated block. */

@@ -12,7 +12,7 @@ import {
   type RouterOptions,
 } from "./options.ts";
 import { Router } from "./router.ts";
-import { sseData, SseSplitter } from "./sse.ts";
+import { sseData, SseSplitter } from "./upstream/sse.ts";
 import type {
   ChatCompletion,
   ChatCompletionChunk,

@@ -26,8 +26,8 @@ export {
   createHandler,
   type FreeRouterHandler,
   type HandlerOptions,
-} from "./handler.ts";
-export { FreeRouterState, type FreeRouterStateOptions } from "./state.ts";
+} from "./http/handler.ts";
+export { FreeRouterState, type FreeRouterStateOptions } from "./state/state.ts";
 export {
   type Attempt,
   FreeRouterError,
@@ -36,10 +36,10 @@ export {
   type OpenAIErrorBody,
   UpstreamHTTPError,
 } from "./errors.ts";
-export { buildFreePool } from "./free_pool.ts";
+export { buildFreePool } from "./core/free_pool.ts";
 export type { Logger, RouterOptions } from "./options.ts";
-export type { CooldownEntry } from "./cooldown.ts";
-export type { KvAtomicLike, KvKeyPart, KvLike } from "./kv_state_store.ts";
+export type { CooldownEntry } from "./core/cooldown.ts";
+export type { KvAtomicLike, KvKeyPart, KvLike } from "./state/kv_store.ts";
 export type {
   ChatCompletion,
   ChatCompletionChunk,

@@ -4,8 +4,12 @@
  *
  * @module
  */
-import { FreeRouterState, type RoutingState, routingState } from "./state.ts";
-import type { KvLike } from "./kv_state_store.ts";
+import {
+  FreeRouterState,
+  type RoutingState,
+  routingState,
+} from "./state/state.ts";
+import type { KvLike } from "./state/kv_store.ts";
 
 /**
  * Where freerouter reports what happens (never keys, never message content).

@@ -5,12 +5,16 @@
  *
  * @module
  */
-import { accountIdOf, knownAccountId } from "./account_id.ts";
-import { type AccountLimits, isLimited, learnedAt } from "./account_limit.ts";
-import { orderCandidates } from "./candidates.ts";
-import { describeMisfit, requestNeeds } from "./capabilities.ts";
-import { adaptiveOrder, BREAKER_THRESHOLD } from "./health.ts";
-import { secondsUntilSoonest } from "./cooldown.ts";
+import { accountIdOf, knownAccountId } from "./state/account_id.ts";
+import {
+  type AccountLimits,
+  isLimited,
+  learnedAt,
+} from "./core/account_limit.ts";
+import { orderCandidates } from "./core/candidates.ts";
+import { describeMisfit, requestNeeds } from "./core/capabilities.ts";
+import { adaptiveOrder, BREAKER_THRESHOLD } from "./core/health.ts";
+import { secondsUntilSoonest } from "./core/cooldown.ts";
 import { type Attempt, FreeRouterError, UpstreamHTTPError } from "./errors.ts";
 import {
   classifyFailure,
@@ -18,18 +22,21 @@ import {
   effectiveStatus,
   type ModelEffect,
   type UpstreamFailure,
-} from "./failure.ts";
-import { buildFreePool } from "./free_pool.ts";
+} from "./core/failure.ts";
+import { buildFreePool } from "./core/free_pool.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
-import { attemptStream, type StreamAnswer } from "./stream_attempt.ts";
-import { attemptCompletion, type CompletionAnswer } from "./upstream.ts";
+import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
+import {
+  attemptCompletion,
+  type CompletionAnswer,
+} from "./upstream/completion_attempt.ts";
 import {
   type AttemptInput,
   type AttemptResult,
   type ClientSignal,
   readSignal,
   type UpstreamOptions,
-} from "./upstream_request.ts";
+} from "./upstream/request.ts";
 import type { ChatCompletionRequest, FreeModel } from "./types.ts";
 
 /** A routed answer: what answered, after which attempts. */

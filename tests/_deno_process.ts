@@ -1,5 +1,5 @@
 /**
- * Test helpers that run a script of this repository (src/main.ts, scripts/…)
+ * Test helpers that run a script of this repository (src/server/main.ts, scripts/…)
  * as a real Deno process, with a clean environment.
  */
 import assert from "node:assert/strict";
@@ -88,7 +88,7 @@ export async function runScript(
   };
 }
 
-/** Runs src/main.ts to its exit. */
+/** Runs src/server/main.ts to its exit. */
 export function runToEnd(
   env: Record<string, string>,
   cwd?: string,
@@ -96,7 +96,7 @@ export function runToEnd(
   return runScript(MAIN, { env, cwd });
 }
 
-/** A running src/main.ts. */
+/** A running src/server/main.ts. */
 export interface MainProcess {
   /** Its address, e.g. `http://127.0.0.1:41234`. */
   url: string;
@@ -106,7 +106,7 @@ export interface MainProcess {
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-/** Starts src/main.ts on a free port and waits for its "listening" line. */
+/** Starts src/server/main.ts on a free port and waits for its "listening" line. */
 export async function startMain(
   env: Record<string, string>,
   cwd?: string,
@@ -124,7 +124,7 @@ export async function startMain(
   if (url === undefined) {
     await child.status;
     await child.stdout.cancel();
-    assert.fail(`src/main.ts did not start:\n${seen}`);
+    assert.fail(`src/server/main.ts did not start:\n${seen}`);
   }
   const drained = (async () => {
     for (;;) {

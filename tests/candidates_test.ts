@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { freeModel } from "./_harness.ts";
-import { orderCandidates } from "../src/candidates.ts";
-import type { CooldownEntry } from "../src/cooldown.ts";
+import { orderCandidates } from "../src/core/candidates.ts";
+import type { CooldownEntry } from "../src/core/cooldown.ts";
 import type { FreeModel } from "../src/types.ts";
 
 const NOW = 1779278400000; // 2026-05-20T12:00:00Z

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { parseServerConfig } from "../src/config.ts";
-import { serve } from "../src/server.ts";
+import { parseServerConfig } from "../src/server/config.ts";
+import { serve } from "../src/server/serve.ts";
 import { hello, rig } from "./_harness.ts";
 import { catalogRow, startFakeOpenRouter } from "./fake_openrouter.ts";
 

@@ -1,8 +1,8 @@
 /**
- * The freerouter command line (src/main.ts): flags, subcommands, exit codes.
+ * The freerouter command line (src/server/main.ts): flags, subcommands, exit codes.
  */
 import assert from "node:assert/strict";
-import { parseCommandLine, run, USAGE } from "../src/main.ts";
+import { parseCommandLine, run, USAGE } from "../src/server/main.ts";
 import { VERSION } from "../src/version.ts";
 import { hello, manualClock, rig } from "./_harness.ts";
 import {

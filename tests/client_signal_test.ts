@@ -8,8 +8,8 @@
  * microtasks, before any timer can fire.
  */
 import assert from "node:assert/strict";
-import { createHandler } from "../src/handler.ts";
-import { CLIENT_WATCH_DELAY_MS } from "../src/upstream_request.ts";
+import { createHandler } from "../src/http/handler.ts";
+import { CLIENT_WATCH_DELAY_MS } from "../src/upstream/request.ts";
 import { hello } from "./_harness.ts";
 import { catalogRow, completionBody } from "./fake_openrouter.ts";
 

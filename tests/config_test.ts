@@ -3,7 +3,7 @@ import {
   ConfigError,
   parseServerConfig,
   type ServerConfig,
-} from "../src/config.ts";
+} from "../src/server/config.ts";
 import { loadEnv, parseDotenv, readDotenv } from "../src/env.ts";
 
 const DEFAULTS: ServerConfig = {

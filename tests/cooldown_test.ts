@@ -4,7 +4,7 @@ import {
   isCoolingDown,
   mergeCooldown,
   secondsUntilSoonest,
-} from "../src/cooldown.ts";
+} from "../src/core/cooldown.ts";
 
 const NOW = 1779278400000; // 2026-05-20T12:00:00Z
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Deadline } from "../src/deadline.ts";
+import { Deadline } from "../src/upstream/deadline.ts";
 import { deferred, within } from "./_async.ts";
 import { runScript } from "./_deno_process.ts";
 
@@ -78,7 +78,7 @@ Deno.test("Deadline: an armed deadline keeps the process alive, a cleared one do
   const dir = await Deno.makeTempDir();
   try {
     const script = `${dir}/deadlines.ts`;
-    const module = new URL("../src/deadline.ts", import.meta.url).href;
+    const module = new URL("../src/upstream/deadline.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `import { Deadline } from ${JSON.stringify(module)};

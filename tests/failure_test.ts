@@ -6,13 +6,13 @@ import {
   errorInfo,
   type FailurePolicy,
   type UpstreamFailure,
-} from "../src/failure.ts";
+} from "../src/core/failure.ts";
 
 const NOW = 1779278400000; // 2026-05-20T12:00:00Z
 const MIDNIGHT = 1779321600000; // 2026-05-21T00:00:00Z
 const POLICY: FailurePolicy = { now: NOW, defaultCooldownMs: 60_000 };
 
-/** A non-2xx response as src/upstream.ts reports it. */
+/** A non-2xx response as src/upstream/completion_attempt.ts reports it. */
 function http(
   status: number,
   body: unknown,

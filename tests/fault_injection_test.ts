@@ -1,7 +1,7 @@
 /**
  * Fault injection (issue 6): bad client input, upstream faults, state faults
  * and the security properties, each shown against the fake OpenRouter, an
- * injected `fetch`, a real socket or the src/main.ts process.
+ * injected `fetch`, a real socket or the src/server/main.ts process.
  *
  * Every test also checks that no promise rejection was left unhandled.
  * Ordering is shown with gates in the fake, never with sleeps; `within()` only
@@ -10,13 +10,13 @@
 import assert from "node:assert/strict";
 import { concat, deferred, within } from "./_async.ts";
 import { runToEnd, startMain } from "./_deno_process.ts";
-import { timingSafeEqual } from "../src/auth.ts";
+import { timingSafeEqual } from "../src/http/auth.ts";
 import {
   checkExposure,
   ConfigError,
   parseServerConfig,
-} from "../src/config.ts";
-import { serve } from "../src/server.ts";
+} from "../src/server/config.ts";
+import { serve } from "../src/server/serve.ts";
 import type { Logger } from "../src/options.ts";
 import { hello, rig, SERVER_KEY } from "./_harness.ts";
 import {
@@ -236,7 +236,7 @@ function bigText(length: number, seed = 0): string {
 }
 
 // ---------------------------------------------------------------------------
-// The src/main.ts process
+// The src/server/main.ts process
 
 function postChat(
   url: string,
@@ -1424,7 +1424,7 @@ const KV_FAULTS: Array<[string, (dir: string) => Promise<string>]> = [
 ];
 
 for (const [name, prepare] of KV_FAULTS) {
-  test(`createHandler() behind src/main.ts exits non-zero with one line naming FREEROUTER_KV_PATH when ${name}`, async () => {
+  test(`createHandler() behind src/server/main.ts exits non-zero with one line naming FREEROUTER_KV_PATH when ${name}`, async () => {
     await withTempDir(async (dir) => {
       const path = await prepare(dir);
       const { code, stdout, stderr } = await runToEnd({
@@ -1466,7 +1466,7 @@ test("createHandler() behind serve() rejects with a ConfigError naming the path 
   });
 });
 
-test("createHandler() behind src/main.ts keeps nothing between runs when FREEROUTER_KV_PATH=:memory:", async () => {
+test("createHandler() behind src/server/main.ts keeps nothing between runs when FREEROUTER_KV_PATH=:memory:", async () => {
   await withTempDir(async (cwd) => {
     await using fake = startFakeOpenRouter();
     fake.script(A, modelRpm(A, { resetMs: Date.now() + 10 * 60_000 }));
@@ -1498,7 +1498,7 @@ test("createHandler() behind src/main.ts keeps nothing between runs when FREEROU
   });
 });
 
-test("createHandler() behind src/main.ts skips a model after a restart when its cooldown was written just before the process was killed", async () => {
+test("createHandler() behind src/server/main.ts skips a model after a restart when its cooldown was written just before the process was killed", async () => {
   await withTempDir(async (dir) => {
     await using fake = startFakeOpenRouter();
     fake.script(A, modelRpm(A, { resetMs: Date.now() + 10 * 60_000 }));
@@ -1705,7 +1705,7 @@ test("createHandler() puts neither key in a log line, an error message or a resp
 });
 
 for (const format of ["json", "pretty"]) {
-  test(`createHandler() behind src/main.ts never prints or answers either key when LOG_FORMAT=${format} and LOG_LEVEL=debug`, async () => {
+  test(`createHandler() behind src/server/main.ts never prints or answers either key when LOG_FORMAT=${format} and LOG_LEVEL=debug`, async () => {
     await using fake = startFakeOpenRouter();
     const main = await startMain({
       OPENROUTER_API_KEY: UPSTREAM_SECRET,
@@ -1819,7 +1819,7 @@ test("createHandler() behind serve() starts on a non-loopback HOST when FREEROUT
   }
 });
 
-test("createHandler() behind src/main.ts exits 2 explaining the open relay when HOST=0.0.0.0 has no FREEROUTER_API_KEY", async () => {
+test("createHandler() behind src/server/main.ts exits 2 explaining the open relay when HOST=0.0.0.0 has no FREEROUTER_API_KEY", async () => {
   const { code, stderr } = await runToEnd({
     HOST: "0.0.0.0",
     PORT: "0",

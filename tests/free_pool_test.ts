@@ -7,7 +7,7 @@ import {
   isChatArchitecture,
   isFreePricing,
   toFreeModel,
-} from "../src/free_pool.ts";
+} from "../src/core/free_pool.ts";
 
 const TEXT_ARCH = {
   modality: "text->text",

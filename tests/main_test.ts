@@ -1,12 +1,12 @@
 /**
- * The proxy process (src/main.ts): configuration errors, `.env`, startup
+ * The proxy process (src/server/main.ts): configuration errors, `.env`, startup
  * while OpenRouter is down, and the official OpenAI SDK as a real client.
  */
 import assert from "node:assert/strict";
 import { runToEnd, startMain } from "./_deno_process.ts";
 import OpenAI from "openai";
-import { parseServerConfig } from "../src/config.ts";
-import { serve } from "../src/server.ts";
+import { parseServerConfig } from "../src/server/config.ts";
+import { serve } from "../src/server/serve.ts";
 import type { Logger } from "../src/options.ts";
 import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,

@@ -2,8 +2,8 @@
  * Request ids, one log line per request, and Prometheus metrics.
  */
 import assert from "node:assert/strict";
-import { isoTime } from "../src/iso_time.ts";
-import { consoleLogger, LineBuffer } from "../src/logger.ts";
+import { isoTime } from "../src/ops/iso_time.ts";
+import { consoleLogger, LineBuffer } from "../src/server/logger.ts";
 import type { Logger } from "../src/options.ts";
 import { hello, rig, SERVER_KEY } from "./_harness.ts";
 import {

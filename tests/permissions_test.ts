@@ -3,7 +3,7 @@
  * code, and the environment it may read equal to the variables it reads.
  */
 import assert from "node:assert/strict";
-import { ENV_KEYS } from "../src/config.ts";
+import { ENV_KEYS } from "../src/server/config.ts";
 
 const config = JSON.parse(
   await Deno.readTextFile(new URL("../deno.json", import.meta.url)),

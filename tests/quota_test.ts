@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { FreeRouterState } from "../src/mod.ts";
-import { MAX_ACCOUNTS, routingState } from "../src/state.ts";
+import { MAX_ACCOUNTS, routingState } from "../src/state/state.ts";
 import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
 import {
   catalogRow,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { validateChatRequest } from "../src/request_schema.ts";
+import { validateChatRequest } from "../src/core/request_schema.ts";
 
 Deno.test("validateChatRequest() returns the body itself, unknown fields and their order kept", () => {
   const body = {

@@ -4,7 +4,7 @@ import {
   parseRateLimitReset,
   parseRetryAfter,
   resetHint,
-} from "../src/reset_hint.ts";
+} from "../src/core/reset_hint.ts";
 
 const NOW = 1779278400000; // 2026-05-20T12:00:00Z
 const MIDNIGHT = 1779321600000; // 2026-05-21T00:00:00Z, 12 h after NOW

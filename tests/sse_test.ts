@@ -5,7 +5,7 @@ import {
   sseData,
   sseErrorEvent,
   SseSplitter,
-} from "../src/sse.ts";
+} from "../src/upstream/sse.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
-import { STATUS_PAGE_HTML } from "../src/status_page.ts";
+import { STATUS_PAGE_HTML } from "../src/ops/status_page.ts";
 import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
 import { catalogRow, dailyCap, modelRpm } from "./fake_openrouter.ts";
 

@@ -8,7 +8,7 @@ import {
   type ProcessResult,
   runScript as runDenoScript,
 } from "./_deno_process.ts";
-import { buildFreePool } from "../src/free_pool.ts";
+import { buildFreePool } from "../src/core/free_pool.ts";
 import {
   END_MARKER,
   fetchCatalog,

@@ -7,7 +7,7 @@
  */
 import { concatBytes } from "./sse.ts";
 import { passThrough, topLevelKeys } from "./large_body.ts";
-import type { ChatCompletion } from "./types.ts";
+import type { ChatCompletion } from "../types.ts";
 import {
   type AttemptInput,
   type AttemptResult,
@@ -19,7 +19,7 @@ import {
   unusableAnswer,
   type UpstreamOptions,
   upstreamRequest,
-} from "./upstream_request.ts";
+} from "./request.ts";
 
 const decoder = new TextDecoder();
 

@@ -11,9 +11,9 @@
  */
 import { ConfigError, ENV_KEYS, parseServerConfig } from "./config.ts";
 import { printKeyCheck, printModels } from "./cli_commands.ts";
-import { loadEnv } from "./env.ts";
-import { serve } from "./server.ts";
-import { VERSION } from "./version.ts";
+import { loadEnv } from "../env.ts";
+import { serve } from "./serve.ts";
+import { VERSION } from "../version.ts";
 
 /** The `--help` text. */
 export const USAGE =

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { DEFAULT_BASE_URL } from "./options.ts";
+import { DEFAULT_BASE_URL } from "../options.ts";
 
 /** The proxy's configuration after validation. Times in seconds. */
 export interface ServerConfig {

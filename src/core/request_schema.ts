@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import type { ChatCompletionRequest } from "./types.ts";
+import type { ChatCompletionRequest } from "../types.ts";
 
 const chatRequestSchema = z.looseObject({
   model: z.string().optional(),

@@ -16,15 +16,11 @@ import {
   learnedAt,
   type LearnedLimits,
   type WindowCounts,
-} from "./account_limit.ts";
+} from "../core/account_limit.ts";
 import { Catalog, type CatalogSnapshot } from "./catalog.ts";
-import { type CooldownEntry, mergeCooldown } from "./cooldown.ts";
-import { type ModelHealth, observe } from "./health.ts";
-import {
-  type KvLike,
-  KvStateStore,
-  type SharedState,
-} from "./kv_state_store.ts";
+import { type CooldownEntry, mergeCooldown } from "../core/cooldown.ts";
+import { type ModelHealth, observe } from "../core/health.ts";
+import { type KvLike, KvStateStore, type SharedState } from "./kv_store.ts";
 
 /**
  * Options of {@link FreeRouterState}.

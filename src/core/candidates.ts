@@ -11,7 +11,7 @@ import {
   supportsReasoning,
 } from "./capabilities.ts";
 import type { CooldownEntry } from "./cooldown.ts";
-import type { FreeModel } from "./types.ts";
+import type { FreeModel } from "../types.ts";
 
 /** Model names that mean "pick for me". */
 const AUTO_NAMES = new Set(["", "auto", "openrouter/auto"]);

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { isoTime } from "./iso_time.ts";
-import type { Logger } from "./options.ts";
+import { isoTime } from "../ops/iso_time.ts";
+import type { Logger } from "../options.ts";
 
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;

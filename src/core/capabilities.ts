@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ChatCompletionRequest, FreeModel } from "./types.ts";
+import type { ChatCompletionRequest, FreeModel } from "../types.ts";
 
 /** A capability a request can require. */
 export type Capability =

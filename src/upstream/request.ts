@@ -6,8 +6,8 @@
  * @module
  */
 import { Deadline } from "./deadline.ts";
-import { errorInfo, type UpstreamFailure } from "./failure.ts";
-import { FreeRouterError } from "./errors.ts";
+import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
+import { FreeRouterError } from "../errors.ts";
 
 /** How to reach OpenRouter. */
 export interface UpstreamOptions {

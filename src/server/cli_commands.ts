@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { supports, supportsReasoning } from "./capabilities.ts";
+import { supports, supportsReasoning } from "../core/capabilities.ts";
 import { ConfigError, type ServerConfig } from "./config.ts";
-import { handlerFor, openKv } from "./server.ts";
-import type { FreeModel } from "./types.ts";
+import { handlerFor, openKv } from "./serve.ts";
+import type { FreeModel } from "../types.ts";
 
 function capabilityList(model: FreeModel): string {
   const caps: string[] = [];

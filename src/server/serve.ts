@@ -5,10 +5,10 @@
  * @module
  */
 import { checkExposure, ConfigError, type ServerConfig } from "./config.ts";
-import { createHandler, type FreeRouterHandler } from "./handler.ts";
+import { createHandler, type FreeRouterHandler } from "../http/handler.ts";
 import { consoleLogger, stderrLines } from "./logger.ts";
-import type { Logger } from "./options.ts";
-import { VERSION } from "./version.ts";
+import type { Logger } from "../options.ts";
+import { VERSION } from "../version.ts";
 
 /** Opens the Deno KV store named by FREEROUTER_KV_PATH, creating its directory, and checks it is usable. */
 export async function openKv(path: string): Promise<Deno.Kv> {

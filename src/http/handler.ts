@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { accountIdOf } from "./account_id.ts";
+import { accountIdOf } from "../state/account_id.ts";
 import { bearer, timingSafeEqual } from "./auth.ts";
 import { corsHeaders, preflight } from "./cors.ts";
 import { pathnameOf, routeOf, ROUTES } from "./routes.ts";
@@ -15,25 +15,25 @@ import {
   FreeRouterError,
   toErrorResponse,
   UpstreamHTTPError,
-} from "./errors.ts";
-import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from "./http_input.ts";
-import { Metrics, outcomeClass } from "./metrics.ts";
+} from "../errors.ts";
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from "./body.ts";
+import { Metrics, outcomeClass } from "../ops/metrics.ts";
 import {
   type ResolvedRouterOptions,
   resolveRouterOptions,
   type RouterOptions,
-} from "./options.ts";
+} from "../options.ts";
 import {
   logFields,
   RecentRequests,
   type RequestEntry,
   requestIdOf,
-} from "./request_log.ts";
-import { validateChatRequest } from "./request_schema.ts";
-import { type Routed, Router } from "./router.ts";
-import { healthReport, stateGauges, statusReport } from "./status.ts";
-import { STATUS_PAGE_HTML } from "./status_page.ts";
-import type { FreeModel } from "./types.ts";
+} from "../ops/request_log.ts";
+import { validateChatRequest } from "../core/request_schema.ts";
+import { type Routed, Router } from "../router.ts";
+import { healthReport, stateGauges, statusReport } from "../ops/status.ts";
+import { STATUS_PAGE_HTML } from "../ops/status_page.ts";
+import type { FreeModel } from "../types.ts";
 
 /**
  * Options of {@link createHandler}.

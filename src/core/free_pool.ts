@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FreeModel } from "./types.ts";
+import type { FreeModel } from "../types.ts";
 
 /** Pricing keys that are not prices. */
 const NON_PRICE_KEYS = new Set(["discount", "overrides"]);

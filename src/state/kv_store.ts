@@ -13,11 +13,11 @@ import type {
   AccountLimits,
   LearnedLimits,
   WindowCounts,
-} from "./account_limit.ts";
-import { admit } from "./account_limit.ts";
+} from "../core/account_limit.ts";
+import { admit } from "../core/account_limit.ts";
 import type { CatalogSnapshot } from "./catalog.ts";
-import type { CooldownEntry } from "./cooldown.ts";
-import type { ModelHealth } from "./health.ts";
+import type { CooldownEntry } from "../core/cooldown.ts";
+import type { ModelHealth } from "../core/health.ts";
 
 /**
  * A KV key part, as Deno KV takes it.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { errorInfo, type UpstreamFailure } from "./failure.ts";
+import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import {
   concatBytes,
   copyBytes,
@@ -22,7 +22,7 @@ import {
   unusableAnswer,
   type UpstreamOptions,
   upstreamRequest,
-} from "./upstream_request.ts";
+} from "./request.ts";
 
 /** A committed stream: the first data event arrived and was not an error. */
 export interface StreamAnswer {

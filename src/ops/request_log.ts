@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Attempt } from "./errors.ts";
+import type { Attempt } from "../errors.ts";
 
 /** One answered request. */
 export interface RequestRecord {

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { learnedAt } from "./account_limit.ts";
+import { learnedAt } from "../core/account_limit.ts";
 import type { GaugeSample } from "./metrics.ts";
-import type { ResolvedRouterOptions } from "./options.ts";
-import type { RoutingState } from "./state.ts";
+import type { ResolvedRouterOptions } from "../options.ts";
+import type { RoutingState } from "../state/state.ts";
 
 const iso = (
   ms: number | undefined | null,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FreeModel } from "./types.ts";
+import type { FreeModel } from "../types.ts";
 
 /** A free pool and when it was fetched. */
 export interface CatalogSnapshot {

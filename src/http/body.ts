@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { errorResponse } from "./errors.ts";
-import { concatBytes } from "./sse.ts";
+import { errorResponse } from "../errors.ts";
+import { concatBytes } from "../upstream/sse.ts";
 
 /** The default cap on request bodies: 10 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
