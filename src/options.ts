@@ -10,6 +10,11 @@ import {
   routingState,
 } from "./state/state.ts";
 import type { KvLike } from "./state/kv_store.ts";
+import {
+  type NumericSetting,
+  settingProblem,
+  SETTINGS,
+} from "./core/settings.ts";
 
 /**
  * Where freerouter reports what happens (never keys, never message content).
@@ -152,30 +157,27 @@ export const DEFAULT_BASE_URL = "https://openrouter.ai/api/v1";
 
 const SILENT: Logger = { info() {}, warn() {} };
 
-function seconds(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-): number {
-  const v = value ?? fallback;
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+/** A setting's value or its default, checked against the table's bounds. */
+function resolved(setting: NumericSetting, value: number | undefined): number {
+  const v = value ?? setting.default;
+  const problem = settingProblem(setting, v);
+  if (problem) {
     throw new RangeError(
-      `Cannot route: "${name}" must be a positive number of seconds, got ${v}`,
+      `Cannot route: "${setting.option}" ${problem}, got ${v}`,
     );
   }
-  return Math.round(v * 1000);
+  return v;
 }
+
+/** A seconds setting in ms. */
+const ms = (setting: NumericSetting, value: number | undefined) =>
+  Math.round(resolved(setting, value) * 1000);
 
 /** Applies defaults and validates; throws `RangeError` or `TypeError`. */
 export function resolveRouterOptions(
   options: RouterOptions,
 ): ResolvedRouterOptions {
-  const maxAttempts = options.maxAttempts ?? 8;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new RangeError(
-      `Cannot route: "maxAttempts" must be a positive integer, got ${maxAttempts}`,
-    );
-  }
+  const maxAttempts = resolved(SETTINGS.maxAttempts, options.maxAttempts);
   const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
   try {
     new URL(baseUrl);
@@ -186,39 +188,27 @@ export function resolveRouterOptions(
   if (typeof fetchFn !== "function") {
     throw new TypeError('Cannot route: "fetch" must be a function');
   }
-  const rpm = options.rpm ?? 20;
-  if (!Number.isInteger(rpm) || rpm < 0) {
-    throw new RangeError(
-      `Cannot route: "rpm" must be a whole number (0 = no limit), got ${rpm}`,
-    );
-  }
+  const rpm = resolved(SETTINGS.rpm, options.rpm);
   const strategy = options.strategy ?? "priority";
   if (strategy !== "priority" && strategy !== "adaptive") {
     throw new TypeError(
       `Cannot route: "strategy" must be "priority" or "adaptive", got ${strategy}`,
     );
   }
-  const maxWait = options.maxWait ?? 30;
-  if (typeof maxWait !== "number" || !Number.isFinite(maxWait) || maxWait < 0) {
-    throw new RangeError(
-      `Cannot route: "maxWait" must be 0 or more seconds, got ${maxWait}`,
-    );
-  }
   return {
     baseUrl,
     rpm,
-    maxWaitMs: Math.round(maxWait * 1000),
+    maxWaitMs: ms(SETTINGS.maxWait, options.maxWait),
     strategy,
     sleep: options.sleep ?? abortableSleep,
     fetch: fetchFn,
     maxAttempts,
-    cooldownMs: seconds("cooldownSeconds", options.cooldownSeconds, 60),
-    modelRefreshTtlMs: seconds("modelRefreshTtl", options.modelRefreshTtl, 600),
-    requestTimeoutMs: seconds("requestTimeout", options.requestTimeout, 60),
-    streamIdleTimeoutMs: seconds(
-      "streamIdleTimeout",
+    cooldownMs: ms(SETTINGS.cooldownSeconds, options.cooldownSeconds),
+    modelRefreshTtlMs: ms(SETTINGS.modelRefreshTtl, options.modelRefreshTtl),
+    requestTimeoutMs: ms(SETTINGS.requestTimeout, options.requestTimeout),
+    streamIdleTimeoutMs: ms(
+      SETTINGS.streamIdleTimeout,
       options.streamIdleTimeout,
-      60,
     ),
     state: routingState(
       options.state ?? new FreeRouterState({ kv: options.kv }),

@@ -6,24 +6,20 @@
  * @module
  */
 import { accountIdOf, knownAccountId } from "./state/account_id.ts";
-import {
-  type AccountLimits,
-  isLimited,
-  learnedAt,
-} from "./core/account_limit.ts";
 import { orderCandidates } from "./core/candidates.ts";
 import { describeMisfit, requestNeeds } from "./core/capabilities.ts";
-import { adaptiveOrder, BREAKER_THRESHOLD } from "./core/health.ts";
+import { adaptiveOrder } from "./core/health.ts";
 import { secondsUntilSoonest } from "./core/cooldown.ts";
 import { type Attempt, FreeRouterError, UpstreamHTTPError } from "./errors.ts";
 import {
   classifyFailure,
   describeFailure,
   effectiveStatus,
-  type ModelEffect,
   type UpstreamFailure,
 } from "./core/failure.ts";
-import { buildFreePool } from "./core/free_pool.ts";
+import { fetchFreePool } from "./upstream/catalog_fetch.ts";
+import { accountLimited, Admission } from "./state/admission.ts";
+import { applyEffect } from "./state/effects.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
 import {
@@ -79,10 +75,12 @@ export function bodyForModels(
 export class Router {
   readonly #options: ResolvedRouterOptions;
   readonly #upstream: UpstreamOptions;
+  readonly #admission: Admission;
 
   /** Creates a router over resolved options. */
   constructor(options: ResolvedRouterOptions) {
     this.#options = options;
+    this.#admission = new Admission(options);
     this.#upstream = {
       baseUrl: options.baseUrl,
       fetch: options.fetch,
@@ -113,7 +111,7 @@ export class Router {
     const { state, now, modelRefreshTtlMs } = this.#options;
     await state.load(now, this.#warn);
     return await state.catalog.pool(
-      () => this.#fetchPool(apiKey),
+      () => fetchFreePool(this.#options, apiKey),
       now,
       modelRefreshTtlMs,
       (fresh) => {
@@ -134,35 +132,6 @@ export class Router {
   readonly #warn = (message: string): void =>
     this.#options.logger.warn(message);
 
-  async #fetchPool(apiKey: string | undefined): Promise<readonly FreeModel[]> {
-    const { baseUrl, fetch, requestTimeoutMs } = this.#options;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), requestTimeoutMs);
-    try {
-      const headers: Record<string, string> = { accept: "application/json" };
-      if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-      const res = await fetch(`${baseUrl}/models`, {
-        headers,
-        signal: controller.signal,
-      });
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`GET /models answered ${res.status}`);
-      }
-      const body = await res.json() as { data?: unknown };
-      if (!Array.isArray(body?.data)) {
-        throw new Error("GET /models answered without a data array");
-      }
-      const pool = buildFreePool(body.data);
-      if (pool.length === 0) {
-        throw new Error("GET /models listed no free chat model");
-      }
-      return pool;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /** Routes a non-streaming request. */
   complete(
     request: ChatCompletionRequest,
@@ -177,102 +146,6 @@ export class Router {
     context: RouteContext,
   ): Promise<Routed<StreamAnswer>> {
     return this.#route(request, context, attemptStream);
-  }
-
-  /** The account limits in force: configured RPM (or a lower learned one) and the learned daily limit. */
-  #limits(account: string): AccountLimits {
-    const { rpm, state, now } = this.#options;
-    const learned = learnedAt(state.account(account).learned, now());
-    return {
-      rpm: rpm === 0 ? 0 : Math.min(rpm, learned.rpm ?? rpm),
-      rpd: rpm === 0 ? undefined : learned.rpd,
-    };
-  }
-
-  /**
-   * Whether one more attempt may go upstream at once: no account block holds
-   * and no account limit is in force. Throws a 429 {@link FreeRouterError}
-   * when the daily limit is reached (no wait can help).
-   */
-  #admitsNow(account: string, attempts: Attempt[]): boolean {
-    const { state, now } = this.#options;
-    const block = state.account(account).block;
-    if (block && block.scope === "day" && block.until > now()) {
-      // Refuse at once, without queueing behind others.
-      throw accountLimited(block.until, now(), "daily_limit_reached", attempts);
-    }
-    return (!block || block.until <= now()) &&
-      !isLimited(this.#limits(account));
-  }
-
-  /**
-   * Waits until one more attempt may go upstream: no account block holds and
-   * the account limits have room. Waits in FIFO order for at most the request's
-   * remaining `maxWait`; past that, throws a 429 {@link FreeRouterError}.
-   * Call it when {@link #admitsNow} says no.
-   */
-  async #admit(
-    account: string,
-    deadline: number,
-    context: RouteContext,
-    attempts: Attempt[],
-  ): Promise<void> {
-    const { state, now } = this.#options;
-    const gone = (signal: AbortSignal | undefined) => {
-      if (signal?.aborted) {
-        throw new FreeRouterError("aborted", "The client went away");
-      }
-    };
-    /** The client's signal once read (it is read when a wait begins). */
-    let watched = typeof context.signal === "function"
-      ? undefined
-      : context.signal;
-    await state.enqueue(async () => {
-      for (;;) {
-        gone(watched);
-        const t = now();
-        const held = state.account(account).block;
-        if (held && held.until > t) {
-          if (held.scope === "day") {
-            throw accountLimited(
-              held.until,
-              t,
-              "daily_limit_reached",
-              attempts,
-            );
-          }
-          if (held.until > deadline) {
-            throw accountLimited(held.until, t, "rate_limited", attempts);
-          }
-          // A wait is long: watch the client from now on.
-          watched ??= readSignal(context.signal);
-          gone(watched);
-          await this.#wait(held.until - t, watched);
-          continue;
-        }
-        const slot = await state.takeSlot(account, this.#limits(account), t);
-        if (slot.ok) return;
-        if (slot.retryAt > deadline) {
-          throw accountLimited(slot.retryAt, t, "rate_limited", attempts);
-        }
-        watched ??= readSignal(context.signal);
-        gone(watched);
-        await this.#wait(slot.retryAt - t, watched);
-      }
-    });
-  }
-
-  async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    try {
-      await this.#options.sleep(ms, signal);
-    } catch (err) {
-      if (signal?.aborted) {
-        throw new FreeRouterError("aborted", "The client went away", {
-          cause: err,
-        });
-      }
-      throw err;
-    }
   }
 
   async #route<T>(
@@ -315,8 +188,13 @@ export class Router {
     let index = 0;
     while (index < order.candidates.length && attempts.length < maxAttempts) {
       const model = order.candidates[index]!;
-      if (!this.#admitsNow(account, attempts)) {
-        await this.#admit(account, deadline, context, attempts);
+      if (!this.#admission.admitsNow(account, attempts)) {
+        await this.#admission.admit(
+          account,
+          deadline,
+          context.signal,
+          attempts,
+        );
       }
       const started = now();
       // A fallback is slow anyway: from the second attempt on, watch the
@@ -377,7 +255,8 @@ export class Router {
       }
       index++;
       if (effectiveStatus(failure) !== 429) allRateLimited = false;
-      await this.#apply(
+      await applyEffect(
+        this.#options,
         model.id,
         verdict.effect,
         outcome,
@@ -395,66 +274,6 @@ export class Router {
         : undefined,
     );
   }
-
-  /** Applies a failure's effect on a model: cooldown, lasting cooldown, capability gap, breaker. */
-  async #apply(
-    model: string,
-    effect: ModelEffect | undefined,
-    reason: string,
-    consecutiveFailures: number,
-  ): Promise<void> {
-    const { state, now, cooldownMs, modelRefreshTtlMs } = this.#options;
-    switch (effect?.kind) {
-      case "cooldown":
-        return await state.coolDown({
-          model,
-          until: effect.until,
-          reason,
-          kind: "rate_limit",
-        }, now());
-      case "lasting": {
-        const fetchedAt = state.catalog.snapshot?.fetchedAt ?? now();
-        const until = Math.max(fetchedAt + modelRefreshTtlMs, now() + 60_000);
-        return await state.coolDown(
-          { model, until, reason, kind: "lasting" },
-          now(),
-        );
-      }
-      case "capability":
-        return await state.addGap(model, effect.capability);
-      case "transient":
-        if (consecutiveFailures >= BREAKER_THRESHOLD) {
-          const until = now() + cooldownMs;
-          await state.coolDown(
-            {
-              model,
-              until,
-              reason:
-                `${consecutiveFailures} failures in a row, last ${reason}`,
-              kind: "breaker",
-            },
-            now(),
-          );
-        }
-    }
-  }
-}
-
-function accountLimited(
-  until: number,
-  now: number,
-  code: "daily_limit_reached" | "rate_limited",
-  attempts: Attempt[],
-): FreeRouterError {
-  const seconds = Math.max(1, Math.ceil((until - now) / 1000));
-  const when = new Date(until).toISOString();
-  const message = code === "daily_limit_reached"
-    ? `OpenRouter's daily free-model limit for this account is reached; it resets at ${when}`
-    : `The account's free-model rate limit is reached; retry after ${seconds} s`;
-  return new FreeRouterError(code, message, {
-    attempts,
-    retryAfterSeconds: seconds,
-  });
 }
 
 function refusal(

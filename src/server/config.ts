@@ -6,6 +6,11 @@
  */
 import { z } from "zod";
 import { DEFAULT_BASE_URL } from "../options.ts";
+import {
+  type NumericSetting,
+  settingProblem,
+  SETTINGS,
+} from "../core/settings.ts";
 
 /** The proxy's configuration after validation. Times in seconds. */
 export interface ServerConfig {
@@ -47,11 +52,14 @@ const decimal = (error: string) =>
   z.string().trim().regex(/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/, { error })
     .transform(Number);
 
-const positiveSeconds = (fallback: number) =>
-  decimal("must be a number of seconds").pipe(
-    z.number().positive("must be greater than 0")
-      .max(86_400, "must be at most 86400"),
-  ).default(fallback);
+/** A numeric setting from the environment, with the table's default and bounds. */
+const setting = (s: NumericSetting) =>
+  decimal(s.kind).check((ctx) => {
+    const problem = settingProblem(s, ctx.value);
+    if (problem) {
+      ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+    }
+  }).default(s.default);
 
 const envSchema = z.object({
   OPENROUTER_API_KEY: optionalSecret,
@@ -65,27 +73,18 @@ const envSchema = z.object({
       .min(0, "must be between 0 and 65535")
       .max(65535, "must be between 0 and 65535"),
   ).default(8000),
-  MODEL_REFRESH_TTL: positiveSeconds(600),
-  MAX_ATTEMPTS: decimal("must be a whole number").pipe(
-    z.number().int("must be a whole number")
-      .min(1, "must be at least 1").max(100, "must be at most 100"),
-  ).default(8),
-  COOLDOWN_SECONDS: positiveSeconds(60),
-  REQUEST_TIMEOUT: positiveSeconds(60),
-  FREEROUTER_STREAM_IDLE_TIMEOUT: positiveSeconds(60),
+  MODEL_REFRESH_TTL: setting(SETTINGS.modelRefreshTtl),
+  MAX_ATTEMPTS: setting(SETTINGS.maxAttempts),
+  COOLDOWN_SECONDS: setting(SETTINGS.cooldownSeconds),
+  REQUEST_TIMEOUT: setting(SETTINGS.requestTimeout),
+  FREEROUTER_STREAM_IDLE_TIMEOUT: setting(SETTINGS.streamIdleTimeout),
   FREEROUTER_KV_PATH: z.string().trim().min(1, "must not be empty").default(
     ".freerouter/kv.sqlite",
   ),
   FREEROUTER_API_KEY: optionalSecret,
-  FREEROUTER_RPM: decimal("must be a whole number").pipe(
-    z.number().int("must be a whole number").min(0, "must be 0 (off) or more"),
-  ).default(20),
-  FREEROUTER_MAX_WAIT: decimal("must be a number of seconds").pipe(
-    z.number().min(0, "must be 0 or more").max(3600, "must be at most 3600"),
-  ).default(30),
-  FREEROUTER_MAX_BODY_BYTES: decimal("must be a number of bytes").pipe(
-    z.number().int("must be a whole number").min(1024, "must be at least 1024"),
-  ).default(10 * 1024 * 1024),
+  FREEROUTER_RPM: setting(SETTINGS.rpm),
+  FREEROUTER_MAX_WAIT: setting(SETTINGS.maxWait),
+  FREEROUTER_MAX_BODY_BYTES: setting(SETTINGS.maxBodyBytes),
   FREEROUTER_CORS_ORIGINS: z.string().optional().transform((v) =>
     (v ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "")
   ),

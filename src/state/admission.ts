@@ -1,0 +1,147 @@
+/**
+ * Account admission: whether one more attempt may go upstream now under the
+ * account's free-tier limits, and the bounded FIFO wait for room when it may
+ * not. Moved out of the router, which only asks.
+ *
+ * @module
+ */
+import {
+  type AccountLimits,
+  isLimited,
+  learnedAt,
+} from "../core/account_limit.ts";
+import { type Attempt, FreeRouterError } from "../errors.ts";
+import type { RoutingState } from "./state.ts";
+
+/** What admission needs from the router's options. */
+export interface AdmissionOptions {
+  state: RoutingState;
+  now: () => number;
+  /** Configured attempts per minute; 0 turns the limiter off. */
+  rpm: number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Admits attempts under an account's limits. */
+export class Admission {
+  readonly #options: AdmissionOptions;
+
+  /** Admission over the router's state, clock and sleep. */
+  constructor(options: AdmissionOptions) {
+    this.#options = options;
+  }
+
+  /** The account limits in force: configured RPM (or a lower learned one) and the learned daily limit. */
+  limits(account: string): AccountLimits {
+    const { rpm, state, now } = this.#options;
+    const learned = learnedAt(state.account(account).learned, now());
+    return {
+      rpm: rpm === 0 ? 0 : Math.min(rpm, learned.rpm ?? rpm),
+      rpd: rpm === 0 ? undefined : learned.rpd,
+    };
+  }
+
+  /**
+   * Whether one more attempt may go upstream at once: no account block holds
+   * and no account limit is in force. Throws a 429 {@link FreeRouterError}
+   * when the daily limit is reached (no wait can help).
+   */
+  admitsNow(account: string, attempts: Attempt[]): boolean {
+    const { state, now } = this.#options;
+    const block = state.account(account).block;
+    if (block && block.scope === "day" && block.until > now()) {
+      // Refuse at once, without queueing behind others.
+      throw accountLimited(block.until, now(), "daily_limit_reached", attempts);
+    }
+    return (!block || block.until <= now()) &&
+      !isLimited(this.limits(account));
+  }
+
+  /**
+   * Waits until one more attempt may go upstream: no account block holds and
+   * the account limits have room. Waits in FIFO order until `deadline` at
+   * most; past that, throws a 429 {@link FreeRouterError}. `signal` is the
+   * client's, or a function that reads it (read only when a wait begins).
+   * Call it when {@link admitsNow} says no.
+   */
+  async admit(
+    account: string,
+    deadline: number,
+    signal: AbortSignal | (() => AbortSignal | undefined) | undefined,
+    attempts: Attempt[],
+  ): Promise<void> {
+    const { state, now } = this.#options;
+    const watch = () => typeof signal === "function" ? signal() : signal;
+    /** The client's signal once read. */
+    let watched = typeof signal === "function" ? undefined : signal;
+    const gone = () => {
+      if (watched?.aborted) {
+        throw new FreeRouterError("aborted", "The client went away");
+      }
+    };
+    await state.enqueue(async () => {
+      for (;;) {
+        gone();
+        const t = now();
+        const held = state.account(account).block;
+        if (held && held.until > t) {
+          if (held.scope === "day") {
+            throw accountLimited(
+              held.until,
+              t,
+              "daily_limit_reached",
+              attempts,
+            );
+          }
+          if (held.until > deadline) {
+            throw accountLimited(held.until, t, "rate_limited", attempts);
+          }
+          // A wait is long: watch the client from now on.
+          watched ??= watch();
+          gone();
+          await this.#wait(held.until - t, watched);
+          continue;
+        }
+        const slot = await state.takeSlot(account, this.limits(account), t);
+        if (slot.ok) return;
+        if (slot.retryAt > deadline) {
+          throw accountLimited(slot.retryAt, t, "rate_limited", attempts);
+        }
+        watched ??= watch();
+        gone();
+        await this.#wait(slot.retryAt - t, watched);
+      }
+    });
+  }
+
+  async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.#options.sleep(ms, signal);
+    } catch (err) {
+      if (signal?.aborted) {
+        throw new FreeRouterError("aborted", "The client went away", {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+}
+
+/** The 429 for an account limit: the daily cap, or a minute limit past the request's wait. */
+export function accountLimited(
+  until: number,
+  now: number,
+  code: "daily_limit_reached" | "rate_limited",
+  attempts: Attempt[],
+): FreeRouterError {
+  const seconds = Math.max(1, Math.ceil((until - now) / 1000));
+  const when = new Date(until).toISOString();
+  const message = code === "daily_limit_reached"
+    ? `OpenRouter's daily free-model limit for this account is reached; it resets at ${when}`
+    : `The account's free-model rate limit is reached; retry after ${seconds} s`;
+  return new FreeRouterError(code, message, {
+    attempts,
+    retryAfterSeconds: seconds,
+  });
+}
