@@ -7,7 +7,12 @@
  */
 import { accountIdOf, knownAccountId } from "./state/account_id.ts";
 import { orderCandidates } from "./core/candidates.ts";
-import { describeMisfit, requestNeeds } from "./core/capabilities.ts";
+import {
+  budgetFor,
+  describeMisfit,
+  flexibleNeeds,
+  requestNeeds,
+} from "./core/capabilities.ts";
 import { adaptiveOrder } from "./core/health.ts";
 import { secondsUntilSoonest } from "./core/cooldown.ts";
 import { type Attempt, FreeRouterError, UpstreamHTTPError } from "./errors.ts";
@@ -54,21 +59,45 @@ export interface RouteContext {
    * it has a cost, called only when it matters (see {@link ClientSignal}).
    */
   signal?: ClientSignal;
+  /**
+   * The request's completion budget is a ceiling, not a need: models whose
+   * completion cap or context is smaller still serve it, each attempt asking
+   * for what its model allows (the agent fronts: Claude Code asks for
+   * 32k–128k tokens). Otherwise such models are left out, as OpenAI clients
+   * expect.
+   */
+  clampMaxTokens?: boolean;
 }
 
 /**
- * Serialises a request once; each attempt only splices its model in front.
- * The client's fields are kept as they are, `model` replaced. OpenRouter's own
- * fallback fields (`models`, `route`) are dropped: they could route to a paid
- * model, and freerouter does the fallback itself.
+ * Serialises a request once; each attempt only splices its model (and, when
+ * the budget is clamped, its `max_tokens`) in front. The client's fields are
+ * kept as they are, `model` replaced. OpenRouter's own fallback fields
+ * (`models`, `route`) are dropped: they could route to a paid model, and
+ * freerouter does the fallback itself.
  */
 export function bodyForModels(
   request: ChatCompletionRequest,
-): (model: string) => string {
+): (model: string, maxTokens?: number) => string {
   const { model: _model, models: _models, route: _route, ...rest } = request;
   const tail = JSON.stringify(rest).slice(1); // `…}` without the opening brace
   const separator = tail === "}" ? "" : ",";
-  return (model) => `{"model":${JSON.stringify(model)}${separator}${tail}`;
+  let unbudgeted: string | undefined; // the tail without the budget fields
+  return (model, maxTokens) => {
+    const head = `{"model":${JSON.stringify(model)}`;
+    if (maxTokens === undefined) return `${head}${separator}${tail}`;
+    if (unbudgeted === undefined) {
+      const {
+        max_tokens: _max,
+        max_completion_tokens: _maxCompletion,
+        ...unbudgetedRest
+      } = rest;
+      unbudgeted = JSON.stringify(unbudgetedRest).slice(1);
+    }
+    return `${head},"max_tokens":${maxTokens}${
+      unbudgeted === "}" ? "" : ","
+    }${unbudgeted}`;
+  };
 }
 
 /** Routes chat completions across the free pool. */
@@ -164,7 +193,10 @@ export class Router {
           { cause: err },
         );
       });
-    const needs = requestNeeds(request);
+    const asked = requestNeeds(request);
+    const flexible = context.clampMaxTokens === true &&
+      asked.maxTokens !== undefined;
+    const needs = flexible ? flexibleNeeds(asked) : asked;
     const order = orderCandidates({
       pool: strategy === "adaptive" ? adaptiveOrder(pool, state.health) : pool,
       requested: request.model,
@@ -202,7 +234,10 @@ export class Router {
       const first = attempts.length === 0;
       const result = await attempt(this.#upstream, {
         model: model.id,
-        body: body(model.id),
+        body: body(
+          model.id,
+          flexible ? budgetFor(model, asked) : undefined,
+        ),
         apiKey: context.apiKey,
         signal: first ? context.signal : readSignal(context.signal),
       });

@@ -115,6 +115,46 @@ export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
   };
 }
 
+/** The smallest completion budget a model must leave room for when a request's budget is flexible. */
+export const MIN_FLEXIBLE_BUDGET = 1_024;
+
+/**
+ * The needs of a request whose completion budget is a ceiling: a model fits
+ * when its context holds the prompt plus a small budget (the request's, when
+ * smaller than {@link MIN_FLEXIBLE_BUDGET}); its completion cap does not
+ * matter. See {@link budgetFor} for what each model is then asked for.
+ */
+export function flexibleNeeds(needs: RequestNeeds): RequestNeeds {
+  if (needs.maxTokens === undefined) return needs;
+  const prompt = needs.contextTokens - needs.maxTokens;
+  return {
+    ...needs,
+    maxTokens: undefined,
+    contextTokens: prompt + Math.min(needs.maxTokens, MIN_FLEXIBLE_BUDGET),
+  };
+}
+
+/**
+ * The completion budget one model gets for a flexible request: the request's
+ * budget, capped by the model's completion cap and by what its context leaves
+ * after the estimated prompt (never below 1).
+ */
+export function budgetFor(
+  model: FreeModel,
+  needs: RequestNeeds,
+): number | undefined {
+  if (needs.maxTokens === undefined) return undefined;
+  const prompt = needs.contextTokens - needs.maxTokens;
+  return Math.max(
+    1,
+    Math.min(
+      needs.maxTokens,
+      model.max_completion_tokens ?? Infinity,
+      model.context_length - prompt,
+    ),
+  );
+}
+
 /** Whether a model has a capability, according to its catalog entry. */
 export function supports(model: FreeModel, capability: Capability): Support {
   const modality = INPUT_MODALITY[capability];

@@ -14,6 +14,15 @@ export function bearer(req: Request): string | undefined {
   return match?.[1]?.trim() || undefined;
 }
 
+/**
+ * The client's key: `Authorization: Bearer …` (OpenAI SDKs, Codex,
+ * `ANTHROPIC_AUTH_TOKEN`) or `x-api-key` (Anthropic SDKs, Claude Code's
+ * `ANTHROPIC_API_KEY`).
+ */
+export function clientKey(req: Request): string | undefined {
+  return bearer(req) ?? (req.headers.get("x-api-key")?.trim() || undefined);
+}
+
 /** Compares two secrets in time that depends only on their lengths. */
 export function timingSafeEqual(a: string, b: string): boolean {
   const x = encoder.encode(a);

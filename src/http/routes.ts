@@ -1,9 +1,16 @@
 /**
- * The proxy's routes: which paths exist, the methods they allow, and how a
- * request URL maps onto them (the `/v1` prefix is optional).
+ * The proxy's routes, each with its handler: which paths exist, the methods
+ * they allow, the error shape they answer in, and how a request URL maps onto
+ * them (the `/v1` prefix is optional).
  *
  * @module
  */
+import type { Api } from "../ops/request_log.ts";
+import { chatCompletions } from "./chat.ts";
+import type { RouteHandler } from "./context.ts";
+import { health, metrics, models, page, status } from "./info.ts";
+import { countTokens, messages } from "./messages.ts";
+import { responses } from "./responses.ts";
 
 /** The path of a request URL, without parsing the whole URL. */
 export function pathnameOf(url: string): string {
@@ -25,7 +32,10 @@ export function routeOf(pathname: string): string {
   return path.startsWith("/v1/") ? path.slice(3) : path;
 }
 
-/** A route: the methods it allows, whether it needs the access key, its metrics label. */
+/** The error shape a route answers in: OpenAI's, or Anthropic's (`/v1/messages`). */
+export type Front = "openai" | "anthropic";
+
+/** A route: the methods it allows, its handler, its metrics label. */
 export interface Route {
   /** The `Allow` header value. */
   allow: string;
@@ -33,20 +43,39 @@ export interface Route {
   methods: readonly string[];
   /** The `route` label in the metrics. */
   label: string;
+  /** Answers the request. */
+  handle: RouteHandler;
   /** Open without the access key. */
   open?: boolean;
+  /** Errors in this front's shape (default OpenAI's). */
+  front?: Front;
+  /** A routed API: its requests are logged and listed on the status page. */
+  api?: Api;
 }
 
-function defineRoute(allow: string, label: string, open?: boolean): Route {
-  return { allow, methods: allow.split(", "), label, open };
+function route(
+  allow: string,
+  label: string,
+  handle: RouteHandler,
+  extra: Pick<Route, "open" | "front" | "api"> = {},
+): Route {
+  return { allow, methods: allow.split(", "), label, handle, ...extra };
 }
 
 /** The routes, by path without the `/v1` prefix. */
 export const ROUTES: Record<string, Route> = {
-  "/chat/completions": defineRoute("POST", "chat"),
-  "/models": defineRoute("GET, HEAD", "models"),
-  "/freerouter/status": defineRoute("GET, HEAD", "freerouter_status"),
-  "/metrics": defineRoute("GET, HEAD", "metrics"),
-  "/health": defineRoute("GET, HEAD", "health", true),
-  "/": defineRoute("GET, HEAD", "page", true),
+  "/chat/completions": route("POST", "chat", chatCompletions, { api: "chat" }),
+  "/messages": route("POST", "messages", messages, {
+    api: "messages",
+    front: "anthropic",
+  }),
+  "/messages/count_tokens": route("POST", "count_tokens", countTokens, {
+    front: "anthropic",
+  }),
+  "/responses": route("POST", "responses", responses, { api: "responses" }),
+  "/models": route("GET, HEAD", "models", models),
+  "/freerouter/status": route("GET, HEAD", "freerouter_status", status),
+  "/metrics": route("GET, HEAD", "metrics", metrics),
+  "/health": route("GET, HEAD", "health", health, { open: true }),
+  "/": route("GET, HEAD", "page", page, { open: true }),
 };

@@ -7,12 +7,17 @@
  */
 import type { Attempt } from "../errors.ts";
 
+/** The API fronts freerouter serves over the one router. */
+export type Api = "chat" | "messages" | "responses";
+
 /** One answered request. */
 export interface RequestRecord {
   /** The request id (`X-Request-Id`). */
   id: string;
   /** When it arrived, ISO 8601. */
   at: string;
+  /** Which API the client spoke: chat completions, Anthropic Messages or OpenAI Responses. */
+  api: Api;
   /** HTTP method. */
   method: string;
   /** The path, without the query. */
@@ -71,6 +76,7 @@ export function requestIdOf(req: Request): string {
 export function logFields(record: RequestEntry): Record<string, unknown> {
   const fields: Record<string, unknown> = {
     request_id: record.id,
+    api: record.api,
     method: record.method,
     path: record.path,
     status: record.status,

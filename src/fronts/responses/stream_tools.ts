@@ -1,0 +1,162 @@
+/**
+ * The tool-call items of a Responses stream, fed by chat `tool_calls`
+ * deltas. Several calls may be open at once; each delta goes to its own item
+ * (by the chat tool-call `index`), and a new id on a used index starts a new
+ * call (some providers number every call 0). An item is added once its name
+ * is known; arguments seen before go in one delta then.
+ *
+ * Function calls stream `response.function_call_arguments.delta` as the
+ * arguments come. Custom tool calls cannot: the upstream streams JSON
+ * arguments `{"input": …}`, so the input is sent when the call ends, as one
+ * `response.custom_tool_call_input.delta` (when not empty) and
+ * `response.custom_tool_call_input.done`.
+ *
+ * @module
+ */
+import type { ResponseOutputItem } from "openai/resources/responses/responses";
+import { customInput, toolCallItem } from "./response.ts";
+import type { EventWriter } from "./stream_writer.ts";
+import type { ToolNames } from "./tools.ts";
+
+/** A tool call, from its first delta until its item is done. */
+interface Call {
+  /** Item id, set when the item is added. */
+  id: string;
+  /** Output index, -1 until the item is added. */
+  index: number;
+  callId: string;
+  chatName: string;
+  args: string;
+  custom: boolean;
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+/** The open tool calls. */
+export class ToolTrack {
+  readonly #out: EventWriter;
+  readonly #names: ToolNames;
+  /** Open calls by chat tool-call index. */
+  #calls = new Map<number, Call>();
+
+  constructor(out: EventWriter, names: ToolNames) {
+    this.#out = out;
+    this.#names = names;
+  }
+
+  /** One element of a chat delta's `tool_calls`. */
+  delta(raw: unknown): string {
+    if (typeof raw !== "object" || raw === null) return "";
+    const delta = raw as Record<string, unknown>;
+    const fn = (delta.function ?? {}) as Record<string, unknown>;
+    const key = typeof delta.index === "number" ? delta.index : 0;
+    const callId = text(delta.id);
+    let sse = "";
+    let call = this.#calls.get(key);
+    if (call && callId !== "" && call.callId !== "" && callId !== call.callId) {
+      this.#calls.delete(key);
+      sse += this.#close(call);
+      call = undefined;
+    }
+    if (!call) {
+      call = {
+        id: "",
+        index: -1,
+        callId,
+        chatName: "",
+        args: "",
+        custom: false,
+      };
+      this.#calls.set(key, call);
+    }
+    if (call.callId === "") call.callId = callId;
+    if (call.chatName === "") call.chatName = text(fn.name);
+    const args = text(fn.arguments);
+    call.args += args;
+    if (call.index >= 0) return sse + this.#argumentsDelta(call, args);
+    return call.chatName === "" ? sse : sse + this.#add(call);
+  }
+
+  /** Ends every open call, in the order they started. */
+  close(): string {
+    if (this.#calls.size === 0) return "";
+    let sse = "";
+    for (const call of this.#calls.values()) sse += this.#close(call);
+    this.#calls.clear();
+    return sse;
+  }
+
+  /** The unfinished items (function calls `incomplete`), for a failed response. */
+  partial(output: ResponseOutputItem[]): void {
+    for (const call of this.#calls.values()) {
+      if (call.index < 0) continue;
+      const item = this.#item(call);
+      output[call.index] = item.type === "function_call"
+        ? { ...item, status: "incomplete" }
+        : item;
+    }
+  }
+
+  #add(call: Call): string {
+    call.custom = this.#names.target(call.chatName).kind === "custom";
+    call.id = this.#out.newId(call.custom ? "ctc" : "fc");
+    if (call.callId === "") call.callId = this.#out.newId("call");
+    const item = this.#item(call, "");
+    const added = this.#out.add(
+      item.type === "function_call" ? { ...item, status: "in_progress" } : item,
+    );
+    call.index = added.index;
+    return added.sse + this.#argumentsDelta(call, call.args);
+  }
+
+  #argumentsDelta(call: Call, delta: string): string {
+    if (delta === "" || call.custom) return "";
+    return this.#out.emit({
+      type: "response.function_call_arguments.delta",
+      item_id: call.id,
+      output_index: call.index,
+      delta,
+    });
+  }
+
+  #item(call: Call, args = call.args) {
+    return toolCallItem(this.#names, {
+      id: call.id,
+      callId: call.callId,
+      chatName: call.chatName,
+      arguments: args,
+    });
+  }
+
+  #close(call: Call): string {
+    // A call whose name never came is added now, nameless.
+    let sse = call.index < 0 ? this.#add(call) : "";
+    const item = this.#item(call);
+    const at = { item_id: call.id, output_index: call.index };
+    if (item.type === "function_call") {
+      sse += this.#out.emit({
+        type: "response.function_call_arguments.done",
+        ...at,
+        name: item.name,
+        arguments: item.arguments,
+      });
+    } else {
+      const input = customInput(call.args);
+      if (input !== "") {
+        sse += this.#out.emit({
+          type: "response.custom_tool_call_input.delta",
+          ...at,
+          delta: input,
+        });
+      }
+      sse += this.#out.emit({
+        type: "response.custom_tool_call_input.done",
+        ...at,
+        input,
+      });
+    }
+    return sse + this.#out.done(call.index, item);
+  }
+}

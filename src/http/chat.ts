@@ -1,0 +1,94 @@
+/**
+ * `POST /v1/chat/completions`, and what every front shares to reach the
+ * router: the key a request spends, its routing context, and the routed
+ * answer's headers.
+ *
+ * @module
+ */
+import { validateChatRequest } from "../core/request_schema.ts";
+import { errorResponse } from "../errors.ts";
+import type { RouteContext } from "../router.ts";
+import { readJsonBody } from "./body.ts";
+import {
+  type HandlerContext,
+  missingKeyMessage,
+  routedHeaders,
+  type Trace,
+  traced,
+} from "./context.ts";
+
+/** The OpenRouter key a request may spend, or the 401 to answer. */
+export function keyOrRefusal(
+  req: Request,
+  ctx: HandlerContext,
+): string | Response {
+  const key = ctx.upstreamKey(req);
+  if (key) return key;
+  return errorResponse({
+    status: 401,
+    message: missingKeyMessage(ctx),
+    code: "missing_api_key",
+  });
+}
+
+/** The routing context of a request (its signal is read only when it matters). */
+export function routeContext(
+  req: Request,
+  key: string,
+  extra: Partial<RouteContext> = {},
+): RouteContext {
+  return { apiKey: key, signal: () => req.signal, ...extra };
+}
+
+/** Answers a chat completion request: the routed upstream bytes, unchanged. */
+export async function chatCompletions(
+  req: Request,
+  ctx: HandlerContext,
+  trace: Trace,
+): Promise<Response> {
+  const key = keyOrRefusal(req, ctx);
+  if (typeof key !== "string") return key;
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (!body.ok) return body.response;
+  const checked = validateChatRequest(body.value);
+  if (!checked.ok) {
+    return errorResponse({
+      status: 400,
+      message: checked.error.message,
+      param: checked.error.param,
+      code: "invalid_request",
+    });
+  }
+  const context = routeContext(req, key);
+  trace.stream = checked.request.stream === true;
+  if (trace.stream) {
+    const routed = traced(
+      trace,
+      await ctx.router.stream(checked.request, context),
+    );
+    const headers = routedHeaders(
+      routed,
+      routed.answer.headers.get("content-type") ?? "text/event-stream",
+      trace.id,
+    );
+    headers["cache-control"] = "no-cache";
+    return new Response(routed.answer.body, { status: 200, headers });
+  }
+  const routed = traced(
+    trace,
+    await ctx.router.complete(checked.request, context),
+  );
+  return new Response(
+    routed.answer.bytes as
+      | Uint8Array<ArrayBuffer>
+      | ReadableStream<Uint8Array>,
+    {
+      status: 200,
+      headers: routedHeaders(
+        routed,
+        routed.answer.headers.get("content-type") ?? "application/json",
+        trace.id,
+      ),
+    },
+  );
+}

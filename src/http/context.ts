@@ -1,0 +1,86 @@
+/**
+ * What every route handler shares: the router, the resolved options, the
+ * records, the client's key, and the per-request trace the handler fills in
+ * for the log line, the metrics and the status page.
+ *
+ * @module
+ */
+import type { Attempt } from "../errors.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { Api, RecentRequests } from "../ops/request_log.ts";
+import type { ResolvedRouterOptions } from "../options.ts";
+import type { Routed, Router } from "../router.ts";
+import type { FreeModel } from "../types.ts";
+
+/** What the handler learns about a request while answering it. */
+export interface Trace {
+  /** The request id (`X-Request-Id`). */
+  id: string;
+  /** Which API the client spoke. */
+  api: Api;
+  /** The model that answered; its response carries the request id already. */
+  model: string | null;
+  attempts: Attempt[];
+  stream: boolean;
+  error: string | null;
+}
+
+/** The handler's shared parts, built once by `createHandler`. */
+export interface HandlerContext {
+  router: Router;
+  resolved: ResolvedRouterOptions;
+  metrics: Metrics;
+  recent: RecentRequests;
+  maxBodyBytes: number;
+  /** Whether `FREEROUTER_API_KEY` (an access key) is configured. */
+  hasAccessKey: boolean;
+  /** The OpenRouter key a request spends: the server's, or the client's own. */
+  upstreamKey(req: Request): string | undefined;
+  /** The server key's account fingerprint (undefined with bring-your-own-key). */
+  serverAccount(): string | undefined;
+  /** `GET /models` bodies, built once per pool. */
+  listCache: WeakMap<readonly FreeModel[], string>;
+}
+
+/** A route's handler. */
+export type RouteHandler = (
+  req: Request,
+  ctx: HandlerContext,
+  trace: Trace,
+) => Promise<Response> | Response;
+
+/** A JSON response. */
+export function json(body: string, status = 200): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** The headers of a routed answer, the request id included. */
+export function routedHeaders(
+  routed: Routed<unknown>,
+  contentType: string,
+  requestId: string,
+): Record<string, string> {
+  return {
+    "content-type": contentType,
+    "x-freerouter-model": routed.model,
+    "x-freerouter-attempts": String(routed.attempts.length),
+    "x-request-id": requestId,
+  };
+}
+
+/** Notes the routed answer in the trace. */
+export function traced<T extends Routed<unknown>>(trace: Trace, routed: T): T {
+  trace.model = routed.model;
+  trace.attempts = routed.attempts;
+  return routed;
+}
+
+/** The message when no OpenRouter key can be spent. */
+export function missingKeyMessage(ctx: HandlerContext): string {
+  return ctx.hasAccessKey
+    ? "freerouter has no OpenRouter key configured (set OPENROUTER_API_KEY)"
+    : "No OpenRouter key: set OPENROUTER_API_KEY on the server or send your OpenRouter key (Authorization: Bearer or x-api-key)";
+}

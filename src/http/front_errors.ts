@@ -1,0 +1,38 @@
+/**
+ * Errors in the front's own shape. The handler makes every error in OpenAI's
+ * shape (and passes upstream refusals through); a route whose clients speak
+ * Anthropic's API gets the same status, headers and message in Anthropic's
+ * `{type: "error", error: {type, message}}`. Only error responses are read.
+ *
+ * @module
+ */
+import { anthropicErrorBody } from "../fronts/anthropic/mod.ts";
+import type { Front } from "./routes.ts";
+
+/** The error response in the route's front's shape. */
+export async function inFrontShape(
+  res: Response,
+  front: Front | undefined,
+): Promise<Response> {
+  if (front !== "anthropic" || res.status < 400) return res;
+  let message = res.statusText || `HTTP ${res.status}`;
+  try {
+    const body = await res.json() as {
+      error?: { message?: unknown } | string;
+      message?: unknown;
+    };
+    const given = typeof body.error === "object"
+      ? body.error?.message
+      : body.error ?? body.message;
+    if (typeof given === "string" && given !== "") message = given;
+  } catch {
+    // not JSON: keep the status text
+  }
+  const headers = new Headers(res.headers);
+  headers.set("content-type", "application/json");
+  headers.delete("content-length");
+  return new Response(JSON.stringify(anthropicErrorBody(res.status, message)), {
+    status: res.status,
+    headers,
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * `POST /v1/messages` (Anthropic Messages, what Claude Code speaks) and
+ * `POST /v1/messages/count_tokens`: translated at the edge into a chat
+ * completion for the one router, and back. Errors take Anthropic's shape in
+ * the route table (`front: "anthropic"`).
+ *
+ * @module
+ */
+import { requestNeeds } from "../core/capabilities.ts";
+import { errorResponse } from "../errors.ts";
+import {
+  fromChatCompletion,
+  MessagesStream,
+  parseMessagesRequest,
+  toChatRequest,
+} from "../fronts/anthropic/mod.ts";
+import type { ChatCompletionRequest } from "../types.ts";
+import { readJsonBody } from "./body.ts";
+import { keyOrRefusal, routeContext } from "./chat.ts";
+import { type HandlerContext, json, type Trace } from "./context.ts";
+import { answerFront } from "./front.ts";
+import { newId } from "./translate.ts";
+
+/** A translated request, or the 400 to answer. */
+async function translated(req: Request, ctx: HandlerContext) {
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (!body.ok) return body.response;
+  const parsed = parseMessagesRequest(body.value);
+  if (!parsed.ok) {
+    return errorResponse({
+      status: 400,
+      message: parsed.message,
+      param: parsed.param ?? null,
+      code: "invalid_request",
+    });
+  }
+  return { parsed: parsed.request, ...toChatRequest(parsed.request) };
+}
+
+/** The prompt's estimated tokens: the router's context estimate without the completion budget. */
+function promptTokens(chat: ChatCompletionRequest): number {
+  const needs = requestNeeds(chat);
+  return needs.contextTokens - (needs.maxTokens ?? 0);
+}
+
+/** Answers an Anthropic Messages request, streaming or not. */
+export async function messages(
+  req: Request,
+  ctx: HandlerContext,
+  trace: Trace,
+): Promise<Response> {
+  const key = keyOrRefusal(req, ctx);
+  if (typeof key !== "string") return key;
+  const t = await translated(req, ctx);
+  if (t instanceof Response) return t;
+  const { parsed, request: chat, prefersReasoning, droppedTools } = t;
+  const translation = {
+    id: newId("msg_"),
+    thinking: prefersReasoning,
+    stopSequences: parsed.stop_sequences ?? null,
+  };
+  return await answerFront(ctx, trace, {
+    chat,
+    // Claude Code asks for 32k–128k tokens: each attempt gets what its model allows.
+    context: routeContext(req, key, { clampMaxTokens: true }),
+    droppedTools,
+    translator: (model) =>
+      new MessagesStream({
+        ...translation,
+        model,
+        inputTokens: promptTokens(chat),
+      }),
+    body: (completion) => fromChatCompletion(completion, translation),
+  });
+}
+
+/** `POST /v1/messages/count_tokens`: the estimate the router uses for context fit. */
+export async function countTokens(
+  req: Request,
+  ctx: HandlerContext,
+): Promise<Response> {
+  const t = await translated(req, ctx);
+  if (t instanceof Response) return t;
+  return json(JSON.stringify({ input_tokens: promptTokens(t.request) }));
+}

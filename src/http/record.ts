@@ -1,0 +1,63 @@
+/**
+ * What the handler records about each answered request: the metrics, and for
+ * the routed APIs the status page's recent requests and one log line.
+ *
+ * @module
+ */
+import { outcomeClass } from "../ops/metrics.ts";
+import { logFields, type RequestEntry } from "../ops/request_log.ts";
+import type { HandlerContext, Trace } from "./context.ts";
+import type { Route } from "./routes.ts";
+
+/** One answered request, as the handler saw it. */
+export interface Answered {
+  req: Request;
+  /** The request's path, without the query. */
+  pathname: string;
+  /** The route's path (without `/v1`). */
+  path: string;
+  route: Route | undefined;
+  res: Response;
+  trace: Trace;
+  /** Epoch ms. */
+  arrived: number;
+  /** Time to the response, ms. */
+  ms: number;
+}
+
+/** Records an answered request in the metrics, the recent requests and the log. */
+export function record(ctx: HandlerContext, answered: Answered): void {
+  const { req, pathname, path, route, res, trace, arrived, ms } = answered;
+  const { metrics } = ctx;
+  const routeLabel = route?.label ?? path.slice(1).replace("/", "_");
+  const outcome = res.status < 400
+    ? "ok"
+    : res.status === 429
+    ? "rate_limited"
+    : res.status < 500
+    ? "client_error"
+    : "failed";
+  metrics.requests.inc({ route: routeLabel, outcome });
+  for (const a of trace.attempts) {
+    metrics.attempts.inc({ model: a.model, class: outcomeClass(a.outcome) });
+    metrics.upstreamLatency.observe(a.ms / 1000, { model: a.model });
+  }
+  if (trace.model && trace.attempts.length > 1) metrics.fallbacks.inc();
+  if (trace.stream && res.ok) metrics.streamTtfb.observe(ms / 1000);
+  if (route?.api === undefined) return;
+  const entry: RequestEntry = {
+    id: trace.id,
+    api: trace.api,
+    arrived,
+    method: req.method,
+    path: pathname,
+    status: res.status,
+    model: trace.model,
+    attempts: trace.attempts,
+    latency_ms: Math.round(ms * 10) / 10,
+    stream: trace.stream,
+    error: trace.error,
+  };
+  ctx.recent.push(entry);
+  ctx.resolved.logger.info("request", logFields(entry));
+}

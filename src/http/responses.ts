@@ -1,0 +1,58 @@
+/**
+ * `POST /v1/responses` (OpenAI Responses, what Codex speaks): translated at
+ * the edge into a chat completion for the one router, and back. Stateless,
+ * like OpenRouter's own Responses API.
+ *
+ * @module
+ */
+import { errorResponse } from "../errors.ts";
+import {
+  fromChatCompletion,
+  parseResponsesRequest,
+  ResponsesStream,
+  toChatRequest,
+} from "../fronts/responses/mod.ts";
+import { readJsonBody } from "./body.ts";
+import { keyOrRefusal, routeContext } from "./chat.ts";
+import type { HandlerContext, Trace } from "./context.ts";
+import { answerFront } from "./front.ts";
+import { newId } from "./translate.ts";
+
+/** Answers a Responses request, streaming or not. */
+export async function responses(
+  req: Request,
+  ctx: HandlerContext,
+  trace: Trace,
+): Promise<Response> {
+  const key = keyOrRefusal(req, ctx);
+  if (typeof key !== "string") return key;
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (!body.ok) return body.response;
+  const parsed = parseResponsesRequest(body.value);
+  if (!parsed.ok) {
+    return errorResponse({
+      status: 400,
+      message: parsed.message,
+      param: parsed.param ?? null,
+      code: "invalid_request",
+    });
+  }
+  const request = parsed.request;
+  const { request: chat, droppedTools, tools } = toChatRequest(request);
+  const id = newId("resp_");
+  return await answerFront(ctx, trace, {
+    chat,
+    context: routeContext(req, key, { clampMaxTokens: true }),
+    droppedTools,
+    translator: (model) =>
+      new ResponsesStream({
+        id,
+        model,
+        createdAt: Math.floor(Date.now() / 1000),
+        request,
+        tools,
+      }),
+    body: (completion) =>
+      fromChatCompletion(completion, { id, request, tools }),
+  });
+}

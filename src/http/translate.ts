@@ -1,0 +1,102 @@
+/**
+ * The edge between the router's committed chat-completions stream and a
+ * front's own stream: whole SSE events in, the front's events out, one event
+ * at a time (nothing is held back). The router's stream ends with
+ * `data: [DONE]` or, when it broke, with one OpenAI-style error event; both
+ * are handed to the front's translator.
+ *
+ * @module
+ */
+import { sseData, SseSplitter } from "../upstream/sse.ts";
+import type { ChatCompletionChunk } from "../types.ts";
+
+/** A front's stream translator (pure; see `src/fronts/`). */
+export interface StreamTranslator {
+  /** The opening events. */
+  start(): string;
+  /** One upstream chunk. */
+  push(chunk: ChatCompletionChunk): string;
+  /** The upstream said `[DONE]`. */
+  finish(): string;
+  /** The upstream broke after commit. */
+  fail(message: string, code?: string | number | null): string;
+}
+
+const encoder = new TextEncoder();
+
+/** Translates a committed chat-completions SSE stream into a front's events. */
+export function translateStream(
+  body: ReadableStream<Uint8Array>,
+  translator: StreamTranslator,
+): ReadableStream<Uint8Array> {
+  const splitter = new SseSplitter();
+  let ended = false;
+  const emit = (
+    controller: TransformStreamDefaultController<Uint8Array>,
+    text: string,
+  ) => {
+    if (text !== "") controller.enqueue(encoder.encode(text));
+  };
+  const onData = (data: string): string => {
+    if (data === "[DONE]") {
+      ended = true;
+      return translator.finish();
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      ended = true;
+      return translator.fail("the upstream sent a malformed event", null);
+    }
+    const error = (value as { error?: { message?: unknown; code?: unknown } })
+      ?.error;
+    if (error && typeof error === "object") {
+      ended = true;
+      return translator.fail(
+        String(error.message ?? "the upstream stream broke"),
+        (error.code ?? null) as string | number | null,
+      );
+    }
+    return translator.push(value as ChatCompletionChunk);
+  };
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        emit(controller, translator.start());
+      },
+      transform(chunk, controller) {
+        if (ended) return;
+        splitter.push(chunk);
+        let out = "";
+        for (let event = splitter.next(); event; event = splitter.next()) {
+          const data = sseData(event);
+          if (data === undefined) continue; // a comment
+          out += onData(data);
+          if (ended) break;
+        }
+        splitter.detach();
+        emit(controller, out);
+      },
+      flush(controller) {
+        if (!ended) {
+          emit(controller, translator.fail("the stream ended early", null));
+        }
+      },
+    }),
+  );
+}
+
+/** Reads a whole non-streaming answer (bytes, or a stream for a large one) as JSON. */
+export async function completionJson<T>(
+  bytes: Uint8Array | ReadableStream<Uint8Array>,
+): Promise<T> {
+  return await new Response(
+    bytes as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>,
+  ).json() as T;
+}
+
+/** A fresh id with a front's prefix (`msg_…`, `resp_…`). */
+export function newId(prefix: string): string {
+  return `${prefix}${crypto.randomUUID().replaceAll("-", "")}`;
+}
