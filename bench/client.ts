@@ -7,8 +7,9 @@
  *   stalled server is charged for the wait (coordinated omission corrected).
  *   The schedule is kept by a worker ({@link ./pacer_worker.ts}) because
  *   timers are only ms-precise; its lateness is reported as `late_p50/p99`.
- * - `stream <url> <count>`: sequential streaming requests; time to the first
- *   body byte and to the end of the body.
+ * - `stream <url> <count> [bodyFile]`: sequential streaming requests; time to
+ *   the first body byte and to the end of the body. The body is the chat body
+ *   with `stream: true`, or the file's (another front's request).
  * - `big <url>`: one 50 MB stream, read as fast as possible.
  *
  * A stream that sends nothing for 5 s counts as stalled (and as an error).
@@ -114,8 +115,10 @@ async function readWithin(
 /** Seconds without a byte after which a stream counts as stalled. */
 const STALL_MS = 5_000;
 
-async function stream(url: string, count: number) {
-  const body = chatBody({ stream: true });
+async function stream(url: string, count: number, bodyFile?: string) {
+  const body = bodyFile === undefined
+    ? chatBody({ stream: true })
+    : await Deno.readTextFile(bodyFile);
   const ttfb: number[] = [];
   const ttlb: number[] = [];
   let bytes = 0;
@@ -241,7 +244,7 @@ if (import.meta.main) {
   if (!url) throw new Error("usage: client.ts <mode> <url> …");
   let result: unknown;
   if (mode === "rate") result = await rate(url, Number(a), Number(b));
-  else if (mode === "stream") result = await stream(url, Number(a));
+  else if (mode === "stream") result = await stream(url, Number(a), b);
   else if (mode === "big") result = await big(url);
   else if (mode === "hold") result = await hold(url, Number(a), b!);
   else throw new Error(`unknown mode ${mode}`);

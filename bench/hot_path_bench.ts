@@ -8,7 +8,13 @@
  * - classifying an upstream 429 (body and rate-limit headers), with and
  *   without parsing its body;
  * - splicing each attempt's model into the serialised request;
- * - validating a request body; splitting and reading SSE events.
+ * - validating a request body; splitting and reading SSE events;
+ * - the agent fronts (issues 22 and 23): a Claude-Code-like Messages request
+ *   and a Codex-like Responses request (bench/front_fixtures.ts) validated and
+ *   translated into a chat request, and a 200-chunk answer translated back
+ *   through `MessagesStream` / `ResponsesStream` (per stream: divide by 200
+ *   for a chunk), alone and through `translateStream`; the target is the
+ *   request and the answer together under 0.2 ms.
  *
  * The module namespaces are read at run time so the file keeps working while
  * signatures move (`orderCandidates` took positional arguments before it took
@@ -22,6 +28,14 @@ import * as freePool from "../src/core/free_pool.ts";
 import * as router from "../src/router.ts";
 import * as schema from "../src/core/request_schema.ts";
 import * as sse from "../src/upstream/sse.ts";
+import * as anthropic from "../src/fronts/anthropic/mod.ts";
+import * as responses from "../src/fronts/responses/mod.ts";
+import { translateStream } from "../src/http/translate.ts";
+import {
+  answerEvents,
+  claudeCodeRequest,
+  codexRequest,
+} from "./front_fixtures.ts";
 import { catalogRows, streamEvents } from "./mock.ts";
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -214,5 +228,211 @@ Deno.bench({
       const data = sse.sseData(e);
       if (data !== undefined && data !== "[DONE]") JSON.parse(data);
     }
+  },
+});
+
+// The agent fronts (issues 22 and 23). A front's route parses the body
+// (JSON.parse, as the chat route does), validates it with its own schema and
+// translates it; the chat route runs validateChatRequest instead (measured on
+// the translated request, for reference). The answer: 200 upstream chunks,
+// each JSON.parse'd and pushed through the front's translator, as
+// translateStream does (measured alone and through translateStream itself).
+const encoder = new TextEncoder();
+const answerModel = "meta-llama/model-0:free";
+
+/** The answer as the router hands it over: one SSE event per chunk, then [DONE]. */
+function sseBody(data: readonly string[]): Uint8Array[] {
+  return [...data, "[DONE]"].map((d) => encoder.encode(`data: ${d}\n\n`));
+}
+
+async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
+  let bytes = 0;
+  for await (const chunk of stream) bytes += chunk.length;
+  return bytes;
+}
+
+const kb = (text: string) => `${Math.round(text.length / 1000)} KB`;
+
+const claudeText = JSON.stringify(claudeCodeRequest());
+const claudeBody = JSON.parse(claudeText);
+const claudeAnswer = answerEvents("Bash");
+const claudeSse = sseBody(claudeAnswer);
+
+function messagesRequest() {
+  const parsed = anthropic.parseMessagesRequest(claudeBody);
+  if (!parsed.ok) throw new Error(`Messages fixture: ${parsed.message}`);
+  return { parsed: parsed.request, ...anthropic.toChatRequest(parsed.request) };
+}
+const claude = messagesRequest();
+const messagesStream = (t = claude) =>
+  new anthropic.MessagesStream({
+    id: "msg_bench",
+    model: answerModel,
+    inputTokens: 12_000,
+    thinking: t.prefersReasoning,
+    stopSequences: t.parsed.stop_sequences ?? null,
+  });
+function messagesAnswer(t = claude): string {
+  const stream = messagesStream(t);
+  let out = stream.start();
+  for (const data of claudeAnswer) out += stream.push(JSON.parse(data));
+  return out + stream.finish();
+}
+for (const part of ["thinking_delta", "input_json_delta", '"tool_use"']) {
+  if (!messagesAnswer().includes(part)) {
+    throw new Error(`Messages answer has no ${part}`);
+  }
+}
+
+Deno.bench({
+  name: `Messages request: JSON.parse of the body (${
+    kb(claudeText)
+  }, as the chat route does too)`,
+  group: "messages",
+  fn: () => {
+    JSON.parse(claudeText);
+  },
+});
+Deno.bench({
+  name: "Messages request: parseMessagesRequest + toChatRequest (zod)",
+  group: "messages",
+  fn: () => {
+    messagesRequest();
+  },
+});
+Deno.bench({
+  name:
+    "Messages conversation as a chat request: validateChatRequest (zod, the chat route's check)",
+  group: "messages",
+  baseline: true,
+  ignore: validate === undefined,
+  fn: () => {
+    validate!(claude.request);
+  },
+});
+Deno.bench({
+  name: "Messages answer: MessagesStream, 200 chunks (JSON.parse + push)",
+  group: "messages",
+  fn: () => {
+    messagesAnswer();
+  },
+});
+Deno.bench({
+  name:
+    "200-chunk answer: JSON.parse of each chunk alone (in both answer rows)",
+  group: "messages",
+  fn: () => {
+    for (const data of claudeAnswer) JSON.parse(data);
+  },
+});
+Deno.bench({
+  name:
+    "200-event SSE body: ReadableStream.from + read, the translateStream rows' plumbing",
+  group: "messages",
+  fn: async () => {
+    await drain(ReadableStream.from(claudeSse));
+  },
+});
+Deno.bench({
+  name: "Messages answer: translateStream(MessagesStream), 200 events",
+  group: "messages",
+  fn: async () => {
+    await drain(
+      translateStream(ReadableStream.from(claudeSse), messagesStream()),
+    );
+  },
+});
+Deno.bench({
+  name: "Messages translation per request: request + 200-chunk answer",
+  group: "messages",
+  fn: () => {
+    messagesAnswer(messagesRequest());
+  },
+});
+
+const codexText = JSON.stringify(codexRequest());
+const codexBody = JSON.parse(codexText);
+const codexAnswer = answerEvents("shell");
+const codexSse = sseBody(codexAnswer);
+
+function responsesRequest() {
+  const parsed = responses.parseResponsesRequest(codexBody);
+  if (!parsed.ok) throw new Error(`Responses fixture: ${parsed.message}`);
+  return { parsed: parsed.request, ...responses.toChatRequest(parsed.request) };
+}
+const codex = responsesRequest();
+const responsesStream = (t = codex) =>
+  new responses.ResponsesStream({
+    id: "resp_bench",
+    model: answerModel,
+    createdAt: 1_764_000_000,
+    request: t.parsed,
+    tools: t.tools,
+  });
+function responsesAnswer(t = codex): string {
+  const stream = responsesStream(t);
+  let out = stream.start();
+  for (const data of codexAnswer) out += stream.push(JSON.parse(data));
+  return out + stream.finish();
+}
+for (
+  const part of [
+    "response.reasoning_summary_text.delta",
+    "response.function_call_arguments.delta",
+    "response.completed",
+  ]
+) {
+  if (!responsesAnswer().includes(part)) {
+    throw new Error(`Responses answer has no ${part}`);
+  }
+}
+
+Deno.bench({
+  name: `Responses request: JSON.parse of the body (${
+    kb(codexText)
+  }, as the chat route does too)`,
+  group: "responses",
+  fn: () => {
+    JSON.parse(codexText);
+  },
+});
+Deno.bench({
+  name: "Responses request: parseResponsesRequest + toChatRequest (zod)",
+  group: "responses",
+  fn: () => {
+    responsesRequest();
+  },
+});
+Deno.bench({
+  name:
+    "Responses conversation as a chat request: validateChatRequest (zod, the chat route's check)",
+  group: "responses",
+  baseline: true,
+  ignore: validate === undefined,
+  fn: () => {
+    validate!(codex.request);
+  },
+});
+Deno.bench({
+  name: "Responses answer: ResponsesStream, 200 chunks (JSON.parse + push)",
+  group: "responses",
+  fn: () => {
+    responsesAnswer();
+  },
+});
+Deno.bench({
+  name: "Responses answer: translateStream(ResponsesStream), 200 events",
+  group: "responses",
+  fn: async () => {
+    await drain(
+      translateStream(ReadableStream.from(codexSse), responsesStream()),
+    );
+  },
+});
+Deno.bench({
+  name: "Responses translation per request: request + 200-chunk answer",
+  group: "responses",
+  fn: () => {
+    responsesAnswer(responsesRequest());
   },
 });

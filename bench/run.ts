@@ -4,6 +4,8 @@
  * in one run, interleaved over several rounds; loopback only, a few minutes.
  * The throughput rounds also measure a minimal validating proxy
  * (bench/validating_proxy.ts): the ceiling for a proxy doing freerouter's work.
+ * Each round also streams through freerouter's `/v1/messages` and
+ * `/v1/responses` next to its `/v1/chat/completions` (bench/run/fronts.ts).
  *
  * ```sh
  * deno task bench                 # full run, writes bench/results.md
@@ -22,8 +24,10 @@
  * @module
  */
 import { chatBody } from "./client.ts";
+import { frontLoads, warmFronts } from "./run/fronts.ts";
 import { ensureWrk, loadGenerators, wrkScript } from "./run/load.ts";
 import { microBenchmarks } from "./run/micro.ts";
+import { cacheHitLatency } from "./run/cache_hit.ts";
 import { DENO, type Options, parseArgs, REPO, USAGE } from "./run/options.ts";
 import {
   type Bench,
@@ -60,6 +64,10 @@ async function main(o: Options) {
       load: loadGenerators(o.pin, wrk, script),
       servers: started,
       failures: noFailures(),
+      fronts: await frontLoads(
+        started.targets.find((t) => t.name === "freerouter")!.url,
+        tmp,
+      ),
     };
 
     // 2. Warm-up. 3. Streaming memory, on processes that have only been
@@ -69,6 +77,7 @@ async function main(o: Options) {
     const held = await openStreams(bench);
     const big = await bigStreams(bench);
     await warmThroughput(bench);
+    await warmFronts(bench);
 
     if (o.profile) {
       await profile(bench, servers);
@@ -84,6 +93,8 @@ async function main(o: Options) {
     // 6. Micro-benchmarks of the hot path.
     console.error("bench: Deno.bench micro-benchmarks …");
     const micro = await microBenchmarks(root, o.pin, tmp);
+    console.error("bench: response-cache hit latency …");
+    const cacheHit = await cacheHitLatency(root, o.pin, tmp);
 
     for (const server of servers.splice(0)) await stop(server);
     // CPU that other processes used meanwhile: the machine's busy time less
@@ -109,7 +120,9 @@ async function main(o: Options) {
       big,
       held,
       micro,
+      cacheHit,
       failures: bench.failures,
+      fronts: bench.fronts,
     });
     console.log(report);
     if (o.out) {

@@ -33,6 +33,11 @@ async function setup(t, options = {}) {
     apiKey: KEY,
     baseUrl: fake.baseUrl,
     requestTimeout: 10,
+    // The fake's catalog has no benchmark data: its stored order, no
+    // conversation affinity and no same-model retry, as the tests expect.
+    strategy: "priority",
+    affinity: false,
+    sameModelWait: 0,
     ...options,
   });
   t.after(async () => {
@@ -238,10 +243,19 @@ test(
     const fake = await startFakeOpenRouter();
     const state = new FreeRouterState();
     assert.equal(state.persistent, false);
-    const shared = { apiKey: KEY, baseUrl: fake.baseUrl, state };
+    const shared = {
+      apiKey: KEY,
+      baseUrl: fake.baseUrl,
+      state,
+      strategy: "priority",
+    };
     const a = new FreeRouterClient(shared);
     const b = new FreeRouterClient(shared);
-    const alone = new FreeRouterClient({ apiKey: KEY, baseUrl: fake.baseUrl });
+    const alone = new FreeRouterClient({
+      apiKey: KEY,
+      baseUrl: fake.baseUrl,
+      strategy: "priority",
+    });
     t.after(async () => {
       await Promise.all([a.close(), b.close(), alone.close()]);
       await state.close();

@@ -24,6 +24,11 @@ async function setup(t, options = {}) {
     apiKey: KEY,
     baseUrl: fake.baseUrl,
     requestTimeout: 10,
+    // The fake's catalog has no benchmark data: its stored order, no
+    // conversation affinity and no same-model retry, as the tests expect.
+    strategy: "priority",
+    affinity: false,
+    sameModelWait: 0,
     ...options,
   });
   const server = await serveOnNode(handler);
@@ -68,7 +73,11 @@ test("GET /v1/models and /health over node:http", TIMEOUT, async (t) => {
   assert.match(res.headers.get("content-type"), /application\/json/);
   const list = await res.json();
   assert.equal(list.object, "list");
-  assert.deepEqual(list.data.map((m) => m.id), POOL);
+  // The pool in order, then the intent aliases (auto, auto:coding, …).
+  const ids = list.data.map((m) => m.id);
+  assert.deepEqual(ids.slice(0, POOL.length), POOL);
+  assert.ok(ids.slice(POOL.length).every((id) => id.startsWith("auto")));
+  assert.ok(ids.includes("auto:coding"));
   assert.equal(list.data[0].object, "model");
   assert.equal(list.data[0].context_length, 262_144);
 

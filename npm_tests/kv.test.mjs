@@ -35,7 +35,7 @@ test("cooldowns and the catalog persist in @deno/kv across a restart", {
     await fake.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const options = { apiKey: KEY, baseUrl: fake.baseUrl };
+  const options = { apiKey: KEY, baseUrl: fake.baseUrl, strategy: "priority" };
 
   // First run: the top model answers 429 and cools down.
   const kv1 = await kvModule.openKv(path);

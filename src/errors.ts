@@ -21,6 +21,8 @@ export interface Attempt {
   outcome: string;
   /** How long the attempt took, ms. */
   ms: number;
+  /** The attempt continued a broken stream (resumption after commit). */
+  continuation?: boolean;
 }
 
 /**

@@ -27,7 +27,10 @@ export {
   type FreeRouterHandler,
   type HandlerOptions,
 } from "./http/handler.ts";
-export { FreeRouterState, type FreeRouterStateOptions } from "./state/state.ts";
+export type { QuotaSharingOptions } from "./http/sharing.ts";
+export type { ClientKey } from "./core/client_keys.ts";
+export { FreeRouterState } from "./state/public_state.ts";
+export type { FreeRouterStateOptions } from "./state/state.ts";
 export {
   type Attempt,
   FreeRouterError,

@@ -4,17 +4,16 @@
  *
  * @module
  */
-import {
-  FreeRouterState,
-  type RoutingState,
-  routingState,
-} from "./state/state.ts";
+import type { RoutingState } from "./state/state.ts";
+import { FreeRouterState, routingState } from "./state/public_state.ts";
 import type { KvLike } from "./state/kv_store.ts";
 import {
   type NumericSetting,
   settingProblem,
   SETTINGS,
 } from "./core/settings.ts";
+import { STRATEGIES, type Strategy } from "./core/ranking.ts";
+import { aliasProblem, type CustomAliases } from "./core/aliases.ts";
 
 /**
  * Where freerouter reports what happens (never keys, never message content).
@@ -99,11 +98,49 @@ export interface RouterOptions {
    */
   maxWait?: number;
   /**
-   * `priority`: the pool's order. `adaptive`: models with a better recent
-   * success rate and lower latency move ahead.
-   * @default {"priority"}
+   * How `auto` orders the pool. `quality`: by expected answer quality (the
+   * catalog's Artificial Analysis intelligence index, else an estimate from
+   * the model's family or size), models that keep failing or are much slower
+   * than their peers moved down. `priority`: `:free` ids first, then larger
+   * context. `adaptive`: models with a better recent success rate and lower
+   * latency move ahead. The `auto:*` aliases keep their own orders.
+   * @default {"quality"}
    */
-  strategy?: "priority" | "adaptive";
+  strategy?: "quality" | "priority" | "adaptive";
+  /**
+   * More model aliases a client may send as `model`: name → model ids or
+   * patterns (`*` for any characters), tried in that order (a pattern's
+   * matches by quality). Names use letters, digits and `._:-`, and may not
+   * redefine `auto` or a built-in `auto:*` alias.
+   * @default {{}}
+   */
+  aliases?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Resume a committed stream that breaks (a reset, a stall, an error or
+   * malformed event, an end without a `finish_reason`) on the next free
+   * model, inside the same stream: the forwarded text is sent as an
+   * assistant prefill and the continuation is forwarded as part of the same
+   * answer. Off: such a stream ends with an error event, as before.
+   * @default {true}
+   */
+  streamResume?: boolean;
+  /**
+   * When the request names a specific free model (not `auto` or an alias)
+   * and it answers a per-model 429 whose reset is at most this many seconds
+   * away, or fails once with a transient 5xx or connection error, try it once
+   * more (after the reset; at once for the error) before moving on. 0 turns
+   * both retries off.
+   * @default {3}
+   */
+  sameModelWait?: number;
+  /**
+   * Keep a conversation on the model that answered its previous turn while
+   * that model is available and fits (never over a named model). A
+   * conversation is told by the `X-FreeRouter-Session` header, else by its
+   * system prompt and first user message.
+   * @default {true}
+   */
+  affinity?: boolean;
   /**
    * How waiting is done; tests inject one that moves their clock.
    * @default {a timer, cancelled by the signal}
@@ -143,7 +180,12 @@ export interface ResolvedRouterOptions {
   streamIdleTimeoutMs: number;
   rpm: number;
   maxWaitMs: number;
-  strategy: "priority" | "adaptive";
+  strategy: Strategy;
+  /** Operator-defined aliases. */
+  aliases: CustomAliases;
+  streamResume: boolean;
+  sameModelWaitMs: number;
+  affinity: boolean;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   state: RoutingState;
   /** Whether the state was created here (and so is closed here). */
@@ -189,17 +231,31 @@ export function resolveRouterOptions(
     throw new TypeError('Cannot route: "fetch" must be a function');
   }
   const rpm = resolved(SETTINGS.rpm, options.rpm);
-  const strategy = options.strategy ?? "priority";
-  if (strategy !== "priority" && strategy !== "adaptive") {
+  const strategy = options.strategy ?? "quality";
+  if (!STRATEGIES.includes(strategy)) {
     throw new TypeError(
-      `Cannot route: "strategy" must be "priority" or "adaptive", got ${strategy}`,
+      `Cannot route: "strategy" must be "quality", "priority" or "adaptive", got ${strategy}`,
     );
+  }
+  const aliases = new Map<string, readonly string[]>();
+  for (const [name, patterns] of Object.entries(options.aliases ?? {})) {
+    const problem = Array.isArray(patterns)
+      ? aliasProblem(name, patterns)
+      : "must be a list of model ids or patterns";
+    if (problem) {
+      throw new TypeError(`Cannot route: alias "${name}" ${problem}`);
+    }
+    aliases.set(name, [...patterns]);
   }
   return {
     baseUrl,
     rpm,
     maxWaitMs: ms(SETTINGS.maxWait, options.maxWait),
     strategy,
+    aliases,
+    streamResume: options.streamResume ?? true,
+    sameModelWaitMs: ms(SETTINGS.sameModelWait, options.sameModelWait),
+    affinity: options.affinity ?? true,
     sleep: options.sleep ?? abortableSleep,
     fetch: fetchFn,
     maxAttempts,

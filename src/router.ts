@@ -13,20 +13,35 @@ import {
   flexibleNeeds,
   requestNeeds,
 } from "./core/capabilities.ts";
-import { adaptiveOrder } from "./core/health.ts";
+import { poolFor } from "./core/aliases.ts";
 import { secondsUntilSoonest } from "./core/cooldown.ts";
-import { type Attempt, FreeRouterError, UpstreamHTTPError } from "./errors.ts";
+import { type Attempt, FreeRouterError } from "./errors.ts";
+import { Affinity, conversationKey } from "./core/affinity.ts";
 import {
   classifyFailure,
   describeFailure,
   effectiveStatus,
-  type UpstreamFailure,
+  sameModelRetry,
 } from "./core/failure.ts";
 import { fetchFreePool } from "./upstream/catalog_fetch.ts";
 import { accountLimited, Admission } from "./state/admission.ts";
 import { applyEffect } from "./state/effects.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
+import { resumer } from "./resume.ts";
+import type { RouteContext, Routed, RouteRun } from "./route_types.ts";
+
+export type { RouteContext, Routed, RouteRun } from "./route_types.ts";
+import {
+  allFailed,
+  attemptOf,
+  messageOf,
+  refusal,
+  stickTo,
+} from "./route_outcome.ts";
+import { bodyForModels } from "./core/request_body.ts";
+
+export { bodyForModels };
 import {
   attemptCompletion,
   type CompletionAnswer,
@@ -34,77 +49,18 @@ import {
 import {
   type AttemptInput,
   type AttemptResult,
-  type ClientSignal,
   readSignal,
   type UpstreamOptions,
 } from "./upstream/request.ts";
 import type { ChatCompletionRequest, FreeModel } from "./types.ts";
-
-/** A routed answer: what answered, after which attempts. */
-export interface Routed<T> {
-  /** The model that answered. */
-  model: string;
-  /** Every attempt, the last one being the success. */
-  attempts: Attempt[];
-  /** The answer. */
-  answer: T;
-}
-
-/** Per-request context. */
-export interface RouteContext {
-  /** The OpenRouter key for this request. */
-  apiKey: string;
-  /**
-   * Aborted when the caller goes away; a function returning it where reading
-   * it has a cost, called only when it matters (see {@link ClientSignal}).
-   */
-  signal?: ClientSignal;
-  /**
-   * The request's completion budget is a ceiling, not a need: models whose
-   * completion cap or context is smaller still serve it, each attempt asking
-   * for what its model allows (the agent fronts: Claude Code asks for
-   * 32k–128k tokens). Otherwise such models are left out, as OpenAI clients
-   * expect.
-   */
-  clampMaxTokens?: boolean;
-}
-
-/**
- * Serialises a request once; each attempt only splices its model (and, when
- * the budget is clamped, its `max_tokens`) in front. The client's fields are
- * kept as they are, `model` replaced. OpenRouter's own fallback fields
- * (`models`, `route`) are dropped: they could route to a paid model, and
- * freerouter does the fallback itself.
- */
-export function bodyForModels(
-  request: ChatCompletionRequest,
-): (model: string, maxTokens?: number) => string {
-  const { model: _model, models: _models, route: _route, ...rest } = request;
-  const tail = JSON.stringify(rest).slice(1); // `…}` without the opening brace
-  const separator = tail === "}" ? "" : ",";
-  let unbudgeted: string | undefined; // the tail without the budget fields
-  return (model, maxTokens) => {
-    const head = `{"model":${JSON.stringify(model)}`;
-    if (maxTokens === undefined) return `${head}${separator}${tail}`;
-    if (unbudgeted === undefined) {
-      const {
-        max_tokens: _max,
-        max_completion_tokens: _maxCompletion,
-        ...unbudgetedRest
-      } = rest;
-      unbudgeted = JSON.stringify(unbudgetedRest).slice(1);
-    }
-    return `${head},"max_tokens":${maxTokens}${
-      unbudgeted === "}" ? "" : ","
-    }${unbudgeted}`;
-  };
-}
 
 /** Routes chat completions across the free pool. */
 export class Router {
   readonly #options: ResolvedRouterOptions;
   readonly #upstream: UpstreamOptions;
   readonly #admission: Admission;
+  /** Which model answered which conversation (in memory, bounded). */
+  readonly #affinity = new Affinity();
 
   /** Creates a router over resolved options. */
   constructor(options: ResolvedRouterOptions) {
@@ -169,18 +125,39 @@ export class Router {
     return this.#route(request, context, attemptCompletion);
   }
 
-  /** Routes a streaming request; resolves once a stream is committed. */
+  /**
+   * Routes a streaming request; resolves once a stream is committed. A
+   * committed stream that breaks is resumed on the next candidate when it
+   * may be (see `resume.ts`).
+   */
   stream(
     request: ChatCompletionRequest,
     context: RouteContext,
   ): Promise<Routed<StreamAnswer>> {
-    return this.#route(request, context, attemptStream);
+    const attempts: Attempt[] = [];
+    const resume = this.#options.streamResume
+      ? resumer(
+        request,
+        context,
+        attempts,
+        this.#options.logger,
+        (prefilled, attempt, run) =>
+          this.#route(prefilled, context, attempt, run),
+      )
+      : undefined;
+    return this.#route(
+      request,
+      context,
+      (o, i) => attemptStream(o, { ...i, resume }),
+      { attempts },
+    );
   }
 
   async #route<T>(
     request: ChatCompletionRequest,
     context: RouteContext,
     attempt: (o: UpstreamOptions, i: AttemptInput) => Promise<AttemptResult<T>>,
+    run: RouteRun = {},
   ): Promise<Routed<T>> {
     const { state, now, maxAttempts, maxWaitMs, strategy, logger } =
       this.#options;
@@ -196,9 +173,23 @@ export class Router {
     const asked = requestNeeds(request);
     const flexible = context.clampMaxTokens === true &&
       asked.maxTokens !== undefined;
-    const needs = flexible ? flexibleNeeds(asked) : asked;
+    const fit = flexible ? flexibleNeeds(asked) : asked;
+    // A continuation needs a model that takes a prefill (only learned gaps say no).
+    const needs = run.continues
+      ? { ...fit, required: [...fit.required, "prefill" as const] }
+      : fit;
+    const ranked = poolFor(pool, request.model, {
+      strategy,
+      aliases: this.#options.aliases,
+      health: state.health,
+      version: state.healthVersion,
+      now: now(),
+    });
+    if (!ranked.ok) {
+      throw new FreeRouterError("no_capable_model", ranked.message);
+    }
     const order = orderCandidates({
-      pool: strategy === "adaptive" ? adaptiveOrder(pool, state.health) : pool,
+      pool: ranked.pool,
       requested: request.model,
       needs,
       cooldowns: state.cooldowns,
@@ -215,11 +206,30 @@ export class Router {
     const body = bodyForModels(request);
     const account = knownAccountId(context.apiKey) ??
       await accountIdOf(context.apiKey);
-    const attempts: Attempt[] = [];
+    const attempts = run.attempts ?? [];
+    const continuation = run.continues !== undefined;
+    const candidates = run.skip
+      ? order.candidates.filter((m) => !run.skip!.has(m.id))
+      : order.candidates;
+    // A model the client named (not an alias) is worth a short wait.
+    const named = candidates[0]?.id === request.model;
+    let retriedNamed = false;
+    // Keep the conversation on the model of its previous turn.
+    const conversation = this.#options.affinity && !named && !continuation
+      ? conversationKey(request, context.session)
+      : undefined;
+    if (conversation !== undefined) {
+      stickTo(
+        candidates,
+        this.#affinity.get(conversation, now()),
+        state,
+        now(),
+      );
+    }
     let allRateLimited = true;
     let index = 0;
-    while (index < order.candidates.length && attempts.length < maxAttempts) {
-      const model = order.candidates[index]!;
+    while (index < candidates.length && attempts.length < maxAttempts) {
+      const model = candidates[index]!;
       if (!this.#admission.admitsNow(account, attempts)) {
         await this.#admission.admit(
           account,
@@ -243,16 +253,20 @@ export class Router {
       });
       const ms = now() - started;
       if (result.ok) {
-        attempts.push({ model: model.id, outcome: "ok", ms });
+        attempts.push(attemptOf(model.id, "ok", ms, continuation));
         state.observe(model.id, { ok: true, latencyMs: ms }, now());
+        if (conversation !== undefined) {
+          this.#affinity.set(conversation, model.id, now());
+        }
         return { model: model.id, attempts, answer: result.value };
       }
       const failure = result.failure;
       const outcome = describeFailure(failure);
-      attempts.push({ model: model.id, outcome, ms });
+      attempts.push(attemptOf(model.id, outcome, ms, continuation));
       const verdict = classifyFailure(failure, {
         now: now(),
         defaultCooldownMs: this.#options.cooldownMs,
+        continuation,
       });
       if (verdict.action === "return") throw refusal(failure, attempts);
       // Only failures that say something about the model count in its health.
@@ -288,6 +302,21 @@ export class Router {
         }
         continue; // the per-minute cap: wait for its reset (bounded), then try the same model again
       }
+      if (named && index === 0 && !retriedNamed) {
+        const wait = sameModelRetry(
+          failure,
+          verdict,
+          now(),
+          this.#options.sameModelWaitMs,
+        );
+        if (wait !== undefined) {
+          retriedNamed = true;
+          if (wait > 0) {
+            await this.#admission.pause(wait, readSignal(context.signal));
+          }
+          continue; // the same model once more
+        }
+      }
       index++;
       if (effectiveStatus(failure) !== 429) allRateLimited = false;
       await applyEffect(
@@ -309,34 +338,4 @@ export class Router {
         : undefined,
     );
   }
-}
-
-function refusal(
-  failure: UpstreamFailure,
-  attempts: Attempt[],
-): UpstreamHTTPError {
-  return new UpstreamHTTPError(
-    failure.status,
-    failure.text ?? "",
-    attempts,
-    failure.contentType,
-  );
-}
-
-function allFailed(
-  attempts: Attempt[],
-  retryAfterSeconds: number | undefined,
-): FreeRouterError {
-  const list = attempts.map((a) => `${a.model} → ${a.outcome}`).join("; ");
-  const message = attempts.length === 0
-    ? "No free model could be tried"
-    : `All ${attempts.length} attempts failed: ${list}`;
-  return new FreeRouterError("all_candidates_failed", message, {
-    attempts,
-    retryAfterSeconds,
-  });
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

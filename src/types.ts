@@ -118,7 +118,10 @@ export interface ChatCompletionChunk {
 
 /**
  * A routable free model: one entry of OpenRouter's catalog that passed the
- * free-pool rules, reduced to what routing and clients need.
+ * free-pool rules, reduced to what routing and clients need. The benchmark
+ * indices are present only when the catalog carries them (objects built by
+ * hand may leave them out); freerouter estimates a score for models without
+ * them.
  *
  * @example List ids and context sizes
  * ```ts
@@ -147,4 +150,14 @@ export interface FreeModel {
   input_modalities: readonly string[];
   /** Date the free variant ends (`YYYY-MM-DD`), or `null`. */
   expiration_date: string | null;
+  /**
+   * Artificial Analysis intelligence index from the catalog's
+   * `benchmarks.artificial_analysis`, when the catalog gives one (absent
+   * otherwise). freerouter's `auto` ranks by it.
+   */
+  intelligence_index?: number;
+  /** Artificial Analysis coding index, when given (`auto:coding` ranks by it). */
+  coding_index?: number;
+  /** Artificial Analysis agentic index, when given (`auto:agentic` ranks by it). */
+  agentic_index?: number;
 }

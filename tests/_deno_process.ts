@@ -111,7 +111,17 @@ export async function startMain(
   env: Record<string, string>,
   cwd?: string,
 ): Promise<MainProcess> {
-  const child = denoProcess(MAIN, { env: { PORT: "0", ...env }, cwd });
+  // The fake's catalog has no benchmark data: tests name models by the stored (priority) order.
+  const child = denoProcess(MAIN, {
+    env: {
+      PORT: "0",
+      FREEROUTER_STRATEGY: "priority",
+      FREEROUTER_AFFINITY: "off",
+      FREEROUTER_SAME_MODEL_WAIT: "0",
+      ...env,
+    },
+    cwd,
+  });
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
   let url: string | undefined;

@@ -1,10 +1,13 @@
 /**
- * Test harness: a fake OpenRouter, a handler pointed at it, and a clock the
- * test moves by hand.
+ * Test harness: a fake OpenRouter, a handler or a client pointed at it, and
+ * a clock the test moves by hand.
  */
 import {
+  type ChatMessage,
   createHandler,
   type FreeModel,
+  FreeRouterClient,
+  type FreeRouterClientOptions,
   type FreeRouterHandler,
   type HandlerOptions,
 } from "../src/mod.ts";
@@ -12,7 +15,11 @@ import {
   type FakeOpenRouter,
   type FakeOpenRouterOptions,
   startFakeOpenRouter,
-} from "./fake_openrouter.ts";
+} from "./fake_openrouter/mod.ts";
+import { BUILTIN_ALIASES } from "../src/core/aliases.ts";
+
+/** The built-in aliases `/v1/models` lists after the pool's models. */
+export const ALIAS_IDS: readonly string[] = BUILTIN_ALIASES.map((a) => a.name);
 
 /** The server-side OpenRouter key used in tests. */
 export const SERVER_KEY = "sk-or-v1-server-key-0123456789abcdef";
@@ -61,6 +68,14 @@ export function rig(options: RigOptions = {}): Rig {
     baseUrl: fake.baseUrl,
     now: clock.now,
     requestTimeout: 5,
+    // The fake's default catalog carries no benchmark data, and the tests
+    // name models by their place in the stored order; the quality order has
+    // tests of its own (ranking_test.ts, aliases_test.ts).
+    strategy: "priority",
+    // Off unless a test is about them: most tests send the same first
+    // message again and expect the pool order, and retry no named model.
+    affinity: false,
+    sameModelWait: 0,
     ...handlerOptions,
   });
   const request = (path: string, init?: RequestInit) =>
@@ -110,4 +125,45 @@ export function freeModel(id: string, contextLength: number): FreeModel {
     input_modalities: ["text"],
     expiration_date: null,
   };
+}
+
+/** The OpenRouter key of the clients under test. */
+export const CLIENT_KEY = "sk-or-v1-client-test-key-0123456789abcdef";
+
+/** A one-message conversation for the client. */
+export const MESSAGES: ChatMessage[] = [{ role: "user", content: "Hello" }];
+
+/** A client pointed at the fake, on the manual clock, without the account limiter. */
+export function clientFor(
+  fake: FakeOpenRouter,
+  clock: ManualClock,
+  options: FreeRouterClientOptions = {},
+): FreeRouterClient {
+  return new FreeRouterClient({
+    apiKey: CLIENT_KEY,
+    baseUrl: fake.baseUrl,
+    now: clock.now,
+    rpm: 0,
+    strategy: "priority", // see rig()
+    affinity: false,
+    sameModelWait: 0,
+    ...options,
+  });
+}
+
+/** Runs `fn` with the path of a KV file in a fresh temp dir, removed after. */
+export async function withKvFile(
+  fn: (path: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "freerouter-kv-" });
+  try {
+    await fn(`${dir}/kv.sqlite`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** `s` with every RegExp metacharacter escaped. */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }

@@ -7,7 +7,7 @@ import OpenAI from "openai";
 import { parseServerConfig } from "../src/server/config.ts";
 import { serve } from "../src/server/serve.ts";
 import { hello, rig } from "./_harness.ts";
-import { catalogRow, startFakeOpenRouter } from "./fake_openrouter.ts";
+import { catalogRow, startFakeOpenRouter } from "./fake_openrouter/mod.ts";
 
 const TEXT = "text/only:free"; // 300k, no tools
 const UNKNOWN = "unknown/params:free"; // 200k, catalog says nothing about parameters

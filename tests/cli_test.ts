@@ -9,7 +9,7 @@ import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   modelRpm,
   startFakeOpenRouter,
-} from "./fake_openrouter.ts";
+} from "./fake_openrouter/mod.ts";
 
 const [A] = POOL as [string];
 
@@ -104,7 +104,7 @@ Deno.test("run() refuses a non-loopback --host without FREEROUTER_API_KEY", asyn
   );
 });
 
-Deno.test("run() models prints the pool in priority order with capabilities and cooldown state", async () => {
+Deno.test("run() models prints the pool ranked for auto with capabilities and cooldown state, then the aliases", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await using fake = startFakeOpenRouter();
@@ -119,16 +119,24 @@ Deno.test("run() models prints the pool in priority order with capabilities and 
     const code = await run(["models"], {
       OPENROUTER_BASE_URL: fake.baseUrl,
       FREEROUTER_KV_PATH: `${dir}/kv.sqlite`,
+      FREEROUTER_STRATEGY: "priority",
     }, c.io);
     assert.equal(code, 0, c.err.join());
     const text = c.out.join("\n");
     assert.match(
       text,
-      new RegExp(`^${POOL.length} free models, in priority order:`),
+      new RegExp(
+        `^${POOL.length} free models, ranked for auto \\(strategy priority\\):`,
+      ),
     );
-    const rows = text.split("\n").slice(3);
-    assert.deepEqual(rows.map((row) => row.split(/\s+/)[0]), POOL);
-    const rowA = rows.find((row) => row.startsWith(A))!;
+    const rows = text.split("\n\n")[1]!.split("\n").slice(1);
+    assert.deepEqual(rows.map((row) => row.split(/\s+/)[1]), POOL);
+    assert.deepEqual(
+      rows.map((row) => Number(row.split(/\s+/)[0])),
+      POOL.map((_, i) => i + 1),
+    );
+    assert.match(text, /^auto:coding +\S/m);
+    const rowA = rows.find((row) => row.split(/\s+/)[1] === A)!;
     assert.match(rowA, /1,048,576/);
     assert.match(
       rowA,

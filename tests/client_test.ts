@@ -1,108 +1,34 @@
 /**
  * FreeRouterClient: the in-process library against the fake OpenRouter —
- * key defaults, models(), chat() with fallback, stream()/streamRaw() with the
- * fallback-until-first-content rule and abort on `break`, errors, shared
- * FreeRouterState, Deno KV persistence, an injected fetch, and disposal.
- *
- * Ordering is controlled with gates in the fake's stream parts, never with
- * wall-clock sleeps. `within()` only turns a would-be hang into a failure.
+ * key defaults, models(), chat() with fallback, errors, an injected fetch,
+ * and shared FreeRouterState and Deno KV persistence. client_stream_test.ts
+ * covers stream()/streamRaw() and disposal.
  */
 import assert from "node:assert/strict";
-import { concat, deferred, within } from "./_async.ts";
-import { type ManualClock, manualClock } from "./_harness.ts";
+import { collect, within } from "./_async.ts";
+import {
+  CLIENT_KEY,
+  clientFor,
+  escapeRegExp,
+  manualClock,
+  MESSAGES,
+  withKvFile,
+} from "./_harness.ts";
 import {
   badRequest400,
-  chunk,
-  DONE,
   errorStatus,
-  type FakeOpenRouter,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
-  type GenerationMeta,
   startFakeOpenRouter,
-  type Step,
-  streamErrorEvent,
-  streamOk,
-  type StreamScript,
-  usageChunk,
-} from "./fake_openrouter.ts";
+} from "./fake_openrouter/mod.ts";
 import {
-  type ChatCompletionChunk,
-  type ChatMessage,
   FreeRouterClient,
-  type FreeRouterClientOptions,
   FreeRouterError,
   FreeRouterState,
   UpstreamHTTPError,
 } from "../src/mod.ts";
 
 const [A, B, C] = POOL as [string, string, string];
-const KEY = "sk-or-v1-client-test-key-0123456789abcdef";
 const ENV_NAME = "OPENROUTER_API_KEY";
-const MESSAGES: ChatMessage[] = [{ role: "user", content: "Hello" }];
-const decoder = new TextDecoder();
-
-// ---------------------------------------------------------------------------
-// Helpers
-
-/** A client pointed at the fake, on the manual clock, without the account limiter. */
-function clientFor(
-  fake: FakeOpenRouter,
-  clock: ManualClock,
-  options: FreeRouterClientOptions = {},
-): FreeRouterClient {
-  return new FreeRouterClient({
-    apiKey: KEY,
-    baseUrl: fake.baseUrl,
-    now: clock.now,
-    rpm: 0,
-    ...options,
-  });
-}
-
-function meta(n: number): Required<GenerationMeta> {
-  return {
-    id: `gen-1764000000-CLIENTTEST00000000${n}`,
-    created: 1764000000 + n,
-    provider: "Chutes",
-  };
-}
-
-/** A complete stream for a model with fixed bytes: role, pieces, finish, usage, [DONE]. */
-function fullStream(model: string, pieces: string[], n = 0): string[] {
-  const m = meta(n);
-  return [
-    chunk(model, { role: "assistant", content: "" }, null, m),
-    ...pieces.map((p) => chunk(model, p, null, m)),
-    chunk(model, { content: "" }, "stop", m),
-    usageChunk(model, m),
-    DONE,
-  ];
-}
-
-/** The parsed `data:` JSON of framed single-line events (no `[DONE]`). */
-function parsedEvents(parts: readonly string[]): unknown[] {
-  return parts.filter((p) => p !== DONE).map((p) => {
-    assert.ok(p.startsWith("data: ") && p.endsWith("\n\n"));
-    return JSON.parse(p.slice("data: ".length, -2));
-  });
-}
-
-function contentOf(chunks: readonly ChatCompletionChunk[]): string[] {
-  return chunks.map((c) => String(c.choices[0]?.delta.content ?? ""));
-}
-
-function streamStep(
-  parts: StreamScript["parts"],
-  end?: StreamScript["end"],
-): Step {
-  return { stream: { parts, end } };
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
 
 /** Runs `fn` with OPENROUTER_API_KEY set to `value` (or unset), restoring it after. */
 async function withEnvKey(
@@ -139,19 +65,6 @@ async function inTempCwd(
   }
 }
 
-async function withKvFile(fn: (path: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "freerouter-client-kv-" });
-  try {
-    await fn(`${dir}/kv.sqlite`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
 // ---------------------------------------------------------------------------
 // The key
 
@@ -163,6 +76,9 @@ Deno.test("FreeRouterClient() takes OPENROUTER_API_KEY from the environment by d
       baseUrl: fake.baseUrl,
       now: manualClock().now,
       rpm: 0,
+      strategy: "priority",
+      affinity: false,
+      sameModelWait: 0,
     });
     const completion = await fr.chat(MESSAGES);
     assert.equal(completion.freerouter.model, A);
@@ -184,6 +100,9 @@ Deno.test("FreeRouterClient() reads OPENROUTER_API_KEY from .env in the working 
           baseUrl: fake.baseUrl,
           now: manualClock().now,
           rpm: 0,
+          strategy: "priority",
+          affinity: false,
+          sameModelWait: 0,
         });
         const completion = await fr.chat(MESSAGES);
         assert.equal(completion.freerouter.model, A);
@@ -282,7 +201,7 @@ Deno.test("FreeRouterClient.chat() returns the completion with the model used", 
   const [sent] = fake.chatRequests();
   assert.ok(sent);
   assert.equal(fake.chatRequests().length, 1);
-  assert.equal(sent.headers.get("authorization"), `Bearer ${KEY}`);
+  assert.equal(sent.headers.get("authorization"), `Bearer ${CLIENT_KEY}`);
   assert.deepEqual(sent.body, { model: A, messages: MESSAGES });
 });
 
@@ -519,214 +438,4 @@ Deno.test("FreeRouterClient with kv keeps a cooldown for a new client on the reo
       );
     }
   });
-});
-
-// ---------------------------------------------------------------------------
-// stream() and streamRaw()
-
-Deno.test("FreeRouterClient.stream() yields the parsed chunks in order", async () => {
-  await using fake = startFakeOpenRouter();
-  await using fr = clientFor(fake, manualClock());
-  const parts = fullStream(A, ["Hel", "lo", " wor", "ld"]);
-  fake.script(A, streamStep(parts));
-  const chunks = await collect(fr.stream(MESSAGES, { temperature: 0.5 }));
-  assert.deepEqual(chunks, parsedEvents(parts));
-  assert.deepEqual(contentOf(chunks), ["", "Hel", "lo", " wor", "ld", "", ""]);
-  assert.equal(chunks.at(-1)?.choices.length, 0, "the usage chunk is last");
-  const [sent] = fake.chatRequests();
-  assert.ok(sent);
-  assert.deepEqual(sent.body, {
-    model: A,
-    messages: MESSAGES,
-    temperature: 0.5,
-    stream: true,
-  });
-});
-
-Deno.test("FreeRouterClient.streamRaw() yields bytes that concatenate to exactly the upstream stream", async () => {
-  await using fake = startFakeOpenRouter();
-  await using fr = clientFor(fake, manualClock());
-  const script = streamOk(A, ["Hello", ",", " world"]);
-  fake.script(A, { stream: script });
-  const pieces = await collect(
-    fr.streamRaw({ model: "auto", messages: MESSAGES, max_tokens: 9 }),
-  );
-  for (const piece of pieces) assert.ok(piece instanceof Uint8Array);
-  const text = decoder.decode(concat(pieces));
-  assert.equal(text, script.parts.join(""));
-  assert.ok(text.endsWith("data: [DONE]\n\n"));
-  const [sent] = fake.chatRequests();
-  assert.ok(sent);
-  assert.deepEqual(sent.body, {
-    model: A,
-    messages: MESSAGES,
-    max_tokens: 9,
-    stream: true,
-  });
-});
-
-Deno.test("FreeRouterClient.stream() falls back when the first model answers 503", async () => {
-  await using fake = startFakeOpenRouter();
-  await using fr = clientFor(fake, manualClock());
-  fake.script(A, errorStatus(503));
-  const parts = fullStream(B, ["from", " B"]);
-  fake.script(B, streamStep(parts));
-  const chunks = await collect(fr.stream(MESSAGES));
-  assert.deepEqual(chunks, parsedEvents(parts));
-  assert.deepEqual(chunks.map((c) => c.model), Array(chunks.length).fill(B));
-  assert.deepEqual(fake.chatRequests().map((q) => q.model), [A, B]);
-});
-
-Deno.test("FreeRouterClient.stream() falls back when the first model's stream starts with an error event", async () => {
-  await using fake = startFakeOpenRouter();
-  await using fr = clientFor(fake, manualClock());
-  fake.script(
-    A,
-    streamStep([streamErrorEvent({ withChoices: true, code: 502, model: A })]),
-  );
-  const parts = fullStream(B, ["second", " model"], 1);
-  fake.script(B, streamStep(parts));
-  const pieces = await collect(fr.streamRaw({ messages: MESSAGES }));
-  assert.equal(
-    decoder.decode(concat(pieces)),
-    parts.join(""),
-    "nothing of the failed stream reaches the caller",
-  );
-  assert.deepEqual(fake.chatRequests().map((q) => q.model), [A, B]);
-});
-
-Deno.test("FreeRouterClient.stream() aborts the upstream when the loop breaks after the first chunk", async () => {
-  await using fake = startFakeOpenRouter();
-  await using fr = clientFor(fake, manualClock());
-  const gate = deferred();
-  const [role, hel, ...rest] = fullStream(A, ["Hel", "lo"]);
-  fake.script(A, streamStep([role!, hel!, () => gate.promise, ...rest]));
-  try {
-    const seen: ChatCompletionChunk[] = [];
-    for await (const c of fr.stream(MESSAGES)) {
-      seen.push(c);
-      break;
-    }
-    assert.deepEqual(seen, parsedEvents([role!]));
-    const [rec] = fake.chatRequests();
-    assert.ok(rec);
-    await within(rec.aborted, "the upstream request was aborted");
-    assert.equal(rec.isAborted(), true);
-    assert.equal(fake.chatRequests().length, 1);
-  } finally {
-    gate.resolve();
-  }
-});
-
-Deno.test("FreeRouterClient.streamRaw() aborts the upstream when the loop breaks after the first bytes", async () => {
-  await using fake = startFakeOpenRouter();
-  await using fr = clientFor(fake, manualClock());
-  const gate = deferred();
-  const [role, ...rest] = fullStream(A, ["Hel", "lo"]);
-  fake.script(A, streamStep([role!, () => gate.promise, ...rest]));
-  try {
-    let first: Uint8Array | undefined;
-    for await (const bytes of fr.streamRaw({ messages: MESSAGES })) {
-      first = bytes;
-      break;
-    }
-    assert.equal(decoder.decode(first), role);
-    const [rec] = fake.chatRequests();
-    assert.ok(rec);
-    await within(rec.aborted, "the upstream request was aborted");
-    assert.equal(rec.isAborted(), true);
-  } finally {
-    gate.resolve();
-  }
-});
-
-Deno.test("FreeRouterClient.stream() throws FreeRouterError stream_interrupted when the stream breaks after commit", async () => {
-  await using fake = startFakeOpenRouter();
-  await using fr = clientFor(fake, manualClock());
-  const [role, hel] = fullStream(A, ["Hel", "lo"]);
-  // The connection is reset only once the caller holds both chunks, so the
-  // stream is committed and nothing sent is still queued when it breaks.
-  const bothSeen = deferred();
-  fake.script(A, streamStep([role!, hel!, () => bothSeen.promise], "reset"));
-  const seen: ChatCompletionChunk[] = [];
-  try {
-    await assert.rejects(
-      (async () => {
-        for await (const c of fr.stream(MESSAGES)) {
-          seen.push(c);
-          if (seen.length === 2) bothSeen.resolve();
-        }
-      })(),
-      (err: unknown) => {
-        assert.ok(err instanceof FreeRouterError);
-        assert.ok(err instanceof Error);
-        assert.equal(err.name, "FreeRouterError");
-        assert.equal(err.code, "stream_interrupted");
-        assert.equal(err.status, 502);
-        assert.match(err.message, new RegExp(escapeRegExp(A)));
-        return true;
-      },
-    );
-  } finally {
-    bothSeen.resolve();
-  }
-  assert.deepEqual(seen, parsedEvents([role!, hel!]));
-  assert.deepEqual(
-    fake.chatRequests().map((q) => q.model),
-    [A],
-    "no fallback after the first content",
-  );
-});
-
-Deno.test("FreeRouterClient.stream() throws UpstreamHTTPError on a 400", async () => {
-  await using fake = startFakeOpenRouter();
-  await using fr = clientFor(fake, manualClock());
-  const step = badRequest400("bad stream request");
-  fake.script(A, step);
-  await assert.rejects(collect(fr.stream(MESSAGES)), (err: unknown) => {
-    assert.ok(err instanceof UpstreamHTTPError);
-    assert.equal(err.status, 400);
-    assert.equal(err.body, JSON.stringify(step.body));
-    return true;
-  });
-  assert.equal(fake.chatRequests().length, 1);
-});
-
-// ---------------------------------------------------------------------------
-// Disposal
-
-Deno.test("FreeRouterClient works with await using: disposal aborts open streams and a second close is harmless", async () => {
-  await using fake = startFakeOpenRouter();
-  const gate = deferred();
-  const [role, ...rest] = fullStream(A, ["Hel", "lo"]);
-  fake.script(A, streamStep([role!, () => gate.promise, ...rest]));
-  let disposed: FreeRouterClient | undefined;
-  let open: AsyncIterator<Uint8Array> | undefined;
-  try {
-    {
-      await using fr = clientFor(fake, manualClock());
-      disposed = fr;
-      assert.equal(typeof fr[Symbol.asyncDispose], "function");
-      open = fr.streamRaw({ messages: MESSAGES })[Symbol.asyncIterator]();
-      const first = await open.next();
-      assert.equal(first.done, false);
-      assert.equal(decoder.decode(first.value), role);
-    }
-    const [rec] = fake.chatRequests();
-    assert.ok(rec);
-    await within(rec.aborted, "disposal aborted the open stream upstream");
-    assert.equal(await disposed.close(), undefined);
-    assert.equal(await disposed[Symbol.asyncDispose](), undefined);
-  } finally {
-    await open?.return?.();
-    gate.resolve();
-  }
-});
-
-Deno.test("FreeRouterClient.close() resolves and can be called twice", async () => {
-  await using fake = startFakeOpenRouter();
-  const fr = clientFor(fake, manualClock());
-  await fr.chat(MESSAGES);
-  assert.equal(await fr.close(), undefined);
-  assert.equal(await fr.close(), undefined);
 });

@@ -20,8 +20,15 @@ const DEFAULTS: ServerConfig = {
   accessKey: undefined,
   rpm: 20,
   maxWait: 30,
-  strategy: "priority",
+  strategy: "quality",
+  streamResume: true,
+  sameModelWait: 3,
+  affinity: true,
+  aliases: {},
   maxBodyBytes: 10 * 1024 * 1024,
+  clientKeysPath: undefined,
+  cacheTtl: 0,
+  cacheMaxBytes: 16 * 1024 * 1024,
   corsOrigins: [],
   allowOpen: false,
   logFormat: "pretty",
@@ -73,7 +80,14 @@ Deno.test("parseServerConfig() reads every key", () => {
       FREEROUTER_RPM: "0",
       FREEROUTER_MAX_WAIT: "2.5",
       FREEROUTER_STRATEGY: "adaptive",
+      FREEROUTER_STREAM_RESUME: "off",
+      FREEROUTER_SAME_MODEL_WAIT: "0",
+      FREEROUTER_AFFINITY: "off",
+      FREEROUTER_ALIASES: "small=meta-llama/*,google/gemma-4-31b-it:free",
       FREEROUTER_MAX_BODY_BYTES: "2048",
+      FREEROUTER_CLIENT_KEYS: "/etc/freerouter/clients.json",
+      FREEROUTER_CACHE_TTL: "300",
+      FREEROUTER_CACHE_MAX_BYTES: "4096",
       FREEROUTER_CORS_ORIGINS: "https://a.example, https://b.example",
       FREEROUTER_ALLOW_OPEN: "1",
       LOG_FORMAT: "json",
@@ -94,7 +108,14 @@ Deno.test("parseServerConfig() reads every key", () => {
       rpm: 0,
       maxWait: 2.5,
       strategy: "adaptive",
+      streamResume: false,
+      sameModelWait: 0,
+      affinity: false,
+      aliases: { small: ["meta-llama/*", "google/gemma-4-31b-it:free"] },
       maxBodyBytes: 2048,
+      clientKeysPath: "/etc/freerouter/clients.json",
+      cacheTtl: 300,
+      cacheMaxBytes: 4096,
       corsOrigins: ["https://a.example", "https://b.example"],
       allowOpen: true,
       logFormat: "json",
@@ -119,6 +140,7 @@ Deno.test("parseServerConfig() treats empty and blank strings as unset", () => {
     "FREEROUTER_RPM",
     "FREEROUTER_MAX_WAIT",
     "FREEROUTER_STRATEGY",
+    "FREEROUTER_STREAM_RESUME",
   ];
   for (const blank of ["", "   ", "\t"]) {
     const env = Object.fromEntries(keys.map((k) => [k, blank]));
@@ -261,7 +283,7 @@ Deno.test("parseServerConfig() accepts the bounds of each range", () => {
 Deno.test("parseServerConfig() rejects an unknown FREEROUTER_STRATEGY, naming the choices", () => {
   assert.equal(
     configError({ FREEROUTER_STRATEGY: "fastest" }, "FREEROUTER_STRATEGY"),
-    'Invalid configuration: FREEROUTER_STRATEGY must be "priority" or "adaptive" (got "fastest")',
+    'Invalid configuration: FREEROUTER_STRATEGY must be "quality", "priority" or "adaptive" (got "fastest")',
   );
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { freeModel } from "./_harness.ts";
-import { RESPAN_CLASSIFIER_ROW } from "./fake_openrouter.ts";
+import { RESPAN_CLASSIFIER_ROW } from "./fake_openrouter/mod.ts";
 import {
   buildFreePool,
   comparePriority,
@@ -42,7 +42,7 @@ function freeRow(
   };
 }
 
-/** The real captured paid entry (openrouter-api.md §1.3). */
+/** A real paid row of OpenRouter's `GET /models` (prices as decimal strings). */
 const PAID_LLAMA = {
   id: "meta-llama/llama-3.1-8b-instruct",
   canonical_slug: "meta-llama/llama-3.1-8b-instruct",

@@ -3,7 +3,14 @@
  * against the fake OpenRouter.
  */
 import assert from "node:assert/strict";
-import { hello, jsonOf, rig, SERVER_KEY } from "./_harness.ts";
+import {
+  ALIAS_IDS,
+  escapeRegExp,
+  hello,
+  jsonOf,
+  rig,
+  SERVER_KEY,
+} from "./_harness.ts";
 import {
   errorIn200WithChoices,
   errorStatus,
@@ -15,7 +22,7 @@ import {
   providerError502,
   type Step,
   userNotFound401,
-} from "./fake_openrouter.ts";
+} from "./fake_openrouter/mod.ts";
 
 const [A, B, C] = POOL as [string, string, string];
 
@@ -222,11 +229,7 @@ Deno.test("createHandler() cools a model until X-RateLimit-Reset (epoch ms) when
 
 Deno.test("createHandler() cools a model for Retry-After seconds when the 429 carries it", async () => {
   await using r = rig({ cooldownSeconds: 60 });
-  r.fake.script(A, {
-    status: 429,
-    headers: { "retry-after": "5" },
-    body: { error: { message: "slow down", code: 429 } },
-  });
+  r.fake.script(A, errorStatus(429, "slow down", { "retry-after": "5" }));
   await (await r.chat(hello())).body?.cancel();
   r.clock.advance(4_999);
   assert.equal((await r.chat(hello())).headers.get("x-freerouter-model"), B);
@@ -252,7 +255,7 @@ Deno.test("createHandler() makes at most MAX_ATTEMPTS attempts and answers 502 i
   for (const model of [A, B, C]) {
     assert.match(
       message,
-      new RegExp(`${model.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} → 503`),
+      new RegExp(`${escapeRegExp(model)} → 503`),
     );
   }
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
@@ -260,16 +263,8 @@ Deno.test("createHandler() makes at most MAX_ATTEMPTS attempts and answers 502 i
 
 Deno.test("createHandler() adds Retry-After (soonest cooldown end) when every attempt was a 429", async () => {
   await using r = rig({ maxAttempts: 2, cooldownSeconds: 60 });
-  r.fake.script(A, {
-    status: 429,
-    headers: { "retry-after": "30" },
-    body: { error: { message: "rl", code: 429 } },
-  });
-  r.fake.script(B, {
-    status: 429,
-    headers: { "retry-after": "7" },
-    body: { error: { message: "rl", code: 429 } },
-  });
+  r.fake.script(A, errorStatus(429, "rl", { "retry-after": "30" }));
+  r.fake.script(B, errorStatus(429, "rl", { "retry-after": "7" }));
   const res = await r.chat(hello());
   assert.equal(res.status, 502);
   assert.equal(res.headers.get("retry-after"), "7");
@@ -424,7 +419,7 @@ Deno.test("createHandler() lists the routable free models in priority order at /
     data: Array<Record<string, unknown>>;
   };
   assert.equal(body.object, "list");
-  assert.deepEqual(body.data.map((m) => m.id), POOL);
+  assert.deepEqual(body.data.map((m) => m.id), [...POOL, ...ALIAS_IDS]);
   const first = body.data[0]!;
   assert.equal(first.object, "model");
   assert.equal(first.owned_by, "qwen");

@@ -4,14 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { runToEnd, startMain } from "./_deno_process.ts";
+import { ALIAS_IDS } from "./_harness.ts";
 import OpenAI from "openai";
 import { parseServerConfig } from "../src/server/config.ts";
 import { serve } from "../src/server/serve.ts";
 import type { Logger } from "../src/options.ts";
 import {
+  cloudflare429,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   startFakeOpenRouter,
-} from "./fake_openrouter.ts";
+} from "./fake_openrouter/mod.ts";
 
 const [A, B] = POOL as [string, string];
 
@@ -142,15 +144,13 @@ Deno.test("two proxy processes on one KV file never let more than FREEROUTER_RPM
 
 Deno.test("the official openai SDK gets answers through the proxy, with fallback and X-FreeRouter-Model", async () => {
   await using fake = startFakeOpenRouter();
-  fake.script(A, {
-    status: 429,
-    body: { error: { message: "Rate limit exceeded", code: 429 } },
-  });
+  fake.script(A, cloudflare429());
   const config = parseServerConfig({
     OPENROUTER_API_KEY: "sk-or-v1-test",
     OPENROUTER_BASE_URL: fake.baseUrl,
     PORT: "0",
     FREEROUTER_KV_PATH: ":memory:",
+    FREEROUTER_STRATEGY: "priority",
   });
   await using server = await serve(config, quiet);
   const client = new OpenAI({
@@ -166,7 +166,7 @@ Deno.test("the official openai SDK gets answers through the proxy, with fallback
   assert.equal(data.model, B);
   assert.equal(typeof data.choices[0]?.message.content, "string");
   const models = await client.models.list();
-  assert.deepEqual(models.data.map((m) => m.id), POOL);
+  assert.deepEqual(models.data.map((m) => m.id), [...POOL, ...ALIAS_IDS]);
   await assert.rejects(
     client.chat.completions.create({ model: "auto", messages: [] }),
     (err: unknown) =>

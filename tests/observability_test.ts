@@ -7,9 +7,10 @@ import { consoleLogger, LineBuffer } from "../src/server/logger.ts";
 import type { Logger } from "../src/options.ts";
 import { hello, rig, SERVER_KEY } from "./_harness.ts";
 import {
+  cloudflare429,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   streamOk,
-} from "./fake_openrouter.ts";
+} from "./fake_openrouter/mod.ts";
 
 const [A, B] = POOL as [string, string];
 
@@ -102,10 +103,7 @@ Deno.test("consoleLogger() writes JSON or pretty lines and drops levels below LO
 
 Deno.test("createHandler() serves Prometheus metrics: requests, attempts, fallbacks, cooldowns, latency, stream TTFB", async () => {
   await using r = rig({ cooldownSeconds: 60 });
-  r.fake.script(A, {
-    status: 429,
-    body: { error: { message: "Rate limit exceeded", code: 429 } },
-  });
+  r.fake.script(A, cloudflare429());
   await (await r.chat(hello())).body?.cancel();
   r.fake.script(B, { stream: streamOk(B, ["a", "b"]) });
   await (await r.chat(hello("auto", { stream: true }))).text();

@@ -5,57 +5,31 @@ import {
   parseRetryAfter,
   resetHint,
 } from "../src/core/reset_hint.ts";
+import {
+  capacityExhausted429,
+  CLOUDFLARE_429_BODY,
+  dailyCap,
+  minuteCap,
+  modelRpm,
+  providerThrottled,
+} from "./fake_openrouter/mod.ts";
 
 const NOW = 1779278400000; // 2026-05-20T12:00:00Z
 const MIDNIGHT = 1779321600000; // 2026-05-21T00:00:00Z, 12 h after NOW
 const HOUR = 3_600_000;
 
-/** 429 A from openrouter-api.md §2.3: account daily cap, < 10 credits. */
-function dailyCapBody(reset: string) {
-  return {
-    error: {
-      message:
-        "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day",
-      code: 429,
-      metadata: {
-        headers: {
-          "X-RateLimit-Limit": "50",
-          "X-RateLimit-Remaining": "0",
-          "X-RateLimit-Reset": reset,
-        },
-        provider_name: null,
-      },
-    },
-    user_id: "user_redacted",
-  };
+/** The account's daily cap (429 A) with that `X-RateLimit-Reset`. */
+function dailyCapBody(reset: string): unknown {
+  return dailyCap({ resetMs: Number(reset) }).body;
 }
 
-/** The documented capacity_exhausted availability error (openrouter-api.md §3.4). */
+/** The capacity_exhausted availability error (429 G) with that `retry_after`. */
 function capacityBody(retryAfter: unknown) {
-  return {
-    error: {
-      message:
-        "All providers for anthropic/claude-sonnet-4.5 are at capacity. Retry after 40 seconds.",
-      error_type: "rate_limit_exceeded",
-      http_status: 429,
-      availability: {
-        code: "capacity_exhausted",
-        retryable: true,
-        retry_after: retryAfter,
-        requested_models: ["anthropic/claude-sonnet-4.5"],
-        affected_providers: ["anthropic", "amazon-bedrock", "google-vertex"],
-        fallback_models: ["anthropic/claude-haiku-4.5"],
-        docs_url: "https://openrouter.ai/docs/errors#capacity_exhausted",
-      },
-      metadata: {
-        previous_errors: [{
-          provider: "anthropic",
-          code: "capacity_exhausted",
-          status: 429,
-        }],
-      },
-    },
+  const body = capacityExhausted429("anthropic/claude-sonnet-4.5").body as {
+    error: { availability: Record<string, unknown> };
   };
+  body.error.availability.retry_after = retryAfter;
+  return body;
 }
 
 Deno.test("MAX_RESET_HINT_MS is 24 hours", () => {
@@ -113,41 +87,14 @@ Deno.test("resetHint() reads X-RateLimit-Reset mirrored in a free-models-per-day
 });
 
 Deno.test("resetHint() reads the per-minute and per-model 429 bodies", () => {
-  const perMinute = {
-    error: {
-      message: "Rate limit exceeded: free-models-per-min. ",
-      code: 429,
-      metadata: {
-        headers: {
-          "X-RateLimit-Limit": "16",
-          "X-RateLimit-Remaining": "0",
-          "X-RateLimit-Reset": "1774047180000",
-        },
-        provider_name: null,
-      },
-    },
-    user_id: "user_redacted",
-  };
+  const perMinute = minuteCap({ resetMs: 1774047180000 }).body;
   assert.equal(
     resetHint(new Headers(), perMinute, 1774047180000 - 45_000),
     1774047180000,
   );
-  const perModel = {
-    error: {
-      message:
-        "Rate limit exceeded: limit_rpm/qwen/qwen3-coder-480b-a35b-07-25/a9bbd882-011f-4606-8f60-85f3cb642586. High demand for qwen/qwen3-coder:free on OpenRouter - limited to 8 requests per minute. Please retry shortly.",
-      code: 429,
-      metadata: {
-        headers: {
-          "X-RateLimit-Limit": "8",
-          "X-RateLimit-Remaining": "0",
-          "X-RateLimit-Reset": "1783519380000",
-        },
-        provider_name: null,
-        limit_source: "openrouter_shared_capacity",
-      },
-    },
-  };
+  const perModel = modelRpm("qwen/qwen3-coder:free", {
+    resetMs: 1783519380000,
+  }).body;
   assert.equal(
     resetHint(new Headers(), perModel, 1783519380000 - 20_000),
     1783519380000,
@@ -287,19 +234,11 @@ Deno.test("resetHint() ignores unparseable values and falls through to the next 
 });
 
 Deno.test("resetHint() returns undefined when the failure carries no hint", () => {
-  const cloudflare = { error: { message: "Rate limit exceeded", code: 429 } };
-  const provider = {
-    error: {
-      message: "Provider returned error",
-      code: 429,
-      metadata: {
-        raw:
-          "google/gemini-2.0-flash-exp:free is temporarily rate-limited upstream. Please retry shortly, or add your own key to accumulate your rate limits: https://openrouter.ai/settings/integrations",
-        provider_name: "Google AI Studio",
-      },
-    },
-    user_id: "user_redacted",
-  };
+  const cloudflare: unknown = JSON.parse(CLOUDFLARE_429_BODY);
+  const provider = providerThrottled("google/gemini-2.0-flash-exp:free", {
+    legacy: true,
+    provider: "Google AI Studio",
+  }).body;
   const cases: Array<[string, unknown]> = [
     ["no body", undefined],
     ["null body", null],

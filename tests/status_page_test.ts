@@ -13,7 +13,8 @@ import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
 import { STATUS_PAGE_HTML } from "../src/ops/status_page.ts";
 import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
-import { catalogRow, dailyCap, modelRpm } from "./fake_openrouter.ts";
+import { catalogRow, dailyCap, modelRpm } from "./fake_openrouter/mod.ts";
+import { serveOnLoopback } from "./_streams.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const A = "alpha/one:free";
@@ -62,16 +63,12 @@ function serve(options: RigOptions & { prefix?: string } = {}) {
     url.pathname = url.pathname.slice(prefix.length) || "/";
     return r.handler(new Request(url, req));
   };
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    mounted,
-  );
-  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const served = serveOnLoopback(mounted);
   return {
     r,
-    origin,
+    origin: served.url,
     async [Symbol.asyncDispose]() {
-      await server.shutdown();
+      await served[Symbol.asyncDispose]();
       await r[Symbol.asyncDispose]();
     },
   };

@@ -12,7 +12,8 @@ import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   minuteCap,
   startFakeOpenRouter,
-} from "./fake_openrouter.ts";
+  streamOk,
+} from "./fake_openrouter/mod.ts";
 
 const [FIRST, SECOND] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string];
 /**
@@ -92,11 +93,48 @@ async function proxy(
     OPENROUTER_API_KEY: "sk-or-v1-process-test",
     OPENROUTER_BASE_URL: baseUrl,
     FREEROUTER_KV_PATH: ":memory:",
+    // The pool's listed order, so that FIRST and SECOND are tried in turn.
+    FREEROUTER_STRATEGY: "priority",
     ...env,
   });
 }
 
-Deno.test("deno task start: a committed stream whose upstream goes silent ends with stream_stalled, no [DONE], and the upstream request is aborted", async () => {
+Deno.test("deno task start: a committed stream whose upstream goes silent is resumed on the next model, one answer and one [DONE]", async () => {
+  await using fake = startFakeOpenRouter();
+  fake.script(FIRST, {
+    stream: {
+      parts: [
+        chunk(FIRST, { role: "assistant", content: "" }),
+        chunk(FIRST, "Hel"),
+      ],
+      end: "hang",
+    },
+  });
+  fake.script(SECOND, { stream: streamOk(SECOND, ["lo", "!"]) });
+  const main = await proxy(fake.baseUrl, {
+    FREEROUTER_STREAM_IDLE_TIMEOUT: "3",
+  });
+  try {
+    const res = await post(main, ask(true));
+    assert.equal(res.headers.get("x-freerouter-model"), FIRST);
+    const events = await dataEvents(res);
+    assert.equal(events.at(-1), "[DONE]");
+    assert.equal(events.filter((e) => e === "[DONE]").length, 1);
+    const text = events.slice(0, -1).map((e) =>
+      JSON.parse(e).choices[0]?.delta?.content ?? ""
+    ).join("");
+    assert.equal(text, "Hello!");
+    const [stalled, continued] = fake.chatRequests();
+    await bounded(stalled!.aborted, "the stalled attempt's abort");
+    assert.equal(continued!.model, SECOND);
+    const messages = (continued!.body as { messages: unknown[] }).messages;
+    assert.deepEqual(messages.at(-1), { role: "assistant", content: "Hel" });
+  } finally {
+    await main.stop();
+  }
+});
+
+Deno.test("deno task start: with FREEROUTER_STREAM_RESUME=off, a committed stream whose upstream goes silent ends with stream_stalled, no [DONE], and the upstream request is aborted", async () => {
   await using fake = startFakeOpenRouter();
   fake.script(FIRST, {
     stream: {
@@ -110,6 +148,7 @@ Deno.test("deno task start: a committed stream whose upstream goes silent ends w
   });
   const main = await proxy(fake.baseUrl, {
     FREEROUTER_STREAM_IDLE_TIMEOUT: "3",
+    FREEROUTER_STREAM_RESUME: "off",
   });
   try {
     const res = await post(main, ask(true));
@@ -122,7 +161,10 @@ Deno.test("deno task start: a committed stream whose upstream goes silent ends w
     assert.deepEqual(contents, ["", "Hel", "lo"]);
     const last = JSON.parse(events.at(-1)!);
     assert.equal(last.error.code, "stream_stalled");
-    assert.match(last.error.message, new RegExp(`${FIRST}.*no event for 3 s`));
+    assert.match(
+      last.error.message,
+      new RegExp(`${FIRST} broke off after 3 events: no event for 3 s`),
+    );
     assert.ok(!events.includes("[DONE]"));
     const upstream = fake.chatRequests()[0]!;
     await bounded(upstream.aborted, "the upstream abort");
@@ -170,11 +212,12 @@ Deno.test("deno task start: a non-streaming attempt that hangs times out and fal
 
 Deno.test("deno task start: the limiter's wait for the account's minute reset ends and the request goes on", async () => {
   await using fake = startFakeOpenRouter();
-  // The account's per-minute cap, resetting in about a second: freerouter
-  // waits (FREEROUTER_MAX_WAIT allows it), then tries the same model again.
-  fake.script(FIRST, minuteCap({ resetMs: Date.now() + 1_000 }));
   const main = await proxy(fake.baseUrl, { FREEROUTER_MAX_WAIT: "10" });
   try {
+    // The account's per-minute cap, resetting in two seconds (scripted once
+    // the proxy runs, so that its startup cannot eat the wait): freerouter
+    // waits (FREEROUTER_MAX_WAIT allows it), then tries the same model again.
+    fake.script(FIRST, minuteCap({ resetMs: Date.now() + 2_000 }));
     const res = await bounded(post(main, ask(false)), "the request");
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-freerouter-model"), FIRST);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { parseArgs as benchArgs, USAGE as BENCH_USAGE } from "../bench/run.ts";
 import {
   parseArgs as loadtestArgs,
+  startCommand,
   USAGE as LOADTEST_USAGE,
 } from "../scripts/loadtest.ts";
 import { runScript } from "./_deno_process.ts";
@@ -51,17 +52,18 @@ Deno.test("bench: refuses unknown options, missing values and numbers below 1", 
 });
 
 Deno.test("loadtest: parses its options, and --help asks for the usage", () => {
-  assert.deepEqual(loadtestArgs([]), { seconds: 45, clients: 500, settle: 12 });
+  assert.deepEqual(loadtestArgs([]), { rounds: 6, seconds: 8, clients: 500 });
   assert.deepEqual(
-    loadtestArgs(["--seconds", "5", "--clients", "20", "--settle", "1"]),
-    { seconds: 5, clients: 20, settle: 1 },
+    loadtestArgs(["--rounds", "5", "--seconds", "2.5", "--clients", "20"]),
+    { rounds: 5, seconds: 2.5, clients: 20 },
   );
   assert.equal(loadtestArgs(["--seconds", "5", "--help"]), "help");
   assert.equal(loadtestArgs(["-h"]), "help");
 });
 
-Deno.test("loadtest: names an unknown option as unknown, and refuses non-positive numbers", () => {
+Deno.test("loadtest: names an unknown option as unknown, and refuses non-positive numbers and fewer than 5 rounds", () => {
   assert.throws(() => loadtestArgs(["--bogus"]), /Unknown option: --bogus/);
+  assert.throws(() => loadtestArgs(["--settle", "2"]), /Unknown option/);
   assert.throws(
     () => loadtestArgs(["--clients", "-3"]),
     /--clients needs a positive number/,
@@ -69,6 +71,48 @@ Deno.test("loadtest: names an unknown option as unknown, and refuses non-positiv
   assert.throws(
     () => loadtestArgs(["--seconds"]),
     /--seconds needs a positive number/,
+  );
+  for (const rounds of ["4", "5.5"]) {
+    assert.throws(
+      () => loadtestArgs(["--rounds", rounds]),
+      /--rounds needs a whole number, at least 5/,
+    );
+  }
+});
+
+Deno.test("loadtest: startCommand() is the start task's argv with this deno, and finds its script", () => {
+  const json = (start: unknown) => JSON.stringify({ tasks: { start } });
+  const plain = startCommand(
+    json("deno run --allow-net --v8-flags=--a,--b 'src/my main.ts' --port 1"),
+    "/opt/deno",
+  );
+  assert.deepEqual(plain.args, [
+    "/opt/deno",
+    "run",
+    "--allow-net",
+    "--v8-flags=--a,--b",
+    "src/my main.ts",
+    "--port",
+    "1",
+  ]);
+  assert.equal(plain.entry, 4);
+  assert.deepEqual(
+    startCommand(json({ command: "deno run -A main.ts" }), "d"),
+    { args: ["d", "run", "-A", "main.ts"], entry: 3 },
+  );
+  assert.throws(() => startCommand(json("deno task x && y"), "d"), /plain/);
+  assert.throws(() => startCommand(json("node main.js"), "d"), /deno run/);
+  assert.throws(() => startCommand(json("deno run -A"), "d"), /no script/);
+  assert.throws(() => startCommand("{}", "d"), /no start task/);
+
+  // The repository's own task: a script that exists.
+  const own = startCommand(
+    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+    Deno.execPath(),
+  );
+  assert.equal(own.args[0], Deno.execPath());
+  assert.ok(
+    Deno.statSync(new URL(`../${own.args[own.entry]}`, import.meta.url)).isFile,
   );
 });
 

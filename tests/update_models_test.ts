@@ -27,7 +27,7 @@ import {
   defaultCatalog,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   startFakeOpenRouter,
-} from "./fake_openrouter.ts";
+} from "./fake_openrouter/mod.ts";
 
 const SCRIPT = new URL("../scripts/update_models.ts", import.meta.url).pathname;
 const README = new URL("../README.md", import.meta.url);

@@ -74,8 +74,16 @@ export interface Held<T> {
 
 /** The load generators of one run. */
 export interface Load {
-  /** `wrk -t1 -c<c> -d<seconds>s` posting the chat body to `url`. */
-  wrk(url: string, c: number, seconds: number): Promise<WrkResult>;
+  /**
+   * `wrk -t1 -c<c> -d<seconds>s` posting the chat body to `url`, or the body
+   * of another Lua `script` (see {@link wrkScript}).
+   */
+  wrk(
+    url: string,
+    c: number,
+    seconds: number,
+    script?: string,
+  ): Promise<WrkResult>;
   /** bench/client.ts with `args`; its last line of output, parsed. */
   // deno-lint-ignore no-explicit-any
   client(args: string[]): Promise<any>;
@@ -107,7 +115,7 @@ export function loadGenerators(
       ...args,
     ]);
   return {
-    async wrk(url, c, seconds) {
+    async wrk(url, c, seconds, other) {
       const { cmd, args } = pinned(pin, LOADGEN_CPU, wrk, [
         "-t1",
         `-c${c}`,
@@ -115,7 +123,7 @@ export function loadGenerators(
         "--timeout",
         "10s",
         "-s",
-        script,
+        other ?? script,
         url,
       ]);
       const out = await run(cmd, args);

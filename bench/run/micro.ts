@@ -7,10 +7,11 @@
 import { BENCH_DIR, DENO } from "./options.ts";
 import { pinned, run, SERVER_CPU } from "./processes.ts";
 
-/** One micro-benchmark's average and p99, in ns. */
+/** One micro-benchmark's average, p75 and p99, in ns. */
 export interface MicroResult {
   name: string;
   avgNs: number;
+  p75Ns: number;
   p99Ns: number;
 }
 
@@ -37,11 +38,13 @@ export async function microBenchmarks(
   const json = JSON.parse(out) as {
     benches: {
       name: string;
-      results: { ok?: { avg: number; p99: number } }[];
+      results: { ok?: { avg: number; p75: number; p99: number } }[];
     }[];
   };
   return json.benches.flatMap((b) => {
     const ok = b.results[0]?.ok;
-    return ok ? [{ name: b.name, avgNs: ok.avg, p99Ns: ok.p99 }] : [];
+    return ok
+      ? [{ name: b.name, avgNs: ok.avg, p75Ns: ok.p75, p99Ns: ok.p99 }]
+      : [];
   });
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { FrontLoad } from "./fronts.ts";
 import type { Load } from "./load.ts";
 import type { Options } from "./options.ts";
 import { memory, sampleRss, sleep } from "./processes.ts";
@@ -24,6 +25,8 @@ export interface Bench {
   load: Load;
   servers: Servers;
   failures: Failures;
+  /** freerouter's chat completions, Messages and Responses routes (fronts.ts). */
+  fronts: FrontLoad[];
 }
 
 /**

@@ -1,13 +1,16 @@
 /**
  * The report of a bench run, in Markdown: the machine and the setup, the
- * results side by side, the ceiling for freerouter's work, memory, the hot
- * path micro-benchmarks, issue 4's targets, and every round's values.
+ * results side by side, the ceiling for freerouter's work, memory, the agent
+ * fronts (fronts.ts), the hot path micro-benchmarks, issue 4's targets, and
+ * every round's values.
  *
  * @module
  */
 import { chatBody } from "../client.ts";
 import { median, medianDifference, medianRatio, spread } from "../stats.ts";
+import { type FrontLoad, frontsSection } from "./fronts.ts";
 import type { MicroResult } from "./micro.ts";
+import type { CacheHitResult } from "./cache_hit.ts";
 import type { Options } from "./options.ts";
 import { run } from "./processes.ts";
 import {
@@ -45,6 +48,10 @@ export interface ReportInput {
   failures: Failures;
   held: Record<TargetName, HeldResult>;
   micro: MicroResult[];
+  /** A response-cache hit's latency (bench/cache_hit.ts). */
+  cacheHit?: CacheHitResult;
+  /** freerouter's routes measured by fronts.ts. */
+  fronts: FrontLoad[];
 }
 
 /** A figure in its unit, rounded for the report; `—` when not a number. */
@@ -215,6 +222,9 @@ export async function renderReport(r: ReportInput): Promise<string> {
         ).join(". ") + "."),
   );
 
+  // freerouter's /v1/messages and /v1/responses, and their translation cost.
+  lines.push(...frontsSection(r.samples, r.micro, r.fronts));
+
   // Micro-benchmarks.
   lines.push(
     "",
@@ -306,6 +316,17 @@ export async function renderReport(r: ReportInput): Promise<string> {
       orderingMax < 20,
     ],
   ];
+  const hit = r.cacheHit;
+  if (hit && "http" in hit) {
+    targets.push([
+      "response-cache hit over loopback HTTP, p50 (issue 25)",
+      `${fmt(hit.http.p50)} ms (p99 ${fmt(hit.http.p99)} ms; in-process p50 ${
+        fmt(hit.inProcess.p50)
+      } ms, p99 ${fmt(hit.inProcess.p99)} ms; ${hit.http.n} hits)`,
+      "< 1 ms",
+      hit.http.p50 < 1,
+    ]);
+  }
   lines.push(
     "",
     "## Targets (issue 4)",

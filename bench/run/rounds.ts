@@ -1,10 +1,12 @@
 /**
  * The measured rounds, interleaved: each round runs every phase (sequential
  * c=1, 500 req/s, c=32 throughput, streaming) on every target, and the order
- * of the targets rotates each round.
+ * of the targets rotates each round; then freerouter's agent fronts
+ * (fronts.ts).
  *
  * @module
  */
+import { frontRound } from "./fronts.ts";
 import type { Bench } from "./phases.ts";
 import { cpuMs } from "./processes.ts";
 import {
@@ -16,9 +18,8 @@ import {
 } from "./samples.ts";
 
 /** Runs `o.rounds` rounds; one value per round of every metric and target. */
-export async function runRounds(
-  { o, load, servers, failures }: Bench,
-): Promise<Samples> {
+export async function runRounds(bench: Bench): Promise<Samples> {
+  const { o, load, servers, failures } = bench;
   const { targets, validating, mock } = servers;
   const samples: Samples = new Map();
   const s = o.seconds;
@@ -106,6 +107,8 @@ export async function runRounds(
       record(samples, "stream TTLB p50", t.name, st.ttlb_p50_ms);
       record(samples, "stream TTLB p99", t.name, st.ttlb_p99_ms);
     }
+    // freerouter's /v1/messages and /v1/responses next to its chat completions.
+    await frontRound(bench, round, samples);
   }
   return samples;
 }

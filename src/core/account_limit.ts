@@ -15,6 +15,12 @@ export interface AccountBlock {
   until: number;
   /** Why, e.g. `free-models-per-day`. */
   reason: string;
+  /**
+   * `key` when OpenRouter's `GET /key` said nothing remains today: a later
+   * `/key` that reports room lifts it. A block learned from a 429 has no
+   * source and holds until its reset whatever `/key` says (its counters lag).
+   */
+  source?: "key";
 }
 
 /** Attempt counts in the current windows. */

@@ -11,10 +11,8 @@ import {
   supportsReasoning,
 } from "./capabilities.ts";
 import type { CooldownEntry } from "./cooldown.ts";
+import { isAutoName } from "./aliases.ts";
 import type { FreeModel } from "../types.ts";
-
-/** Model names that mean "pick for me". */
-const AUTO_NAMES = new Set(["", "auto", "openrouter/auto"]);
 
 /** The smallest context and completion cap of a pool, computed once per pool. */
 const poolLimits = new WeakMap<
@@ -52,9 +50,9 @@ function fitsEveryModel(
 
 /** Inputs of {@link orderCandidates}. */
 export interface CandidateInput {
-  /** The pool, in priority (or adaptive) order. */
+  /** The pool in the order to try, for the requested name (see `poolFor`). */
   pool: readonly FreeModel[];
-  /** The `model` the client asked for. */
+  /** The `model` the client asked for (`auto` and alias names name no model). */
   requested: string | undefined;
   /** What the request needs; `undefined` for none. */
   needs?: RequestNeeds;
@@ -80,7 +78,8 @@ export interface CandidateOrder {
  * The models to try for one request.
  *
  * A requested model that is in the pool goes first, then the pool in order;
- * `auto`, empty, paid or unknown names use the pool order. Models known to
+ * `auto`, alias names (`auto:*`, and custom ones, which never contain `/`),
+ * empty, paid or unknown names use the pool order. Models known to
  * lack a required capability (catalog or learned gap), or too small for the
  * request, are left out. Known-capable models come before models whose catalog
  * entry says nothing (and reasoning-capable ones first when reasoning is
@@ -88,7 +87,7 @@ export interface CandidateOrder {
  */
 export function orderCandidates(input: CandidateInput): CandidateOrder {
   const { pool, requested, needs, cooldowns, gaps, now, maxAttempts } = input;
-  const first = requested === undefined || AUTO_NAMES.has(requested)
+  const first = isAutoName(requested)
     ? undefined
     : pool.find((m) => m.id === requested);
   const simple = needs === undefined || fitsEveryModel(pool, needs);

@@ -14,7 +14,12 @@ export type Capability =
   | "image_input"
   | "audio_input"
   | "file_input"
-  | "video_input";
+  | "video_input"
+  /**
+   * Continuing an assistant prefill (a stream's resumption). No catalog says
+   * it: only a model that rejected one is known to lack it.
+   */
+  | "prefill";
 
 /** What one request needs. */
 export interface RequestNeeds {
@@ -157,6 +162,7 @@ export function budgetFor(
 
 /** Whether a model has a capability, according to its catalog entry. */
 export function supports(model: FreeModel, capability: Capability): Support {
+  if (capability === "prefill") return "unknown";
   const modality = INPUT_MODALITY[capability];
   if (modality !== undefined) {
     return model.input_modalities.includes(modality) ? "yes" : "no";
@@ -231,6 +237,7 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
   audio_input: "audio input",
   file_input: "file input",
   video_input: "video input",
+  prefill: "continuing an assistant prefill",
 };
 
 /** A sentence saying why no free model can serve a request. */

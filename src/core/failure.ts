@@ -25,7 +25,10 @@ export type FailureKind =
   | "timeout" // no response (or no first event) within the request timeout
   | "invalid_body" // 2xx whose body is not a chat completion
   | "error_body" // 2xx whose body or first event carries an `error` object
-  | "empty_stream"; // a stream that ended before any data event
+  | "empty_stream" // a stream that ended before any data event
+  | "prefill_rejected" // a continuation that started the answer over instead of continuing it
+  | "empty_answer" // a 200 without content or a tool call (not cut by the length limit)
+  | "invalid_tool_call"; // a 200 whose tool call arguments are not JSON
 
 /** One failed attempt, as the upstream client observed it. */
 export interface UpstreamFailure {
@@ -115,6 +118,12 @@ export interface FailurePolicy {
   now: number;
   /** Cooldown after a 429 that carries no reset hint, ms. */
   defaultCooldownMs: number;
+  /**
+   * The attempt continues a broken stream (an assistant prefill): a 400 or
+   * another refusal means the model rejects the prefill, so it is skipped
+   * for continuations (a capability gap) and the next candidate is tried.
+   */
+  continuation?: boolean;
 }
 
 const MINUTE_MS = 60_000;
@@ -165,6 +174,12 @@ export function classifyFailure(
   const status = effectiveStatus(failure);
   const message = failure.error?.message ?? "";
   if (status === 429) return rateLimited(failure, message, policy);
+  if (failure.kind === "prefill_rejected") {
+    return {
+      action: "next",
+      effect: { kind: "capability", capability: "prefill" },
+    };
+  }
   if (failure.kind !== "http") {
     return { action: "next", effect: { kind: "transient" } };
   }
@@ -186,6 +201,14 @@ export function classifyFailure(
   }
   if (status === 401 && isProviderError(failure)) {
     return { action: "next", effect: { kind: "transient" } };
+  }
+  if (policy.continuation && status !== 401) {
+    // The request is ours (the client's plus the forwarded text): a refusal
+    // is this model's answer to the prefill, not the client's to read.
+    return {
+      action: "next",
+      effect: { kind: "capability", capability: "prefill" },
+    };
   }
   return { action: "return" };
 }
@@ -237,5 +260,35 @@ export function describeFailure(failure: UpstreamFailure): string {
       return `${failure.status} with error ${failure.error?.code ?? "?"}`;
     case "empty_stream":
       return "stream ended before any data";
+    case "prefill_rejected":
+      return "started over instead of continuing";
+    case "empty_answer":
+      return "200 without an answer";
+    case "invalid_tool_call":
+      return "200 with unparseable tool arguments";
   }
+}
+
+/**
+ * Whether a model the client named is worth one more try before moving on,
+ * and after how long (ms): a per-model 429 whose reset is at most
+ * `maxWaitMs` away (after the reset), or a transient 5xx or connection error
+ * before any response (at once). Not after a timeout: a model that stayed
+ * silent stays silent. `undefined`: move on. `maxWaitMs` 0 turns both off.
+ */
+export function sameModelRetry(
+  failure: UpstreamFailure,
+  verdict: Verdict,
+  now: number,
+  maxWaitMs: number,
+): number | undefined {
+  if (maxWaitMs <= 0 || verdict.action !== "next") return undefined;
+  const effect = verdict.effect;
+  if (effect?.kind === "cooldown") {
+    const wait = effect.until - now;
+    return wait <= maxWaitMs ? Math.max(0, wait) : undefined;
+  }
+  if (effect?.kind !== "transient") return undefined;
+  if (failure.kind === "network") return 0;
+  return failure.kind === "http" && failure.status >= 500 ? 0 : undefined;
 }

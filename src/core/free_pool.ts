@@ -70,6 +70,31 @@ export function isChatArchitecture(architecture: unknown): boolean {
     m.output.length === 1 && m.output[0] === "text";
 }
 
+/** The catalog's `benchmarks.artificial_analysis` indices that are numbers (null or absent ones left out). */
+function benchmarkIndices(
+  benchmarks: unknown,
+): Pick<FreeModel, "intelligence_index" | "coding_index" | "agentic_index"> {
+  const aa = isRecord(benchmarks) ? benchmarks.artificial_analysis : undefined;
+  if (!isRecord(aa)) return {};
+  const out: Pick<
+    FreeModel,
+    "intelligence_index" | "coding_index" | "agentic_index"
+  > = {};
+  for (
+    const key of [
+      "intelligence_index",
+      "coding_index",
+      "agentic_index",
+    ] as const
+  ) {
+    const value = aa[key];
+    if (typeof value === "number" && Number.isFinite(value) && value >= 0) {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
 function positiveInt(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) && value > 0
     ? Math.floor(value)
@@ -105,12 +130,15 @@ export function toFreeModel(raw: unknown): FreeModel | undefined {
     expiration_date: typeof raw.expiration_date === "string"
       ? raw.expiration_date
       : null,
+    ...benchmarkIndices(raw.benchmarks),
   };
 }
 
 /**
- * The pool's priority order: ids ending in `:free` first, then larger
- * `context_length`, ties by id ascending.
+ * The pool's priority order (the `priority` strategy, and the order the
+ * pool is stored in): ids ending in `:free` first, then larger
+ * `context_length`, ties by id ascending. The default `quality` strategy
+ * re-ranks it (see `core/ranking.ts`).
  */
 export function comparePriority(a: FreeModel, b: FreeModel): number {
   const aFree = a.id.endsWith(":free");

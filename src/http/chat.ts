@@ -9,6 +9,7 @@ import { validateChatRequest } from "../core/request_schema.ts";
 import { errorResponse } from "../errors.ts";
 import type { RouteContext } from "../router.ts";
 import { readJsonBody } from "./body.ts";
+import { completeAnswer, streamAnswer } from "./cached_route.ts";
 import {
   type HandlerContext,
   missingKeyMessage,
@@ -31,13 +32,23 @@ export function keyOrRefusal(
   });
 }
 
-/** The routing context of a request (its signal is read only when it matters). */
+/**
+ * The routing context of a request (its signal is read only when it
+ * matters); resumed streams are counted in the metrics.
+ */
 export function routeContext(
   req: Request,
   key: string,
+  ctx: HandlerContext,
   extra: Partial<RouteContext> = {},
 ): RouteContext {
-  return { apiKey: key, signal: () => req.signal, ...extra };
+  return {
+    apiKey: key,
+    signal: () => req.signal,
+    session: req.headers.get("x-freerouter-session"),
+    onResume: (outcome) => ctx.metrics.resumes.inc({ outcome }),
+    ...extra,
+  };
 }
 
 /** Answers a chat completion request: the routed upstream bytes, unchanged. */
@@ -59,12 +70,12 @@ export async function chatCompletions(
       code: "invalid_request",
     });
   }
-  const context = routeContext(req, key);
+  const context = routeContext(req, key, ctx);
   trace.stream = checked.request.stream === true;
   if (trace.stream) {
     const routed = traced(
       trace,
-      await ctx.router.stream(checked.request, context),
+      await streamAnswer(ctx, trace, checked.request, context),
     );
     const headers = routedHeaders(
       routed,
@@ -76,7 +87,7 @@ export async function chatCompletions(
   }
   const routed = traced(
     trace,
-    await ctx.router.complete(checked.request, context),
+    await completeAnswer(ctx, trace, checked.request, context),
   );
   return new Response(
     routed.answer.bytes as

@@ -11,6 +11,8 @@ import type { Api, RecentRequests } from "../ops/request_log.ts";
 import type { ResolvedRouterOptions } from "../options.ts";
 import type { Routed, Router } from "../router.ts";
 import type { FreeModel } from "../types.ts";
+import type { CacheRuntime, CacheStatus } from "./cached_route.ts";
+import type { ClientRegistry } from "./clients.ts";
 
 /** What the handler learns about a request while answering it. */
 export interface Trace {
@@ -23,6 +25,12 @@ export interface Trace {
   attempts: Attempt[];
   stream: boolean;
   error: string | null;
+  /** The request being answered (its headers steer the response cache). */
+  request?: Request;
+  /** The client key's name, when client keys are configured. */
+  client?: string;
+  /** What the response cache did, when it is on. */
+  cache?: CacheStatus;
 }
 
 /** The handler's shared parts, built once by `createHandler`. */
@@ -40,6 +48,12 @@ export interface HandlerContext {
   serverAccount(): string | undefined;
   /** `GET /models` bodies, built once per pool. */
   listCache: WeakMap<readonly FreeModel[], string>;
+  /** The client keys, when configured. */
+  clients?: ClientRegistry;
+  /** The response cache, when on. */
+  cache?: CacheRuntime;
+  /** Resolves once no read of OpenRouter's `/key` is under way. */
+  quotaSettled?: () => Promise<void>;
 }
 
 /** A route's handler. */
@@ -68,6 +82,9 @@ export function routedHeaders(
     "x-freerouter-model": routed.model,
     "x-freerouter-attempts": String(routed.attempts.length),
     "x-request-id": requestId,
+    ...("cache" in routed && typeof routed.cache === "string"
+      ? { "x-freerouter-cache": routed.cache }
+      : {}),
   };
 }
 

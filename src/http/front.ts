@@ -7,6 +7,7 @@
  */
 import type { RouteContext } from "../router.ts";
 import type { ChatCompletion, ChatCompletionRequest } from "../types.ts";
+import { completeAnswer, streamAnswer } from "./cached_route.ts";
 import {
   type HandlerContext,
   routedHeaders,
@@ -42,7 +43,10 @@ export async function answerFront(
   if (trace.stream) {
     // Usage for the closing event (message_delta, response.completed).
     chat.stream_options = { include_usage: true };
-    const routed = traced(trace, await ctx.router.stream(chat, context));
+    const routed = traced(
+      trace,
+      await streamAnswer(ctx, trace, chat, context),
+    );
     const headers = routedHeaders(routed, "text/event-stream", trace.id);
     headers["cache-control"] = "no-cache";
     withDropped(headers, front.droppedTools);
@@ -52,7 +56,10 @@ export async function answerFront(
     );
     return new Response(body, { status: 200, headers });
   }
-  const routed = traced(trace, await ctx.router.complete(chat, context));
+  const routed = traced(
+    trace,
+    await completeAnswer(ctx, trace, chat, context),
+  );
   const completion = await completionJson<ChatCompletion>(routed.answer.bytes);
   const headers = routedHeaders(routed, "application/json", trace.id);
   withDropped(headers, front.droppedTools);

@@ -10,7 +10,9 @@ import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { clientKey, timingSafeEqual } from "./auth.ts";
 import { corsHeaders, preflight } from "./cors.ts";
 import type { HandlerContext, Trace } from "./context.ts";
+import { ClientRefusal } from "./clients.ts";
 import { inFrontShape } from "./front_errors.ts";
+import { createSharing, type QuotaSharingOptions } from "./sharing.ts";
 import { record } from "./record.ts";
 import { pathnameOf, type Route, routeOf, ROUTES } from "./routes.ts";
 import {
@@ -40,7 +42,7 @@ import type { FreeModel } from "../types.ts";
  * await handler.close();
  * ```
  */
-export interface HandlerOptions extends RouterOptions {
+export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
   /**
    * The OpenRouter key. When absent, each client's own
    * `Authorization: Bearer …` is forwarded (bring your own key), unless
@@ -50,7 +52,7 @@ export interface HandlerOptions extends RouterOptions {
   /**
    * When set, clients must send `Authorization: Bearer <accessKey>` (for
    * everything but `/health` and the status page). It is never forwarded
-   * upstream.
+   * upstream. With `clientKeys`, it is one more key: unnamed, unlimited.
    */
   accessKey?: string;
   /**
@@ -83,6 +85,12 @@ export interface FreeRouterHandler extends AsyncDisposable {
   (req: Request): Promise<Response>;
   /** The routable free pool in priority order (loads it when needed). */
   models(): Promise<readonly FreeModel[]>;
+  /**
+   * Reads OpenRouter's `GET /key` now and applies the account's daily quota
+   * to the state (see `quotaRefresh`); resolves when done. Does nothing
+   * without `apiKey` or with `quotaRefresh: 0`.
+   */
+  refreshQuota(): Promise<void>;
   /** Stops syncing (when it owns its state) and waits for background work. The KV handle stays open. */
   close(): Promise<void>;
 }
@@ -105,6 +113,10 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   const router = new Router(resolved);
   const { apiKey, accessKey, corsOrigins = [] } = options;
   const { logger } = resolved;
+  const sharing = createSharing(options, resolved);
+  const { clients } = sharing;
+  /** Whether clients must present a key (the access key or a client key). */
+  const guarded = Boolean(accessKey) || clients !== undefined;
   /** The server key's account fingerprint (undefined with bring-your-own-key). */
   let serverAccount: string | undefined;
   const serverAccountReady = apiKey
@@ -116,10 +128,13 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     metrics: new Metrics(),
     recent: new RecentRequests(),
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    hasAccessKey: accessKey !== undefined && accessKey !== "",
-    upstreamKey: (req) => apiKey || (accessKey ? undefined : clientKey(req)),
+    hasAccessKey: guarded,
+    upstreamKey: (req) => apiKey || (guarded ? undefined : clientKey(req)),
     serverAccount: () => serverAccount,
     listCache: new WeakMap<readonly FreeModel[], string>(),
+    clients,
+    cache: sharing.cache,
+    quotaSettled: sharing.quotaSettled,
   };
 
   /** What the route answers, before CORS and the request id. */
@@ -148,16 +163,20 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         headers: { allow: route.allow },
       });
     }
-    if (
-      !route.open && accessKey &&
-      !timingSafeEqual(clientKey(req) ?? "", accessKey)
-    ) {
-      return errorResponse({
-        status: 401,
-        message:
-          "Missing or wrong access key (Authorization: Bearer <FREEROUTER_API_KEY>, or x-api-key)",
-        code: "invalid_api_key",
-      });
+    if (!route.open && guarded) {
+      const who = clients
+        ? clients.identify(clientKey(req), accessKey)
+        : { ok: timingSafeEqual(clientKey(req) ?? "", accessKey!) };
+      if (!who.ok) {
+        return errorResponse({
+          status: 401,
+          message: clients
+            ? "Missing or wrong key (Authorization: Bearer <your client key>, or x-api-key)"
+            : "Missing or wrong access key (Authorization: Bearer <FREEROUTER_API_KEY>, or x-api-key)",
+          code: "invalid_api_key",
+        });
+      }
+      trace.client = who.client?.name;
     }
     try {
       return await route.handle(req, ctx, trace);
@@ -168,6 +187,10 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
 
   /** The error response for what a handler threw, noted in the trace. */
   function failed(err: unknown, trace: Trace): Response {
+    if (err instanceof ClientRefusal) {
+      trace.error = err.code;
+      return err.response;
+    }
     if (err instanceof RangeError && /call stack/i.test(err.message)) {
       // A body nested deeper than the JavaScript stack allows.
       return errorResponse({
@@ -205,6 +228,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       attempts: [],
       stream: false,
       error: null,
+      request: req,
     };
     let res = await dispatch(req, path, route, trace);
     if (res.status >= 400) {
@@ -234,6 +258,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   }
 
   const close = async () => {
+    await sharing.close();
     await serverAccountReady;
     await (resolved.ownsState
       ? resolved.state.close()
@@ -241,6 +266,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   };
   return Object.assign(handle, {
     models: () => router.models(apiKey),
+    refreshQuota: sharing.refreshQuota,
     close,
     [Symbol.asyncDispose]: close,
   });

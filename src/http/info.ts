@@ -10,44 +10,78 @@ import { accountIdOf } from "../state/account_id.ts";
 import { healthReport, stateGauges, statusReport } from "../ops/status.ts";
 import { STATUS_PAGE_HTML } from "../ops/status_page.ts";
 import type { FreeModel } from "../types.ts";
+import { type AliasInfo, listAliases } from "../core/aliases.ts";
+import { baseOrder } from "../core/ranking.ts";
 import { type HandlerContext, json } from "./context.ts";
+import { healthQuota, quotaMetrics, statusQuota } from "./quota_info.ts";
 
-function openAiList(pool: readonly FreeModel[]): string {
+function openAiList(
+  pool: readonly FreeModel[],
+  aliases: readonly AliasInfo[],
+): string {
   return JSON.stringify({
     object: "list",
-    data: pool.map((m) => ({
-      id: m.id,
-      object: "model",
-      created: m.created,
-      owned_by: m.owned_by,
-      name: m.name,
-      context_length: m.context_length,
-      max_completion_tokens: m.max_completion_tokens,
-      supported_parameters: m.supported_parameters,
-      input_modalities: m.input_modalities,
-      expiration_date: m.expiration_date,
-    })),
+    data: [
+      ...pool.map((m) => ({
+        id: m.id,
+        object: "model",
+        created: m.created,
+        owned_by: m.owned_by,
+        name: m.name,
+        context_length: m.context_length,
+        max_completion_tokens: m.max_completion_tokens,
+        supported_parameters: m.supported_parameters,
+        input_modalities: m.input_modalities,
+        expiration_date: m.expiration_date,
+        intelligence_index: m.intelligence_index ?? null,
+        coding_index: m.coding_index ?? null,
+        agentic_index: m.agentic_index ?? null,
+      })),
+      ...aliases.map((a) => ({
+        id: a.name,
+        object: "model",
+        created: 0,
+        owned_by: "freerouter",
+        name: `freerouter: ${a.description}`,
+      })),
+    ],
   });
 }
 
 /** Anthropic's model list (what Claude Code's gateway model discovery reads). */
-function anthropicList(pool: readonly FreeModel[]): string {
-  return JSON.stringify({
-    data: pool.map((m) => ({
+function anthropicList(
+  pool: readonly FreeModel[],
+  aliases: readonly AliasInfo[],
+): string {
+  const data = [
+    ...pool.map((m) => ({
       type: "model",
       id: m.id,
       display_name: m.name,
       created_at: new Date(m.created * 1000).toISOString(),
     })),
+    ...aliases.map((a) => ({
+      type: "model",
+      id: a.name,
+      display_name: `freerouter: ${a.description}`,
+      created_at: new Date(0).toISOString(),
+    })),
+  ];
+  return JSON.stringify({
+    data,
     has_more: false,
-    first_id: pool[0]?.id ?? null,
-    last_id: pool.at(-1)?.id ?? null,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
   });
 }
 
 const anthropicLists = new WeakMap<readonly FreeModel[], string>();
 
-/** `GET /v1/models`: the pool in priority order, built once per pool. */
+/**
+ * `GET /v1/models`: the pool in the strategy's order (by quality for
+ * `quality`, the stored priority order otherwise; health aside), then the
+ * aliases. Built once per pool.
+ */
 export async function models(
   req: Request,
   ctx: HandlerContext,
@@ -64,9 +98,19 @@ export async function models(
   }
   const anthropic = req.headers.has("anthropic-version");
   const cache = anthropic ? anthropicLists : ctx.listCache;
-  let body = cache.get(pool);
+  const ordered = baseOrder(
+    pool,
+    ctx.resolved.strategy === "quality" ? "quality" : "priority",
+  );
+  let body = cache.get(ordered);
   if (body === undefined) {
-    cache.set(pool, body = anthropic ? anthropicList(pool) : openAiList(pool));
+    const aliases = listAliases(ctx.resolved.aliases);
+    cache.set(
+      ordered,
+      body = anthropic
+        ? anthropicList(ordered, aliases)
+        : openAiList(ordered, aliases),
+    );
   }
   return json(body);
 }
@@ -74,7 +118,10 @@ export async function models(
 /** `GET /health`. */
 export function health(_req: Request, ctx: HandlerContext): Response {
   const { state, now } = ctx.resolved;
-  return json(JSON.stringify(healthReport(state, now(), ctx.serverAccount())));
+  return json(JSON.stringify({
+    ...healthReport(state, now(), ctx.serverAccount()),
+    quota: healthQuota(ctx),
+  }));
 }
 
 /** `GET /v1/freerouter/status`: the pool, the quota and recent requests. */
@@ -88,15 +135,20 @@ export async function status(
   return json(
     JSON.stringify({
       ...statusReport(ctx.resolved, account),
+      ...await statusQuota(ctx, account),
       recent: ctx.recent.list(),
     }),
   );
 }
 
 /** `GET /metrics` (Prometheus text). */
-export function metrics(_req: Request, ctx: HandlerContext): Response {
+export async function metrics(
+  _req: Request,
+  ctx: HandlerContext,
+): Promise<Response> {
   const { state, now } = ctx.resolved;
-  return new Response(ctx.metrics.render(stateGauges(state, now())), {
+  const gauges = [...stateGauges(state, now()), ...await quotaMetrics(ctx)];
+  return new Response(ctx.metrics.render(gauges), {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
   });
 }

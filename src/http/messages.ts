@@ -21,11 +21,23 @@ import { type HandlerContext, json, type Trace } from "./context.ts";
 import { answerFront } from "./front.ts";
 import { newId } from "./translate.ts";
 
-/** A translated request, or the 400 to answer. */
-async function translated(req: Request, ctx: HandlerContext) {
+/**
+ * A translated request, or the 400 to answer. A `count_tokens` body has no
+ * `max_tokens` (Anthropic's API takes none there): it is not required.
+ */
+async function translated(
+  req: Request,
+  ctx: HandlerContext,
+  countOnly = false,
+) {
   const body = await readJsonBody(req, ctx.maxBodyBytes);
   if (!body.ok) return body.response;
-  const parsed = parseMessagesRequest(body.value);
+  const value = body.value;
+  const parsed = parseMessagesRequest(
+    countOnly && isObject(value) && value.max_tokens === undefined
+      ? { ...value, max_tokens: 1 }
+      : value,
+  );
   if (!parsed.ok) {
     return errorResponse({
       status: 400,
@@ -35,6 +47,10 @@ async function translated(req: Request, ctx: HandlerContext) {
     });
   }
   return { parsed: parsed.request, ...toChatRequest(parsed.request) };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The prompt's estimated tokens: the router's context estimate without the completion budget. */
@@ -62,7 +78,7 @@ export async function messages(
   return await answerFront(ctx, trace, {
     chat,
     // Claude Code asks for 32k–128k tokens: each attempt gets what its model allows.
-    context: routeContext(req, key, { clampMaxTokens: true }),
+    context: routeContext(req, key, ctx, { clampMaxTokens: true }),
     droppedTools,
     translator: (model) =>
       new MessagesStream({
@@ -79,7 +95,7 @@ export async function countTokens(
   req: Request,
   ctx: HandlerContext,
 ): Promise<Response> {
-  const t = await translated(req, ctx);
+  const t = await translated(req, ctx, true);
   if (t instanceof Response) return t;
   return json(JSON.stringify({ input_tokens: promptTokens(t.request) }));
 }

@@ -195,6 +195,16 @@ export class Metrics {
     "freerouter_stream_ttfb_seconds",
     "Time to the first streamed event sent to the client.",
   );
+  readonly cache = new Counter(
+    "freerouter_cache_requests_total",
+    "Requests seen by the response cache, by result (hit, miss, coalesced, bypass).",
+    ["result"],
+  );
+  readonly resumes = new Counter(
+    "freerouter_stream_resumes_total",
+    "Committed streams that broke, by whether another model continued them.",
+    ["outcome"],
+  );
 
   /** The exposition text, with gauges sampled now. */
   render(gauges: readonly GaugeSample[]): string {
@@ -204,6 +214,8 @@ export class Metrics {
       this.fallbacks,
       this.upstreamLatency,
       this.streamTtfb,
+      this.resumes,
+      this.cache,
     ].map((m) => m.render());
     for (const g of gauges) {
       const lines = [`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`];

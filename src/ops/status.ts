@@ -1,12 +1,15 @@
 /**
  * Reports read off the routing state: the JSON behind
- * `GET /v1/freerouter/status` (every pool model's state, the account's state
- * as counted here, the limiter queue), `GET /health`, and the gauges of
+ * `GET /v1/freerouter/status` (every pool model's state, quality score and
+ * rank, the account's state as counted here, the limiter queue, the aliases
+ * with the models each routes over), `GET /health`, and the gauges of
  * `GET /metrics`.
  *
  * @module
  */
 import { learnedAt } from "../core/account_limit.ts";
+import { aliasOrders, poolFor, type PoolForInput } from "../core/aliases.ts";
+import { qualityScores } from "../core/quality.ts";
 import type { GaugeSample } from "./metrics.ts";
 import type { ResolvedRouterOptions } from "../options.ts";
 import type { RoutingState } from "../state/state.ts";
@@ -31,12 +34,32 @@ export function statusReport(
   const block = account?.block && account.block.until > t
     ? account.block
     : undefined;
-  const pool = (snapshot?.pool ?? []).map((model) => {
+  const stored = snapshot?.pool ?? [];
+  const ranking: PoolForInput = {
+    strategy,
+    aliases: options.aliases,
+    health: state.health,
+    version: state.healthVersion,
+    now: t,
+  };
+  const auto = poolFor(stored, "auto", ranking);
+  const rank = new Map(
+    (auto.ok ? auto.pool : []).map((m, i) => [m.id, i + 1]),
+  );
+  const quality = qualityScores(stored, "intelligence");
+  const pool = stored.map((model) => {
     const cooldown = state.cooldowns.get(model.id);
     const cooling = cooldown !== undefined && cooldown.until > t;
     const health = state.health.get(model.id);
+    const score = quality.get(model.id);
     return {
       id: model.id,
+      rank: rank.get(model.id) ?? null,
+      quality_score: score ? Math.round(score.score * 10) / 10 : null,
+      quality_source: score?.source ?? null,
+      intelligence_index: model.intelligence_index ?? null,
+      coding_index: model.coding_index ?? null,
+      agentic_index: model.agentic_index ?? null,
       context_length: model.context_length,
       state: cooling ? "cooling_down" : "ready",
       cooldown_until: cooling ? iso(cooldown.until) : null,
@@ -72,6 +95,7 @@ export function statusReport(
     },
     limiter: { waiting: state.waiting },
     pool,
+    aliases: aliasOrders(stored, ranking),
   };
 }
 

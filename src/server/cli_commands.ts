@@ -4,6 +4,7 @@
  * @module
  */
 import { supports, supportsReasoning } from "../core/capabilities.ts";
+import { quotaLines } from "./check_quota.ts";
 import { ConfigError, type ServerConfig } from "./config.ts";
 import { handlerFor, openKv } from "./serve.ts";
 import type { FreeModel } from "../types.ts";
@@ -31,7 +32,29 @@ export function textTable(rows: readonly (readonly string[])[]): string {
   ).join("\n");
 }
 
-/** `freerouter models`: the routable pool as a table, in priority order. */
+/** What `freerouter models` reads from the status report. */
+interface StatusForModels {
+  strategy: string;
+  pool: Array<{
+    id: string;
+    rank: number | null;
+    quality_score: number | null;
+    quality_source: string | null;
+    state: string;
+    cooldown_until: string | null;
+    cooldown_reason: string | null;
+  }>;
+  aliases: Array<{ name: string; description: string; models: string[] }>;
+}
+
+/** How many of an alias's models `freerouter models` names. */
+const ALIAS_MODELS_SHOWN = 3;
+
+/**
+ * `freerouter models`: the routable pool as a table, in the order `auto`
+ * tries it (rank), with each model's quality score and where it came from,
+ * then the aliases and the models each would try first.
+ */
 export async function printModels(
   config: ServerConfig,
   out: (line: string) => void,
@@ -45,31 +68,49 @@ export async function printModels(
       : {};
     const status = await (await handler(
       new Request("http://cli/v1/freerouter/status", { headers }),
-    )).json() as {
-      pool: Array<
-        {
-          id: string;
-          state: string;
-          cooldown_until: string | null;
-          cooldown_reason: string | null;
-        }
-      >;
-    };
+    )).json() as StatusForModels;
     const states = new Map(status.pool.map((m) => [m.id, m]));
-    const rows = [["MODEL", "CONTEXT", "CAPABILITIES", "STATE"]];
-    for (const model of pool) {
+    const rank = (m: FreeModel) => states.get(m.id)?.rank ?? Infinity;
+    const ranked = [...pool].sort((a, b) => rank(a) - rank(b));
+    const rows = [[
+      "RANK",
+      "MODEL",
+      "SCORE",
+      "CONTEXT",
+      "CAPABILITIES",
+      "STATE",
+    ]];
+    for (const model of ranked) {
       const s = states.get(model.id);
       const state = s?.state === "cooling_down"
         ? `cooling down until ${s.cooldown_until} (${s.cooldown_reason})`
         : "ready";
       rows.push([
+        String(s?.rank ?? "-"),
         model.id,
+        s?.quality_score == null
+          ? "-"
+          : `${s.quality_score.toFixed(1)} (${s.quality_source})`,
         model.context_length.toLocaleString("en-US"),
         capabilityList(model),
         state,
       ]);
     }
-    out(`${pool.length} free models, in priority order:\n\n${textTable(rows)}`);
+    const aliasRows = [["ALIAS", "TRIES FIRST", "PICKS"]];
+    for (const alias of status.aliases) {
+      const first = alias.models.slice(0, ALIAS_MODELS_SHOWN).join(", ");
+      const more = alias.models.length - ALIAS_MODELS_SHOWN;
+      aliasRows.push([
+        alias.name,
+        (first || "(no model)") + (more > 0 ? ` (+${more})` : ""),
+        alias.description,
+      ]);
+    }
+    out(
+      `${pool.length} free models, ranked for auto (strategy ${status.strategy}):\n\n${
+        textTable(rows)
+      }\n\nAliases (send as "model"):\n\n${textTable(aliasRows)}`,
+    );
     return 0;
   } finally {
     await handler.close();
@@ -132,6 +173,12 @@ export async function printKeyCheck(
         } left (resets 00:00 UTC)`
         : "not reported"
     }`,
+    ...await quotaLines(
+      body,
+      config.openrouterApiKey,
+      config.kvPath,
+      Date.now(),
+    ),
   ];
   out(lines.join("\n"));
   return 0;

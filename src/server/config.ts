@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_BASE_URL } from "../options.ts";
+import { parseAliases } from "../core/aliases.ts";
 import {
   type NumericSetting,
   settingProblem,
@@ -27,8 +28,22 @@ export interface ServerConfig {
   accessKey: string | undefined;
   rpm: number;
   maxWait: number;
-  strategy: "priority" | "adaptive";
+  strategy: "quality" | "priority" | "adaptive";
+  /** Resume a committed stream that breaks on the next model (FREEROUTER_STREAM_RESUME). */
+  streamResume: boolean;
+  /** Seconds a named model is worth waiting for (FREEROUTER_SAME_MODEL_WAIT). */
+  sameModelWait: number;
+  /** Conversation affinity (FREEROUTER_AFFINITY). */
+  affinity: boolean;
+  /** Operator-defined model aliases (FREEROUTER_ALIASES): name → model ids or patterns. */
+  aliases: Record<string, string[]>;
   maxBodyBytes: number;
+  /** The client keys file (FREEROUTER_CLIENT_KEYS), read and checked at startup. */
+  clientKeysPath: string | undefined;
+  /** Response cache TTL, seconds; 0 is off (FREEROUTER_CACHE_TTL). */
+  cacheTtl: number;
+  /** Response cache size cap, bytes (FREEROUTER_CACHE_MAX_BYTES). */
+  cacheMaxBytes: number;
   corsOrigins: string[];
   allowOpen: boolean;
   logFormat: "pretty" | "json";
@@ -85,6 +100,9 @@ const envSchema = z.object({
   FREEROUTER_RPM: setting(SETTINGS.rpm),
   FREEROUTER_MAX_WAIT: setting(SETTINGS.maxWait),
   FREEROUTER_MAX_BODY_BYTES: setting(SETTINGS.maxBodyBytes),
+  FREEROUTER_CLIENT_KEYS: z.string().trim().optional(),
+  FREEROUTER_CACHE_TTL: setting(SETTINGS.cacheTtl),
+  FREEROUTER_CACHE_MAX_BYTES: setting(SETTINGS.cacheMaxBytes),
   FREEROUTER_CORS_ORIGINS: z.string().optional().transform((v) =>
     (v ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "")
   ),
@@ -99,10 +117,29 @@ const envSchema = z.object({
     error: "must be debug, info, warn or error",
   })
     .default("info"),
-  FREEROUTER_STRATEGY: z.enum(["priority", "adaptive"], {
-    error: 'must be "priority" or "adaptive"',
+  FREEROUTER_STREAM_RESUME: z.enum(["on", "off"], {
+    error: 'must be "on" or "off"',
+  }).default("on"),
+  FREEROUTER_SAME_MODEL_WAIT: setting(SETTINGS.sameModelWait),
+  FREEROUTER_AFFINITY: z.enum(["on", "off"], {
+    error: 'must be "on" or "off"',
+  }).default("on"),
+  FREEROUTER_STRATEGY: z.enum(["quality", "priority", "adaptive"], {
+    error: 'must be "quality", "priority" or "adaptive"',
   })
-    .default("priority"),
+    .default("quality"),
+  FREEROUTER_ALIASES: z.string().optional().transform((v, ctx) => {
+    const parsed = parseAliases(v ?? "");
+    if (!parsed.ok) {
+      ctx.issues.push({
+        code: "custom",
+        message: `alias ${JSON.stringify(parsed.alias)} ${parsed.problem}`,
+        input: v,
+      });
+      return z.NEVER;
+    }
+    return Object.fromEntries(parsed.aliases);
+  }),
 });
 
 /**
@@ -152,7 +189,14 @@ export function parseServerConfig(
     rpm: e.FREEROUTER_RPM,
     maxWait: e.FREEROUTER_MAX_WAIT,
     strategy: e.FREEROUTER_STRATEGY,
+    streamResume: e.FREEROUTER_STREAM_RESUME === "on",
+    sameModelWait: e.FREEROUTER_SAME_MODEL_WAIT,
+    affinity: e.FREEROUTER_AFFINITY === "on",
+    aliases: e.FREEROUTER_ALIASES,
     maxBodyBytes: e.FREEROUTER_MAX_BODY_BYTES,
+    clientKeysPath: e.FREEROUTER_CLIENT_KEYS,
+    cacheTtl: e.FREEROUTER_CACHE_TTL,
+    cacheMaxBytes: e.FREEROUTER_CACHE_MAX_BYTES,
     corsOrigins: e.FREEROUTER_CORS_ORIGINS,
     allowOpen: e.FREEROUTER_ALLOW_OPEN,
     logFormat: e.LOG_FORMAT,
@@ -172,7 +216,10 @@ export function isLoopback(host: string): boolean {
  * proxy), unless FREEROUTER_ALLOW_OPEN=1 says that is intended.
  */
 export function checkExposure(config: ServerConfig): void {
-  if (isLoopback(config.host) || config.accessKey || config.allowOpen) return;
+  if (
+    isLoopback(config.host) || config.accessKey || config.clientKeysPath ||
+    config.allowOpen
+  ) return;
   throw new ConfigError(
     `Refusing to listen on ${config.host} without FREEROUTER_API_KEY: anyone who can reach this address could ` +
       "use the proxy (and the OpenRouter key it holds). Set FREEROUTER_API_KEY, listen on 127.0.0.1, " +

@@ -5,7 +5,12 @@
  * @module
  */
 import { checkExposure, ConfigError, type ServerConfig } from "./config.ts";
-import { createHandler, type FreeRouterHandler } from "../http/handler.ts";
+import { loadClientKeys } from "./client_keys_file.ts";
+import {
+  createHandler,
+  type FreeRouterHandler,
+  type HandlerOptions,
+} from "../http/handler.ts";
 import { consoleLogger, stderrLines } from "./logger.ts";
 import type { Logger } from "../options.ts";
 import { VERSION } from "../version.ts";
@@ -42,6 +47,9 @@ export async function openKv(path: string): Promise<Deno.Kv> {
   return kv;
 }
 
+/** How often the proxy reads OpenRouter's `GET /key` (also at start and after a daily-cap 429). */
+export const QUOTA_REFRESH_SECONDS = 300;
+
 /** A running proxy. */
 export interface RunningServer extends AsyncDisposable {
   /** The address it listens on, e.g. `http://127.0.0.1:8000`. */
@@ -57,6 +65,7 @@ export function handlerFor(
   config: ServerConfig,
   kv: Deno.Kv,
   logger: Logger,
+  extra: Partial<HandlerOptions> = {},
 ): FreeRouterHandler {
   return createHandler({
     apiKey: config.openrouterApiKey,
@@ -70,10 +79,17 @@ export function handlerFor(
     rpm: config.rpm,
     maxWait: config.maxWait,
     strategy: config.strategy,
+    aliases: config.aliases,
+    streamResume: config.streamResume,
+    sameModelWait: config.sameModelWait,
+    affinity: config.affinity,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
+    cacheTtl: config.cacheTtl,
+    cacheMaxBytes: config.cacheMaxBytes,
     kv,
     logger,
+    ...extra,
   });
 }
 
@@ -90,8 +106,14 @@ export async function serve(
     write: stderr!.write,
   });
   checkExposure(config);
+  const clientKeys = config.clientKeysPath
+    ? await loadClientKeys(config.clientKeysPath)
+    : undefined;
   const kv = await openKv(config.kvPath);
-  const handler = handlerFor(config, kv, logger);
+  const handler = handlerFor(config, kv, logger, {
+    clientKeys,
+    quotaRefresh: QUOTA_REFRESH_SECONDS,
+  });
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;
   try {

@@ -114,6 +114,11 @@ export class Admission {
     });
   }
 
+  /** Waits `ms` (a short wait the router chose), or throws when the client goes away. */
+  pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return this.#wait(ms, signal);
+  }
+
   async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
     try {
       await this.#options.sleep(ms, signal);

@@ -18,127 +18,30 @@ import { admit } from "../core/account_limit.ts";
 import type { CatalogSnapshot } from "./catalog.ts";
 import type { CooldownEntry } from "../core/cooldown.ts";
 import type { ModelHealth } from "../core/health.ts";
+import {
+  ACCOUNT,
+  accountBlock,
+  accountCounts,
+  accountLimits,
+  CATALOG_META,
+  catalogPart,
+  COOLDOWN,
+  GAP,
+  GC_MARGIN_MS,
+  HEALTH,
+  HEALTH_TTL_MS,
+  isBlock,
+  isCooldownEntry,
+  isStoredModel,
+  PART_CHARS,
+  REV,
+  type SharedState,
+  type StoredAccount,
+} from "./kv_keys.ts";
+import type { KvAtomicLike, KvKeyPart, KvLike } from "./kv_types.ts";
 
-/**
- * A KV key part, as Deno KV takes it.
- *
- * @example A key
- * ```ts
- * import type { KvKeyPart } from "@freerouter/freerouter";
- * const key: KvKeyPart[] = ["freerouter", "cooldown", "qwen/qwen3-coder:free"];
- * ```
- */
-export type KvKeyPart = string | number | bigint | boolean | Uint8Array;
-
-/**
- * The part of the Deno KV API freerouter uses. `Deno.Kv` satisfies it, and so
- * does `Kv` from the `@deno/kv` npm package.
- *
- * @example Use an in-memory Deno KV
- * ```ts ignore
- * import type { KvLike } from "@freerouter/freerouter";
- * const kv: KvLike = await Deno.openKv(":memory:");
- * ```
- */
-export interface KvLike {
-  /** Reads one entry. */
-  get(
-    key: readonly KvKeyPart[],
-  ): Promise<{ value: unknown; versionstamp: string | null }>;
-  /** Writes one entry. */
-  set(
-    key: readonly KvKeyPart[],
-    value: unknown,
-    options?: { expireIn?: number },
-  ): Promise<unknown>;
-  /** Lists entries under a prefix. */
-  list(
-    selector: { prefix: readonly KvKeyPart[] },
-  ): AsyncIterable<{ key: readonly unknown[]; value: unknown }>;
-  /** Starts an atomic operation. */
-  atomic(): KvAtomicLike;
-  /** Closes the store. */
-  close(): void;
-}
-
-/**
- * The part of Deno KV's atomic operation freerouter uses.
- *
- * @example Write two keys together
- * ```ts ignore
- * import type { KvLike } from "@freerouter/freerouter";
- * declare const kv: KvLike;
- * await kv.atomic().set(["a"], 1).set(["b"], 2).commit();
- * ```
- */
-export interface KvAtomicLike {
-  /** Fails the commit unless the key still has this versionstamp (`null`: absent). */
-  check(
-    check: { key: readonly KvKeyPart[]; versionstamp: string | null },
-  ): KvAtomicLike;
-  /** Queues a write. */
-  set(
-    key: readonly KvKeyPart[],
-    value: unknown,
-    options?: { expireIn?: number },
-  ): KvAtomicLike;
-  /** Queues a delete. */
-  delete(key: readonly KvKeyPart[]): KvAtomicLike;
-  /** Commits the queued writes together; `{ ok: false }` when a check failed. */
-  commit(): Promise<{ ok: boolean; versionstamp?: string }>;
-}
-
-const ROOT = "freerouter";
-const REV = [ROOT, "rev"] as const;
-const COOLDOWN = [ROOT, "cooldown"] as const;
-const GAP = [ROOT, "gap"] as const;
-const HEALTH = [ROOT, "health"] as const;
-const ACCOUNT = [ROOT, "account"] as const;
-const accountBlock = (id: string) => [ROOT, "account", id, "block"] as const;
-const accountLimits = (id: string) => [ROOT, "account", id, "limits"] as const;
-const accountCounts = (id: string) => [ROOT, "account", id, "counts"] as const;
-const CATALOG_META = [ROOT, "catalog", "meta"] as const;
-const catalogPart = (i: number) => [ROOT, "catalog", "part", i] as const;
-/** Characters per catalog part: well under KV's 64 KiB value limit even for multi-byte text. */
-const PART_CHARS = 16_000;
-/** Entries live this much longer than what they describe, then KV drops them. */
-const GC_MARGIN_MS = 60_000;
-/** Health entries are dropped after a week without attempts. */
-const HEALTH_TTL_MS = 7 * 86_400_000;
-
-function isCooldownEntry(value: unknown): value is CooldownEntry {
-  const v = value as CooldownEntry;
-  return typeof v === "object" && v !== null && typeof v.model === "string" &&
-    typeof v.until === "number" && typeof v.reason === "string";
-}
-
-function isStoredModel(value: unknown): boolean {
-  const m = value as Record<string, unknown>;
-  return typeof m === "object" && m !== null && typeof m.id === "string" &&
-    typeof m.context_length === "number" && Array.isArray(m.input_modalities) &&
-    (m.supported_parameters === null || Array.isArray(m.supported_parameters));
-}
-
-function isBlock(value: unknown): value is AccountBlock {
-  const v = value as AccountBlock;
-  return typeof v === "object" && v !== null &&
-    (v.scope === "day" || v.scope === "minute") &&
-    typeof v.until === "number";
-}
-
-/** One account's shared state, as stored. */
-export interface StoredAccount {
-  block: AccountBlock | undefined;
-  limits: LearnedLimits;
-}
-
-/** The state other instances share, as last read from KV. */
-export interface SharedState {
-  cooldowns: CooldownEntry[];
-  gaps: Map<string, string[]>;
-  /** By account fingerprint. */
-  accounts: Map<string, StoredAccount>;
-}
+export type { SharedState, StoredAccount } from "./kv_keys.ts";
+export type { KvAtomicLike, KvKeyPart, KvLike } from "./kv_types.ts";
 
 /** Whether a KV error is SQLite lock contention between writers (worth retrying). */
 function isContention(err: unknown): boolean {
@@ -151,7 +54,7 @@ function isContention(err: unknown): boolean {
  * Runs a KV operation, retrying while another writer holds the SQLite lock
  * (up to about a second, with growing pauses); other errors are thrown.
  */
-async function withRetry<T>(op: () => Promise<T>): Promise<T> {
+export async function withRetry<T>(op: () => Promise<T>): Promise<T> {
   for (let attempt = 0;; attempt++) {
     try {
       return await op();

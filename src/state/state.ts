@@ -12,15 +12,21 @@ import {
   type AccountLimits,
   admit,
   currentCounts,
-  LEARNED_RPM_MS,
-  learnedAt,
-  type LearnedLimits,
   type WindowCounts,
 } from "../core/account_limit.ts";
+import {
+  accountOf,
+  type AccountState,
+  applyBlock,
+  pruneAccounts,
+} from "./accounts.ts";
 import { Catalog, type CatalogSnapshot } from "./catalog.ts";
+import { FifoQueue } from "./fifo.ts";
+import { unrefTimer } from "../runtime.ts";
 import { type CooldownEntry, mergeCooldown } from "../core/cooldown.ts";
 import { type ModelHealth, observe } from "../core/health.ts";
 import { type KvLike, KvStateStore, type SharedState } from "./kv_store.ts";
+import { QuotaBook } from "./quota_book.ts";
 
 /**
  * Options of {@link FreeRouterState}.
@@ -50,19 +56,6 @@ export interface FreeRouterStateOptions {
 
 type Reporter = (message: string) => void;
 
-/** Accounts kept in memory before idle ones are forgotten. */
-export const MAX_ACCOUNTS = 1000;
-
-/** One OpenRouter account's state: its block, learned limits and attempt counts. */
-export interface AccountState {
-  /** The account block, when one holds (compare `until`). */
-  block: AccountBlock | undefined;
-  /** Limits learned from the upstream's `X-RateLimit-Limit`, with their validity. */
-  learned: LearnedLimits;
-  /** Attempt counts, as last known (the KV store holds the shared truth). */
-  counts: WindowCounts | undefined;
-}
-
 /** The state's workings; reached through {@link routingState}. */
 export class RoutingState {
   /** The free-pool cache. */
@@ -73,8 +66,14 @@ export class RoutingState {
   gaps: Map<string, Set<string>> = new Map();
   /** Health by model id. */
   readonly health: Map<string, ModelHealth> = new Map();
+  /** Bumped on every change to `health`: the ranked orders are rebuilt only then. */
+  healthVersion = 0;
   /** Account state by account fingerprint (see {@link accountIdOf}). */
   accounts: Map<string, AccountState> = new Map();
+  /** Each account's `/key` reports and day-count samples. */
+  readonly quota: QuotaBook;
+  /** The KV store the state is persisted in, if any (client counts and the response cache use it too). */
+  readonly kv: KvLike | undefined;
   readonly #store: KvStateStore | undefined;
   readonly #syncIntervalMs: number;
   readonly #dirtyHealth = new Set<string>();
@@ -89,12 +88,12 @@ export class RoutingState {
   #closed = false;
   #warn: Reporter = () => {};
   #now: () => number = Date.now;
-  #queue: Promise<unknown> = Promise.resolve();
-  /** Requests waiting for room under the account limits. */
-  waiting = 0;
+  readonly #queue = new FifoQueue();
 
   constructor(options: FreeRouterStateOptions) {
     this.#store = options.kv ? new KvStateStore(options.kv) : undefined;
+    this.kv = options.kv;
+    this.quota = new QuotaBook(options.kv);
     this.#syncIntervalMs = options.syncIntervalMs ?? 500;
   }
 
@@ -127,6 +126,7 @@ export class RoutingState {
     const loaded = await this.#store.load(now);
     this.#adopt(loaded);
     for (const [model, health] of loaded.health) this.health.set(model, health);
+    this.healthVersion++;
     for (const [id, counts] of loaded.counts) this.account(id).counts = counts;
     if (loaded.catalog) this.catalog.adopt(loaded.catalog);
     if (!this.#closed) {
@@ -239,41 +239,24 @@ export class RoutingState {
   ): ModelHealth {
     const health = observe(this.health.get(model), outcome, now);
     this.health.set(model, health);
+    this.healthVersion++;
     if (this.#store) this.#dirtyHealth.add(model);
     return health;
   }
 
   /** One account's state (created empty on first use). */
   account(id: string): AccountState {
-    let account = this.accounts.get(id);
-    if (!account) {
-      if (this.accounts.size >= MAX_ACCOUNTS) this.pruneAccounts(this.#now());
-      this.accounts.set(
-        id,
-        account = { block: undefined, learned: {}, counts: undefined },
-      );
-    }
-    return account;
+    return accountOf(
+      this.accounts,
+      id,
+      this.#now(),
+      (gone) => this.#store?.forget(gone),
+    );
   }
 
-  /**
-   * Forgets accounts that hold nothing any more: no block, no valid learned
-   * limit, no attempt in the current minute or day. With bring-your-own-key
-   * every client key is an account, so this keeps their number bounded.
-   */
+  /** Forgets accounts that hold nothing any more (see {@link pruneAccounts}). */
   pruneAccounts(now: number): void {
-    for (const [id, account] of this.accounts) {
-      const counts = currentCounts(account.counts, now);
-      const learned = learnedAt(account.learned, now);
-      if (
-        (account.block === undefined || account.block.until <= now) &&
-        learned.rpm === undefined && learned.rpd === undefined &&
-        counts.minuteCount === 0 && counts.dayCount === 0
-      ) {
-        this.accounts.delete(id);
-        this.#store?.forget(id);
-      }
-    }
+    pruneAccounts(this.accounts, now, (gone) => this.#store?.forget(gone));
   }
 
   /** Blocks an account until the reset and remembers the limit the upstream reported. */
@@ -284,16 +267,21 @@ export class RoutingState {
     now: number,
   ): Promise<void> {
     const account = this.account(id);
-    if (!account.block || account.block.until < block.until) {
-      account.block = block;
+    // A 429 outranks a block set from /key (which a later /key may lift).
+    if (account.block?.source === "key" && block.source !== "key") {
+      account.block = undefined;
     }
-    if (limit !== undefined) {
-      account.learned = block.scope === "day"
-        ? { ...account.learned, rpd: limit, rpdUntil: block.until }
-        : { ...account.learned, rpm: limit, rpmUntil: now + LEARNED_RPM_MS };
+    applyBlock(account, block, limit, now);
+    if (block.scope === "day" && block.source !== "key") {
+      this.quota.dayBlocked(id);
     }
-    const { block: held, learned } = account;
-    await this.#write((store) => store.saveAccount(id, held, learned, now));
+    await this.saveAccount(id, now);
+  }
+
+  /** Writes an account's block and learned limits through to KV. */
+  async saveAccount(id: string, now: number): Promise<void> {
+    const { block, learned } = this.account(id);
+    await this.#write((store) => store.saveAccount(id, block, learned, now));
   }
 
   /** Counts one upstream attempt of an account against the limits, or says when there will be room. */
@@ -306,7 +294,10 @@ export class RoutingState {
     if (this.#store) {
       try {
         const result = await this.#store.takeSlot(id, limits, now);
-        if (result.ok) account.counts = result.counts;
+        if (result.ok) {
+          account.counts = result.counts;
+          this.quota.sample(id, result.counts.dayCount, now);
+        }
         return result;
       } catch (err) {
         // KV unreachable: keep routing, counting in memory only.
@@ -314,16 +305,21 @@ export class RoutingState {
       }
     }
     const result = admit(account.counts, limits, now);
-    if (result.ok) account.counts = result.next;
+    if (result.ok) {
+      account.counts = result.next;
+      this.quota.sample(id, result.next.dayCount, now);
+    }
     return result;
   }
 
   /** Runs `fn` after every earlier queued call has finished (FIFO admission). */
   enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    this.waiting++;
-    const turn = this.#queue.then(fn).finally(() => this.waiting--);
-    this.#queue = turn.catch(() => {});
-    return turn;
+    return this.#queue.run(fn);
+  }
+
+  /** Calls waiting in {@link enqueue}. */
+  get waiting(): number {
+    return this.#queue.waiting;
   }
 
   /** An account's attempt counts at `now`, for the status page. */
@@ -364,6 +360,7 @@ export class RoutingState {
   async settle(): Promise<void> {
     await this.catalog.inflight?.catch(() => {});
     while (this.#pending.size > 0) await Promise.all(this.#pending);
+    await this.quota.settle();
   }
 
   /** Stops syncing, flushes health and waits for background work. The KV handle stays open. */
@@ -378,61 +375,4 @@ export class RoutingState {
       this.#warn(`Could not save model health in KV: ${err}`)
     );
   }
-}
-
-/** Lets the process exit while a timer is pending (Node's `unref`, Deno's `unrefTimer`). */
-function unrefTimer(timer: ReturnType<typeof setInterval>): void {
-  if (typeof timer === "object" && timer !== null && "unref" in timer) {
-    (timer as { unref(): void }).unref();
-    return;
-  }
-  const deno = (globalThis as Record<string, unknown>)["Deno"] as {
-    unrefTimer?: (id: number) => void;
-  } | undefined;
-  deno?.unrefTimer?.(timer as number);
-}
-
-const internals = new WeakMap<FreeRouterState, RoutingState>();
-
-/**
- * Shared routing state: pass one instance to several clients or handlers so
- * they share the free-list cache, cooldowns, account limits and model health.
- * With a KV handle it persists across restarts and is shared with other
- * processes on the same store.
- *
- * @example Two clients, one state
- * ```ts
- * import { FreeRouterClient, FreeRouterState } from "@freerouter/freerouter";
- * await using state = new FreeRouterState();
- * const a = new FreeRouterClient({ apiKey: "sk-or-v1-…", state });
- * const b = new FreeRouterClient({ apiKey: "sk-or-v1-…", state });
- * await a.close();
- * await b.close();
- * ```
- */
-export class FreeRouterState implements AsyncDisposable {
-  /** Creates empty state, persisted in `options.kv` when given. */
-  constructor(options: FreeRouterStateOptions = {}) {
-    internals.set(this, new RoutingState(options));
-  }
-
-  /** Whether the state is persisted in KV. */
-  get persistent(): boolean {
-    return routingState(this).persistent;
-  }
-
-  /** Stops syncing with KV and waits for pending writes. Close it before the KV handle. */
-  close(): Promise<void> {
-    return routingState(this).close();
-  }
-
-  /** Same as {@link FreeRouterState.close}, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
-
-/** The workings behind a {@link FreeRouterState}. */
-export function routingState(state: FreeRouterState): RoutingState {
-  return internals.get(state)!;
 }

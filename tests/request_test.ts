@@ -1,5 +1,6 @@
 /**
- * The request's signal is read only when it matters: never for an attempt
+ * The client's signal in an attempt's request (src/upstream/request.ts): the
+ * request's signal is read only when it matters: never for an attempt
  * that answers at once, from the start for a fallback attempt, and once an
  * attempt has run a while (a `Deno.serve` request's `signal` getter costs
  * about 5 µs, a tenth of a minimal proxy's work per request).
@@ -11,7 +12,7 @@ import assert from "node:assert/strict";
 import { createHandler } from "../src/http/handler.ts";
 import { CLIENT_WATCH_DELAY_MS } from "../src/upstream/request.ts";
 import { hello } from "./_harness.ts";
-import { catalogRow, completionBody } from "./fake_openrouter.ts";
+import { catalogRow, completionBody } from "./fake_openrouter/mod.ts";
 
 const A = "meta-llama/llama-3.3-70b-instruct:free";
 const B = "qwen/qwen3-coder:free";

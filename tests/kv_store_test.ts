@@ -1,25 +1,16 @@
 /**
- * Deno KV persistence: cooldowns and the last good catalog survive a restart
- * (the KV file reopened by a new handler).
+ * Deno KV persistence (src/state/kv_store.ts): cooldowns and the last good
+ * catalog survive a restart (the KV file reopened by a new handler).
  */
 import assert from "node:assert/strict";
-import { hello, manualClock, rig } from "./_harness.ts";
+import { ALIAS_IDS, hello, manualClock, rig, withKvFile } from "./_harness.ts";
 import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   modelRpm,
   startFakeOpenRouter,
-} from "./fake_openrouter.ts";
+} from "./fake_openrouter/mod.ts";
 
 const [A, B] = POOL as [string, string];
-
-async function withKvFile(fn: (path: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "freerouter-kv-" });
-  try {
-    await fn(`${dir}/kv.sqlite`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("createHandler() keeps a cooldown across a restart on the same KV file", async () => {
   await withKvFile(async (path) => {
@@ -78,7 +69,7 @@ Deno.test("createHandler() routes after a restart while OpenRouter's model list 
       const models = await (await second.request("/v1/models")).json() as {
         data: Array<{ id: string }>;
       };
-      assert.deepEqual(models.data.map((m) => m.id), POOL);
+      assert.deepEqual(models.data.map((m) => m.id), [...POOL, ...ALIAS_IDS]);
     }
   });
 });

@@ -1,0 +1,268 @@
+/**
+ * `deno task bench:routing`: a seeded simulation of one day of agent traffic
+ * against a simulated free pool, in virtual time, comparing freerouter's
+ * strategies (`quality`, the default; `priority`; `adaptive`) with a uniformly
+ * random order among capable models. Writes bench/routing.md.
+ *
+ * Options: `--seed N` (default 1), `--conversations N` (default 2000),
+ * `--seeds a,b,c` (extra seeds for the robustness table; default 2,3,4,5),
+ * `--out PATH` (default bench/routing.md; `-` prints only).
+ *
+ * @module
+ */
+import { simulatedPool } from "./routing/pool.ts";
+import { details, summarise, type Summary, table } from "./routing/report.ts";
+import { type SimStrategy, simulate } from "./routing/sim.ts";
+import type { BusyModel } from "./routing/upstream.ts";
+import { buildFreePool } from "../src/core/free_pool.ts";
+import { qualityScores } from "../src/core/quality.ts";
+import { baseOrder } from "../src/core/ranking.ts";
+import { makeTraffic, type TrafficOptions } from "./routing/traffic.ts";
+
+const STRATEGIES: SimStrategy[] = ["quality", "priority", "adaptive", "random"];
+
+function option(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && Deno.args[i + 1] !== undefined
+    ? Deno.args[i + 1]!
+    : fallback;
+}
+
+const seed = Number(option("seed", "1"));
+const conversations = Number(option("conversations", "2000"));
+const extraSeeds = option("seeds", "2,3,4,5").split(",").filter((s) => s !== "")
+  .map(Number);
+const out = option("out", "bench/routing.md");
+
+function trafficOptions(s: number): TrafficOptions {
+  return { seed: s, conversations, paidAccounts: 20, freeAccounts: 5 };
+}
+
+function run(
+  s: number,
+  busyModel: BusyModel,
+): { summaries: Summary[]; requests: number; ms: number } {
+  const started = performance.now();
+  const models = simulatedPool();
+  const traffic = makeTraffic(trafficOptions(s));
+  const summaries = STRATEGIES.map((strategy) =>
+    summarise(
+      strategy,
+      simulate({ strategy, models, traffic, seed: s, busyModel }),
+      models,
+      traffic.conversations,
+    )
+  );
+  return {
+    summaries,
+    requests: summaries[0]!.requests,
+    ms: performance.now() - started,
+  };
+}
+
+interface Check {
+  target: string;
+  met: boolean;
+  numbers: string;
+}
+
+function checks(summaries: readonly Summary[]): Check[] {
+  const [q, ...others] = summaries as [Summary, ...Summary[]];
+  const share = (s: Summary) => s.answered / s.requests;
+  const best = others.reduce((a, b) => share(a) >= share(b) ? a : b);
+  const names = (f: (s: Summary) => string) =>
+    others.map((s) => `${s.strategy} ${f(s)}`).join(", ");
+  return [
+    {
+      target: "answers at least as many requests as the best other strategy",
+      met: q.answered >= best.answered,
+      numbers: `quality ${q.answered} vs ${best.strategy} ${best.answered}`,
+    },
+    {
+      target: "higher mean quality index than every other strategy",
+      met: others.every((s) => q.meanQuality > s.meanQuality),
+      numbers: `quality ${q.meanQuality.toFixed(2)} vs ${
+        names((s) => s.meanQuality.toFixed(2))
+      }`,
+    },
+    {
+      target: "no more upstream attempts per answer than any other strategy",
+      met: others.every((s) => q.attemptsPerAnswer <= s.attemptsPerAnswer),
+      numbers: `quality ${q.attemptsPerAnswer.toFixed(3)} vs ${
+        names((s) => s.attemptsPerAnswer.toFixed(3))
+      }`,
+    },
+  ];
+}
+
+const SCENARIOS: Array<{ busyModel: BusyModel; title: string; text: string }> =
+  [
+    {
+      busyModel: "periods",
+      title: "Upstream 429s in busy periods",
+      text:
+        "A model's shared upstream capacity runs out for whole 2-minute periods (then 90 % of attempts get " +
+        "a 429, 2 % otherwise), more often at peak hours and for the popular models.",
+    },
+    {
+      busyModel: "independent",
+      title: "Upstream 429s drawn per attempt",
+      text:
+        "Each attempt draws its own upstream 429 with the same daily share: a 429 says nothing about the " +
+        "next attempt, so the 60 s cooldown after it only costs capacity.",
+    },
+  ];
+
+/** One sentence on what `quality` gains and pays against the others. */
+function tradeOff(summaries: readonly Summary[]): string {
+  const [q, ...others] = summaries as [Summary, ...Summary[]];
+  const share = (s: Summary) => 100 * s.answered / s.requests;
+  const bestQuality = others.reduce((a, b) =>
+    a.meanQuality >= b.meanQuality ? a : b
+  );
+  const fewest = others.reduce((a, b) =>
+    a.attemptsPerAnswer <= b.attemptsPerAnswer ? a : b
+  );
+  const sign = (x: number, digits: number) =>
+    `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(digits)}`;
+  return `In short: \`quality\` answers with models ${
+    sign(q.meanQuality - bestQuality.meanQuality, 1)
+  } index points better than the next best (${bestQuality.strategy}), and pays ${
+    sign(q.attemptsPerAnswer - fewest.attemptsPerAnswer, 3)
+  } attempts per answer against the thriftiest (${fewest.strategy}), which under the daily caps costs ${
+    sign(share(q) - share(fewest), 1)
+  } points of requests answered. The strong models are the contended ones here (more upstream 429s, less ` +
+    "per-minute capacity), so putting them first spends attempts on 429s that `adaptive` avoids by settling on " +
+    "small, always-available models.";
+}
+
+function section(busyModel: BusyModel, title: string, text: string): string[] {
+  const main = run(seed, busyModel);
+  const others = extraSeeds.map((s) => ({ seed: s, ...run(s, busyModel) }));
+  console.error(
+    `${title}: ${
+      (main.ms / 1000).toFixed(1)
+    } s of wall clock for ${main.requests} requests × ${STRATEGIES.length} strategies`,
+  );
+  return [
+    `## ${title}`,
+    "",
+    text,
+    "",
+    table(main.summaries),
+    "",
+    "Unanswered requests by reason, and answered share / mean quality by need:",
+    "",
+    details(main.summaries),
+    "",
+    "Targets (seed " + seed + "):",
+    "",
+    ...checks(main.summaries).map((c) =>
+      `- ${c.met ? "Met" : "**Missed**"}: ${c.target} (${c.numbers}).`
+    ),
+    "",
+    tradeOff(main.summaries),
+    "",
+    "Other seeds:",
+    "",
+    "| seed | strategy | answered | attempts / answer | p50 | p95 | mean quality | switches |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ...others.flatMap((r) =>
+      r.summaries.map((s) =>
+        `| ${r.seed} | ${s.strategy} | ${
+          (100 * s.answered / s.requests).toFixed(1)
+        } % | ${s.attemptsPerAnswer.toFixed(3)} | ${s.p50s.toFixed(1)} s | ${
+          s.p95s.toFixed(1)
+        } s | ${s.meanQuality.toFixed(2)} | ${
+          (100 * s.switchRate).toFixed(1)
+        } % |`
+      )
+    ),
+    "",
+    ...others.map((r) =>
+      `- Seed ${r.seed}: ${
+        checks(r.summaries).map((c) =>
+          `${c.met ? "met" : "MISSED"}: ${c.target}`
+        ).join("; ")
+      }.`
+    ),
+    "",
+  ];
+}
+
+/** The simulated pool as `quality` ranks it, with each score's source and the hidden truth. */
+function rankingTable(): string[] {
+  const models = simulatedPool();
+  const pool = buildFreePool(models.map((m) => m.row));
+  const scores = qualityScores(pool, "intelligence");
+  const truth = new Map(
+    models.map((m) => [m.row.id as string, m.behaviour.quality]),
+  );
+  return [
+    "| rank | model | score | source | true quality |",
+    "|---:|---|---:|---|---:|",
+    ...baseOrder(pool, "quality").map((m, i) => {
+      const s = scores.get(m.id)!;
+      return `| ${i + 1} | ${m.id} | ${s.score.toFixed(1)} | ${s.source} | ${
+        truth.get(m.id)
+      } |`;
+    }),
+  ];
+}
+
+const traffic = makeTraffic(trafficOptions(seed));
+const turns = traffic.conversations.reduce((n, c) => n + c.turns, 0);
+const mix = ["plain", "tools", "long", "images"].map((n) =>
+  `${n} ${traffic.conversations.filter((c) => c.need === n).length}`
+).join(", ");
+const paid = traffic.accounts.filter((a) => a.rpd === 1000).length;
+const models = simulatedPool();
+const listed = models.filter((m) => "benchmarks" in m.row).length;
+
+const lines = [
+  "# Routing benchmark",
+  "",
+  "`deno task bench:routing` (bench/routing.ts) simulates one UTC day of traffic through freerouter's attempt",
+  "loop in virtual time and compares the strategies on the same seeded traffic and the same dice: each",
+  "(request, model) pair meets the same luck whichever strategy sent the request there. The ordering is",
+  "freerouter's own code (`buildFreePool`, `poolFor` with its caches and health demotion, `orderCandidates`),",
+  "as are failure classification, health, cooldown merging, the account limiter and the default settings",
+  "(MAX_ATTEMPTS, FREEROUTER_RPM, FREEROUTER_MAX_WAIT, COOLDOWN_SECONDS, REQUEST_TIMEOUT). What is simulated:",
+  "OpenRouter (bench/routing/upstream.ts), the pool (pool.ts), the traffic (traffic.ts) and the loop of",
+  "`Router.#route` (sim.ts).",
+  "",
+  `## Setup (seed ${seed})`,
+  "",
+  `- ${traffic.conversations.length} conversations of 1–20 turns (${turns} requests), all asking for \`auto\`: ${mix}.`,
+  "  Agents (tools) send their next turn 2–15 s after an answer, people 15–180 s; prompts grow each turn;",
+  "  long-context conversations start at 40k–180k tokens; image conversations need image input. A turn",
+  "  that gets no answer is not retried: the conversation goes on.",
+  `- ${traffic.accounts.length} OpenRouter accounts (keys) share one proxy: ${paid} with 1,000 free requests a day,`,
+  `  ${
+    traffic.accounts.length - paid
+  } with 50; 20 a minute each (freerouter's limiter waits up to 30 s). Failed attempts count.`,
+  "  Some accounts send far more than their day allows, so about a third of all requests meet the daily",
+  "  cap whatever the strategy: fewer attempts per answer leave more of the quota for answers.",
+  `- ${models.length} simulated free models (bench/routing/pool.ts): ${listed} list Artificial Analysis indices in the`,
+  `  catalog (one lists only coding and agentic), ${
+    models.length - listed
+  } list none; each has a hidden true quality, a median time`,
+  "  to first token, a transient failure rate (30 % of failures are 60 s timeouts), a shared per-minute",
+  "  capacity (then `limit_rpm` 429s with a reset hint), for two a per-day one, and upstream 429s",
+  '  ("Provider returned error", no hint: freerouter cools the model down for COOLDOWN_SECONDS) that',
+  "  peak with the traffic in the afternoon and hit the popular (strong) models most.",
+  "- `random`: a uniformly random order of the pool per request, through the same capability fit,",
+  "  cooldowns and fallback (what `openrouter/free` picks, with freerouter's fallback around it).",
+  "- Mean quality is the answering model's true intelligence index (for models without catalog data,",
+  "  the hidden value the ranking has to estimate).",
+  "",
+  "How `quality` ranks the simulated pool (before any health data):",
+  "",
+  ...rankingTable(),
+  "",
+  ...SCENARIOS.flatMap((s) => section(s.busyModel, s.title, s.text)),
+];
+
+const text = lines.join("\n");
+console.log(text);
+if (out !== "-") await Deno.writeTextFile(out, text);

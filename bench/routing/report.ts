@@ -1,0 +1,152 @@
+/**
+ * What the routing simulation reports per strategy, and the markdown table.
+ *
+ * @module
+ */
+import { percentile } from "../stats.ts";
+import type { SimModel } from "./pool.ts";
+import type { RequestRecord } from "./sim.ts";
+import type { Conversation, Need } from "./traffic.ts";
+
+/** One strategy's results. */
+export interface Summary {
+  strategy: string;
+  requests: number;
+  answered: number;
+  /** Upstream attempts (failed ones included) per answered request. */
+  attemptsPerAnswer: number;
+  p50s: number;
+  p95s: number;
+  /** Mean true intelligence index of the models that answered. */
+  meanQuality: number;
+  /** Model changes between consecutive answered turns of a conversation, per such pair. */
+  switchRate: number;
+  /** Conversations with at least two answered turns that changed model at least once. */
+  switchedConversations: number;
+  failures: Record<string, number>;
+  byNeed: Record<Need, { requests: number; answered: number; quality: number }>;
+}
+
+/** Summarises one strategy's records. */
+export function summarise(
+  strategy: string,
+  records: readonly RequestRecord[],
+  models: readonly SimModel[],
+  conversations: readonly Conversation[],
+): Summary {
+  const quality = new Map(
+    models.map((m) => [m.row.id as string, m.behaviour.quality]),
+  );
+  const need = new Map(conversations.map((c) => [c.id, c.need]));
+  const answered = records.filter((r) => r.model !== undefined);
+  const times = answered.map((r) => r.ms / 1000).sort((a, b) => a - b);
+  const failures: Record<string, number> = {};
+  for (const r of records) {
+    if (r.failure) failures[r.failure] = (failures[r.failure] ?? 0) + 1;
+  }
+  const byNeed = {} as Summary["byNeed"];
+  for (const n of ["plain", "tools", "long", "images"] as Need[]) {
+    const of = records.filter((r) => need.get(r.conversation) === n);
+    const ok = of.filter((r) => r.model !== undefined);
+    byNeed[n] = {
+      requests: of.length,
+      answered: ok.length,
+      quality: mean(ok.map((r) => quality.get(r.model!)!)),
+    };
+  }
+  const turns = new Map<number, RequestRecord[]>();
+  for (const r of answered) {
+    const list = turns.get(r.conversation) ?? [];
+    list.push(r);
+    turns.set(r.conversation, list);
+  }
+  let pairs = 0;
+  let switches = 0;
+  let multi = 0;
+  let switched = 0;
+  for (const list of turns.values()) {
+    list.sort((a, b) => a.turn - b.turn);
+    if (list.length < 2) continue;
+    multi++;
+    let changed = false;
+    for (let i = 1; i < list.length; i++) {
+      pairs++;
+      if (list[i]!.model !== list[i - 1]!.model) {
+        switches++;
+        changed = true;
+      }
+    }
+    if (changed) switched++;
+  }
+  return {
+    strategy,
+    requests: records.length,
+    answered: answered.length,
+    attemptsPerAnswer: records.reduce((s, r) => s + r.attempts, 0) /
+      answered.length,
+    p50s: percentile(times, 50),
+    p95s: percentile(times, 95),
+    meanQuality: mean(answered.map((r) => quality.get(r.model!)!)),
+    switchRate: pairs === 0 ? 0 : switches / pairs,
+    switchedConversations: multi === 0 ? 0 : switched / multi,
+    failures,
+    byNeed,
+  };
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0
+    ? NaN
+    : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+/** The main table: one row per strategy. */
+export function table(summaries: readonly Summary[]): string {
+  const rows = [
+    "| strategy | answered | attempts / answer | p50 time to answer | p95 time to answer | mean quality index | model switches (per follow-up turn) | conversations that switched |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const s of summaries) {
+    rows.push(
+      `| ${s.strategy} | ${pct(s.answered / s.requests)} | ${
+        s.attemptsPerAnswer.toFixed(3)
+      } | ${s.p50s.toFixed(1)} s | ${s.p95s.toFixed(1)} s | ${
+        s.meanQuality.toFixed(2)
+      } | ${pct(s.switchRate)} | ${pct(s.switchedConversations)} |`,
+    );
+  }
+  return rows.join("\n");
+}
+
+/** Why requests went unanswered, and answers and quality by need. */
+export function details(summaries: readonly Summary[]): string {
+  const reasons = [
+    "daily_limit",
+    "rate_limited",
+    "all_failed",
+    "no_capable_model",
+  ];
+  const rows = [
+    `| strategy | ${reasons.join(" | ")} | ${
+      ["plain", "tools", "long", "images"].map((n) =>
+        `${n}: answered / quality`
+      )
+        .join(" | ")
+    } |`,
+    `|---|${reasons.map(() => "---:").join("|")}|---:|---:|---:|---:|`,
+  ];
+  for (const s of summaries) {
+    const needs = (["plain", "tools", "long", "images"] as Need[]).map((n) => {
+      const b = s.byNeed[n];
+      return `${pct(b.answered / b.requests)} / ${b.quality.toFixed(1)}`;
+    });
+    rows.push(
+      `| ${s.strategy} | ${
+        reasons.map((r) => s.failures[r] ?? 0).join(" | ")
+      } | ${needs.join(" | ")} |`,
+    );
+  }
+  return rows.join("\n");
+}

@@ -1,0 +1,274 @@
+/**
+ * The routing simulation: one day of traffic through freerouter's attempt
+ * loop, in virtual time, for one strategy. The ordering is freerouter's own
+ * code — `buildFreePool`, `poolFor` (the strategies and their caches, health
+ * demotion), `orderCandidates` (capability fit, cooldowns, `maxAttempts`) —
+ * and so are the pieces around it that change what the ordering sees:
+ * `classifyFailure`, `observe` (health), `mergeCooldown`, the account
+ * limiter's `admit`, and the settings' defaults. What is simulated is
+ * OpenRouter (upstream.ts), the traffic (traffic.ts) and the loop itself,
+ * which follows `Router.#route` step by step (admission wait bounded by
+ * `maxWait`, one attempt at a time, effects applied when it ends).
+ *
+ * @module
+ */
+import { buildFreePool } from "../../src/core/free_pool.ts";
+import { poolFor } from "../../src/core/aliases.ts";
+import { orderCandidates } from "../../src/core/candidates.ts";
+import type { Capability, RequestNeeds } from "../../src/core/capabilities.ts";
+import { classifyFailure } from "../../src/core/failure.ts";
+import {
+  BREAKER_THRESHOLD,
+  type ModelHealth,
+  observe,
+} from "../../src/core/health.ts";
+import { type CooldownEntry, mergeCooldown } from "../../src/core/cooldown.ts";
+import { admit, type WindowCounts } from "../../src/core/account_limit.ts";
+import { SETTINGS } from "../../src/core/settings.ts";
+import type { Strategy } from "../../src/core/ranking.ts";
+import type { FreeModel } from "../../src/types.ts";
+import { EventQueue } from "./events.ts";
+import type { SimModel } from "./pool.ts";
+import { prng } from "./rng.ts";
+import type { Conversation, Traffic } from "./traffic.ts";
+import { attempt, type BusyModel, Windows } from "./upstream.ts";
+
+/** A strategy under test: one of freerouter's, or a uniformly random order (what `openrouter/free` does). */
+export type SimStrategy = Strategy | "random";
+
+/** How one request ended. */
+export interface RequestRecord {
+  conversation: number;
+  turn: number;
+  /** The model that answered, or undefined. */
+  model?: string;
+  /** Why it got no answer: `daily_limit`, `rate_limited` (the wait for the account's minute exceeded maxWait), `all_failed`, `no_capable_model`. */
+  failure?: string;
+  /** Virtual ms from the request to its answer (or failure). */
+  ms: number;
+  /** Upstream attempts it made. */
+  attempts: number;
+}
+
+const NEEDS: Record<Conversation["need"], Capability[]> = {
+  plain: [],
+  long: [],
+  tools: ["tools"],
+  images: ["image_input"],
+};
+
+const MAX_ATTEMPTS = SETTINGS.maxAttempts.default;
+const RPM = SETTINGS.rpm.default;
+const MAX_WAIT_MS = SETTINGS.maxWait.default * 1000;
+const COOLDOWN_MS = SETTINGS.cooldownSeconds.default * 1000;
+const REQUEST_TIMEOUT_MS = SETTINGS.requestTimeout.default * 1000;
+
+interface AccountState {
+  counts: WindowCounts | undefined;
+  blockedUntil: number;
+  learnedRpd?: { rpd: number; until: number };
+}
+
+/** What one simulation runs. */
+export interface SimInput {
+  strategy: SimStrategy;
+  models: readonly SimModel[];
+  traffic: Traffic;
+  seed: number;
+  busyModel: BusyModel;
+}
+
+/** Runs one strategy over the traffic; returns every request's record. */
+export function simulate(input: SimInput): RequestRecord[] {
+  const { strategy, models, traffic, seed, busyModel } = input;
+  const pool = buildFreePool(models.map((m) => m.row));
+  const byId = new Map(models.map((m, i) => [m.row.id as string, { m, i }]));
+  const queue = new EventQueue();
+  const health = new Map<string, ModelHealth>();
+  let healthVersion = 0;
+  const cooldowns = new Map<string, CooldownEntry>();
+  const accounts = traffic.accounts.map((): AccountState => ({
+    counts: undefined,
+    blockedUntil: 0,
+  }));
+  const upstreamAccounts = new Windows();
+  const upstreamModels = new Windows();
+  const records: RequestRecord[] = [];
+  const noAliases = new Map<string, readonly string[]>();
+  let nextRequestId = 0;
+
+  const order = (requestId: number, now: number): readonly FreeModel[] => {
+    if (strategy === "random") {
+      const rand = prng(seed * 7919 + requestId);
+      const shuffled = [...pool];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
+      return shuffled;
+    }
+    const ranked = poolFor(pool, "auto", {
+      strategy,
+      aliases: noAliases,
+      health,
+      version: healthVersion,
+      now,
+    });
+    if (!ranked.ok) throw new Error(ranked.message);
+    return ranked.pool;
+  };
+
+  const turn = (c: Conversation, t: number) => {
+    const requestId = nextRequestId++;
+    const arrival = queue.now;
+    const account = accounts[c.account]!;
+    const rpd = traffic.accounts[c.account]!.rpd;
+    const needs: RequestNeeds = {
+      required: NEEDS[c.need],
+      prefersReasoning: false,
+      contextTokens: c.baseTokens + t * c.tokensPerTurn,
+      maxTokens: undefined,
+    };
+    const { candidates } = orderCandidates({
+      pool: order(requestId, arrival),
+      requested: "auto",
+      needs,
+      cooldowns,
+      now: arrival,
+      maxAttempts: MAX_ATTEMPTS,
+    });
+    let index = 0;
+    let attempts = 0;
+    const deadline = arrival + MAX_WAIT_MS;
+
+    const finish = (result: { model?: string; failure?: string }) => {
+      records.push({
+        conversation: c.id,
+        turn: t,
+        ...result,
+        ms: queue.now - arrival,
+        attempts,
+      });
+      if (t + 1 < c.turns) {
+        queue.at(queue.now + c.gapsMs[t]!, () => turn(c, t + 1));
+      }
+    };
+
+    const step = () => {
+      const now = queue.now;
+      if (candidates.length === 0) {
+        return finish({ failure: "no_capable_model" });
+      }
+      if (index >= candidates.length || attempts >= MAX_ATTEMPTS) {
+        return finish({ failure: "all_failed" });
+      }
+      // Admission (state/admission.ts): a daily block refuses at once; the
+      // per-minute limiter waits for room until the request's deadline.
+      if (account.blockedUntil > now) return finish({ failure: "daily_limit" });
+      const learned = account.learnedRpd && account.learnedRpd.until > now
+        ? account.learnedRpd.rpd
+        : undefined;
+      const slot = admit(account.counts, { rpm: RPM, rpd: learned }, now);
+      if (!slot.ok) {
+        if (slot.retryAt > deadline) {
+          return finish({
+            failure: learned !== undefined && slot.retryAt - now > 60_000
+              ? "daily_limit"
+              : "rate_limited",
+          });
+        }
+        return queue.at(slot.retryAt, step);
+      }
+      account.counts = slot.next;
+      const model = candidates[index]!;
+      const sim = byId.get(model.id)!;
+      attempts++;
+      const outcome = attempt(
+        {
+          modelId: model.id,
+          modelIndex: sim.i,
+          behaviour: sim.m.behaviour,
+          accountKey: String(c.account),
+          accountRpd: rpd,
+          requestId,
+          contextTokens: needs.contextTokens,
+          now,
+          seed,
+          requestTimeoutMs: REQUEST_TIMEOUT_MS,
+          busyModel,
+        },
+        upstreamAccounts,
+        upstreamModels,
+      );
+      queue.at(now + outcome.ms, () => settle(model, outcome));
+    };
+
+    const settle = (model: FreeModel, outcome: ReturnType<typeof attempt>) => {
+      const now = queue.now;
+      if (outcome.ok) {
+        health.set(
+          model.id,
+          observe(
+            health.get(model.id),
+            { ok: true, latencyMs: outcome.ms },
+            now,
+          ),
+        );
+        healthVersion++;
+        return finish({ model: model.id });
+      }
+      const verdict = classifyFailure(outcome.failure, {
+        now,
+        defaultCooldownMs: COOLDOWN_MS,
+      });
+      if (verdict.action === "return") return finish({ failure: "refused" });
+      if (verdict.action === "account") {
+        if (verdict.scope === "day") {
+          account.blockedUntil = verdict.until;
+          if (verdict.limit !== undefined) {
+            account.learnedRpd = { rpd: verdict.limit, until: verdict.until };
+          }
+          return finish({ failure: "daily_limit" });
+        }
+        return step(); // the minute cap: wait for room, then the same model
+      }
+      const transient = verdict.effect?.kind === "transient";
+      const h = observe(
+        health.get(model.id),
+        { ok: false, error: "failure", transient },
+        now,
+      );
+      health.set(model.id, h);
+      healthVersion++;
+      // state/effects.ts: a 429's cooldown, or the breaker after repeated transient failures.
+      if (verdict.effect?.kind === "cooldown") {
+        cooldowns.set(
+          model.id,
+          mergeCooldown(cooldowns.get(model.id), {
+            model: model.id,
+            until: verdict.effect.until,
+            reason: "429",
+          }),
+        );
+      } else if (transient && h.consecutiveFailures >= BREAKER_THRESHOLD) {
+        cooldowns.set(
+          model.id,
+          mergeCooldown(cooldowns.get(model.id), {
+            model: model.id,
+            until: now + COOLDOWN_MS,
+            reason: "breaker",
+            kind: "breaker",
+          }),
+        );
+      }
+      index++;
+      step();
+    };
+
+    step();
+  };
+
+  for (const c of traffic.conversations) queue.at(c.start, () => turn(c, 0));
+  queue.drain();
+  return records;
+}

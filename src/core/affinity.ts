@@ -1,0 +1,90 @@
+/**
+ * Conversation affinity: consecutive requests of one conversation go to the
+ * model that answered its previous turn, while that model is available, so
+ * that quality does not change between turns and prompt caches stay warm.
+ * A bounded LRU (by count and idle time) over plain data, with the clock
+ * passed in. Pure.
+ *
+ * @module
+ */
+import type { ChatCompletionRequest } from "../types.ts";
+
+/** Conversations remembered at most. */
+export const AFFINITY_MAX = 10_000;
+/** A conversation idle this long is forgotten, ms. */
+export const AFFINITY_IDLE_MS = 30 * 60_000;
+
+/** Which model answered which conversation, most recent last. */
+export class Affinity {
+  readonly #entries = new Map<string, { model: string; at: number }>();
+
+  constructor(
+    readonly max: number = AFFINITY_MAX,
+    readonly idleMs: number = AFFINITY_IDLE_MS,
+  ) {}
+
+  /** The model that answered the conversation's last turn, if remembered and not idle too long. */
+  get(key: string, now: number): string | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (now - entry.at > this.idleMs) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.model;
+  }
+
+  /** Remembers the model that answered; the oldest conversation goes when full. */
+  set(key: string, model: string, now: number): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { model, at: now });
+    if (this.#entries.size > this.max) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+  }
+
+  /** Conversations remembered. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+/** FNV-1a over a string's UTF-16 code units, as 8 hex digits. */
+function fnv1a(text: string, hash = 0x811c9dc5): number {
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  return JSON.stringify(content ?? "");
+}
+
+/**
+ * A conversation's key: the client's session id when it sends one
+ * (`X-FreeRouter-Session`), else a hash of the system prompt and the first
+ * user message, which stay the same across the turns of one conversation.
+ */
+export function conversationKey(
+  request: ChatCompletionRequest,
+  session: string | null | undefined,
+): string | undefined {
+  if (session) return `s:${session}`;
+  let system = "";
+  let user: string | undefined;
+  for (const message of request.messages) {
+    if (message.role === "system" || message.role === "developer") {
+      system += textOf(message.content);
+    } else if (message.role === "user") {
+      user = textOf(message.content);
+      break;
+    }
+  }
+  if (user === undefined) return undefined;
+  const a = fnv1a(user, fnv1a(system));
+  const b = fnv1a(system, fnv1a(user, 0x12345678));
+  return `h:${a.toString(16)}${b.toString(16)}`;
+}

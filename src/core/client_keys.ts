@@ -1,0 +1,219 @@
+/**
+ * Client access keys: named keys that share one freerouter (and so one
+ * OpenRouter account), each with optional limits (requests per UTC day and
+ * per minute) and an optional list of the models it may ask for. The file
+ * format (`FREEROUTER_CLIENT_KEYS`), its validation, and the model check.
+ * Pure.
+ *
+ * ```json
+ * {"clients": [{"name": "alice", "key": "fr-…", "requests_per_day": 200,
+ *   "requests_per_minute": 5, "models": ["auto", "auto:coding", "qwen/*"]}]}
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/**
+ * One client of the proxy: its name (shown in the status and the metrics,
+ * never the key), its key, and what it may spend.
+ *
+ * @example A client limited to 200 requests a day, coding aliases and Qwen models
+ * ```ts
+ * import type { ClientKey } from "@freerouter/freerouter";
+ * const alice: ClientKey = {
+ *   name: "alice",
+ *   key: "fr-alice-7f3a9c1e",
+ *   requestsPerDay: 200,
+ *   requestsPerMinute: 5,
+ *   models: ["auto", "auto:coding", "qwen/*"],
+ * };
+ * ```
+ */
+export interface ClientKey {
+  /** Letters, digits and `._@-`; unique. */
+  name: string;
+  /** The secret the client sends (`Authorization: Bearer …` or `x-api-key`); 8 characters or more, unique. */
+  key: string;
+  /** Requests per UTC day; absent: no limit. */
+  requestsPerDay?: number;
+  /** Requests per minute; absent: no limit. */
+  requestsPerMinute?: number;
+  /**
+   * Models (and aliases such as `auto:coding`) the client may ask for, `*`
+   * standing for any characters within an id; absent: any.
+   */
+  models?: readonly string[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+const limit = z.number({ error: "must be a number" }).int(
+  "must be a whole number",
+).min(1, "must be at least 1 (leave it out for no limit)");
+
+const entrySchema = z.strictObject({
+  name: z.string({ error: "is required (a string)" }).regex(NAME, {
+    error:
+      "must be 1–64 letters, digits or ._@- (starting with a letter or digit)",
+  }),
+  key: z.string({ error: "is required (a string)" }).refine(
+    (k) => k.trim() === k && k.length >= 8 && !/\s/.test(k),
+    { error: "must be at least 8 characters, without spaces" },
+  ),
+  requests_per_day: limit.optional(),
+  requests_per_minute: limit.optional(),
+  models: z.array(
+    z.string().regex(/^[^\s,]+$/, {
+      error: "must be model ids, aliases or patterns without spaces",
+    }),
+    { error: "must be a list of model ids, aliases or patterns" },
+  ).min(1, "must name at least one model (leave it out for any)").optional(),
+}, {
+  error: (issue) =>
+    issue.code === "unrecognized_keys"
+      ? `has an unknown field ${JSON.stringify(issue.keys[0])}`
+      : "must be an object with name and key",
+});
+
+const fileSchema = z.object({
+  clients: z.array(z.unknown(), {
+    error: 'must be an object with a "clients" list',
+  }),
+}, { error: 'must be an object with a "clients" list' });
+
+/** The outcome of reading a client keys file. */
+export type ClientKeysResult =
+  | { ok: true; clients: ClientKey[] }
+  | {
+    ok: false;
+    /** Which entry, e.g. `clients[2] ("alice")`, or `the file`. */
+    entry: string;
+    problem: string;
+  };
+
+/** Validates a parsed client keys file (`{"clients": [...]}`). */
+export function parseClientKeys(value: unknown): ClientKeysResult {
+  const file = fileSchema.safeParse(value);
+  if (!file.success) {
+    return {
+      ok: false,
+      entry: "the file",
+      problem: file.error.issues[0]!.message,
+    };
+  }
+  const clients: ClientKey[] = [];
+  for (const [i, raw] of file.data.clients.entries()) {
+    const named = typeof (raw as { name?: unknown })?.name === "string"
+      ? ` (${JSON.stringify((raw as { name: string }).name)})`
+      : "";
+    const entry = `clients[${i}]${named}`;
+    const parsed = entrySchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.length > 0 ? `${issue.path.join(".")} ` : "";
+      const problem = typeof raw !== "object" || raw === null
+        ? "must be an object with name and key"
+        : `${field}${issue.message}`;
+      return { ok: false, entry, problem };
+    }
+    const c = parsed.data;
+    clients.push({
+      name: c.name,
+      key: c.key,
+      ...(c.requests_per_day === undefined
+        ? {}
+        : { requestsPerDay: c.requests_per_day }),
+      ...(c.requests_per_minute === undefined
+        ? {}
+        : { requestsPerMinute: c.requests_per_minute }),
+      ...(c.models === undefined ? {} : { models: c.models }),
+    });
+  }
+  const problem = clientKeysProblem(clients);
+  if (problem) return { ok: false, ...problem };
+  return { ok: true, clients };
+}
+
+/**
+ * What is wrong with a list of clients as a whole or one of its entries
+ * (the library's `clientKeys` option is checked with it too), or `undefined`.
+ */
+export function clientKeysProblem(
+  clients: readonly ClientKey[],
+): { entry: string; problem: string } | undefined {
+  const names = new Set<string>();
+  const keys = new Set<string>();
+  for (const [i, c] of clients.entries()) {
+    const entry = `clients[${i}] (${JSON.stringify(c.name)})`;
+    if (typeof c.name !== "string" || !NAME.test(c.name)) {
+      return {
+        entry,
+        problem:
+          "name must be 1–64 letters, digits or ._@- (starting with a letter or digit)",
+      };
+    }
+    if (typeof c.key !== "string" || c.key.length < 8 || /\s/.test(c.key)) {
+      return {
+        entry,
+        problem: "key must be at least 8 characters, without spaces",
+      };
+    }
+    for (const field of ["requestsPerDay", "requestsPerMinute"] as const) {
+      const v = c[field];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) {
+        return { entry, problem: `${field} must be a whole number ≥ 1` };
+      }
+    }
+    if (
+      c.models !== undefined &&
+      (!Array.isArray(c.models) || c.models.length === 0 ||
+        c.models.some((m) => typeof m !== "string" || m === ""))
+    ) {
+      return { entry, problem: "models must be a non-empty list of names" };
+    }
+    if (names.has(c.name)) {
+      return { entry, problem: "repeats the name of an earlier client" };
+    }
+    if (keys.has(c.key)) {
+      return { entry, problem: "repeats the key of an earlier client" };
+    }
+    names.add(c.name);
+    keys.add(c.key);
+  }
+  return undefined;
+}
+
+/**
+ * Whether a client may ask for `model` (a model id or an alias such as
+ * `auto:coding`; absent means `auto`). Names match exactly; `*` in an entry
+ * stands for any characters.
+ */
+export function mayUseModel(
+  client: ClientKey,
+  model: string | undefined,
+): boolean {
+  if (client.models === undefined) return true;
+  const name = model === undefined || model === "" ? "auto" : model;
+  return client.models.some((pattern) => matches(name, pattern));
+}
+
+/** Whether a name matches an entry: itself, or a pattern where `*` stands for any characters. */
+function matches(name: string, pattern: string): boolean {
+  if (!pattern.includes("*")) return name === pattern;
+  const parts = pattern.split("*");
+  const first = parts[0]!;
+  const last = parts.at(-1)!;
+  if (
+    name.length < first.length + last.length || !name.startsWith(first) ||
+    !name.endsWith(last)
+  ) return false;
+  let at = first.length;
+  const end = name.length - last.length;
+  for (const part of parts.slice(1, -1)) {
+    const found = name.indexOf(part, at);
+    if (found === -1 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}

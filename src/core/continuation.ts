@@ -1,0 +1,86 @@
+/**
+ * A stream's continuation (resumption after a break): the text a
+ * continuation adds to what was already forwarded. Some models ignore an
+ * assistant prefill and start their answer over; a continuation whose text
+ * begins by repeating the forwarded text is not forwarded as it is: the
+ * repeated part is dropped when it matches exactly, and a restart that then
+ * diverges rejects the prefill. Pure.
+ *
+ * @module
+ */
+
+/**
+ * How many leading characters must repeat the forwarded text for a
+ * continuation to count as a restart (fewer when less was forwarded). A
+ * continuation that merely begins with the same character or two is not one.
+ */
+export const RESTART_CHARS = 16;
+
+/** What to do with a continuation's text so far. */
+export type ContinuationStep =
+  /** Still ambiguous (it may be a restart in progress): forward nothing yet. */
+  | { kind: "hold" }
+  /** Forward this text (possibly empty: the repeated part was dropped). */
+  | { kind: "forward"; text: string }
+  /** It started over and then said something else: it rejects the prefill. */
+  | { kind: "reject" };
+
+/** Follows one continuation's content deltas against the forwarded text. */
+export class ContinuationText {
+  readonly #forwarded: string;
+  readonly #restartChars: number;
+  #held = "";
+  #decided = false;
+
+  /** A continuation of `forwarded`. */
+  constructor(forwarded: string) {
+    this.#forwarded = forwarded;
+    this.#restartChars = Math.min(RESTART_CHARS, forwarded.length);
+  }
+
+  /** Whether text is being held back (nothing decided yet). */
+  get holding(): boolean {
+    return !this.#decided && this.#held !== "";
+  }
+
+  /** One content delta of the continuation. */
+  feed(delta: string): ContinuationStep {
+    if (this.#decided) return { kind: "forward", text: delta };
+    const seen = this.#held + delta;
+    const forwarded = this.#forwarded;
+    const probe = Math.min(seen.length, this.#restartChars);
+    if (seen.slice(0, probe) !== forwarded.slice(0, probe)) {
+      return this.#decide(seen); // not a restart: a continuation
+    }
+    if (seen.length < this.#restartChars) return this.#hold(seen);
+    // A restart: it must repeat the whole forwarded text before going on.
+    if (seen.length < forwarded.length) {
+      return forwarded.startsWith(seen) ? this.#hold(seen) : { kind: "reject" };
+    }
+    return seen.startsWith(forwarded)
+      ? this.#decide(seen.slice(forwarded.length))
+      : { kind: "reject" };
+  }
+
+  /**
+   * Anything other than content arrived (a finish, a tool call). Text still
+   * held repeats the start of the forwarded text and stopped short of it
+   * (e.g. "Hel" after "Hello world"): a restart cut short, which rejects the
+   * prefill. Otherwise the continuation is decided.
+   */
+  settle(): ContinuationStep {
+    if (!this.#decided && this.#held !== "") return { kind: "reject" };
+    return this.#decide("");
+  }
+
+  #hold(seen: string): ContinuationStep {
+    this.#held = seen;
+    return { kind: "hold" };
+  }
+
+  #decide(text: string): ContinuationStep {
+    this.#decided = true;
+    this.#held = "";
+    return { kind: "forward", text };
+  }
+}

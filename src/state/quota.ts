@@ -1,0 +1,110 @@
+/**
+ * A `GET /key` report applied to an account's state: its
+ * `free_model_daily_requests` sets the daily limit (until the next 00:00 UTC)
+ * and raises today's count to what OpenRouter counted (never lowers it: the
+ * upstream's counters can lag). When nothing remains, the account is blocked
+ * until the reset (a block a later report with room lifts); a block learned
+ * from a daily-cap 429 is never lifted by a report.
+ *
+ * @module
+ */
+import { currentCounts, type WindowCounts } from "../core/account_limit.ts";
+import type { KeyReport } from "../core/key_report.ts";
+import { nextUtcMidnight } from "../core/quota.ts";
+import { withRetry } from "./kv_store.ts";
+import { accountCounts } from "./kv_keys.ts";
+import type { KvLike } from "./kv_types.ts";
+import type { RoutingState } from "./state.ts";
+
+/** The reason of a block set because `/key` reported nothing remaining. */
+export const KEY_BLOCK_REASON =
+  "OpenRouter's GET /key reports no free-model requests remaining today";
+
+/** Applies a `/key` report to an account (in memory, and in KV when attached). */
+export async function applyKeyReport(
+  state: RoutingState,
+  id: string,
+  report: KeyReport,
+  now: number,
+): Promise<void> {
+  state.quota.noteKey(id, report, now);
+  const daily = report.freeDaily;
+  if (daily === undefined) return;
+  const account = state.account(id);
+  const reset = nextUtcMidnight(now);
+  account.learned = { ...account.learned, rpd: daily.limit, rpdUntil: reset };
+  const counts = await raiseDayCount(state, id, daily.used, now);
+  state.quota.sample(id, counts.dayCount, now);
+  const held = account.block && account.block.until > now
+    ? account.block
+    : undefined;
+  if (daily.remaining <= 0) {
+    if (!held || held.until < reset) {
+      account.block = {
+        scope: "day",
+        until: reset,
+        reason: KEY_BLOCK_REASON,
+        source: "key",
+      };
+    }
+  } else if (held?.source === "key") {
+    account.block = undefined; // the report that blocked it was superseded
+  }
+  await state.saveAccount(id, now);
+}
+
+/**
+ * Raises an account's count of the day to at least `used`: atomically in KV
+ * (so every instance counts from it), and in memory.
+ */
+async function raiseDayCount(
+  state: RoutingState,
+  id: string,
+  used: number,
+  now: number,
+): Promise<WindowCounts> {
+  const account = state.account(id);
+  const local = currentCounts(account.counts, now);
+  const raised = (c: WindowCounts) =>
+    c.dayCount >= used ? c : { ...c, dayCount: used };
+  let next = raised(local);
+  const kv = state.kv;
+  if (kv) {
+    try {
+      next = await raiseInKv(kv, id, used, now);
+    } catch {
+      // KV unreachable: the count is raised in memory only.
+    }
+  }
+  if (next.dayCount > local.dayCount || account.counts === undefined) {
+    account.counts = {
+      ...local,
+      dayCount: Math.max(local.dayCount, next.dayCount),
+    };
+  }
+  return currentCounts(account.counts, now);
+}
+
+async function raiseInKv(
+  kv: KvLike,
+  id: string,
+  used: number,
+  now: number,
+): Promise<WindowCounts> {
+  const key = accountCounts(id);
+  for (let tries = 0; tries < 20; tries++) {
+    const entry = await withRetry(() => kv.get(key));
+    const counts = currentCounts(
+      (entry.value as WindowCounts | null) ?? undefined,
+      now,
+    );
+    if (counts.dayCount >= used) return counts;
+    const next = { ...counts, dayCount: used };
+    const committed = await withRetry(() =>
+      kv.atomic().check({ key, versionstamp: entry.versionstamp })
+        .set(key, next, { expireIn: 2 * 86_400_000 }).commit()
+    );
+    if (committed.ok) return next;
+  }
+  throw new Error("too much contention on the account's counts");
+}

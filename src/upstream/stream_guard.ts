@@ -1,0 +1,338 @@
+/**
+ * A committed stream, guarded: forwards whole upstream events and never
+ * presents a broken stream as complete. When the upstream breaks (a reset, a
+ * stall, an error or malformed event, an end without a `finish_reason`) it
+ * hands the break to `resume`, which may continue the answer on another model
+ * inside the same client stream; otherwise it ends with an OpenAI-style
+ * error event naming the original break, and no `[DONE]`. A stream that sent
+ * its `finish_reason` and then closed without `[DONE]` is complete: it gets
+ * its `[DONE]`.
+ *
+ * @module
+ */
+import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
+import { type AttemptScope, parseJson } from "./request.ts";
+import { errorInfo } from "../core/failure.ts";
+import type { ChatCompletionChunk } from "../types.ts";
+
+/** The largest SSE event a stream may send (an event that never ends would grow without bound). */
+export const MAX_EVENT_BYTES = 8 * 1024 * 1024;
+
+const DONE = new TextEncoder().encode("data: [DONE]\n\n");
+
+/** Why and where a committed stream broke. */
+export interface StreamBreak {
+  /** The model whose stream broke. */
+  model: string;
+  /** What broke, e.g. `no event for 60 s`. */
+  error: string;
+  code: string | number | null;
+  /** Data events forwarded before the break (across continuations). */
+  events: number;
+  /** All assistant text forwarded so far. */
+  text: string;
+  /** The first stream's chunk `id` and `created`, which continuations reuse. */
+  id: string;
+  created: number;
+  /** The original break, when a continuation broke in turn. */
+  origin?: StreamBreak;
+}
+
+/** Continues a broken stream: a committed continuation, or undefined when none can be had. */
+export type Resume = (broken: StreamBreak) => Promise<
+  { model: string; body: ReadableStream<Uint8Array> } | undefined
+>;
+
+/** What the guard keeps track of while forwarding. */
+export interface Tracked {
+  /** A `finish_reason` was seen. */
+  finished: boolean;
+  /** Everything forwarded was assistant text (no tool calls, no refusal, one choice). */
+  resumable: boolean;
+  /** The assistant text forwarded (only kept while resumable). */
+  text: string;
+  /** Data events forwarded. */
+  events: number;
+  id: string | undefined;
+  created: number | undefined;
+  /** The break this stream continues, if it is a continuation. */
+  origin: StreamBreak | undefined;
+  /** A continuation's events are rewritten: the first stream's id and created, no role-only chunk. */
+  rewrite: ((chunk: ChatCompletionChunk) => string | undefined) | undefined;
+}
+
+/**
+ * Fresh tracking for a stream. A continuation starts from the text, event
+ * count and ids of the break it continues, and remembers the original break.
+ */
+export function tracked(continues?: StreamBreak): Tracked {
+  return {
+    finished: false,
+    resumable: true,
+    text: continues?.text ?? "",
+    events: continues?.events ?? 0,
+    id: continues?.id,
+    created: continues?.created,
+    origin: continues?.origin ?? continues,
+    rewrite: undefined,
+  };
+}
+
+/** Notes one forwarded chunk: its finish, its text, and whether the answer stays resumable. */
+export function track(body: ChatCompletionChunk, state: Tracked): void {
+  state.events++;
+  state.id ??= typeof body.id === "string" ? body.id : undefined;
+  state.created ??= typeof body.created === "number" ? body.created : undefined;
+  const choices = body.choices;
+  if (!Array.isArray(choices)) return;
+  for (const choice of choices) {
+    if (choice?.finish_reason != null) state.finished = true;
+    if (!state.resumable) continue;
+    const delta = choice?.delta;
+    if (choice?.index !== 0 || delta == null) {
+      if (choice?.index !== 0) state.resumable = false;
+      continue;
+    }
+    if (
+      delta.tool_calls != null || delta.function_call != null || delta.refusal
+    ) {
+      state.resumable = false;
+      state.text = "";
+    } else if (typeof delta.content === "string") state.text += delta.content;
+  }
+}
+
+/** What a committed stream's next event means. */
+type EventCheck =
+  | { kind: "forward"; event: Uint8Array | string }
+  | { kind: "skip" }
+  | { kind: "done" }
+  | { kind: "break"; error: string; code: string | number | null };
+
+function checkEvent(event: Uint8Array, state: Tracked): EventCheck {
+  const data = sseData(event);
+  if (data === undefined) return { kind: "forward", event }; // a comment
+  if (data === "[DONE]") {
+    return state.finished ? { kind: "done" } : {
+      kind: "break",
+      error: "the upstream stream ended without a finish_reason",
+      code: "incomplete_stream",
+    };
+  }
+  const body = parseJson(data) as ChatCompletionChunk | undefined;
+  if (typeof body !== "object" || body === null) {
+    return {
+      kind: "break",
+      error: "the upstream sent a malformed event",
+      code: "malformed_event",
+    };
+  }
+  const error = errorInfo(body);
+  if (error) {
+    return {
+      kind: "break",
+      error: `the upstream failed mid-stream: ${
+        error.message || "unknown error"
+      }`,
+      code: error.code ?? null,
+    };
+  }
+  track(body, state);
+  if (!state.rewrite) return { kind: "forward", event };
+  const rewritten = state.rewrite(body);
+  return rewritten === undefined
+    ? { kind: "skip" }
+    : { kind: "forward", event: rewritten };
+}
+
+const encoder = new TextEncoder();
+
+/** The guard's settings. */
+export interface Guard {
+  model: string;
+  idleMs: number;
+  state: Tracked;
+  /** Continues the answer after a break, when it may. */
+  resume: Resume | undefined;
+}
+
+/**
+ * The committed stream: forwards whole upstream events (a continuation's
+ * rewritten) and, on a break, resumes or ends with the error event.
+ */
+export function guardedStream(
+  head: Uint8Array,
+  splitter: SseSplitter,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  scope: AttemptScope,
+  guard: Guard,
+): ReadableStream<Uint8Array> {
+  const { model, idleMs, state } = guard;
+  let closed = false;
+  let waiting = false; // the idle timer runs from one complete event to the next
+  /** A continuation being piped through, after a break. */
+  let continued: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const stopUpstream = () => {
+    scope.dispose();
+    reader.cancel().catch(() => {});
+  };
+  const end = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    closed = true;
+    stopUpstream();
+    controller.close();
+  };
+  /** The upstream broke: resume when it may, else the error event naming the original break. */
+  const broke = async (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    error: string,
+    code: string | number | null,
+  ) => {
+    stopUpstream();
+    if (closed) return; // the client went away: nothing to resume for
+    const broken: StreamBreak = {
+      model,
+      error,
+      code,
+      events: state.events,
+      text: state.text,
+      id: state.id ?? "",
+      created: state.created ?? 0,
+      origin: state.origin,
+    };
+    const next = state.resumable && guard.resume
+      ? await guard.resume(broken).catch(() => undefined)
+      : undefined;
+    if (closed) { // the client went away while the continuation was sought
+      next?.body.cancel().catch(() => {});
+      return;
+    }
+    if (next) {
+      controller.enqueue(encoder.encode(`: resumed on ${next.model}\n\n`));
+      continued = next.body.getReader();
+      return;
+    }
+    const original = broken.origin ?? broken;
+    closed = true;
+    controller.enqueue(
+      sseErrorEvent(
+        `Stream from ${original.model} broke off after ${original.events} events: ${original.error}`,
+        original.code,
+      ),
+    );
+    controller.close();
+  };
+  /** Forwards every complete buffered event; the check that ended the stream, if any. */
+  const drain = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+  ): EventCheck | undefined => {
+    const ready: Array<Uint8Array> = [];
+    const flush = () => {
+      if (ready.length > 0) controller.enqueue(copyBytes(ready));
+      ready.length = 0;
+    };
+    for (let event = splitter.next(); event; event = splitter.next()) {
+      if (waiting) {
+        waiting = false;
+        scope.deadline.clear(); // a slow client must not look like a stalled upstream
+      }
+      const check = checkEvent(event, state);
+      if (check.kind === "skip") continue;
+      if (check.kind === "forward") {
+        if (typeof check.event === "string") {
+          flush();
+          controller.enqueue(encoder.encode(check.event));
+        } else ready.push(check.event);
+        continue;
+      }
+      if (check.kind === "done") ready.push(event);
+      flush();
+      return check;
+    }
+    flush();
+    splitter.detach(); // the next read reuses the buffer
+    if (splitter.pendingBytes > MAX_EVENT_BYTES) {
+      return {
+        kind: "break",
+        error: "the upstream sent an event larger than 8 MiB",
+        code: "malformed_event",
+      };
+    }
+    return undefined;
+  };
+  const settle = async (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    check: EventCheck | undefined,
+  ): Promise<boolean> => {
+    if (check === undefined) return false;
+    if (check.kind === "done") end(controller);
+    else if (check.kind === "break") {
+      await broke(controller, check.error, check.code);
+    }
+    return true;
+  };
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(head);
+      await settle(controller, drain(controller));
+    },
+    async pull(controller) {
+      if (continued) {
+        const { done, value } = await continued.read();
+        if (done) {
+          closed = true;
+          controller.close();
+        } else controller.enqueue(value);
+        return;
+      }
+      // A pull that enqueues nothing is not called again, so keep reading
+      // until a whole event has been forwarded or the stream is over.
+      while (!closed && !continued) {
+        if (!waiting) {
+          waiting = true;
+          scope.deadline.arm(idleMs);
+        }
+        let chunk: Awaited<
+          ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
+        >;
+        try {
+          chunk = await reader.read();
+        } catch {
+          scope.deadline.clear();
+          if (closed) return;
+          if (scope.clientAborted) return end(controller);
+          return await broke(
+            controller,
+            scope.deadline.fired
+              ? `no event for ${idleMs / 1000} s`
+              : "the connection was lost",
+            scope.deadline.fired ? "stream_stalled" : "connection_lost",
+          );
+        }
+        if (chunk.done) {
+          scope.deadline.clear();
+          if (state.finished) {
+            // The answer is complete; only the terminator was missing.
+            controller.enqueue(DONE);
+            return end(controller);
+          }
+          return await broke(
+            controller,
+            "the upstream ended the stream without a finish_reason",
+            "incomplete_stream",
+          );
+        }
+        splitter.push(chunk.value);
+        if (await settle(controller, drain(controller)) || !waiting) return;
+      }
+    },
+    cancel(reason) {
+      closed = true;
+      scope.controller.abort(
+        new DOMException("client went away", "AbortError"),
+      );
+      scope.dispose();
+      continued?.cancel(reason).catch(() => {});
+      return reader.cancel().catch(() => {});
+    },
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * Conversation affinity (a conversation stays on the model of its previous
+ * turn while that model is available) and the short wait a named model is
+ * worth (one more try after a short reset, or after one transient error).
+ */
+import assert from "node:assert/strict";
+import { Affinity, conversationKey } from "../src/core/affinity.ts";
+import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
+import {
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER,
+  modelRpm,
+  ok,
+  providerError502,
+} from "./fake_openrouter/mod.ts";
+
+const [A, B, C] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string, string];
+
+function turns(first: string, ...more: string[]) {
+  const messages = [
+    { role: "system", content: "You are terse." },
+    { role: "user", content: first },
+  ];
+  for (const m of more) {
+    messages.push({ role: "assistant", content: "…" }, {
+      role: "user",
+      content: m,
+    });
+  }
+  return { model: "auto", messages };
+}
+
+Deno.test("affinity: conversationKey() is the session header, else stable across the turns of one conversation", () => {
+  const one = conversationKey(turns("Plan a trip"), null);
+  assert.equal(conversationKey(turns("Plan a trip", "To Rome"), null), one);
+  assert.notEqual(conversationKey(turns("Plan a party"), null), one);
+  assert.equal(conversationKey(turns("Plan a trip"), "abc"), "s:abc");
+});
+
+Deno.test("affinity: the LRU forgets idle conversations and the oldest when full", () => {
+  const affinity = new Affinity(2, 1_000);
+  affinity.set("a", A, 0);
+  affinity.set("b", B, 0);
+  affinity.set("c", C, 0);
+  assert.equal(affinity.get("a", 0), undefined);
+  assert.equal(affinity.get("b", 500), B);
+  assert.equal(affinity.get("c", 1_500), undefined);
+  assert.equal(affinity.size, 1);
+});
+
+const opts = (extra: RigOptions = {}): RigOptions => ({
+  affinity: true,
+  ...extra,
+});
+
+Deno.test("affinity: the next turn of a conversation goes to the model that answered the last one", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, providerError502(A));
+  const first = await r.chat(turns("Plan a trip"));
+  assert.equal(first.headers.get("x-freerouter-model"), B);
+  await first.body?.cancel();
+  // A is healthy again, but the conversation stays on B.
+  const second = await r.chat(turns("Plan a trip", "To Rome"));
+  assert.equal(second.headers.get("x-freerouter-model"), B);
+  await second.body?.cancel();
+  // Another conversation takes the pool order.
+  const other = await r.chat(turns("Write a poem"));
+  assert.equal(other.headers.get("x-freerouter-model"), A);
+  await other.body?.cancel();
+});
+
+Deno.test("affinity: a conversation leaves its model while that model cools down", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, providerError502(A));
+  await (await r.chat(turns("Plan a trip"))).body?.cancel();
+  r.fake.script(B, modelRpm(B, { resetMs: r.clock.now() + 60_000 }));
+  const res = await r.chat(turns("Plan a trip", "To Rome"));
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  await res.body?.cancel();
+  const third = await r.chat(turns("Plan a trip", "To Rome", "By train"));
+  assert.equal(third.headers.get("x-freerouter-model"), A);
+  await third.body?.cancel();
+});
+
+Deno.test("affinity: X-FreeRouter-Session ties requests with different prompts together", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, providerError502(A));
+  const headers = { "x-freerouter-session": "s-1" };
+  await (await r.chat(turns("One"), { headers })).body?.cancel();
+  const res = await r.chat(turns("Two"), { headers });
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  await res.body?.cancel();
+});
+
+Deno.test("affinity: off, each turn takes the pool order", async () => {
+  await using r = rig(opts({ affinity: false }));
+  r.fake.script(A, providerError502(A));
+  await (await r.chat(turns("Plan a trip"))).body?.cancel();
+  const res = await r.chat(turns("Plan a trip", "To Rome"));
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  await res.body?.cancel();
+});
+
+/** A rig whose waits move its manual clock (no real sleep). */
+function waitingRig(sameModelWait: number) {
+  const clock = manualClock();
+  const waits: number[] = [];
+  const r = rig({
+    clock,
+    sameModelWait,
+    sleep: (ms) => {
+      waits.push(ms);
+      clock.advance(ms);
+      return Promise.resolve();
+    },
+  });
+  return { r, waits };
+}
+
+Deno.test("same model: a named model's 429 with a short reset is waited for and tried once more", async () => {
+  const { r, waits } = waitingRig(3);
+  await using _ = r;
+  r.fake.script(C, modelRpm(C, { resetMs: r.clock.now() + 2_000 }), ok(C));
+  const res = await r.chat(hello(C));
+  assert.equal(res.headers.get("x-freerouter-model"), C);
+  assert.equal(res.headers.get("x-freerouter-attempts"), "2");
+  await res.body?.cancel();
+  assert.deepEqual(waits, [2_000]);
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [C, C]);
+});
+
+Deno.test("same model: a long reset moves on at once", async () => {
+  const { r, waits } = waitingRig(3);
+  await using _ = r;
+  r.fake.script(C, modelRpm(C, { resetMs: r.clock.now() + 30_000 }));
+  const res = await r.chat(hello(C));
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  await res.body?.cancel();
+  assert.deepEqual(waits, []);
+});
+
+Deno.test("same model: one transient 5xx is retried at once, a second moves on", async () => {
+  const { r, waits } = waitingRig(3);
+  await using _ = r;
+  r.fake.script(C, providerError502(C), providerError502(C));
+  const res = await r.chat(hello(C));
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  await res.body?.cancel();
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [C, C, A]);
+  assert.deepEqual(waits, []);
+});
+
+Deno.test("same model: never for auto, and not when FREEROUTER_SAME_MODEL_WAIT is 0", async () => {
+  for (const [model, wait] of [["auto", 3], [C, 0]] as const) {
+    const { r } = waitingRig(wait);
+    await using _ = r;
+    const first = model === "auto" ? A : C;
+    r.fake.script(first, providerError502(first));
+    const res = await r.chat(hello(model));
+    await res.body?.cancel();
+    assert.equal(r.fake.chatRequests().length, 2, model);
+    assert.notEqual(r.fake.chatRequests()[1]!.model, first, model);
+  }
+});

@@ -1,0 +1,83 @@
+/**
+ * Answers that are not answers fall back before commit: a 200 with empty
+ * content and no tool call (not cut at the length limit), or a tool call
+ * whose arguments are not JSON, counts as that model's failure.
+ */
+import assert from "node:assert/strict";
+import { notAnAnswer } from "../src/upstream/request.ts";
+import { hello, jsonOf, rig } from "./_harness.ts";
+import {
+  completionBody,
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER,
+  ok,
+} from "./fake_openrouter/mod.ts";
+
+const [A, B] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string];
+
+function withToolCall(model: string, args: string) {
+  const body = completionBody(model, null);
+  const choice = (body.choices as Array<Record<string, unknown>>)[0]!;
+  choice.finish_reason = "tool_calls";
+  (choice.message as Record<string, unknown>).tool_calls = [{
+    id: "call_1",
+    type: "function",
+    function: { name: "lookup", arguments: args },
+  }];
+  return { status: 200, body };
+}
+
+Deno.test("notAnAnswer(): empty content, unparseable tool arguments; not a length stop, a tool call or text", () => {
+  const choice = (message: unknown, finish_reason = "stop") => ({
+    message,
+    finish_reason,
+  });
+  assert.equal(notAnAnswer(choice({ content: "" })), "empty_answer");
+  assert.equal(notAnAnswer(choice({ content: null })), "empty_answer");
+  assert.equal(notAnAnswer(choice({ content: "  \n" })), "empty_answer");
+  assert.equal(notAnAnswer(choice({ content: "" }, "length")), undefined);
+  assert.equal(notAnAnswer(choice({ content: "Hi" })), undefined);
+  assert.equal(
+    notAnAnswer(choice({
+      content: null,
+      tool_calls: [{ function: { name: "f", arguments: '{"a":1}' } }],
+    })),
+    undefined,
+  );
+  assert.equal(
+    notAnAnswer(choice({
+      content: null,
+      tool_calls: [{ function: { name: "f", arguments: '{"a":' } }],
+    })),
+    "invalid_tool_call",
+  );
+});
+
+for (
+  const [what, step] of [
+    ["empty content", ok(A, "")],
+    ["a tool call with unparseable arguments", withToolCall(A, '{"q": "x"')],
+  ] as const
+) {
+  Deno.test(`a non-streaming 200 with ${what} falls back to the next model`, async () => {
+    await using r = rig({ strategy: "priority" });
+    r.fake.script(A, step);
+    r.fake.script(B, ok(B, "A real answer"));
+    const res = await r.chat(hello());
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-freerouter-model"), B);
+    assert.equal(res.headers.get("x-freerouter-attempts"), "2");
+    const body = await jsonOf(res) as {
+      choices: Array<{ message: { content: string } }>;
+    };
+    assert.equal(body.choices[0]!.message.content, "A real answer");
+  });
+}
+
+Deno.test("a non-streaming 200 with a valid tool call and no content is an answer", async () => {
+  await using r = rig({ strategy: "priority" });
+  r.fake.script(A, withToolCall(A, '{"q": "x"}'));
+  const res = await r.chat(hello());
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(res.headers.get("x-freerouter-attempts"), "1");
+  await res.body?.cancel();
+});

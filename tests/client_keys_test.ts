@@ -1,0 +1,407 @@
+/**
+ * Client access keys (FREEROUTER_CLIENT_KEYS, the `clientKeys` option): the
+ * file and its one-line errors, who gets in, each client's limits per day and
+ * per minute and its models list (429/403 before any upstream attempt), every
+ * front counting, two instances on one KV file enforcing one limit, and usage
+ * by name (never the key) in the status report and the metrics.
+ */
+import assert from "node:assert/strict";
+import { loadClientKeys } from "../src/server/client_keys_file.ts";
+import { ConfigError } from "../src/server/config.ts";
+import { run } from "../src/server/main.ts";
+import { parseClientKeys } from "../src/core/client_keys.ts";
+import { createHandler } from "../src/mod.ts";
+import { hello, rig, type RigOptions, withKvFile } from "./_harness.ts";
+
+const ALICE = "fr-alice-secret-5d1c";
+const BOB = "fr-bob-secret-90ab";
+const ACCESS = "fr-admin-secret-77";
+
+function clientRig(options: RigOptions = {}) {
+  return rig({
+    accessKey: ACCESS,
+    clientKeys: [
+      {
+        name: "alice",
+        key: ALICE,
+        requestsPerDay: 3,
+        models: ["auto", "auto:coding", "qwen/*"],
+      },
+      { name: "bob", key: BOB, requestsPerMinute: 1 },
+    ],
+    ...options,
+  });
+}
+
+const as = (key: string) => ({
+  headers: {
+    "content-type": "application/json",
+    authorization: `Bearer ${key}`,
+  },
+});
+
+async function writeTemp(text: string): Promise<string> {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+Deno.test("loadClientKeys() reads the file into clients with their limits and models", async () => {
+  const path = await writeTemp(JSON.stringify({
+    clients: [
+      {
+        name: "alice",
+        key: ALICE,
+        requests_per_day: 200,
+        requests_per_minute: 5,
+        models: ["auto", "auto:coding", "qwen/*"],
+      },
+      { name: "ci", key: "fr-ci-0b51d2aa" },
+    ],
+  }));
+  try {
+    assert.deepEqual(await loadClientKeys(path), [
+      {
+        name: "alice",
+        key: ALICE,
+        requestsPerDay: 200,
+        requestsPerMinute: 5,
+        models: ["auto", "auto:coding", "qwen/*"],
+      },
+      { name: "ci", key: "fr-ci-0b51d2aa" },
+    ]);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+for (
+  const [what, text, words] of [
+    [
+      "a missing key",
+      '{"clients": [{"name": "alice"}]}',
+      'clients[0] ("alice") key is required',
+    ],
+    [
+      "a bad limit",
+      `{"clients": [{"name": "a", "key": "${ALICE}"}, {"name": "bob", "key": "${BOB}", "requests_per_day": 0}]}`,
+      'clients[1] ("bob") requests_per_day must be at least 1',
+    ],
+    [
+      "an unknown field",
+      `{"clients": [{"name": "bob", "key": "${BOB}", "requests_per_hour": 5}]}`,
+      'clients[0] ("bob") has an unknown field "requests_per_hour"',
+    ],
+    [
+      "a repeated name",
+      `{"clients": [{"name": "bob", "key": "${ALICE}"}, {"name": "bob", "key": "${BOB}"}]}`,
+      'clients[1] ("bob") repeats the name of an earlier client',
+    ],
+    [
+      "a short key",
+      '{"clients": [{"name": "bob", "key": "short"}]}',
+      'clients[0] ("bob") key must be at least 8 characters',
+    ],
+    [
+      "no clients list",
+      '{"users": []}',
+      'the file must be an object with a "clients" list',
+    ],
+    [
+      "text that is not JSON",
+      `{"clients": [{"key": "${BOB}" "name": 1}]}`,
+      "is not valid JSON (line 1 column",
+    ],
+  ] as const
+) {
+  Deno.test(`loadClientKeys() stops with one line naming the file and the entry on ${what}`, async () => {
+    const path = await writeTemp(text);
+    try {
+      const err = await loadClientKeys(path).then(
+        () => assert.fail("accepted"),
+        (e) => e,
+      );
+      assert.ok(err instanceof ConfigError);
+      assert.ok(err.message.includes(path), err.message);
+      assert.ok(err.message.includes(words), err.message);
+      assert.doesNotMatch(err.message, /\n/);
+      assert.ok(!err.message.includes(BOB) && !err.message.includes(ALICE));
+    } finally {
+      await Deno.remove(path);
+    }
+  });
+}
+
+Deno.test("freerouter refuses to start on a bad client keys file (exit 2, one line) or a missing one", async () => {
+  const path = await writeTemp('{"clients": [{"name": "alice"}]}');
+  try {
+    for (const file of [path, `${path}.missing`]) {
+      const err: string[] = [];
+      const code = await run([], {
+        FREEROUTER_CLIENT_KEYS: file,
+        FREEROUTER_KV_PATH: ":memory:",
+        PORT: "0",
+      }, { out: () => {}, err: (t) => err.push(t) });
+      assert.equal(code, 2);
+      assert.equal(err.length, 1);
+      assert.match(err[0]!, new RegExp(`FREEROUTER_CLIENT_KEYS file ${file}`));
+    }
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("parseClientKeys() and createHandler() refuse the same bad lists", () => {
+  assert.equal(parseClientKeys({ clients: [] }).ok, true);
+  assert.throws(
+    () =>
+      createHandler({
+        clientKeys: [
+          { name: "a", key: "fr-same-key-123" },
+          { name: "b", key: "fr-same-key-123" },
+        ],
+      }),
+    { name: "TypeError", message: /clients\[1\] \("b"\) repeats the key/ },
+  );
+  assert.throws(
+    () =>
+      createHandler({
+        accessKey: "fr-same-key-123",
+        clientKeys: [{ name: "a", key: "fr-same-key-123" }],
+      }),
+    { name: "TypeError", message: /same key as accessKey/ },
+  );
+});
+
+Deno.test("createHandler() with client keys takes them and the access key, and answers 401 to any other key", async () => {
+  await using r = clientRig();
+  for (const key of [ALICE, BOB, ACCESS]) {
+    const res = await r.chat(hello(), as(key));
+    assert.equal(res.status, 200, key === ACCESS ? "access key" : "client");
+    await res.body?.cancel();
+  }
+  for (const init of [as("fr-someone-else-000"), undefined]) {
+    const res = await r.chat(hello(), init);
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).error.code, "invalid_api_key");
+  }
+  assert.equal(r.fake.chatRequests().length, 3);
+  for (const q of r.fake.chatRequests()) {
+    assert.equal(
+      q.headers.get("authorization"),
+      "Bearer sk-or-v1-server-key-0123456789abcdef",
+      "client keys never go upstream",
+    );
+  }
+});
+
+Deno.test("createHandler() answers a client over its daily limit with 429 and Retry-After (next UTC midnight), without an upstream call", async () => {
+  await using r = clientRig();
+  for (let i = 0; i < 3; i++) {
+    const res = await r.chat(hello(), as(ALICE));
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }
+  const refused = await r.chat(hello(), as(ALICE));
+  assert.equal(refused.status, 429);
+  const midnight = Date.parse("2026-11-25T00:00:00Z");
+  assert.equal(
+    refused.headers.get("retry-after"),
+    String((midnight - r.clock.now()) / 1000),
+  );
+  const body = await refused.json();
+  assert.equal(body.error.type, "rate_limit_error");
+  assert.equal(body.error.code, "client_limit_reached");
+  assert.match(
+    body.error.message,
+    /"alice" reached its limit of 3 requests per day/,
+  );
+  assert.equal(r.fake.chatRequests().length, 3, "no upstream call");
+  // Other clients are not affected.
+  const bob = await r.chat(hello(), as(BOB));
+  assert.equal(bob.status, 200);
+  await bob.body?.cancel();
+  // The next UTC day has room again.
+  r.clock.advance(midnight - r.clock.now());
+  const tomorrow = await r.chat(hello(), as(ALICE));
+  assert.equal(tomorrow.status, 200);
+  await tomorrow.body?.cancel();
+});
+
+Deno.test("createHandler() answers a client over its per-minute limit with 429 and Retry-After until the next minute", async () => {
+  await using r = clientRig();
+  const first = await r.chat(hello(), as(BOB));
+  assert.equal(first.status, 200);
+  await first.body?.cancel();
+  const second = await r.chat(hello(), as(BOB));
+  assert.equal(second.status, 429);
+  const wait = Number(second.headers.get("retry-after"));
+  assert.ok(wait >= 1 && wait <= 60, `Retry-After ${wait}`);
+  assert.match((await second.json()).error.message, /1 requests per minute/);
+  assert.equal(r.fake.chatRequests().length, 1);
+  r.clock.advance(wait * 1000);
+  const later = await r.chat(hello(), as(BOB));
+  assert.equal(later.status, 200);
+  await later.body?.cancel();
+});
+
+Deno.test("createHandler() answers 403 before any attempt for a model or alias outside the client's list ('*' matches within an id)", async () => {
+  await using r = clientRig({
+    clientKeys: [{
+      name: "alice",
+      key: ALICE,
+      models: ["auto", "auto:coding", "qwen/*"],
+    }],
+  });
+  for (const model of ["auto", "auto:coding", "qwen/qwen3-coder:free"]) {
+    const res = await r.chat(hello(model), as(ALICE));
+    assert.equal(res.status, 200, model);
+    await res.body?.cancel();
+  }
+  const noModel = await r.chat(
+    { messages: [{ role: "user", content: "Hi" }] },
+    as(ALICE),
+  );
+  assert.equal(noModel.status, 200, "no model means auto");
+  await noModel.body?.cancel();
+  for (
+    const model of [
+      "auto:fast",
+      "nvidia/nemotron-3-super-120b-a12b:free",
+      "qwen",
+    ]
+  ) {
+    const res = await r.chat(hello(model), as(ALICE));
+    assert.equal(res.status, 403, model);
+    const body = await res.json();
+    assert.equal(body.error.type, "permission_error");
+    assert.equal(body.error.code, "model_not_allowed");
+    assert.equal(body.error.param, "model");
+  }
+  assert.equal(
+    r.fake.chatRequests().length,
+    4,
+    "no attempt for the refused ones",
+  );
+  // The access key has no list.
+  const admin = await r.chat(hello("auto:fast"), as(ACCESS));
+  assert.equal(admin.status, 200);
+  await admin.body?.cancel();
+});
+
+Deno.test("createHandler() counts a client's requests on every front (chat, Messages, Responses); Messages refusals take Anthropic's shape", async () => {
+  await using r = clientRig();
+  const chat = await r.chat(hello(), as(ALICE));
+  assert.equal(chat.status, 200);
+  await chat.body?.cancel();
+  const messages = () =>
+    r.request("/v1/messages", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": ALICE },
+      body: JSON.stringify({
+        model: "auto",
+        max_tokens: 100,
+        messages: [{ role: "user", content: "Hi" }],
+      }),
+    });
+  const m = await messages();
+  assert.equal(m.status, 200);
+  await m.body?.cancel();
+  const resp = await r.request("/v1/responses", {
+    method: "POST",
+    ...as(ALICE),
+    body: JSON.stringify({ model: "auto", input: "Hi" }),
+  });
+  assert.equal(resp.status, 200);
+  await resp.body?.cancel();
+  const refused = await messages();
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get("retry-after")) > 0);
+  const body = await refused.json();
+  assert.equal(body.type, "error");
+  assert.equal(body.error.type, "rate_limit_error");
+  assert.match(body.error.message, /reached its limit/);
+  const forbidden = await r.request("/v1/messages", {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": ALICE },
+    body: JSON.stringify({
+      model: "claude-sonnet-4-5",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Hi" }],
+    }),
+  });
+  assert.equal(forbidden.status, 403);
+  assert.equal((await forbidden.json()).error.type, "permission_error");
+  assert.equal(r.fake.chatRequests().length, 3);
+});
+
+Deno.test("createHandler(): two instances on one KV file enforce one client limit", async () => {
+  await withKvFile(async (path) => {
+    using kvA = await Deno.openKv(path);
+    using kvB = await Deno.openKv(path);
+    await using a = clientRig({ kv: kvA });
+    await using b = clientRig({ kv: kvB, fake: a.fake, clock: a.clock });
+    const statuses: number[] = [];
+    for (const r of [a, b, a, b]) {
+      const res = await r.chat(hello(), as(ALICE));
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429]);
+    assert.equal(a.fake.chatRequests().length, 3);
+    // Concurrent requests through both count exactly once each.
+    const res = await Promise.all(
+      [a, b, a, b].map((r) => r.chat(hello(), as(BOB))),
+    );
+    const codes = res.map((x) => x.status).sort();
+    await Promise.all(res.map((x) => x.body?.cancel()));
+    assert.deepEqual(
+      codes,
+      [200, 429, 429, 429],
+      "one per minute, across both",
+    );
+  });
+});
+
+Deno.test("client usage is in the status report, the status of every instance, and the metrics, by name, never the key", async () => {
+  const lines: string[] = [];
+  const logger = {
+    info: (m: string, f?: Record<string, unknown>) =>
+      void lines.push(m + JSON.stringify(f ?? {})),
+    warn: (m: string, f?: Record<string, unknown>) =>
+      void lines.push(m + JSON.stringify(f ?? {})),
+  };
+  await using r = clientRig({ logger });
+  for (let i = 0; i < 2; i++) {
+    await (await r.chat(hello(), as(ALICE))).body?.cancel();
+  }
+  r.clock.advance(1000);
+  const status = await r.request("/v1/freerouter/status", as(BOB));
+  const text = await status.text();
+  const s = JSON.parse(text);
+  const alice = s.clients.find((c: { name: string }) => c.name === "alice");
+  assert.equal(alice.requests_today, 2);
+  assert.equal(alice.requests_this_minute, 2);
+  assert.equal(alice.requests_per_day, 3);
+  assert.equal(
+    alice.last_request_at,
+    new Date(r.clock.now() - 1000).toISOString(),
+  );
+  const bob = s.clients.find((c: { name: string }) => c.name === "bob");
+  assert.equal(bob.requests_today, 0);
+  assert.equal(bob.last_request_at, null);
+  const metrics = await (await r.request("/metrics", as(ACCESS))).text();
+  assert.match(
+    metrics,
+    /freerouter_client_requests\{client="alice",window="day"\} 2/,
+  );
+  assert.match(
+    metrics,
+    /freerouter_client_requests\{client="bob",window="minute"\} 0/,
+  );
+  for (const out of [text, metrics, lines.join("\n")]) {
+    for (const secret of [ALICE, BOB, ACCESS]) {
+      assert.ok(!out.includes(secret), "a key leaked");
+    }
+  }
+});

@@ -1,0 +1,126 @@
+/**
+ * What the end-to-end runs share: freerouter started as `deno task start`
+ * starts it, in front of a fake OpenRouter whose every free model answers
+ * from the request's content (a marker in the prompt asks for a tool call, a
+ * tool result present asks for the closing text).
+ */
+import { startMain } from "../_deno_process.ts";
+import {
+  chatMessagesOf,
+  textOf,
+  type ToolCall,
+  toolCallAnswer,
+  toolCallStream,
+} from "../_agent_fronts.ts";
+import {
+  type DynamicStep,
+  type FakeOpenRouter,
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER,
+  ok,
+  startFakeOpenRouter,
+  type Step,
+  streamOk,
+} from "../fake_openrouter/mod.ts";
+
+/** Bound of one client run, in seconds (the outer `timeout`). */
+export const CLIENT_TIMEOUT_SEC = 90;
+
+/** A chat request as the fake received it. */
+export interface Conversation {
+  /** The model freerouter sent it to. */
+  model: string;
+  stream: boolean;
+  messages: Array<Record<string, unknown>>;
+}
+
+/** The parts of a chat request body a responder reads. */
+export function conversationOf(body: unknown): Conversation {
+  const b = body as { model?: unknown; stream?: unknown };
+  return {
+    model: String(b.model),
+    stream: b.stream === true,
+    messages: chatMessagesOf(body),
+  };
+}
+
+/** The text of the user messages. */
+export function userText(c: Conversation): string {
+  return c.messages.filter((m) => m.role === "user").map(textOf).join("\n");
+}
+
+/** The text of the `tool` messages (the tool results sent back). */
+export function toolResults(c: Conversation): string[] {
+  return c.messages.filter((m) => m.role === "tool").map(textOf);
+}
+
+/** A text answer, streamed (in a few pieces) when the request streams. */
+export function answerText(c: Conversation, text: string): Step {
+  if (!c.stream) return ok(c.model, text);
+  const cut = Math.ceil(text.length / 2);
+  return { stream: streamOk(c.model, [text.slice(0, cut), text.slice(cut)]) };
+}
+
+/** An answer calling one tool, streamed when the request streams. */
+export function answerToolCall(c: Conversation, call: ToolCall): Step {
+  return c.stream
+    ? { stream: toolCallStream(c.model, [call], { pieces: 3 }) }
+    : toolCallAnswer(c.model, [call]);
+}
+
+/**
+ * Queues `respond` on every free model of the fake's catalog, `copies`
+ * times: whichever model freerouter picks answers from the request.
+ */
+export function scriptEveryModel(
+  fake: FakeOpenRouter,
+  respond: (c: Conversation) => Step,
+  copies = 6,
+): void {
+  const step: DynamicStep = {
+    respond: (body) => respond(conversationOf(body)),
+  };
+  for (const id of FREE_CHAT_IDS_IN_PRIORITY_ORDER) {
+    fake.script(id, ...Array.from({ length: copies }, () => step));
+  }
+}
+
+/** A fake OpenRouter and freerouter in front of it, as `deno task start` runs it. */
+export interface Stack {
+  fake: FakeOpenRouter;
+  /** freerouter's origin, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  /** What freerouter logged. */
+  stderr(): string;
+}
+
+/** Runs `fn` with a fresh fake and freerouter; stops both afterwards. */
+export async function withStack(fn: (stack: Stack) => Promise<void>) {
+  await using fake = startFakeOpenRouter();
+  const main = await startMain({
+    OPENROUTER_API_KEY: "sk-or-v1-e2e-server-key-0123456789",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    HOST: "127.0.0.1",
+    FREEROUTER_KV_PATH: ":memory:",
+  });
+  try {
+    await fn({ fake, url: main.url, stderr: main.stderr });
+  } finally {
+    await main.stop();
+  }
+}
+
+/** A shell command whose output ("e2e-42-<nonce>") is not in its own text, so the output proves it ran. */
+export function markerCommand(nonce: string): {
+  command: string;
+  output: string;
+} {
+  return {
+    command: `echo "e2e-$((6*7))-${nonce}"`,
+    output: `e2e-42-${nonce}`,
+  };
+}
+
+/** A short random token for one run. */
+export function nonce(): string {
+  return crypto.randomUUID().slice(0, 8);
+}

@@ -1,0 +1,156 @@
+/**
+ * Claude Code itself (headless, `claude -p --output-format json --model
+ * auto`) against freerouter started as `deno task start` starts it, in front
+ * of the fake OpenRouter. Answers are checked in Claude Code's JSON output,
+ * not by its exit code (its silent failures exit 0).
+ *
+ * Skipped when Claude Code is not installed (see `_clients.ts`).
+ */
+import assert from "node:assert/strict";
+import { claudeBin, CLIENTS_MISSING, runClaude } from "./_clients.ts";
+import {
+  answerText,
+  answerToolCall,
+  CLIENT_TIMEOUT_SEC,
+  markerCommand,
+  nonce,
+  scriptEveryModel,
+  toolResults,
+  userText,
+  withStack,
+} from "./_scripted.ts";
+import { modelRpm } from "../fake_openrouter/mod.ts";
+
+const missing = claudeBin() === undefined;
+if (missing) console.log(`claude_code_test: skipped: ${CLIENTS_MISSING}`);
+
+Deno.test({
+  name: "Claude Code gets a text answer from a free model through /v1/messages",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const word = nonce();
+      scriptEveryModel(fake, (c) =>
+        answerText(
+          c,
+          userText(c).includes(`greet ${word}`)
+            ? `Hello ${word}, from ${c.model}.`
+            : "the prompt did not arrive",
+        ));
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: `Please greet ${word}.`,
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+      });
+      const requests = fake.chatRequests();
+      assert.equal(requests.length, 1, run.stderr);
+      const model = requests[0]!.model;
+      assert.equal(
+        run.json?.result,
+        `Hello ${word}, from ${model}.`,
+        run.stdout + run.stderr,
+      );
+      assert.equal(run.json?.is_error, false);
+      assert.equal(run.code, 0);
+      assert.equal((requests[0]!.body as { stream?: boolean }).stream, true);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code runs the Bash tool call a free model asks for and gets the answer to its result",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const marker = `E2E-TOOL-${nonce()}`;
+      const { command, output } = markerCommand(nonce());
+      scriptEveryModel(fake, (c) => {
+        const results = toolResults(c);
+        if (results.length > 0) {
+          const seen = results.find((r) => r.includes(output));
+          return answerText(
+            c,
+            seen
+              ? `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`
+              : `no tool output in: ${results.join(" | ")}`,
+          );
+        }
+        if (userText(c).includes(marker)) {
+          return answerToolCall(c, {
+            id: "toolu_e2e_1",
+            name: "Bash",
+            arguments: JSON.stringify({
+              command,
+              description: "Print the e2e marker",
+            }),
+          });
+        }
+        return answerText(c, "the marker did not arrive");
+      });
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: `Run the command for ${marker}.`,
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        allowedTools: ["Bash"],
+      });
+      assert.equal(
+        run.json?.result,
+        `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`,
+        run.stdout + run.stderr,
+      );
+      assert.equal(run.json?.num_turns, 2);
+      assert.deepEqual(run.json?.permission_denials, []);
+      const requests = fake.chatRequests();
+      assert.equal(requests.length, 2);
+      const follow = requests[1]!.body as {
+        messages: Array<Record<string, unknown>>;
+      };
+      const assistant = follow.messages.find((m) =>
+        m.role === "assistant" && Array.isArray(m.tool_calls)
+      );
+      const calls = assistant?.tool_calls as Array<
+        { id: string; function: { name: string; arguments: string } }
+      >;
+      assert.equal(calls?.[0]?.id, "toolu_e2e_1");
+      assert.equal(calls?.[0]?.function.name, "Bash");
+      assert.equal(JSON.parse(calls![0]!.function.arguments).command, command);
+      const tool = follow.messages.find((m) => m.role === "tool");
+      assert.equal(tool?.tool_call_id, "toolu_e2e_1");
+      assert.match(JSON.stringify(tool?.content), new RegExp(output));
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code sees one good answer when the first model is rate-limited (freerouter falls back; no client retry)",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      let calls = 0;
+      scriptEveryModel(
+        fake,
+        (c) =>
+          ++calls === 1
+            ? modelRpm(c.model)
+            : answerText(c, `Recovered on ${c.model}.`),
+      );
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: "Say something.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        maxRetries: 0,
+      });
+      const models = fake.chatRequests().map((r) => r.model);
+      assert.equal(models.length, 2, run.stderr);
+      assert.notEqual(models[0], models[1]);
+      assert.equal(
+        run.json?.result,
+        `Recovered on ${models[1]}.`,
+        run.stdout + run.stderr,
+      );
+      assert.equal(run.json?.is_error, false);
+    });
+  },
+});

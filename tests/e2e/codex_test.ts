@@ -1,0 +1,145 @@
+/**
+ * Codex itself (`codex exec`, a custom provider with `wire_api =
+ * "responses"`) against freerouter started as `deno task start` starts it,
+ * in front of the fake OpenRouter. Answers are checked on Codex's stdout
+ * (the final message), not by its exit code (its silent failures exit 0).
+ *
+ * Skipped when Codex is not installed (see `_clients.ts`).
+ */
+import assert from "node:assert/strict";
+import { CLIENTS_MISSING, codexBin, runCodex } from "./_clients.ts";
+import {
+  answerText,
+  answerToolCall,
+  CLIENT_TIMEOUT_SEC,
+  markerCommand,
+  nonce,
+  scriptEveryModel,
+  toolResults,
+  userText,
+  withStack,
+} from "./_scripted.ts";
+import { providerError502 } from "../fake_openrouter/mod.ts";
+
+const missing = codexBin() === undefined;
+if (missing) console.log(`codex_test: skipped: ${CLIENTS_MISSING}`);
+
+Deno.test({
+  name: "Codex gets a text answer from a free model through /v1/responses",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const word = nonce();
+      scriptEveryModel(fake, (c) =>
+        answerText(
+          c,
+          userText(c).includes(`greet ${word}`)
+            ? `Hello ${word}, from ${c.model}.`
+            : "the prompt did not arrive",
+        ));
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: `Please greet ${word}.`,
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+      });
+      const requests = fake.chatRequests();
+      assert.equal(requests.length, 1, run.stderr);
+      const model = requests[0]!.model;
+      assert.equal(
+        run.stdout.trim(),
+        `Hello ${word}, from ${model}.`,
+        run.stderr,
+      );
+      assert.equal(run.lastMessage?.trim(), `Hello ${word}, from ${model}.`);
+      assert.equal(run.code, 0);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex runs the exec_command call a free model asks for and gets the answer to its output",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const marker = `E2E-TOOL-${nonce()}`;
+      const { command, output } = markerCommand(nonce());
+      scriptEveryModel(fake, (c) => {
+        const results = toolResults(c);
+        if (results.length > 0) {
+          const seen = results.find((r) => r.includes(output));
+          return answerText(
+            c,
+            seen
+              ? `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`
+              : `no tool output in: ${results.join(" | ")}`,
+          );
+        }
+        if (userText(c).includes(marker)) {
+          return answerToolCall(c, {
+            id: "call_e2e_1",
+            name: "exec_command",
+            arguments: JSON.stringify({ cmd: command }),
+          });
+        }
+        return answerText(c, "the marker did not arrive");
+      });
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: `Run the command for ${marker}.`,
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+      });
+      assert.equal(
+        run.stdout.trim(),
+        `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`,
+        run.stderr,
+      );
+      const requests = fake.chatRequests();
+      assert.equal(requests.length, 2);
+      const follow = requests[1]!.body as {
+        messages: Array<Record<string, unknown>>;
+      };
+      const assistant = follow.messages.find((m) =>
+        m.role === "assistant" && Array.isArray(m.tool_calls)
+      );
+      const calls = assistant?.tool_calls as Array<
+        { id: string; function: { name: string; arguments: string } }
+      >;
+      assert.equal(calls?.[0]?.id, "call_e2e_1");
+      assert.equal(calls?.[0]?.function.name, "exec_command");
+      assert.equal(JSON.parse(calls![0]!.function.arguments).cmd, command);
+      const tool = follow.messages.find((m) => m.role === "tool");
+      assert.equal(tool?.tool_call_id, "call_e2e_1");
+      assert.match(JSON.stringify(tool?.content), new RegExp(output));
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex sees one good answer when the first model fails (freerouter falls back; no client retry)",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      let calls = 0;
+      scriptEveryModel(
+        fake,
+        (c) =>
+          ++calls === 1
+            ? providerError502(c.model)
+            : answerText(c, `Recovered on ${c.model}.`),
+      );
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: "Say something.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        streamMaxRetries: 0,
+      });
+      const models = fake.chatRequests().map((r) => r.model);
+      assert.equal(models.length, 2, run.stderr);
+      assert.notEqual(models[0], models[1]);
+      assert.equal(run.stdout.trim(), `Recovered on ${models[1]}.`, run.stderr);
+      assert.equal(run.code, 0);
+    });
+  },
+});

@@ -1,0 +1,248 @@
+/**
+ * Fault injection, bad input: unknown paths, wrong methods, CORS preflights
+ * and the /v1 prefix get a clear OpenAI-shaped answer, never a crash.
+ */
+import assert from "node:assert/strict";
+import { parseServerConfig } from "../../src/server/config.ts";
+import { serve } from "../../src/server/serve.ts";
+import { ALIAS_IDS, hello, rig, SERVER_KEY } from "../_harness.ts";
+import {
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
+  startFakeOpenRouter,
+} from "../fake_openrouter/mod.ts";
+import {
+  assertOpenAIError,
+  quiet,
+  test,
+  testNoRejectionLeft,
+} from "./_helpers.ts";
+
+test("createHandler() answers 404 in the OpenAI shape when the path is unknown", async () => {
+  await using r = rig();
+  for (
+    const [method, path] of [
+      ["POST", "/v1/embeddings"],
+      ["POST", "/v2/chat/completions"],
+      ["POST", "/v1/chat/completions/extra"],
+      ["POST", "/v1/chat"],
+      ["GET", "/v1/v1/models"],
+      ["GET", "/favicon.ico"],
+      ["GET", "/v1/models/qwen/qwen3-coder:free"],
+      ["DELETE", "/nothing/here"],
+    ]
+  ) {
+    const res = await r.request(path!, {
+      method,
+      body: method === "POST" ? JSON.stringify(hello()) : undefined,
+    });
+    const error = await assertOpenAIError(res, 404);
+    assert.equal(error.type, "not_found_error", path);
+  }
+  assert.equal(r.fake.chatRequests().length, 0);
+});
+
+test("createHandler() answers 405 with Allow in the OpenAI shape when the method is wrong", async () => {
+  await using r = rig();
+  for (
+    const [path, methods, allow] of [
+      ["/v1/chat/completions", ["GET", "PUT", "DELETE", "PATCH"], "POST"],
+      ["/chat/completions", ["GET"], "POST"],
+      ["/v1/models", ["POST", "DELETE"], "GET, HEAD"],
+      ["/models", ["PUT"], "GET, HEAD"],
+      ["/health", ["POST"], "GET, HEAD"],
+      ["/v1/freerouter/status", ["POST"], "GET, HEAD"],
+    ] as Array<[string, string[], string]>
+  ) {
+    for (const method of methods) {
+      const res = await r.request(path, {
+        method,
+        body: ["POST", "PUT", "PATCH"].includes(method) ? "{}" : undefined,
+      });
+      assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
+      await assertOpenAIError(res, 405);
+    }
+  }
+  assert.equal(r.fake.chatRequests().length, 0);
+});
+
+function corsHeaderNames(res: Response): string[] {
+  return [...res.headers.keys()].filter((k) => k.startsWith("access-control-"));
+}
+
+test("createHandler() answers OPTIONS with 405 and sends no CORS headers when no CORS origins are set", async () => {
+  await using r = rig();
+  const origin = { origin: "https://app.example" };
+  const preflight = await r.request("/v1/chat/completions", {
+    method: "OPTIONS",
+    headers: {
+      ...origin,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "authorization, content-type",
+    },
+  });
+  assert.deepEqual(corsHeaderNames(preflight), []);
+  assert.equal(preflight.headers.get("allow"), "POST");
+  await assertOpenAIError(preflight, 405);
+  const chat = await r.chat(hello(), {
+    headers: { "content-type": "application/json", ...origin },
+  });
+  assert.equal(chat.status, 200);
+  assert.deepEqual(corsHeaderNames(chat), []);
+  await chat.body?.cancel();
+  const models = await r.request("/v1/models", { headers: origin });
+  assert.deepEqual(corsHeaderNames(models), []);
+  await models.body?.cancel();
+});
+
+test("createHandler() answers preflights and adds CORS headers for listed origins only when CORS origins are set", async () => {
+  await using r = rig({ corsOrigins: ["https://app.example"] });
+  const preflight = (origin: string) =>
+    r.request("/v1/chat/completions", {
+      method: "OPTIONS",
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
+  const allowed = await preflight("https://app.example");
+  assert.equal(allowed.status, 204);
+  assert.equal(
+    allowed.headers.get("access-control-allow-origin"),
+    "https://app.example",
+  );
+  assert.match(
+    allowed.headers.get("access-control-allow-methods") ?? "",
+    /\bPOST\b/,
+  );
+  const allowHeaders = allowed.headers.get("access-control-allow-headers") ??
+    "";
+  assert.match(allowHeaders, /authorization/i);
+  assert.match(allowHeaders, /content-type/i);
+  await allowed.body?.cancel();
+
+  const denied = await preflight("https://evil.example");
+  assert.ok(denied.status >= 400, `status ${denied.status}`);
+  assert.equal(denied.headers.get("access-control-allow-origin"), null);
+  await denied.body?.cancel();
+
+  const chat = await r.chat(hello(), {
+    headers: {
+      "content-type": "application/json",
+      origin: "https://app.example",
+    },
+  });
+  assert.equal(chat.status, 200);
+  assert.equal(
+    chat.headers.get("access-control-allow-origin"),
+    "https://app.example",
+  );
+  assert.match(
+    chat.headers.get("access-control-expose-headers") ?? "",
+    /x-freerouter-model/i,
+  );
+  await chat.body?.cancel();
+
+  const bad = await r.chat("{nope", {
+    headers: {
+      "content-type": "application/json",
+      origin: "https://app.example",
+    },
+  });
+  assert.equal(
+    bad.headers.get("access-control-allow-origin"),
+    "https://app.example",
+    "a browser can read the error too",
+  );
+  await assertOpenAIError(bad, 400);
+
+  const foreign = await r.chat(hello(), {
+    headers: {
+      "content-type": "application/json",
+      origin: "https://evil.example",
+    },
+  });
+  assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+  await foreign.body?.cancel();
+});
+
+test("createHandler() allows any origin when CORS origins are *", async () => {
+  await using r = rig({ corsOrigins: ["*"] });
+  const res = await r.request("/v1/models", {
+    method: "OPTIONS",
+    headers: {
+      origin: "https://anywhere.example",
+      "access-control-request-method": "GET",
+    },
+  });
+  assert.equal(res.status, 204);
+  assert.equal(res.headers.get("access-control-allow-origin"), "*");
+  await res.body?.cancel();
+});
+
+test("createHandler() behind serve() answers preflights only when FREEROUTER_CORS_ORIGINS is set", async () => {
+  await using fake = startFakeOpenRouter();
+  const base = {
+    OPENROUTER_API_KEY: SERVER_KEY,
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    PORT: "0",
+    FREEROUTER_KV_PATH: ":memory:",
+  };
+  const preflight = (url: string) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "POST",
+      },
+    });
+  {
+    await using server = await serve(parseServerConfig(base), quiet);
+    const res = await preflight(server.url);
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get("access-control-allow-origin"), null);
+    await res.body?.cancel();
+  }
+  {
+    await using server = await serve(
+      parseServerConfig({
+        ...base,
+        FREEROUTER_CORS_ORIGINS: "https://other.example, https://app.example",
+      }),
+      quiet,
+    );
+    const res = await preflight(server.url);
+    assert.equal(res.status, 204);
+    assert.equal(
+      res.headers.get("access-control-allow-origin"),
+      "https://app.example",
+    );
+    await res.body?.cancel();
+  }
+});
+
+test("createHandler() serves the OpenAI endpoints when the path has the /v1 prefix and when it has none", async () => {
+  await using r = rig();
+  for (const prefix of ["/v1", ""]) {
+    for (const stream of [false, true]) {
+      const res = await r.request(`${prefix}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(hello("auto", { stream })),
+      });
+      assert.equal(res.status, 200, `${prefix}/chat/completions ${stream}`);
+      assert.match(
+        res.headers.get("content-type") ?? "",
+        stream ? /^text\/event-stream/ : /^application\/json/,
+      );
+      await res.body?.cancel();
+    }
+    const models = await r.request(`${prefix}/models`);
+    assert.equal(models.status, 200, `${prefix}/models`);
+    const list = await models.json() as { data: Array<{ id: string }> };
+    assert.deepEqual(list.data.map((m) => m.id), [...POOL, ...ALIAS_IDS]);
+  }
+  assert.equal(r.fake.chatRequests().length, 4);
+});
+
+testNoRejectionLeft();
