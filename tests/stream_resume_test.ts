@@ -289,7 +289,7 @@ Deno.test("resume: the continuation is listed in the request's attempts, marked 
 
 Deno.test("resume: the official openai SDK's stream iterator yields the whole answer", async () => {
   await using r = rig(opts());
-  r.fake.script(A, broken(A, ["Hello ", "wor"], "hang"));
+  r.fake.script(A, failing(A, ["Hello ", "wor"]));
   r.fake.script(B, { stream: streamOk(B, ["ld", "!"]) });
   const client = new OpenAI({
     apiKey: "unused",
