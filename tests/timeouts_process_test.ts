@@ -26,7 +26,11 @@ const [FIRST, SECOND] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string];
 const HANG_BOUND_MS = 20_000;
 
 /** Resolves with `promise`, or fails the test when it does not settle within the bound. */
-async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+async function bounded<T>(
+  promise: Promise<T>,
+  what: string,
+  detail: () => string = () => "",
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hung = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -43,13 +47,23 @@ async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
 }
 
 /** Every SSE `data:` payload of a response, in order, until the stream closes. */
-async function dataEvents(res: Response): Promise<string[]> {
+async function dataEvents(
+  res: Response,
+  main?: MainProcess,
+): Promise<string[]> {
   const events: string[] = [];
   let buffer = "";
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   try {
     for (;;) {
-      const { done, value } = await bounded(reader.read(), "the stream");
+      const { done, value } = await bounded(
+        reader.read(),
+        "the stream",
+        () =>
+          `; received so far: ${JSON.stringify(events)}; the proxy's stderr:\n${
+            main?.stderr() ?? ""
+          }`,
+      );
       if (done) break;
       buffer += value;
       for (
@@ -117,7 +131,7 @@ Deno.test("deno task start: a committed stream whose upstream goes silent is res
   try {
     const res = await post(main, ask(true));
     assert.equal(res.headers.get("x-freerouter-model"), FIRST);
-    const events = await dataEvents(res);
+    const events = await dataEvents(res, main);
     assert.equal(events.at(-1), "[DONE]");
     assert.equal(events.filter((e) => e === "[DONE]").length, 1);
     const text = events.slice(0, -1).map((e) =>
@@ -154,7 +168,7 @@ Deno.test("deno task start: with FREEROUTER_STREAM_RESUME=off, a committed strea
     const res = await post(main, ask(true));
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-freerouter-model"), FIRST);
-    const events = await dataEvents(res);
+    const events = await dataEvents(res, main);
     const contents = events.slice(0, -1).map((e) =>
       JSON.parse(e).choices[0].delta.content
     );
@@ -183,7 +197,7 @@ Deno.test("deno task start: a stream that hangs before its first event times out
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-freerouter-model"), SECOND);
     assert.equal(res.headers.get("x-freerouter-attempts"), "2");
-    const events = await dataEvents(res);
+    const events = await dataEvents(res, main);
     assert.equal(events.at(-1), "[DONE]");
     const [hung, answered] = fake.chatRequests();
     assert.equal(hung!.model, FIRST);

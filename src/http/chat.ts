@@ -8,6 +8,7 @@
 import { validateChatRequest } from "../core/request_schema.ts";
 import { errorResponse } from "../errors.ts";
 import type { RouteContext } from "../router.ts";
+import type { ChatCompletionRequest } from "../types.ts";
 import { readJsonBody } from "./body.ts";
 import { completeAnswer, streamAnswer } from "./cached_route.ts";
 import {
@@ -51,6 +52,37 @@ export function routeContext(
   };
 }
 
+/** What a front's parser makes of a body: its request, or why it is invalid. */
+export type Parsed<T> =
+  | { ok: true; request: T }
+  | { ok: false; message: string; param?: string | null };
+
+/** Reads a request body as JSON and parses it with a front's parser; the 400 (or 413) to answer when it fails. */
+export async function parsedBody<T>(
+  req: Request,
+  ctx: HandlerContext,
+  parse: (value: unknown) => Parsed<T>,
+): Promise<T | Response> {
+  const body = await readJsonBody(req, ctx.maxBodyBytes);
+  if (!body.ok) return body.response;
+  const parsed = parse(body.value);
+  if (parsed.ok) return parsed.request;
+  return errorResponse({
+    status: 400,
+    message: parsed.message,
+    param: parsed.param ?? null,
+    code: "invalid_request",
+  });
+}
+
+/** The chat completions parser, in the fronts' shape. */
+function parseChat(value: unknown): Parsed<ChatCompletionRequest> {
+  const checked = validateChatRequest(value);
+  return checked.ok
+    ? checked
+    : { ok: false, message: checked.error.message, param: checked.error.param };
+}
+
 /** Answers a chat completion request: the routed upstream bytes, unchanged. */
 export async function chatCompletions(
   req: Request,
@@ -59,23 +91,14 @@ export async function chatCompletions(
 ): Promise<Response> {
   const key = keyOrRefusal(req, ctx);
   if (typeof key !== "string") return key;
-  const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (!body.ok) return body.response;
-  const checked = validateChatRequest(body.value);
-  if (!checked.ok) {
-    return errorResponse({
-      status: 400,
-      message: checked.error.message,
-      param: checked.error.param,
-      code: "invalid_request",
-    });
-  }
+  const request = await parsedBody(req, ctx, parseChat);
+  if (request instanceof Response) return request;
   const context = routeContext(req, key, ctx);
-  trace.stream = checked.request.stream === true;
+  trace.stream = request.stream === true;
   if (trace.stream) {
     const routed = traced(
       trace,
-      await streamAnswer(ctx, trace, checked.request, context),
+      await streamAnswer(ctx, trace, request, context),
     );
     const headers = routedHeaders(
       routed,
@@ -87,7 +110,7 @@ export async function chatCompletions(
   }
   const routed = traced(
     trace,
-    await completeAnswer(ctx, trace, checked.request, context),
+    await completeAnswer(ctx, trace, request, context),
   );
   return new Response(
     routed.answer.bytes as

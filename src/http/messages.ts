@@ -7,7 +7,6 @@
  * @module
  */
 import { requestNeeds } from "../core/capabilities.ts";
-import { errorResponse } from "../errors.ts";
 import {
   fromChatCompletion,
   MessagesStream,
@@ -15,8 +14,7 @@ import {
   toChatRequest,
 } from "../fronts/anthropic/mod.ts";
 import type { ChatCompletionRequest } from "../types.ts";
-import { readJsonBody } from "./body.ts";
-import { keyOrRefusal, routeContext } from "./chat.ts";
+import { keyOrRefusal, parsedBody, routeContext } from "./chat.ts";
 import { type HandlerContext, json, type Trace } from "./context.ts";
 import { answerFront } from "./front.ts";
 import { newId } from "./translate.ts";
@@ -30,23 +28,15 @@ async function translated(
   ctx: HandlerContext,
   countOnly = false,
 ) {
-  const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (!body.ok) return body.response;
-  const value = body.value;
-  const parsed = parseMessagesRequest(
-    countOnly && isObject(value) && value.max_tokens === undefined
-      ? { ...value, max_tokens: 1 }
-      : value,
-  );
-  if (!parsed.ok) {
-    return errorResponse({
-      status: 400,
-      message: parsed.message,
-      param: parsed.param ?? null,
-      code: "invalid_request",
-    });
-  }
-  return { parsed: parsed.request, ...toChatRequest(parsed.request) };
+  const parsed = await parsedBody(req, ctx, (value) =>
+    parseMessagesRequest(
+      // count_tokens takes no max_tokens.
+      countOnly && isObject(value) && value.max_tokens === undefined
+        ? { ...value, max_tokens: 1 }
+        : value,
+    ));
+  if (parsed instanceof Response) return parsed;
+  return { parsed, ...toChatRequest(parsed) };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -5,15 +5,13 @@
  *
  * @module
  */
-import { errorResponse } from "../errors.ts";
 import {
   fromChatCompletion,
   parseResponsesRequest,
   ResponsesStream,
   toChatRequest,
 } from "../fronts/responses/mod.ts";
-import { readJsonBody } from "./body.ts";
-import { keyOrRefusal, routeContext } from "./chat.ts";
+import { keyOrRefusal, parsedBody, routeContext } from "./chat.ts";
 import type { HandlerContext, Trace } from "./context.ts";
 import { answerFront } from "./front.ts";
 import { newId } from "./translate.ts";
@@ -26,18 +24,8 @@ export async function responses(
 ): Promise<Response> {
   const key = keyOrRefusal(req, ctx);
   if (typeof key !== "string") return key;
-  const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (!body.ok) return body.response;
-  const parsed = parseResponsesRequest(body.value);
-  if (!parsed.ok) {
-    return errorResponse({
-      status: 400,
-      message: parsed.message,
-      param: parsed.param ?? null,
-      code: "invalid_request",
-    });
-  }
-  const request = parsed.request;
+  const request = await parsedBody(req, ctx, parseResponsesRequest);
+  if (request instanceof Response) return request;
   const { request: chat, droppedTools, tools } = toChatRequest(request);
   const id = newId("resp_");
   return await answerFront(ctx, trace, {
