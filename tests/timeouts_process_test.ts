@@ -35,7 +35,11 @@ async function bounded<T>(
   const hung = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
-        reject(new Error(`${what}: still waiting after ${HANG_BOUND_MS} ms`)),
+        reject(
+          new Error(
+            `${what}: still waiting after ${HANG_BOUND_MS} ms${detail()}`,
+          ),
+        ),
       HANG_BOUND_MS,
     );
   });
