@@ -4,7 +4,7 @@
  * whose arguments are not JSON, counts as that model's failure.
  */
 import assert from "node:assert/strict";
-import { notAnAnswer } from "../src/upstream/request.ts";
+import { notAnAnswer } from "../src/core/answers.ts";
 import { hello, jsonOf, rig } from "./_harness.ts";
 import {
   completionBody,

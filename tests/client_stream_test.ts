@@ -142,15 +142,16 @@ Deno.test("FreeRouterClient.streamRaw() aborts the upstream when the loop breaks
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock());
   const gate = deferred();
-  const [role, ...rest] = fullStream(A);
-  fake.script(A, streamStep([role!, () => gate.promise, ...rest]));
+  // The stream commits at its first content: the role chunk comes with it.
+  const [role, hel, ...rest] = fullStream(A);
+  fake.script(A, streamStep([role!, hel!, () => gate.promise, ...rest]));
   try {
     let first: Uint8Array | undefined;
     for await (const bytes of fr.streamRaw({ messages: MESSAGES })) {
       first = bytes;
       break;
     }
-    assert.equal(decoder.decode(first), role);
+    assert.equal(decoder.decode(first), role! + hel!);
     const [rec] = fake.chatRequests();
     assert.ok(rec);
     await within(rec.aborted, "the upstream request was aborted");
@@ -218,8 +219,8 @@ Deno.test("FreeRouterClient.stream() throws UpstreamHTTPError on a 400", async (
 Deno.test("FreeRouterClient works with await using: disposal aborts open streams and a second close is harmless", async () => {
   await using fake = startFakeOpenRouter();
   const gate = deferred();
-  const [role, ...rest] = fullStream(A);
-  fake.script(A, streamStep([role!, () => gate.promise, ...rest]));
+  const [role, hel, ...rest] = fullStream(A);
+  fake.script(A, streamStep([role!, hel!, () => gate.promise, ...rest]));
   let disposed: FreeRouterClient | undefined;
   let open: AsyncIterator<Uint8Array> | undefined;
   try {
@@ -230,7 +231,7 @@ Deno.test("FreeRouterClient works with await using: disposal aborts open streams
       open = fr.streamRaw({ messages: MESSAGES })[Symbol.asyncIterator]();
       const first = await open.next();
       assert.equal(first.done, false);
-      assert.equal(decoder.decode(first.value), role);
+      assert.equal(decoder.decode(first.value), role! + hel!);
     }
     const [rec] = fake.chatRequests();
     assert.ok(rec);

@@ -213,6 +213,19 @@ Deno.test("resume: a break during a tool call ends with the error event and send
               index: 0,
               id: "call_1",
               type: "function",
+              function: { name: "f", arguments: '{"a":1}' },
+            }],
+          },
+          null,
+          meta,
+        ),
+        chunk(
+          A,
+          {
+            tool_calls: [{
+              index: 1,
+              id: "call_2",
+              type: "function",
               function: { name: "f", arguments: '{"a"' },
             }],
           },
@@ -223,7 +236,8 @@ Deno.test("resume: a break during a tool call ends with the error event and send
       end: "hang",
     },
   }, { stream: { parts: [], end: "reset" } });
-  // The tool call's stream stalls.
+  // The first tool call's arguments parse (the stream commits); the second
+  // call's stream stalls.
   const data = await events(await r.chat(hello("auto", { stream: true })));
   assert.equal(JSON.parse(data.at(-1)!).error.code, "stream_stalled");
   assert.equal(r.fake.chatRequests().length, 1);

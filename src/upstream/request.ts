@@ -7,6 +7,7 @@
  */
 import { Deadline } from "./deadline.ts";
 import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
+import { notAnAnswer } from "../core/answers.ts";
 import { FreeRouterError } from "../errors.ts";
 
 /** How to reach OpenRouter. */
@@ -276,40 +277,5 @@ export function bodyFailure(
   const unanswered = notAnAnswer(choices[0]);
   return unanswered
     ? { kind: unanswered, status: res.status, body, headers: res.headers }
-    : undefined;
-}
-
-/**
- * Whether a 200's first choice is no answer: empty content without a tool
- * call (unless it stopped at the length limit), or a tool call whose
- * arguments are not JSON. Such a model failed this request; another may not.
- */
-export function notAnAnswer(
-  choice: unknown,
-): "empty_answer" | "invalid_tool_call" | undefined {
-  const c = choice as {
-    message?: { content?: unknown; tool_calls?: unknown };
-    finish_reason?: unknown;
-  } | undefined;
-  const message = c?.message;
-  if (typeof message !== "object" || message === null) return undefined;
-  const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
-  for (const call of calls) {
-    const args = (call as { function?: { arguments?: unknown } })?.function
-      ?.arguments;
-    if (typeof args === "string" && args.trim() !== "") {
-      try {
-        JSON.parse(args);
-      } catch {
-        return "invalid_tool_call";
-      }
-    }
-  }
-  const content = message.content;
-  const empty = content == null ||
-    (typeof content === "string" && content.trim() === "") ||
-    (Array.isArray(content) && content.length === 0);
-  return empty && calls.length === 0 && c?.finish_reason !== "length"
-    ? "empty_answer"
     : undefined;
 }

@@ -1,17 +1,20 @@
 /**
- * The streaming attempt: reads until the first data event (only a data event
- * that is not an error commits the stream; a continuation's opening is held
- * until it is known to continue), then hands the stream to its guard
- * (stream_guard.ts), which forwards whole events and resumes or ends a
- * stream that breaks.
+ * The streaming attempt: reads until the answer's first usable output (the
+ * commit rule is core/answers.ts: an opening tool call is held until
+ * its arguments parse; a continuation's opening until it is known to
+ * continue), then hands the stream to its guard (stream_guard.ts), which
+ * forwards whole events and resumes or ends a stream that breaks.
  *
  * @module
  */
 import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
+import { AnswerOpening } from "../core/answers.ts";
 import { ContinuationOpening } from "./continuation.ts";
 import {
+  type Ending,
   guardedStream,
+  MAX_EVENT_BYTES,
   type Resume,
   type StreamBreak,
   track,
@@ -46,11 +49,14 @@ export interface StreamAttemptInput extends AttemptInput {
 }
 
 /**
- * Sends one streaming attempt and reads until the first data event. Only a
- * data event that is not an error commits the stream; comments do not. A
- * continuation commits once its text is known to continue the forwarded text
- * (see {@link ContinuationOpening}). Resolves with the committed stream or
- * the failure.
+ * Sends one streaming attempt and reads until its first usable output (see
+ * {@link AnswerOpening}); events before it are held and forwarded with it.
+ * An error event, a stream that ends without an answer, or an opening tool
+ * call whose arguments never parse fails the attempt before commit. Once data
+ * flows, the idle timeout replaces the first-event timeout. A continuation
+ * commits once its text is known to continue the forwarded text (see
+ * {@link ContinuationOpening}). Resolves with the committed stream or the
+ * failure.
  */
 export async function attemptStream(
   options: UpstreamOptions,
@@ -79,9 +85,44 @@ export async function attemptStream(
       ? new ContinuationOpening(input.continues)
       : undefined;
     if (opening) state.rewrite = opening.rewrite;
+    const answer = opening ? undefined : new AnswerOpening();
+    /** Data events held before the commit, and their size. */
+    let held = 0;
+    let heldBytes = 0;
     const fail = (failure: UpstreamFailure) => {
       reader.cancel().catch(() => {});
       return { ok: false as const, failure };
+    };
+    /** Commits the stream with the events read so far. */
+    const commit = (
+      ending?: Ending,
+    ): AttemptResult<StreamAnswer> => {
+      committed = true;
+      scope.deadline.clear();
+      return {
+        ok: true,
+        value: {
+          status: res.status,
+          headers: res.headers,
+          body: guardedStream(concatBytes(head), splitter, reader, scope, {
+            model: input.model,
+            idleMs: options.idleTimeoutMs,
+            state,
+            resume: input.resume,
+            ending,
+          }),
+        },
+      };
+    };
+    /** The stream ended (`[DONE]` or the upstream closing) before a commit. */
+    const ended = (ending: Ending): AttemptResult<StreamAnswer> => {
+      const verdict = opening
+        ? (opening.undecided ? "prefill_rejected" : "empty_stream")
+        : held === 0
+        ? "empty_stream"
+        : answer!.end();
+      if (verdict === "commit") return commit(ending);
+      return fail({ kind: verdict, status: res.status, headers: res.headers });
     };
     for (;;) {
       let chunk: Awaited<
@@ -92,16 +133,7 @@ export async function attemptStream(
       } catch {
         return { ok: false, failure: scope.failureOf(res.status) };
       }
-      if (chunk.done) {
-        return {
-          ok: false,
-          failure: {
-            kind: opening?.undecided ? "prefill_rejected" : "empty_stream",
-            status: res.status,
-            headers: res.headers,
-          },
-        };
-      }
+      if (chunk.done) return ended("closed");
       splitter.push(chunk.value);
       for (let event = splitter.next(); event; event = splitter.next()) {
         const data = sseData(event);
@@ -109,19 +141,18 @@ export async function attemptStream(
           head.push(event.slice());
           continue;
         }
-        const body = data === "[DONE]" ? undefined : parseJson(data);
-        const failure = firstEventFailure(res, data, body);
+        if (data === "[DONE]") return ended("done");
+        const body = parseJson(data);
+        const failure = firstEventFailure(res, body);
         if (failure) {
           if (opening?.undecided && failure.kind === "empty_stream") {
             failure.kind = "prefill_rejected"; // a restart cut short
           }
           return fail(failure);
         }
+        const parsed = body as ChatCompletionChunk;
         if (opening) {
-          const taken = opening.take(
-            body as ChatCompletionChunk,
-            state,
-          );
+          const taken = opening.take(parsed, state);
           if (taken === "hold") continue;
           if (taken === "reject") {
             return fail({
@@ -131,31 +162,31 @@ export async function attemptStream(
             });
           }
           for (const e of taken) head.push(encoder.encode(e));
-        } else {
-          head.push(event.slice());
-          track(body as ChatCompletionChunk, state); // the first event may already carry the finish_reason
+          return commit();
         }
-        committed = true;
-        scope.deadline.clear();
-        return {
-          ok: true,
-          value: {
+        const verdict = answer!.take(parsed);
+        head.push(event.slice());
+        held++;
+        heldBytes += event.length;
+        track(parsed, state);
+        if (verdict === "commit" || heldBytes > MAX_HELD_BYTES) return commit();
+        if (verdict !== "hold") {
+          return fail({
+            kind: verdict,
             status: res.status,
             headers: res.headers,
-            body: guardedStream(
-              concatBytes(head),
-              splitter,
-              reader,
-              scope,
-              {
-                model: input.model,
-                idleMs: options.idleTimeoutMs,
-                state,
-                resume: input.resume,
-              },
-            ),
-          },
-        };
+          });
+        }
+        // The upstream is answering: from here, silence is a stall.
+        scope.deadline.arm(options.idleTimeoutMs);
+      }
+      splitter.detach(); // the next read reuses the buffer
+      if (splitter.pendingBytes > MAX_EVENT_BYTES) {
+        return fail({
+          kind: "invalid_body",
+          status: res.status,
+          headers: res.headers,
+        });
       }
     }
   } finally {
@@ -165,15 +196,17 @@ export async function attemptStream(
 
 const encoder = new TextEncoder();
 
-/** Why a first data event does not commit a stream (`body` is its parsed data). */
+/**
+ * How much of an opening tool call is held before the stream commits anyway
+ * (arguments this long are streamed rather than buffered further).
+ */
+const MAX_HELD_BYTES = 1024 * 1024;
+
+/** Why a data event before the commit fails the attempt (`body` is its parsed data). */
 function firstEventFailure(
   res: Response,
-  data: string,
   body: unknown,
 ): UpstreamFailure | undefined {
-  if (data === "[DONE]") {
-    return { kind: "empty_stream", status: res.status, headers: res.headers };
-  }
   if (typeof body !== "object" || body === null) {
     return { kind: "invalid_body", status: res.status, headers: res.headers };
   }

@@ -154,6 +154,24 @@ export interface Guard {
   state: Tracked;
   /** Continues the answer after a break, when it may. */
   resume: Resume | undefined;
+  /** The upstream stream had already ended when it committed (see {@link Ending}). */
+  ending?: Ending;
+}
+
+/**
+ * How a stream that committed at its end had ended: with `[DONE]`, or closed
+ * without it. Its guard forwards what was held and ends it as it would have
+ * at that event.
+ */
+export type Ending = "done" | "closed";
+
+/** What the upstream closing the stream means: complete once it sent its `finish_reason`. */
+function closedCheck(state: Tracked): EventCheck {
+  return state.finished ? { kind: "done" } : {
+    kind: "break",
+    error: "the upstream ended the stream without a finish_reason",
+    code: "incomplete_stream",
+  };
 }
 
 /**
@@ -273,7 +291,15 @@ export function guardedStream(
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       controller.enqueue(head);
-      await settle(controller, drain(controller));
+      if (guard.ending === undefined) {
+        return void await settle(controller, drain(controller));
+      }
+      // It committed at its end: the end is [DONE], said or missing.
+      const check = guard.ending === "done"
+        ? checkEvent(DONE, state)
+        : closedCheck(state);
+      if (check.kind === "done") controller.enqueue(DONE);
+      await settle(controller, check);
     },
     async pull(controller) {
       if (continued) {
@@ -310,16 +336,10 @@ export function guardedStream(
         }
         if (chunk.done) {
           scope.deadline.clear();
-          if (state.finished) {
-            // The answer is complete; only the terminator was missing.
-            controller.enqueue(DONE);
-            return end(controller);
-          }
-          return await broke(
-            controller,
-            "the upstream ended the stream without a finish_reason",
-            "incomplete_stream",
-          );
+          const check = closedCheck(state);
+          // When the answer is complete, only the terminator was missing.
+          if (check.kind === "done") controller.enqueue(DONE);
+          return void await settle(controller, check);
         }
         splitter.push(chunk.value);
         if (await settle(controller, drain(controller)) || !waiting) return;

@@ -1,0 +1,170 @@
+/**
+ * What counts as an answer (issue 24), before anything is sent to the client.
+ *
+ * A non-streaming 200 is no answer when its first choice has no content and
+ * no tool call (unless it stopped at the length limit) or a tool call whose
+ * arguments are not JSON ({@link notAnAnswer}).
+ *
+ * A stream commits at its first output the client can use: text that is not
+ * only whitespace, a refusal, reasoning, or a `finish_reason` of `length`
+ * ({@link AnswerOpening}). When its first output is a tool call, the call's
+ * deltas are held until its arguments parse as JSON; arguments that never
+ * parse fail the attempt before commit (`invalid_tool_call`), and a stream
+ * that ends without content or tool calls fails it too (`empty_answer`).
+ * Another model may answer.
+ *
+ * Reasoning commits at once rather than being held: a reasoning model can
+ * think for minutes, and holding that would buffer the stream.
+ *
+ * Pure: chunks in, verdicts out.
+ *
+ * @module
+ */
+import type { ChatCompletionChunk } from "../types.ts";
+
+/** What an opening chunk means: read on, commit, or fail the attempt. */
+export type OpeningVerdict =
+  | "hold"
+  | "commit"
+  | "empty_answer"
+  | "invalid_tool_call";
+
+interface ToolCallDelta {
+  index?: unknown;
+  function?: { arguments?: unknown };
+}
+
+/** Whether a string has a character other than whitespace. */
+function visible(value: unknown): boolean {
+  return typeof value === "string" && value.trim() !== "";
+}
+
+/**
+ * Whether tool call arguments are usable: JSON, or empty (a call without
+ * arguments). Only text that can end a JSON value is parsed, so a long
+ * argument string is not re-parsed at every delta.
+ */
+export function argumentsParse(args: string): boolean {
+  let end = args.length - 1;
+  while (end >= 0 && args.charCodeAt(end) <= 32) end--;
+  if (end < 0) return true;
+  const last = args[end];
+  if (last !== "}" && last !== "]") return false;
+  try {
+    JSON.parse(args);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a non-streaming 200's first choice is no answer: empty content
+ * without a tool call (unless it stopped at the length limit), or a tool call
+ * whose arguments are not JSON. Such a model failed this request; another may
+ * not. The same rule as a stream's opening ({@link AnswerOpening}).
+ */
+export function notAnAnswer(
+  choice: unknown,
+): "empty_answer" | "invalid_tool_call" | undefined {
+  const c = choice as {
+    message?: { content?: unknown; tool_calls?: unknown };
+    finish_reason?: unknown;
+  } | undefined;
+  const message = c?.message;
+  if (typeof message !== "object" || message === null) return undefined;
+  const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
+  for (const call of calls) {
+    const args = (call as { function?: { arguments?: unknown } })?.function
+      ?.arguments;
+    if (typeof args === "string" && !argumentsParse(args)) {
+      return "invalid_tool_call";
+    }
+  }
+  const content = message.content;
+  const empty = content == null || (typeof content === "string" &&
+    !visible(content)) ||
+    (Array.isArray(content) && content.length === 0);
+  return empty && calls.length === 0 && c?.finish_reason !== "length"
+    ? "empty_answer"
+    : undefined;
+}
+
+/**
+ * The opening of one streamed answer, chunk by chunk.
+ *
+ * @example A tool call commits once its arguments parse
+ * ```ts
+ * import { AnswerOpening } from "./answers.ts";
+ * const opening = new AnswerOpening();
+ * const call = (args: string) => ({
+ *   id: "gen-1",
+ *   object: "chat.completion.chunk",
+ *   created: 0,
+ *   model: "a:free",
+ *   choices: [{
+ *     index: 0,
+ *     delta: { tool_calls: [{ index: 0, function: { arguments: args } }] },
+ *     finish_reason: null,
+ *   }],
+ * });
+ * if (opening.take(call('{"cmd": "l')) !== "hold") throw new Error("held");
+ * if (opening.take(call('s"}')) !== "commit") throw new Error("committed");
+ * ```
+ */
+export class AnswerOpening {
+  /** Each held tool call's arguments so far, by tool call index. */
+  readonly #args = new Map<number, string>();
+
+  /** One data chunk before the commit. */
+  take(chunk: ChatCompletionChunk): OpeningVerdict {
+    const choices = Array.isArray(chunk?.choices) ? chunk.choices : [];
+    let finish: unknown = null;
+    for (const choice of choices) {
+      const delta = choice?.delta as Record<string, unknown> | undefined;
+      if (delta != null) {
+        if (
+          visible(delta.content) || visible(delta.refusal) ||
+          visible(delta.reasoning) || visible(delta.reasoning_content) ||
+          (Array.isArray(delta.reasoning_details) &&
+            delta.reasoning_details.length > 0) ||
+          delta.function_call != null
+        ) return "commit";
+        if (Array.isArray(delta.tool_calls)) {
+          for (const call of delta.tool_calls as ToolCallDelta[]) {
+            const index = typeof call?.index === "number" ? call.index : 0;
+            const piece = call?.function?.arguments;
+            this.#args.set(
+              index,
+              (this.#args.get(index) ?? "") +
+                (typeof piece === "string" ? piece : ""),
+            );
+          }
+        }
+      }
+      if (choice?.finish_reason != null) finish = choice.finish_reason;
+    }
+    if (finish !== null) {
+      // Cut by the length limit before any output: an answer, as without streaming.
+      return finish === "length" && this.#args.size === 0
+        ? "commit"
+        : this.end();
+    }
+    if (this.#args.size === 0) return "hold";
+    // The first tool call is the one being held.
+    const first = this.#args.get(Math.min(...this.#args.keys()))!;
+    return first.trim() !== "" && argumentsParse(first) ? "commit" : "hold";
+  }
+
+  /**
+   * The stream ended (or finished) before a commit: what it held is an
+   * answer when its tool calls' arguments all parse.
+   */
+  end(): "commit" | "empty_answer" | "invalid_tool_call" {
+    if (this.#args.size === 0) return "empty_answer";
+    for (const args of this.#args.values()) {
+      if (!argumentsParse(args)) return "invalid_tool_call";
+    }
+    return "commit";
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * A stream commits at its first usable output (issue 24): an opening tool
+ * call is held until its arguments parse; a stream that ends without content
+ * or tool calls, or whose opening tool call never parses, fails before commit
+ * and the next model answers. Which model answered (`X-FreeRouter-Model`)
+ * tells a held opening from a committed one: a committed stream cannot fall
+ * back.
+ */
+import assert from "node:assert/strict";
+import { AnswerOpening, argumentsParse } from "../src/core/answers.ts";
+import type { ChatCompletionChunk } from "../src/types.ts";
+import { anthropicSdk, toolCallStream } from "./_agent_fronts.ts";
+import { hello, rig } from "./_harness.ts";
+import {
+  chunk,
+  DONE,
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
+  PROCESSING,
+  usageChunk,
+} from "./fake_openrouter/mod.ts";
+import { meta, Pacer, readBody, sseEvents, streamStep } from "./_streams.ts";
+
+const [A, B] = POOL as [string, string];
+const m = meta(1);
+
+function toolDelta(index: number, args: string, name?: string) {
+  const fn = name === undefined
+    ? { arguments: args }
+    : { name, arguments: args };
+  return {
+    tool_calls: [{
+      index,
+      ...(name === undefined ? {} : { id: `call_${index}`, type: "function" }),
+      function: fn,
+    }],
+  };
+}
+
+function parsed(sse: string): ChatCompletionChunk {
+  return JSON.parse(sse.slice("data: ".length)) as ChatCompletionChunk;
+}
+
+// ---------------------------------------------------------------------------
+// The rule, as a pure function
+
+Deno.test("AnswerOpening: holds role chunks, whitespace and an unfinished tool call; commits on text, reasoning, parsed arguments or a length stop", () => {
+  const take = (...chunks: string[]) => {
+    const opening = new AnswerOpening();
+    return chunks.map((c) => opening.take(parsed(c)));
+  };
+  const role = chunk(A, { role: "assistant", content: "" }, null, m);
+  assert.deepEqual(take(role, chunk(A, "Hi", null, m)), ["hold", "commit"]);
+  assert.deepEqual(take(role, chunk(A, " \n", null, m)), ["hold", "hold"]);
+  assert.deepEqual(
+    take(chunk(A, { content: "", reasoning: "Let me think" }, null, m)),
+    ["commit"],
+  );
+  assert.deepEqual(
+    take(
+      role,
+      chunk(A, toolDelta(0, '{"cmd": "l', "exec"), null, m),
+      chunk(A, toolDelta(0, 's"}'), null, m),
+    ),
+    ["hold", "hold", "commit"],
+  );
+  assert.deepEqual(take(chunk(A, { content: "" }, "length", m)), ["commit"]);
+  assert.deepEqual(take(role, chunk(A, { content: "" }, "stop", m)), [
+    "hold",
+    "empty_answer",
+  ]);
+  assert.deepEqual(
+    take(
+      chunk(A, toolDelta(0, '{"cmd": "l', "exec"), null, m),
+      chunk(A, { content: "" }, "tool_calls", m),
+    ),
+    ["hold", "invalid_tool_call"],
+  );
+  // A call without arguments is complete once the stream finishes.
+  assert.deepEqual(
+    take(
+      chunk(A, toolDelta(0, "", "now"), null, m),
+      chunk(A, { content: "" }, "tool_calls", m),
+    ),
+    ["hold", "commit"],
+  );
+});
+
+Deno.test("AnswerOpening.end(): nothing held is an empty answer; held calls commit only when every one parses", () => {
+  assert.equal(new AnswerOpening().end(), "empty_answer");
+  const good = new AnswerOpening();
+  good.take(parsed(chunk(A, toolDelta(0, '{"a":', "f"), null, m)));
+  good.take(parsed(chunk(A, toolDelta(0, "1}"), null, m)));
+  assert.equal(good.end(), "commit");
+  const bad = new AnswerOpening();
+  bad.take(parsed(chunk(A, toolDelta(0, '{"a":1}', "f"), null, m)));
+  bad.take(parsed(chunk(A, toolDelta(1, '{"b":', "g"), null, m)));
+  assert.equal(bad.end(), "invalid_tool_call");
+});
+
+Deno.test("argumentsParse(): JSON objects and empty arguments parse; cut-off JSON does not", () => {
+  assert.equal(argumentsParse('{"a": [1, 2]}'), true);
+  assert.equal(argumentsParse('{"a": 1}\n'), true);
+  assert.equal(argumentsParse(""), true);
+  assert.equal(argumentsParse('{"a": [1, 2]'), false);
+  assert.equal(argumentsParse('{"a": "}'), false);
+});
+
+// ---------------------------------------------------------------------------
+// Through the handler
+
+async function streamed(r: ReturnType<typeof rig>) {
+  const res = await r.chat(hello("auto", { stream: true }));
+  assert.equal(res.status, 200);
+  const text = (await readBody(res)).text;
+  return { res, text, events: sseEvents(text) };
+}
+
+Deno.test("a stream whose opening tool call's arguments arrive in pieces commits from that model, byte for byte", async () => {
+  await using r = rig();
+  const parts = [
+    chunk(A, { role: "assistant", content: "" }, null, m),
+    PROCESSING,
+    chunk(A, toolDelta(0, '{"cmd": ', "exec_command"), null, m),
+    chunk(A, toolDelta(0, '"ls'), null, m),
+    chunk(A, toolDelta(0, ' -la"}'), null, m),
+    chunk(A, { content: "" }, "tool_calls", m),
+    usageChunk(A, m),
+    DONE,
+  ];
+  r.fake.script(A, streamStep(parts));
+  const { res, text } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(text, parts.join(""));
+});
+
+Deno.test("a stream whose opening tool call ends with arguments that do not parse falls back to the next model", async () => {
+  await using r = rig();
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, toolDelta(0, '{"cmd": "ls', "exec_command"), null, m),
+      chunk(A, { content: "" }, "tool_calls", m),
+      usageChunk(A, m),
+      DONE,
+    ]),
+  );
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  assert.equal(res.headers.get("x-freerouter-attempts"), "2");
+  assert.equal(events.at(-1), "[DONE]");
+  assert.ok(events.every((e) => !e.includes('"ls')), "nothing of A was sent");
+});
+
+Deno.test("a stream whose opening tool call stalls before its arguments parse times out and falls back", async () => {
+  await using r = rig({ streamIdleTimeout: 0.2 });
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, toolDelta(0, '{"cmd": "l', "exec_command"), null, m),
+    ], "hang"),
+  );
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  assert.equal(events.at(-1), "[DONE]");
+  await r.fake.chatRequests()[0]!.aborted;
+});
+
+for (
+  const [what, parts] of [
+    ["a finish_reason and no content", [
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, { content: "" }, "stop", m),
+      usageChunk(A, m),
+      DONE,
+    ]],
+    ["only whitespace, then [DONE] without a finish_reason", [
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, "\n\n", null, m),
+      DONE,
+    ]],
+    ["a role chunk, then the upstream closing", [
+      chunk(A, { role: "assistant", content: "" }, null, m),
+    ]],
+  ] as const
+) {
+  Deno.test(`a stream with ${what} is not an answer: the next model answers`, async () => {
+    await using r = rig();
+    r.fake.script(A, streamStep([...parts]));
+    const { res, events } = await streamed(r);
+    assert.equal(res.headers.get("x-freerouter-model"), B);
+    assert.equal(events.at(-1), "[DONE]");
+  });
+}
+
+Deno.test("a stream cut by the length limit before any text is an answer (as without streaming)", async () => {
+  await using r = rig();
+  const parts = [
+    chunk(A, { role: "assistant", content: "" }, null, m),
+    chunk(A, { content: "" }, "length", m),
+    DONE,
+  ];
+  r.fake.script(A, streamStep(parts));
+  const { res, text } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(text, parts.join(""));
+});
+
+Deno.test("an event that arrives in pieces while the opening is held is forwarded whole", async () => {
+  await using r = rig();
+  // The pause only paces the upstream, so that the halves arrive in
+  // separate reads; nothing waits on it.
+  using pacer = new Pacer();
+  const hi = chunk(A, "Hi", null, m);
+  const parts = [
+    chunk(A, { role: "assistant", content: "" }, null, m),
+    hi.slice(0, 25),
+    hi.slice(25),
+    chunk(A, { content: "" }, "stop", m),
+    DONE,
+  ];
+  r.fake.script(
+    A,
+    streamStep([parts[0]!, parts[1]!, pacer.gate(20), ...parts.slice(2)]),
+  );
+  const { res, text } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(text, parts.join(""));
+});
+
+Deno.test("Claude Code's front: a streamed tool_use whose arguments never parse falls back, and the next model's tool call arrives whole", async () => {
+  await using r = rig();
+  r.fake.script(A, {
+    stream: toolCallStream(A, [{
+      id: "call_a",
+      name: "Bash",
+      arguments: '{"command": "ls',
+    }]),
+  });
+  r.fake.script(B, {
+    stream: toolCallStream(B, [{
+      id: "call_b",
+      name: "Bash",
+      arguments: '{"command": "pwd"}',
+    }], { pieces: 3 }),
+  });
+  const message = await anthropicSdk(r.handler).messages.stream({
+    model: "auto",
+    max_tokens: 400,
+    messages: [{ role: "user", content: "where am I?" }],
+    tools: [{
+      name: "Bash",
+      input_schema: {
+        type: "object",
+        properties: { command: { type: "string" } },
+      },
+    }],
+  }).finalMessage();
+  assert.equal(message.model, B);
+  assert.equal(message.stop_reason, "tool_use");
+  const use = message.content.find((b) => b.type === "tool_use");
+  assert.deepEqual(use && "input" in use ? use.input : undefined, {
+    command: "pwd",
+  });
+});
