@@ -1,14 +1,11 @@
 /**
  * What the attempt loop makes of its attempts: each attempt's record, the
- * errors it throws when no model answered, and the conversation's model put
- * first (affinity).
+ * errors it throws when no model answered.
  *
  * @module
  */
 import { type Attempt, FreeRouterError, UpstreamHTTPError } from "./errors.ts";
 import type { UpstreamFailure } from "./core/failure.ts";
-import type { ResolvedRouterOptions } from "./options.ts";
-import type { FreeModel } from "./types.ts";
 
 export function attemptOf(
   model: string,
@@ -19,24 +16,6 @@ export function attemptOf(
   return continuation
     ? { model, outcome, ms, continuation: true }
     : { model, outcome, ms };
-}
-
-/**
- * Moves a conversation's previous model to the front of the candidates when
- * it is among them (it fits the request) and is not cooling down.
- */
-export function stickTo(
-  candidates: FreeModel[],
-  model: string | undefined,
-  state: ResolvedRouterOptions["state"],
-  now: number,
-): void {
-  if (model === undefined || candidates[0]?.id === model) return;
-  const at = candidates.findIndex((m) => m.id === model);
-  if (at <= 0) return;
-  const cooling = state.cooldowns.get(model);
-  if (cooling !== undefined && cooling.until > now) return;
-  candidates.unshift(...candidates.splice(at, 1));
 }
 
 export function refusal(

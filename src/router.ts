@@ -16,7 +16,7 @@ import {
 import { poolFor } from "./core/aliases.ts";
 import { secondsUntilSoonest } from "./core/cooldown.ts";
 import { type Attempt, FreeRouterError } from "./errors.ts";
-import { Affinity, conversationKey } from "./core/affinity.ts";
+import { Affinity, conversationKey, stickTo } from "./core/affinity.ts";
 import {
   classifyFailure,
   describeFailure,
@@ -32,13 +32,7 @@ import { resumer } from "./resume.ts";
 import type { RouteContext, Routed, RouteRun } from "./route_types.ts";
 
 export type { RouteContext, Routed, RouteRun } from "./route_types.ts";
-import {
-  allFailed,
-  attemptOf,
-  messageOf,
-  refusal,
-  stickTo,
-} from "./route_outcome.ts";
+import { allFailed, attemptOf, messageOf, refusal } from "./route_outcome.ts";
 import { bodyForModels } from "./core/request_body.ts";
 
 export { bodyForModels };
@@ -222,7 +216,7 @@ export class Router {
       stickTo(
         candidates,
         this.#affinity.get(conversation, now()),
-        state,
+        state.cooldowns,
         now(),
       );
     }

@@ -5,7 +5,10 @@
  * demotion), `orderCandidates` (capability fit, cooldowns, `maxAttempts`) —
  * and so are the pieces around it that change what the ordering sees:
  * `classifyFailure`, `observe` (health), `mergeCooldown`, the account
- * limiter's `admit`, and the settings' defaults. What is simulated is
+ * limiter's `admit`, conversation affinity (`Affinity`, `stickTo`: on by
+ * default for every freerouter strategy, keyed by the conversation, as the
+ * router keys it by its system prompt and first message), and the settings'
+ * defaults. What is simulated is
  * OpenRouter (upstream.ts), the traffic (traffic.ts) and the loop itself,
  * which follows `Router.#route` step by step (admission wait bounded by
  * `maxWait`, one attempt at a time, effects applied when it ends).
@@ -25,6 +28,7 @@ import {
 import { type CooldownEntry, mergeCooldown } from "../../src/core/cooldown.ts";
 import { admit, type WindowCounts } from "../../src/core/account_limit.ts";
 import { SETTINGS } from "../../src/core/settings.ts";
+import { Affinity, stickTo } from "../../src/core/affinity.ts";
 import type { Strategy } from "../../src/core/ranking.ts";
 import type { FreeModel } from "../../src/types.ts";
 import { EventQueue } from "./events.ts";
@@ -95,6 +99,9 @@ export function simulate(input: SimInput): RequestRecord[] {
   const upstreamModels = new Windows();
   const records: RequestRecord[] = [];
   const noAliases = new Map<string, readonly string[]>();
+  // `openrouter/free` picks each request afresh; freerouter keeps a
+  // conversation on its model (FREEROUTER_AFFINITY, on by default).
+  const affinity = strategy === "random" ? undefined : new Affinity();
   let nextRequestId = 0;
 
   const order = (requestId: number, now: number): readonly FreeModel[] => {
@@ -137,6 +144,8 @@ export function simulate(input: SimInput): RequestRecord[] {
       now: arrival,
       maxAttempts: MAX_ATTEMPTS,
     });
+    const key = String(c.id);
+    stickTo(candidates, affinity?.get(key, arrival), cooldowns, arrival);
     let index = 0;
     let attempts = 0;
     const deadline = arrival + MAX_WAIT_MS;
@@ -215,6 +224,7 @@ export function simulate(input: SimInput): RequestRecord[] {
           ),
         );
         healthVersion++;
+        affinity?.set(key, model.id, now);
         return finish({ model: model.id });
       }
       const verdict = classifyFailure(outcome.failure, {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ChatCompletionRequest } from "../types.ts";
+import type { ChatCompletionRequest, FreeModel } from "../types.ts";
 
 /** Conversations remembered at most. */
 export const AFFINITY_MAX = 10_000;
@@ -87,4 +87,22 @@ export function conversationKey(
   const a = fnv1a(user, fnv1a(system));
   const b = fnv1a(system, fnv1a(user, 0x12345678));
   return `h:${a.toString(16)}${b.toString(16)}`;
+}
+
+/**
+ * Moves a conversation's previous model to the front of the candidates when
+ * it is among them (it fits the request) and is not cooling down.
+ */
+export function stickTo(
+  candidates: FreeModel[],
+  model: string | undefined,
+  cooldowns: ReadonlyMap<string, { until: number }>,
+  now: number,
+): void {
+  if (model === undefined || candidates[0]?.id === model) return;
+  const at = candidates.findIndex((m) => m.id === model);
+  if (at <= 0) return;
+  const cooling = cooldowns.get(model);
+  if (cooling !== undefined && cooling.until > now) return;
+  candidates.unshift(...candidates.splice(at, 1));
 }
