@@ -103,6 +103,7 @@ export async function attemptCompletion(
       return judgedAnswer(res, whole);
     }
     const reader = res.body?.getReader();
+    if (reader) scope.watch(reader);
     const chunks: Uint8Array[] = [];
     let size = 0;
     let done = reader === undefined;
@@ -110,6 +111,7 @@ export async function attemptCompletion(
       while (!done && size <= LARGE_BODY_BYTES) {
         scope.deadline.arm(options.idleTimeoutMs);
         const read = await reader!.read();
+        if (read.done && scope.aborted) throw scope.controller.signal.reason;
         if (read.done) done = true;
         else {
           chunks.push(read.value);

@@ -97,6 +97,7 @@ export function passThrough(
       scope.deadline.arm(idleMs);
       try {
         const { done, value } = await reader.read();
+        if (done && scope.aborted) throw scope.controller.signal.reason;
         if (done) {
           finish();
           if (balance.complete) controller.close();

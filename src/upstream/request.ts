@@ -69,10 +69,33 @@ export class AttemptScope {
   readonly controller = new AbortController();
   /** Aborts the attempt when a timeout passes. */
   readonly deadline = new Deadline(() =>
-    this.controller.abort(new DOMException("timed out", "TimeoutError"))
+    this.#abort(new DOMException("timed out", "TimeoutError"))
   );
   #signal: AbortSignal | undefined;
-  #onAbort = () => this.controller.abort(this.#signal?.reason);
+  #onAbort = () => this.#abort(this.#signal?.reason);
+  /** The body reader in use (see {@link watch}). */
+  #reader: { cancel(reason?: unknown): Promise<void> } | undefined;
+
+  /**
+   * Cancels `reader` when the attempt is aborted (a timeout, or the client
+   * going away), so that a pending read settles (`done`) even when the
+   * runtime does not error the body on abort, which Deno sometimes does not
+   * do for a fetch body under load. After an abort, a read that ends is
+   * not the upstream's end: see {@link aborted}.
+   */
+  watch(reader: { cancel(reason?: unknown): Promise<void> }): void {
+    this.#reader = reader;
+  }
+
+  /** Whether the attempt was aborted (its reads end without the upstream ending). */
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  #abort(reason: unknown): void {
+    this.controller.abort(reason);
+    this.#reader?.cancel(reason).catch(() => {});
+  }
   /** The client's signal, not read yet (see {@link ClientSignal}). */
   #lazySignal: (() => AbortSignal | undefined) | undefined;
   /** Reads and watches the lazy signal once the attempt has run a while. */
@@ -89,7 +112,7 @@ export class AttemptScope {
 
   #link(signal: AbortSignal | undefined): void {
     this.#signal = signal;
-    if (signal?.aborted) this.controller.abort(signal.reason);
+    if (signal?.aborted) this.#abort(signal.reason);
     else signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
@@ -177,10 +200,30 @@ export async function readAll(
   if (res.body === null) return new Uint8Array(0);
   scope.deadline.arm(idleMs);
   try {
-    return new Uint8Array(await res.arrayBuffer());
+    return new Uint8Array(
+      await settledByAbort(res.arrayBuffer(), scope.controller.signal),
+    );
   } finally {
     scope.deadline.clear();
   }
+}
+
+/**
+ * `promise`, or its rejection with the abort reason once `signal` aborts: a
+ * body read the runtime does not error on abort cannot outlive its timeout.
+ */
+function settledByAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
 }
 
 export function skipWhitespace(bytes: Uint8Array): Uint8Array {

@@ -78,6 +78,7 @@ export async function attemptStream(
     }
     // Each read reuses the last one's buffer: what is kept is copied out first.
     const reader = reusingReader(res.body!);
+    scope.watch(reader);
     const splitter = new SseSplitter();
     const head: Uint8Array[] = [];
     const state = tracked(input.continues);
@@ -133,7 +134,13 @@ export async function attemptStream(
       } catch {
         return { ok: false, failure: scope.failureOf(res.status) };
       }
-      if (chunk.done) return ended("closed");
+      if (chunk.done) {
+        // An aborted attempt's read ends without the upstream ending.
+        if (scope.aborted) {
+          return { ok: false, failure: scope.failureOf(res.status) };
+        }
+        return ended("closed");
+      }
       splitter.push(chunk.value);
       for (let event = splitter.next(); event; event = splitter.next()) {
         const data = sseData(event);

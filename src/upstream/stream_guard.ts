@@ -317,12 +317,17 @@ export function guardedStream(
           waiting = true;
           scope.deadline.arm(idleMs);
         }
-        let chunk: Awaited<
-          ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
-        >;
+        let chunk:
+          | Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>
+          | undefined;
         try {
           chunk = await reader.read();
         } catch {
+          chunk = undefined;
+        }
+        // A read that failed, or that ended because the attempt was aborted
+        // (the scope cancels the reader then: see AttemptScope.watch).
+        if (chunk === undefined || (chunk.done && scope.aborted)) {
           scope.deadline.clear();
           if (closed) return;
           if (scope.clientAborted) return end(controller);
