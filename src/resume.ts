@@ -19,7 +19,7 @@ import type {
   UpstreamOptions,
 } from "./upstream/request.ts";
 import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
-import type { Resume, StreamBreak } from "./upstream/stream_guard.ts";
+import type { Resume, StreamBreak } from "./upstream/stream_track.ts";
 
 /** The attempt loop, as resumption calls it. */
 export type RouteLoop = (

@@ -7,7 +7,7 @@
  */
 import type { Attempt } from "./errors.ts";
 import type { ClientSignal } from "./upstream/request.ts";
-import type { StreamBreak } from "./upstream/stream_guard.ts";
+import type { StreamBreak } from "./upstream/stream_track.ts";
 
 /** A routed answer: what answered, after which attempts. */
 export interface Routed<T> {

@@ -10,7 +10,7 @@
  */
 import { ContinuationText } from "../core/continuation.ts";
 import type { ChatCompletionChunk } from "../types.ts";
-import { type StreamBreak, track, type Tracked } from "./stream_guard.ts";
+import { type StreamBreak, track, type Tracked } from "./stream_track.ts";
 
 type Choice = ChatCompletionChunk["choices"][number];
 

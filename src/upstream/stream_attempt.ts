@@ -11,15 +11,13 @@ import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import { AnswerOpening } from "../core/answers.ts";
 import { ContinuationOpening } from "./continuation.ts";
+import { type Ending, guardedStream, MAX_EVENT_BYTES } from "./stream_guard.ts";
 import {
-  type Ending,
-  guardedStream,
-  MAX_EVENT_BYTES,
   type Resume,
   type StreamBreak,
   track,
   tracked,
-} from "./stream_guard.ts";
+} from "./stream_track.ts";
 import { concatBytes, sseData, SseSplitter } from "./sse.ts";
 import {
   type AttemptInput,

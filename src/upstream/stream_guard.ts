@@ -14,93 +14,17 @@ import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
 import { type AttemptScope, parseJson } from "./request.ts";
 import { errorInfo } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
+import {
+  type Resume,
+  type StreamBreak,
+  track,
+  type Tracked,
+} from "./stream_track.ts";
 
 /** The largest SSE event a stream may send (an event that never ends would grow without bound). */
 export const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 
 const DONE = new TextEncoder().encode("data: [DONE]\n\n");
-
-/** Why and where a committed stream broke. */
-export interface StreamBreak {
-  /** The model whose stream broke. */
-  model: string;
-  /** What broke, e.g. `no event for 60 s`. */
-  error: string;
-  code: string | number | null;
-  /** Data events forwarded before the break (across continuations). */
-  events: number;
-  /** All assistant text forwarded so far. */
-  text: string;
-  /** The first stream's chunk `id` and `created`, which continuations reuse. */
-  id: string;
-  created: number;
-  /** The original break, when a continuation broke in turn. */
-  origin?: StreamBreak;
-}
-
-/** Continues a broken stream: a committed continuation, or undefined when none can be had. */
-export type Resume = (broken: StreamBreak) => Promise<
-  { model: string; body: ReadableStream<Uint8Array> } | undefined
->;
-
-/** What the guard keeps track of while forwarding. */
-export interface Tracked {
-  /** A `finish_reason` was seen. */
-  finished: boolean;
-  /** Everything forwarded was assistant text (no tool calls, no refusal, one choice). */
-  resumable: boolean;
-  /** The assistant text forwarded (only kept while resumable). */
-  text: string;
-  /** Data events forwarded. */
-  events: number;
-  id: string | undefined;
-  created: number | undefined;
-  /** The break this stream continues, if it is a continuation. */
-  origin: StreamBreak | undefined;
-  /** A continuation's events are rewritten: the first stream's id and created, no role-only chunk. */
-  rewrite: ((chunk: ChatCompletionChunk) => string | undefined) | undefined;
-}
-
-/**
- * Fresh tracking for a stream. A continuation starts from the text, event
- * count and ids of the break it continues, and remembers the original break.
- */
-export function tracked(continues?: StreamBreak): Tracked {
-  return {
-    finished: false,
-    resumable: true,
-    text: continues?.text ?? "",
-    events: continues?.events ?? 0,
-    id: continues?.id,
-    created: continues?.created,
-    origin: continues?.origin ?? continues,
-    rewrite: undefined,
-  };
-}
-
-/** Notes one forwarded chunk: its finish, its text, and whether the answer stays resumable. */
-export function track(body: ChatCompletionChunk, state: Tracked): void {
-  state.events++;
-  state.id ??= typeof body.id === "string" ? body.id : undefined;
-  state.created ??= typeof body.created === "number" ? body.created : undefined;
-  const choices = body.choices;
-  if (!Array.isArray(choices)) return;
-  for (const choice of choices) {
-    if (choice?.finish_reason != null) state.finished = true;
-    if (!state.resumable) continue;
-    const delta = choice?.delta;
-    if (choice?.index !== 0 || delta == null) {
-      if (choice?.index !== 0) state.resumable = false;
-      continue;
-    }
-    if (
-      delta.tool_calls != null || delta.function_call != null || delta.refusal
-    ) {
-      state.resumable = false;
-      state.text = "";
-    } else if (typeof delta.content === "string") state.text += delta.content;
-  }
-}
 
 /** What a committed stream's next event means. */
 type EventCheck =

@@ -1,0 +1,90 @@
+/**
+ * What a committed stream's guard knows about it: what it forwarded (the
+ * text, the events, whether it is still resumable) and, when it breaks, the
+ * break handed to resumption.
+ *
+ * @module
+ */
+import type { ChatCompletionChunk } from "../types.ts";
+
+/** Why and where a committed stream broke. */
+export interface StreamBreak {
+  /** The model whose stream broke. */
+  model: string;
+  /** What broke, e.g. `no event for 60 s`. */
+  error: string;
+  code: string | number | null;
+  /** Data events forwarded before the break (across continuations). */
+  events: number;
+  /** All assistant text forwarded so far. */
+  text: string;
+  /** The first stream's chunk `id` and `created`, which continuations reuse. */
+  id: string;
+  created: number;
+  /** The original break, when a continuation broke in turn. */
+  origin?: StreamBreak;
+}
+
+/** Continues a broken stream: a committed continuation, or undefined when none can be had. */
+export type Resume = (broken: StreamBreak) => Promise<
+  { model: string; body: ReadableStream<Uint8Array> } | undefined
+>;
+
+/** What the guard keeps track of while forwarding. */
+export interface Tracked {
+  /** A `finish_reason` was seen. */
+  finished: boolean;
+  /** Everything forwarded was assistant text (no tool calls, no refusal, one choice). */
+  resumable: boolean;
+  /** The assistant text forwarded (only kept while resumable). */
+  text: string;
+  /** Data events forwarded. */
+  events: number;
+  id: string | undefined;
+  created: number | undefined;
+  /** The break this stream continues, if it is a continuation. */
+  origin: StreamBreak | undefined;
+  /** A continuation's events are rewritten: the first stream's id and created, no role-only chunk. */
+  rewrite: ((chunk: ChatCompletionChunk) => string | undefined) | undefined;
+}
+
+/**
+ * Fresh tracking for a stream. A continuation starts from the text, event
+ * count and ids of the break it continues, and remembers the original break.
+ */
+export function tracked(continues?: StreamBreak): Tracked {
+  return {
+    finished: false,
+    resumable: true,
+    text: continues?.text ?? "",
+    events: continues?.events ?? 0,
+    id: continues?.id,
+    created: continues?.created,
+    origin: continues?.origin ?? continues,
+    rewrite: undefined,
+  };
+}
+
+/** Notes one forwarded chunk: its finish, its text, and whether the answer stays resumable. */
+export function track(body: ChatCompletionChunk, state: Tracked): void {
+  state.events++;
+  state.id ??= typeof body.id === "string" ? body.id : undefined;
+  state.created ??= typeof body.created === "number" ? body.created : undefined;
+  const choices = body.choices;
+  if (!Array.isArray(choices)) return;
+  for (const choice of choices) {
+    if (choice?.finish_reason != null) state.finished = true;
+    if (!state.resumable) continue;
+    const delta = choice?.delta;
+    if (choice?.index !== 0 || delta == null) {
+      if (choice?.index !== 0) state.resumable = false;
+      continue;
+    }
+    if (
+      delta.tool_calls != null || delta.function_call != null || delta.refusal
+    ) {
+      state.resumable = false;
+      state.text = "";
+    } else if (typeof delta.content === "string") state.text += delta.content;
+  }
+}
