@@ -46,8 +46,11 @@ export interface HandlerContext {
   upstreamKey(req: Request): string | undefined;
   /** The server key's account fingerprint (undefined with bring-your-own-key). */
   serverAccount(): string | undefined;
-  /** `GET /models` bodies, built once per pool. */
-  listCache: WeakMap<readonly FreeModel[], string>;
+  /** `GET /models` bodies (OpenAI's and Anthropic's list shapes), built once per pool. */
+  listCache: WeakMap<
+    readonly FreeModel[],
+    { openai?: string; anthropic?: string }
+  >;
   /** The client keys, when configured. */
   clients?: ClientRegistry;
   /** The response cache, when on. */

@@ -131,7 +131,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     hasAccessKey: guarded,
     upstreamKey: (req) => apiKey || (guarded ? undefined : clientKey(req)),
     serverAccount: () => serverAccount,
-    listCache: new WeakMap<readonly FreeModel[], string>(),
+    listCache: new WeakMap(),
     clients,
     cache: sharing.cache,
     quotaSettled: sharing.quotaSettled,

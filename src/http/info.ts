@@ -75,8 +75,6 @@ function anthropicList(
   });
 }
 
-const anthropicLists = new WeakMap<readonly FreeModel[], string>();
-
 /**
  * `GET /v1/models`: the pool in the strategy's order (by quality for
  * `quality`, the stored priority order otherwise; health aside), then the
@@ -96,21 +94,19 @@ export async function models(
       code: "no_free_models",
     });
   }
-  const anthropic = req.headers.has("anthropic-version");
-  const cache = anthropic ? anthropicLists : ctx.listCache;
+  const shape = req.headers.has("anthropic-version") ? "anthropic" : "openai";
   const ordered = baseOrder(
     pool,
     ctx.resolved.strategy === "quality" ? "quality" : "priority",
   );
-  let body = cache.get(ordered);
+  let bodies = ctx.listCache.get(ordered);
+  if (bodies === undefined) ctx.listCache.set(ordered, bodies = {});
+  let body = bodies[shape];
   if (body === undefined) {
     const aliases = listAliases(ctx.resolved.aliases);
-    cache.set(
-      ordered,
-      body = anthropic
-        ? anthropicList(ordered, aliases)
-        : openAiList(ordered, aliases),
-    );
+    body = bodies[shape] = shape === "anthropic"
+      ? anthropicList(ordered, aliases)
+      : openAiList(ordered, aliases);
   }
   return json(body);
 }
