@@ -4,6 +4,7 @@
  * from the request's content (a marker in the prompt asks for a tool call, a
  * tool result present asks for the closing text).
  */
+import assert from "node:assert/strict";
 import { startMain } from "../_deno_process.ts";
 import {
   chatMessagesOf,
@@ -123,4 +124,44 @@ export function markerCommand(nonce: string): {
 /** A short random token for one run. */
 export function nonce(): string {
   return crypto.randomUUID().slice(0, 8);
+}
+
+/**
+ * Checks a tool round trip as the fake saw it: two chat requests, the second
+ * carrying the assistant's tool call (`id`, `name`, the argument `key` equal
+ * to `value`) and a `tool` message for it whose content holds `output`.
+ */
+export function assertToolRoundTrip(
+  fake: FakeOpenRouter,
+  call: { id: string; name: string; key: string; value: string },
+  output: string,
+): void {
+  const requests = fake.chatRequests();
+  assert.equal(requests.length, 2);
+  const follow = requests[1]!.body as {
+    messages: Array<Record<string, unknown>>;
+  };
+  const assistant = follow.messages.find((m) =>
+    m.role === "assistant" && Array.isArray(m.tool_calls)
+  );
+  const calls = assistant?.tool_calls as Array<
+    { id: string; function: { name: string; arguments: string } }
+  >;
+  assert.equal(calls?.[0]?.id, call.id);
+  assert.equal(calls?.[0]?.function.name, call.name);
+  assert.equal(JSON.parse(calls![0]!.function.arguments)[call.key], call.value);
+  const tool = follow.messages.find((m) => m.role === "tool");
+  assert.equal(tool?.tool_call_id, call.id);
+  assert.match(JSON.stringify(tool?.content), new RegExp(output));
+}
+
+/** The two models of a fallback the fake saw: the first failed, another answered. */
+export function fallbackModels(
+  fake: FakeOpenRouter,
+  detail: string,
+): Array<string | undefined> {
+  const models = fake.chatRequests().map((r) => r.model);
+  assert.equal(models.length, 2, detail);
+  assert.notEqual(models[0], models[1]);
+  return models;
 }

@@ -11,7 +11,9 @@ import { claudeBin, CLIENTS_MISSING, runClaude } from "./_clients.ts";
 import {
   answerText,
   answerToolCall,
+  assertToolRoundTrip,
   CLIENT_TIMEOUT_SEC,
+  fallbackModels,
   markerCommand,
   nonce,
   scriptEveryModel,
@@ -101,23 +103,12 @@ Deno.test({
       );
       assert.equal(run.json?.num_turns, 2);
       assert.deepEqual(run.json?.permission_denials, []);
-      const requests = fake.chatRequests();
-      assert.equal(requests.length, 2);
-      const follow = requests[1]!.body as {
-        messages: Array<Record<string, unknown>>;
-      };
-      const assistant = follow.messages.find((m) =>
-        m.role === "assistant" && Array.isArray(m.tool_calls)
-      );
-      const calls = assistant?.tool_calls as Array<
-        { id: string; function: { name: string; arguments: string } }
-      >;
-      assert.equal(calls?.[0]?.id, "toolu_e2e_1");
-      assert.equal(calls?.[0]?.function.name, "Bash");
-      assert.equal(JSON.parse(calls![0]!.function.arguments).command, command);
-      const tool = follow.messages.find((m) => m.role === "tool");
-      assert.equal(tool?.tool_call_id, "toolu_e2e_1");
-      assert.match(JSON.stringify(tool?.content), new RegExp(output));
+      assertToolRoundTrip(fake, {
+        id: "toolu_e2e_1",
+        name: "Bash",
+        key: "command",
+        value: command,
+      }, output);
     });
   },
 });
@@ -142,9 +133,7 @@ Deno.test({
         timeoutSec: CLIENT_TIMEOUT_SEC,
         maxRetries: 0,
       });
-      const models = fake.chatRequests().map((r) => r.model);
-      assert.equal(models.length, 2, run.stderr);
-      assert.notEqual(models[0], models[1]);
+      const models = fallbackModels(fake, run.stderr);
       assert.equal(
         run.json?.result,
         `Recovered on ${models[1]}.`,

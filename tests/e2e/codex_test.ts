@@ -11,7 +11,9 @@ import { CLIENTS_MISSING, codexBin, runCodex } from "./_clients.ts";
 import {
   answerText,
   answerToolCall,
+  assertToolRoundTrip,
   CLIENT_TIMEOUT_SEC,
+  fallbackModels,
   markerCommand,
   nonce,
   scriptEveryModel,
@@ -94,23 +96,12 @@ Deno.test({
         `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`,
         run.stderr,
       );
-      const requests = fake.chatRequests();
-      assert.equal(requests.length, 2);
-      const follow = requests[1]!.body as {
-        messages: Array<Record<string, unknown>>;
-      };
-      const assistant = follow.messages.find((m) =>
-        m.role === "assistant" && Array.isArray(m.tool_calls)
-      );
-      const calls = assistant?.tool_calls as Array<
-        { id: string; function: { name: string; arguments: string } }
-      >;
-      assert.equal(calls?.[0]?.id, "call_e2e_1");
-      assert.equal(calls?.[0]?.function.name, "exec_command");
-      assert.equal(JSON.parse(calls![0]!.function.arguments).cmd, command);
-      const tool = follow.messages.find((m) => m.role === "tool");
-      assert.equal(tool?.tool_call_id, "call_e2e_1");
-      assert.match(JSON.stringify(tool?.content), new RegExp(output));
+      assertToolRoundTrip(fake, {
+        id: "call_e2e_1",
+        name: "exec_command",
+        key: "cmd",
+        value: command,
+      }, output);
     });
   },
 });
@@ -135,9 +126,7 @@ Deno.test({
         timeoutSec: CLIENT_TIMEOUT_SEC,
         streamMaxRetries: 0,
       });
-      const models = fake.chatRequests().map((r) => r.model);
-      assert.equal(models.length, 2, run.stderr);
-      assert.notEqual(models[0], models[1]);
+      const models = fallbackModels(fake, run.stderr);
       assert.equal(run.stdout.trim(), `Recovered on ${models[1]}.`, run.stderr);
       assert.equal(run.code, 0);
     });
