@@ -47,13 +47,13 @@ export function resumer(
   const resume: Resume = async (at) => {
     broken.add(at.model);
     const continues: StreamBreak = { ...at, origin: at.origin ?? at };
+    // Nothing forwarded but reasoning: the next model answers afresh.
     const prefilled: ChatCompletionRequest = {
       ...request,
       stream: true,
-      messages: [
-        ...request.messages,
-        { role: "assistant", content: at.text },
-      ],
+      messages: at.text === ""
+        ? request.messages
+        : [...request.messages, { role: "assistant", content: at.text }],
     };
     try {
       const routed = await route(

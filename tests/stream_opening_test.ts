@@ -264,3 +264,49 @@ Deno.test("Claude Code's front: a streamed tool_use whose arguments never parse 
     command: "pwd",
   });
 });
+
+// ---------------------------------------------------------------------------
+// Reasoning commits (it is not held back); reasoning alone is no answer
+
+function reasoningOnly(model: string): string[] {
+  return [
+    chunk(model, { role: "assistant", content: "" }, null, m),
+    chunk(model, { content: "", reasoning: "Thinking it over" }, null, m),
+    chunk(model, { content: "" }, "stop", m),
+    usageChunk(model, m),
+    DONE,
+  ];
+}
+
+Deno.test("a stream that reasons and then finishes without an answer is resumed afresh on the next model, in the same stream", async () => {
+  await using r = rig({ streamResume: true });
+  r.fake.script(A, streamStep(reasoningOnly(A)));
+  const res = await r.chat(hello("auto", { stream: true }));
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  const { text } = await readBody(res);
+  const events = sseEvents(text);
+  assert.ok(text.includes("Thinking it over"), "the reasoning was forwarded");
+  assert.ok(text.includes(`: resumed on ${B}`));
+  assert.ok(
+    events.indexOf("[DONE]") === events.length - 1,
+    "one [DONE], at the end",
+  );
+  const [first, second] = r.fake.chatRequests();
+  assert.equal(second!.model, B);
+  // Nothing but reasoning was forwarded: no empty prefill is sent.
+  assert.deepEqual(
+    (second!.body as { messages: unknown[] }).messages,
+    (first!.body as { messages: unknown[] }).messages,
+  );
+});
+
+Deno.test("with resumption off, a stream that reasons and then finishes without an answer ends with an empty_answer error event and no [DONE]", async () => {
+  await using r = rig({ streamResume: false });
+  r.fake.script(A, streamStep(reasoningOnly(A)));
+  const res = await r.chat(hello("auto", { stream: true }));
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  const events = sseEvents((await readBody(res)).text);
+  assert.ok(!events.includes("[DONE]"));
+  assert.equal(JSON.parse(events.at(-1)!).error.code, "empty_answer");
+  assert.equal(r.fake.chatRequests().length, 1);
+});

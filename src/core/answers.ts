@@ -14,7 +14,9 @@
  * Another model may answer.
  *
  * Reasoning commits at once rather than being held: a reasoning model can
- * think for minutes, and holding that would buffer the stream.
+ * think for minutes, and holding that would buffer the stream. A stream that
+ * then finishes without text or a tool call breaks after its commit (the
+ * stream guard's end check), and resumption asks the next model afresh.
  *
  * Pure: chunks in, verdicts out.
  *

@@ -36,13 +36,7 @@ type EventCheck =
 function checkEvent(event: Uint8Array, state: Tracked): EventCheck {
   const data = sseData(event);
   if (data === undefined) return { kind: "forward", event }; // a comment
-  if (data === "[DONE]") {
-    return state.finished ? { kind: "done" } : {
-      kind: "break",
-      error: "the upstream stream ended without a finish_reason",
-      code: "incomplete_stream",
-    };
-  }
+  if (data === "[DONE]") return endCheck(state, "the upstream stream ended");
   const body = parseJson(data) as ChatCompletionChunk | undefined;
   if (typeof body !== "object" || body === null) {
     return {
@@ -91,10 +85,26 @@ export type Ending = "done" | "closed";
 
 /** What the upstream closing the stream means: complete once it sent its `finish_reason`. */
 function closedCheck(state: Tracked): EventCheck {
-  return state.finished ? { kind: "done" } : {
+  return endCheck(state, "the upstream ended the stream");
+}
+
+/**
+ * What the stream's end means: complete once it sent its `finish_reason`
+ * and an answer; a stream that reasoned and then finished without text or a
+ * tool call broke (another model may answer: resumption starts it afresh).
+ */
+function endCheck(state: Tracked, what: string): EventCheck {
+  if (!state.finished) {
+    return {
+      kind: "break",
+      error: `${what} without a finish_reason`,
+      code: "incomplete_stream",
+    };
+  }
+  return state.answered ? { kind: "done" } : {
     kind: "break",
-    error: "the upstream ended the stream without a finish_reason",
-    code: "incomplete_stream",
+    error: "the model finished without an answer (reasoning only)",
+    code: "empty_answer",
   };
 }
 

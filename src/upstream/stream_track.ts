@@ -34,6 +34,12 @@ export type Resume = (broken: StreamBreak) => Promise<
 export interface Tracked {
   /** A `finish_reason` was seen. */
   finished: boolean;
+  /**
+   * Something the client can use was forwarded: text that is not only
+   * whitespace, a tool call, a refusal, or a `length` stop (reasoning alone
+   * is no answer).
+   */
+  answered: boolean;
   /** Everything forwarded was assistant text (no tool calls, no refusal, one choice). */
   resumable: boolean;
   /** The assistant text forwarded (only kept while resumable). */
@@ -55,6 +61,7 @@ export interface Tracked {
 export function tracked(continues?: StreamBreak): Tracked {
   return {
     finished: false,
+    answered: (continues?.text ?? "").trim() !== "",
     resumable: true,
     text: continues?.text ?? "",
     events: continues?.events ?? 0,
@@ -73,9 +80,18 @@ export function track(body: ChatCompletionChunk, state: Tracked): void {
   const choices = body.choices;
   if (!Array.isArray(choices)) return;
   for (const choice of choices) {
-    if (choice?.finish_reason != null) state.finished = true;
-    if (!state.resumable) continue;
+    if (choice?.finish_reason != null) {
+      state.finished = true;
+      if (choice.finish_reason === "length") state.answered = true;
+    }
     const delta = choice?.delta;
+    if (
+      !state.answered && delta != null &&
+      (delta.tool_calls != null || delta.function_call != null ||
+        delta.refusal ||
+        (typeof delta.content === "string" && delta.content.trim() !== ""))
+    ) state.answered = true;
+    if (!state.resumable) continue;
     if (choice?.index !== 0 || delta == null) {
       if (choice?.index !== 0) state.resumable = false;
       continue;
