@@ -1,0 +1,76 @@
+/**
+ * The fronts' fast delta frames (`head + JSON.stringify(delta) + tail`) are
+ * byte for byte `JSON.stringify` of the SDK-typed event, whatever the text.
+ */
+import assert from "node:assert/strict";
+import type {
+  RawContentBlockDeltaEvent,
+  RawMessageStreamEvent,
+} from "@anthropic-ai/sdk/resources/messages";
+import { HOLE, splitAtHole } from "../../src/fronts/delta_frame.ts";
+import { blockDeltaFrame } from "../../src/fronts/anthropic/stream_frame.ts";
+
+/** Texts that JSON escapes, or that look like the template's own parts. */
+const AWKWARD = [
+  "",
+  "plain",
+  'say "hi"',
+  "two\nlines\r\nand\ttab",
+  "back\\slash",
+  "é, 漢字, 😀, and a lone \ud800 surrogate",
+  "</script><script>alert(1)</script>",
+  "\u2028\u2029",
+  HOLE,
+  `${HOLE}${HOLE}`,
+  '"}}\n\n',
+  '\\u0000","index":9',
+];
+
+function anthropicFrame(event: RawMessageStreamEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+Deno.test("splitAtHole() splits a template so that any string fills the hole as JSON.stringify would", () => {
+  const [head, tail] = splitAtHole(
+    JSON.stringify({ before: HOLE, at: HOLE, after: [1, null] }),
+  );
+  for (const text of AWKWARD) {
+    assert.equal(
+      head + JSON.stringify(text) + tail,
+      JSON.stringify({ before: HOLE, at: text, after: [1, null] }),
+    );
+  }
+  assert.throws(() => splitAtHole("{}"), TypeError);
+});
+
+Deno.test("blockDeltaFrame() gives the content_block_delta frame of text, thinking and tool-argument deltas", () => {
+  for (const index of [0, 7]) {
+    for (const text of AWKWARD) {
+      const expected: RawContentBlockDeltaEvent[] = [
+        {
+          type: "content_block_delta",
+          index,
+          delta: { type: "text_delta", text },
+        },
+        {
+          type: "content_block_delta",
+          index,
+          delta: { type: "thinking_delta", thinking: text },
+        },
+        {
+          type: "content_block_delta",
+          index,
+          delta: { type: "input_json_delta", partial_json: text },
+        },
+      ];
+      for (const event of expected) {
+        const [head, tail] = blockDeltaFrame(index, event.delta.type as never);
+        assert.equal(
+          head + JSON.stringify(text) + tail,
+          anthropicFrame(event),
+          `${event.delta.type} ${JSON.stringify(text)}`,
+        );
+      }
+    }
+  }
+});
