@@ -7,8 +7,16 @@ import type {
   RawContentBlockDeltaEvent,
   RawMessageStreamEvent,
 } from "@anthropic-ai/sdk/resources/messages";
+import type {
+  ResponseFunctionCallArgumentsDeltaEvent,
+  ResponseReasoningSummaryTextDeltaEvent,
+  ResponseStreamEvent,
+  ResponseTextDeltaEvent,
+} from "openai/resources/responses/responses";
 import { HOLE, splitAtHole } from "../../src/fronts/delta_frame.ts";
 import { blockDeltaFrame } from "../../src/fronts/anthropic/stream_frame.ts";
+import { EventWriter } from "../../src/fronts/responses/stream_writer.ts";
+import { counterIds } from "./responses_helpers.ts";
 
 /** Texts that JSON escapes, or that look like the template's own parts. */
 const AWKWARD = [
@@ -27,6 +35,10 @@ const AWKWARD = [
 ];
 
 function anthropicFrame(event: RawMessageStreamEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+function responsesFrame(event: ResponseStreamEvent): string {
   return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
@@ -73,4 +85,64 @@ Deno.test("blockDeltaFrame() gives the content_block_delta frame of text, thinki
       }
     }
   }
+});
+
+Deno.test("EventWriter.deltas() frames each delta as emit() would, numbered in turn with the other events", () => {
+  const out = new EventWriter(counterIds());
+  const text = out.deltas({
+    type: "response.output_text.delta",
+    item_id: "msg_1",
+    output_index: 0,
+    content_index: 0,
+    delta: "ignored",
+    logprobs: [],
+  });
+  const reasoning = out.deltas({
+    type: "response.reasoning_summary_text.delta",
+    item_id: "rs_\u0000",
+    output_index: 1,
+    summary_index: 0,
+    delta: "",
+  });
+  const args = out.deltas({
+    type: "response.function_call_arguments.delta",
+    item_id: 'fc_"2"',
+    output_index: 2,
+    delta: "",
+  });
+  let seq = 0;
+  for (const delta of AWKWARD) {
+    const textEvent: ResponseTextDeltaEvent = {
+      type: "response.output_text.delta",
+      sequence_number: seq++,
+      item_id: "msg_1",
+      output_index: 0,
+      content_index: 0,
+      delta,
+      logprobs: [],
+    };
+    assert.equal(text(delta), responsesFrame(textEvent));
+    const reasoningEvent: ResponseReasoningSummaryTextDeltaEvent = {
+      type: "response.reasoning_summary_text.delta",
+      sequence_number: seq++,
+      item_id: "rs_\u0000",
+      output_index: 1,
+      summary_index: 0,
+      delta,
+    };
+    assert.equal(reasoning(delta), responsesFrame(reasoningEvent));
+    const argsEvent: ResponseFunctionCallArgumentsDeltaEvent = {
+      type: "response.function_call_arguments.delta",
+      sequence_number: seq++,
+      item_id: 'fc_"2"',
+      output_index: 2,
+      delta,
+    };
+    assert.equal(args(delta), responsesFrame(argsEvent));
+  }
+  // emit() goes on from the last delta's number.
+  assert.match(
+    out.emit({ type: "response.output_text.done" } as never),
+    new RegExp(`"sequence_number":${seq}[,}]`),
+  );
 });
