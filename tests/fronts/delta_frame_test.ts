@@ -8,7 +8,10 @@ import type {
   RawMessageStreamEvent,
 } from "@anthropic-ai/sdk/resources/messages";
 import type {
+  Response,
+  ResponseCreatedEvent,
   ResponseFunctionCallArgumentsDeltaEvent,
+  ResponseInProgressEvent,
   ResponseReasoningSummaryTextDeltaEvent,
   ResponseStreamEvent,
   ResponseTextDeltaEvent,
@@ -144,5 +147,32 @@ Deno.test("EventWriter.deltas() frames each delta as emit() would, numbered in t
   assert.match(
     out.emit({ type: "response.output_text.done" } as never),
     new RegExp(`"sequence_number":${seq}[,}]`),
+  );
+});
+
+Deno.test("EventWriter.opening() gives response.created and response.in_progress as emit() would", () => {
+  const response = {
+    id: "resp_1",
+    object: "response",
+    status: "in_progress",
+    instructions: 'be "brief"\n</script>',
+    output: [],
+    tools: [{ type: "function", name: "é", parameters: {}, strict: null }],
+  } as unknown as Response;
+  const out = new EventWriter(counterIds());
+  out.emit({ type: "response.output_text.done" } as never); // number 0
+  const created: ResponseCreatedEvent = {
+    type: "response.created",
+    sequence_number: 1,
+    response,
+  };
+  const inProgress: ResponseInProgressEvent = {
+    type: "response.in_progress",
+    sequence_number: 2,
+    response,
+  };
+  assert.equal(
+    out.opening(response),
+    responsesFrame(created) + responsesFrame(inProgress),
   );
 });

@@ -131,13 +131,7 @@ export class ResponsesStream {
   start(): string {
     if (this.#started || this.#ended) return "";
     this.#started = true;
-    return this.#out.emit({
-      type: "response.created",
-      response: this.#response("in_progress", { output: [] }),
-    }) + this.#out.emit({
-      type: "response.in_progress",
-      response: this.#response("in_progress", { output: [] }),
-    });
+    return this.#out.opening(this.#response("in_progress", { output: [] }));
   }
 
   /** The events of one upstream chunk (often one delta event, maybe none). */

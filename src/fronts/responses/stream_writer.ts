@@ -6,6 +6,7 @@
  * @module
  */
 import type {
+  Response,
   ResponseFunctionCallArgumentsDeltaEvent,
   ResponseOutputItem,
   ResponseReasoningSummaryTextDeltaEvent,
@@ -69,6 +70,21 @@ export class EventWriter {
     }
     const mid = head.slice(lead.length + 1);
     return (delta) => lead + this.#seq++ + mid + JSON.stringify(delta) + tail;
+  }
+
+  /**
+   * `response.created` and `response.in_progress`, both carrying `response`,
+   * serialised once: byte for byte what {@link emit} gives for each.
+   */
+  opening(response: Response): string {
+    const json = JSON.stringify(response);
+    let sse = "";
+    for (const type of ["response.created", "response.in_progress"]) {
+      const seq = this.#seq++;
+      sse += `event: ${type}\ndata: {"type":"${type}",` +
+        `"sequence_number":${seq},"response":${json}}\n\n`;
+    }
+    return sse;
   }
 
   /** Appends an item: `response.output_item.added`, and its output index. */
