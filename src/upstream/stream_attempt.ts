@@ -17,6 +17,7 @@ import {
   track,
   tracked,
 } from "./stream_guard.ts";
+import { withParsedEvents } from "./parsed_events.ts";
 import { concatBytes, sseData, SseSplitter } from "./sse.ts";
 import {
   type AttemptInput,
@@ -137,13 +138,17 @@ export async function attemptStream(
         }
         committed = true;
         scope.deadline.clear();
+        // A continuation's opening was rewritten: its bytes are read as bytes.
+        const first = opening
+          ? concatBytes(head)
+          : withParsedEvents(concatBytes(head), [body as ChatCompletionChunk]);
         return {
           ok: true,
           value: {
             status: res.status,
             headers: res.headers,
             body: guardedStream(
-              concatBytes(head),
+              first,
               splitter,
               reader,
               scope,
