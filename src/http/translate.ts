@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { DONE, parsedEvents } from "../upstream/parsed_events.ts";
 import { sseData, SseSplitter } from "../upstream/sse.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 
@@ -24,7 +25,11 @@ export interface StreamTranslator {
 
 const encoder = new TextEncoder();
 
-/** Translates a committed chat-completions SSE stream into a front's events. */
+/**
+ * Translates a committed chat-completions SSE stream into a front's events.
+ * Bytes that come with the stream guard's parsed events (see
+ * `upstream/parsed_events.ts`) are not split and parsed again.
+ */
 export function translateStream(
   body: ReadableStream<Uint8Array>,
   translator: StreamTranslator,
@@ -37,18 +42,11 @@ export function translateStream(
   ) => {
     if (text !== "") controller.enqueue(encoder.encode(text));
   };
-  const onData = (data: string): string => {
-    if (data === "[DONE]") {
-      ended = true;
-      return translator.finish();
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(data);
-    } catch {
-      ended = true;
-      return translator.fail("the upstream sent a malformed event", null);
-    }
+  const finish = (): string => {
+    ended = true;
+    return translator.finish();
+  };
+  const onValue = (value: unknown): string => {
     const error = (value as { error?: { message?: unknown; code?: unknown } })
       ?.error;
     if (error && typeof error === "object") {
@@ -60,6 +58,17 @@ export function translateStream(
     }
     return translator.push(value as ChatCompletionChunk);
   };
+  const onData = (data: string): string => {
+    if (data === "[DONE]") return finish();
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      ended = true;
+      return translator.fail("the upstream sent a malformed event", null);
+    }
+    return onValue(value);
+  };
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       start(controller) {
@@ -67,15 +76,25 @@ export function translateStream(
       },
       transform(chunk, controller) {
         if (ended) return;
-        splitter.push(chunk);
         let out = "";
-        for (let event = splitter.next(); event; event = splitter.next()) {
-          const data = sseData(event);
-          if (data === undefined) continue; // a comment
-          out += onData(data);
-          if (ended) break;
+        const parsed = splitter.pendingBytes === 0
+          ? parsedEvents(chunk)
+          : undefined;
+        if (parsed) {
+          for (const event of parsed) {
+            out += event === DONE ? finish() : onValue(event);
+            if (ended) break;
+          }
+        } else {
+          splitter.push(chunk);
+          for (let event = splitter.next(); event; event = splitter.next()) {
+            const data = sseData(event);
+            if (data === undefined) continue; // a comment
+            out += onData(data);
+            if (ended) break;
+          }
+          splitter.detach();
         }
-        splitter.detach();
         emit(controller, out);
       },
       flush(controller) {

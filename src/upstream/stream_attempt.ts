@@ -18,6 +18,7 @@ import {
   track,
   tracked,
 } from "./stream_track.ts";
+import { withParsedEvents } from "./parsed_events.ts";
 import { concatBytes, sseData, SseSplitter } from "./sse.ts";
 import {
   type AttemptInput,
@@ -85,8 +86,8 @@ export async function attemptStream(
       : undefined;
     if (opening) state.rewrite = opening.rewrite;
     const answer = opening ? undefined : new AnswerOpening();
-    /** Data events held before the commit, and their size. */
-    let held = 0;
+    /** Data events held before the commit (parsed), and their size. */
+    const held: ChatCompletionChunk[] = [];
     let heldBytes = 0;
     const fail = (failure: UpstreamFailure) => {
       reader.cancel().catch(() => {});
@@ -98,12 +99,17 @@ export async function attemptStream(
     ): AttemptResult<StreamAnswer> => {
       committed = true;
       scope.deadline.clear();
+      // The held events go on parsed with their bytes (parsed_events.ts); a
+      // continuation's opening was rewritten: its bytes are read as bytes.
+      const first = opening
+        ? concatBytes(head)
+        : withParsedEvents(concatBytes(head), held);
       return {
         ok: true,
         value: {
           status: res.status,
           headers: res.headers,
-          body: guardedStream(concatBytes(head), splitter, reader, scope, {
+          body: guardedStream(first, splitter, reader, scope, {
             model: input.model,
             idleMs: options.idleTimeoutMs,
             state,
@@ -117,7 +123,7 @@ export async function attemptStream(
     const ended = (ending: Ending): AttemptResult<StreamAnswer> => {
       const verdict = opening
         ? (opening.undecided ? "prefill_rejected" : "empty_stream")
-        : held === 0
+        : held.length === 0
         ? "empty_stream"
         : answer!.end();
       if (verdict === "commit") return commit(ending);
@@ -171,7 +177,7 @@ export async function attemptStream(
         }
         const verdict = answer!.take(parsed);
         head.push(event.slice());
-        held++;
+        held.push(parsed);
         heldBytes += event.length;
         track(parsed, state);
         if (verdict === "commit" || heldBytes > MAX_HELD_BYTES) return commit();

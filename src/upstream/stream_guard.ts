@@ -6,10 +6,16 @@
  * inside the same client stream; otherwise it ends with an OpenAI-style
  * error event naming the original break, and no `[DONE]`. A stream that sent
  * its `finish_reason` and then closed without `[DONE]` is complete: it gets
- * its `[DONE]`.
+ * its `[DONE]`. The events it parses come with the bytes it forwards (see
+ * parsed_events.ts), so that the agent fronts need not parse them again.
  *
  * @module
  */
+import {
+  DONE as DONE_EVENT,
+  type ParsedEvent,
+  withParsedEvents,
+} from "./parsed_events.ts";
 import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
 import { type AttemptScope, parseJson } from "./request.ts";
 import { errorInfo } from "../core/failure.ts";
@@ -24,11 +30,14 @@ import {
 /** The largest SSE event a stream may send (an event that never ends would grow without bound). */
 export const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 
-const DONE = new TextEncoder().encode("data: [DONE]\n\n");
+const DONE = withParsedEvents(new TextEncoder().encode("data: [DONE]\n\n"), [
+  DONE_EVENT,
+]);
 
-/** What a committed stream's next event means. */
+/** What a committed stream's next event means (`body`: its parsed data). */
 type EventCheck =
-  | { kind: "forward"; event: Uint8Array | string }
+  | { kind: "forward"; event: Uint8Array; body?: ChatCompletionChunk }
+  | { kind: "forward"; event: string; body: ChatCompletionChunk }
   | { kind: "skip" }
   | { kind: "done" }
   | { kind: "break"; error: string; code: string | number | null };
@@ -56,11 +65,11 @@ function checkEvent(event: Uint8Array, state: Tracked): EventCheck {
     };
   }
   track(body, state);
-  if (!state.rewrite) return { kind: "forward", event };
+  if (!state.rewrite) return { kind: "forward", event, body };
   const rewritten = state.rewrite(body);
   return rewritten === undefined
     ? { kind: "skip" }
-    : { kind: "forward", event: rewritten };
+    : { kind: "forward", event: rewritten, body };
 }
 
 const encoder = new TextEncoder();
@@ -178,9 +187,12 @@ export function guardedStream(
     controller: ReadableStreamDefaultController<Uint8Array>,
   ): EventCheck | undefined => {
     const ready: Array<Uint8Array> = [];
+    let parsed: ParsedEvent[] = []; // the data events of `ready`
     const flush = () => {
-      if (ready.length > 0) controller.enqueue(copyBytes(ready));
+      if (ready.length === 0) return;
+      controller.enqueue(withParsedEvents(copyBytes(ready), parsed));
       ready.length = 0;
+      parsed = [];
     };
     for (let event = splitter.next(); event; event = splitter.next()) {
       if (waiting) {
@@ -190,13 +202,20 @@ export function guardedStream(
       const check = checkEvent(event, state);
       if (check.kind === "skip") continue;
       if (check.kind === "forward") {
-        if (typeof check.event === "string") {
+        if (typeof check.event === "string") { // rewritten from its body
           flush();
-          controller.enqueue(encoder.encode(check.event));
-        } else ready.push(check.event);
+          const bytes = encoder.encode(check.event);
+          controller.enqueue(withParsedEvents(bytes, [check.body!]));
+        } else {
+          ready.push(check.event);
+          if (check.body) parsed.push(check.body); // not for a comment
+        }
         continue;
       }
-      if (check.kind === "done") ready.push(event);
+      if (check.kind === "done") {
+        ready.push(event);
+        parsed.push(DONE_EVENT);
+      }
       flush();
       return check;
     }

@@ -13,13 +13,11 @@
  *
  * @module
  */
-import type {
-  RawMessageStreamEvent,
-  ToolUseBlock,
-} from "@anthropic-ai/sdk/resources/messages";
+import type { ToolUseBlock } from "@anthropic-ai/sdk/resources/messages";
 import type { ChatCompletionChunk } from "../../types.ts";
 import { streamErrorType } from "./errors.ts";
 import { stopReasonOf, tokens, usageOf } from "./response.ts";
+import { blockDeltaFrame, frame, PING } from "./stream_frame.ts";
 
 /** Options of {@link MessagesStream}. */
 export interface MessagesStreamOptions {
@@ -34,17 +32,6 @@ export interface MessagesStreamOptions {
   /** The request's `stop_sequences`. */
   stopSequences?: readonly string[] | null;
 }
-
-interface ErrorEvent {
-  type: "error";
-  error: { type: "overloaded_error" | "api_error"; message: string };
-}
-
-function frame(event: RawMessageStreamEvent | ErrorEvent): string {
-  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
-}
-
-const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 
 interface ToolCallDelta {
   index?: unknown;
@@ -87,6 +74,9 @@ export class MessagesStream {
   #open: "text" | "thinking" | "tool" | "pending" | undefined;
   /** The index of the open block. */
   #index = -1;
+  /** The open block's delta frame, around the delta text. */
+  #head = "";
+  #tail = "";
   /** The upstream tool call index of the open tool block. */
   #toolKey = -1;
   #toolId: string | undefined;
@@ -145,19 +135,11 @@ export class MessagesStream {
         typeof reasoning === "string" && reasoning && this.#options.thinking
       ) {
         out += this.#run("thinking");
-        out += frame({
-          type: "content_block_delta",
-          index: this.#index,
-          delta: { type: "thinking_delta", thinking: reasoning },
-        });
+        out += this.#head + JSON.stringify(reasoning) + this.#tail;
       }
       if (typeof content === "string" && content) {
         out += this.#run("text");
-        out += frame({
-          type: "content_block_delta",
-          index: this.#index,
-          delta: { type: "text_delta", text: content },
-        });
+        out += this.#head + JSON.stringify(content) + this.#tail;
       }
       if (Array.isArray(tool_calls)) {
         for (const call of tool_calls as ToolCallDelta[]) {
@@ -224,6 +206,10 @@ export class MessagesStream {
     const out = this.#close();
     this.#open = kind;
     this.#index++;
+    [this.#head, this.#tail] = blockDeltaFrame(
+      this.#index,
+      kind === "text" ? "text_delta" : "thinking_delta",
+    );
     return out + frame({
       type: "content_block_start",
       index: this.#index,
@@ -284,6 +270,7 @@ export class MessagesStream {
     this.#open = "tool";
     this.#anyTool = true;
     this.#index++;
+    [this.#head, this.#tail] = blockDeltaFrame(this.#index, "input_json_delta");
     const block: ToolUseBlock = {
       type: "tool_use",
       id: id ?? `toolu_${this.#options.id.replace(/^msg_/, "")}_${this.#index}`,
@@ -300,10 +287,6 @@ export class MessagesStream {
   }
 
   #args(partial: string): string {
-    return frame({
-      type: "content_block_delta",
-      index: this.#index,
-      delta: { type: "input_json_delta", partial_json: partial },
-    });
+    return this.#head + JSON.stringify(partial) + this.#tail;
   }
 }

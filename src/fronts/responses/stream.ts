@@ -57,7 +57,7 @@ import {
   wantsReasoningSummary,
 } from "./response.ts";
 import type { ResponsesRequest } from "./schema.ts";
-import { MessageTrack, ReasoningTrack } from "./stream_text.ts";
+import { MESSAGE, REASONING, TextTrack } from "./stream_text.ts";
 import { ToolTrack } from "./stream_tools.ts";
 import { EventWriter } from "./stream_writer.ts";
 import type { ToolNames } from "./tools.ts";
@@ -110,8 +110,8 @@ export class ResponsesStream {
   readonly #init: ResponsesStreamInit;
   readonly #summaries: boolean;
   readonly #out: EventWriter;
-  readonly #message: MessageTrack;
-  readonly #reasoning: ReasoningTrack;
+  readonly #message: TextTrack;
+  readonly #reasoning: TextTrack;
   readonly #tools: ToolTrack;
   #started = false;
   #ended = false;
@@ -122,8 +122,8 @@ export class ResponsesStream {
     this.#init = init;
     this.#summaries = wantsReasoningSummary(init.request);
     this.#out = new EventWriter(init.newId ?? randomId);
-    this.#message = new MessageTrack(this.#out);
-    this.#reasoning = new ReasoningTrack(this.#out);
+    this.#message = new TextTrack(this.#out, MESSAGE);
+    this.#reasoning = new TextTrack(this.#out, REASONING);
     this.#tools = new ToolTrack(this.#out, init.tools);
   }
 
@@ -131,13 +131,7 @@ export class ResponsesStream {
   start(): string {
     if (this.#started || this.#ended) return "";
     this.#started = true;
-    return this.#out.emit({
-      type: "response.created",
-      response: this.#response("in_progress", { output: [] }),
-    }) + this.#out.emit({
-      type: "response.in_progress",
-      response: this.#response("in_progress", { output: [] }),
-    });
+    return this.#out.opening(this.#response("in_progress", { output: [] }));
   }
 
   /** The events of one upstream chunk (often one delta event, maybe none). */

@@ -1,27 +1,132 @@
 /**
  * The text items of a Responses stream: the assistant `message` (one
  * `output_text` part) and the `reasoning` item (one summary part). Each is
- * open from its first delta until `close()`.
+ * open from its first delta until `close()`; one {@link TextTrack} each,
+ * told apart by its {@link TextKind}.
  *
  * @module
  */
-import type { ResponseOutputItem } from "openai/resources/responses/responses";
+import type {
+  ResponseOutputItem,
+  ResponseOutputMessage,
+  ResponseReasoningItem,
+} from "openai/resources/responses/responses";
 import { messageItem, reasoningItem } from "./response.ts";
-import type { EventWriter } from "./stream_writer.ts";
+import type {
+  DeltaEvent,
+  DeltaFrames,
+  EventWriter,
+  Unsequenced,
+} from "./stream_writer.ts";
+
+/** The events and items of one kind of text item, at `id` and output `index`. */
+export interface TextKind {
+  /** The item id's prefix. */
+  prefix: string;
+  /** The item as added: in progress, without text. */
+  added(id: string): ResponseOutputItem;
+  /** The part's `….added` event, sent after the item's. */
+  opened(id: string, index: number): Unsequenced;
+  /** The delta event (its `delta` is not used). */
+  delta(id: string, index: number): Unsequenced<DeltaEvent>;
+  /** The text's and the part's `….done` events. */
+  closed(id: string, index: number, text: string): Unsequenced[];
+  /** The whole item. */
+  item(id: string, text: string): ResponseOutputMessage | ResponseReasoningItem;
+}
+
+/** The assistant message: `output_text` events. */
+export const MESSAGE: TextKind = {
+  prefix: "msg",
+  added: (id) => ({
+    id,
+    type: "message",
+    role: "assistant",
+    status: "in_progress",
+    content: [],
+  }),
+  opened: (id, index) => ({
+    type: "response.content_part.added",
+    item_id: id,
+    output_index: index,
+    content_index: 0,
+    part: { type: "output_text", text: "", annotations: [], logprobs: [] },
+  }),
+  delta: (id, index) => ({
+    type: "response.output_text.delta",
+    item_id: id,
+    output_index: index,
+    content_index: 0,
+    delta: "",
+    logprobs: [],
+  }),
+  closed: (id, index, text) => [{
+    type: "response.output_text.done",
+    item_id: id,
+    output_index: index,
+    content_index: 0,
+    text,
+    logprobs: [],
+  }, {
+    type: "response.content_part.done",
+    item_id: id,
+    output_index: index,
+    content_index: 0,
+    part: { type: "output_text", text, annotations: [], logprobs: [] },
+  }],
+  item: messageItem,
+};
+
+/** The reasoning item: `reasoning_summary_text` events. */
+export const REASONING: TextKind = {
+  prefix: "rs",
+  added: (id) => ({ id, type: "reasoning", summary: [] }),
+  opened: (id, index) => ({
+    type: "response.reasoning_summary_part.added",
+    item_id: id,
+    output_index: index,
+    summary_index: 0,
+    part: { type: "summary_text", text: "" },
+  }),
+  delta: (id, index) => ({
+    type: "response.reasoning_summary_text.delta",
+    item_id: id,
+    output_index: index,
+    summary_index: 0,
+    delta: "",
+  }),
+  closed: (id, index, text) => [{
+    type: "response.reasoning_summary_text.done",
+    item_id: id,
+    output_index: index,
+    summary_index: 0,
+    text,
+  }, {
+    type: "response.reasoning_summary_part.done",
+    item_id: id,
+    output_index: index,
+    summary_index: 0,
+    part: { type: "summary_text", text },
+  }],
+  item: reasoningItem,
+};
 
 interface Open {
   id: string;
   index: number;
   text: string;
+  frames: DeltaFrames;
 }
 
-/** The assistant message: `output_text` events. */
-export class MessageTrack {
+/** One text item of a {@link TextKind}, open from its first delta to `close()`. */
+export class TextTrack {
   readonly #out: EventWriter;
+  readonly #kind: TextKind;
   #open: Open | undefined;
 
-  constructor(out: EventWriter) {
+  constructor(out: EventWriter, kind: TextKind) {
     this.#out = out;
+    this.#kind = kind;
   }
 
   /** Adds `delta`, opening the item and its part first if needed. */
@@ -29,32 +134,21 @@ export class MessageTrack {
     let sse = "";
     let open = this.#open;
     if (!open) {
-      const id = this.#out.newId("msg");
-      const added = this.#out.add({
+      const out = this.#out;
+      const kind = this.#kind;
+      const id = out.newId(kind.prefix);
+      const added = out.add(kind.added(id));
+      const index = added.index;
+      open = this.#open = {
         id,
-        type: "message",
-        role: "assistant",
-        status: "in_progress",
-        content: [],
-      });
-      open = this.#open = { id, index: added.index, text: "" };
-      sse = added.sse + this.#out.emit({
-        type: "response.content_part.added",
-        item_id: id,
-        output_index: open.index,
-        content_index: 0,
-        part: { type: "output_text", text: "", annotations: [], logprobs: [] },
-      });
+        index,
+        text: "",
+        frames: out.deltas(kind.delta(id, index)),
+      };
+      sse = added.sse + out.emit(kind.opened(id, index));
     }
     open.text += delta;
-    return sse + this.#out.emit({
-      type: "response.output_text.delta",
-      item_id: open.id,
-      output_index: open.index,
-      content_index: 0,
-      delta,
-      logprobs: [],
-    });
+    return sse + open.frames(delta);
   }
 
   /** Ends the text, the part and the item, if open. */
@@ -63,81 +157,11 @@ export class MessageTrack {
     if (!open) return "";
     this.#open = undefined;
     const { id, index, text } = open;
-    const at = { item_id: id, output_index: index, content_index: 0 };
-    return this.#out.emit({
-      type: "response.output_text.done",
-      ...at,
-      text,
-      logprobs: [],
-    }) + this.#out.emit({
-      type: "response.content_part.done",
-      ...at,
-      part: { type: "output_text", text, annotations: [], logprobs: [] },
-    }) + this.#out.done(index, messageItem(id, text));
-  }
-
-  /** The unfinished item, `incomplete`, for a failed response. */
-  partial(output: ResponseOutputItem[]): void {
-    const open = this.#open;
-    if (!open) return;
-    output[open.index] = {
-      ...messageItem(open.id, open.text),
-      status: "incomplete",
-    };
-  }
-}
-
-/** The reasoning item: `reasoning_summary_text` events. */
-export class ReasoningTrack {
-  readonly #out: EventWriter;
-  #open: Open | undefined;
-
-  constructor(out: EventWriter) {
-    this.#out = out;
-  }
-
-  /** Adds `delta`, opening the item and its summary part first if needed. */
-  delta(delta: string): string {
     let sse = "";
-    let open = this.#open;
-    if (!open) {
-      const id = this.#out.newId("rs");
-      const added = this.#out.add({ id, type: "reasoning", summary: [] });
-      open = this.#open = { id, index: added.index, text: "" };
-      sse = added.sse + this.#out.emit({
-        type: "response.reasoning_summary_part.added",
-        item_id: id,
-        output_index: open.index,
-        summary_index: 0,
-        part: { type: "summary_text", text: "" },
-      });
+    for (const event of this.#kind.closed(id, index, text)) {
+      sse += this.#out.emit(event);
     }
-    open.text += delta;
-    return sse + this.#out.emit({
-      type: "response.reasoning_summary_text.delta",
-      item_id: open.id,
-      output_index: open.index,
-      summary_index: 0,
-      delta,
-    });
-  }
-
-  /** Ends the summary text, its part and the item, if open. */
-  close(): string {
-    const open = this.#open;
-    if (!open) return "";
-    this.#open = undefined;
-    const { id, index, text } = open;
-    const at = { item_id: id, output_index: index, summary_index: 0 };
-    return this.#out.emit({
-      type: "response.reasoning_summary_text.done",
-      ...at,
-      text,
-    }) + this.#out.emit({
-      type: "response.reasoning_summary_part.done",
-      ...at,
-      part: { type: "summary_text", text },
-    }) + this.#out.done(index, reasoningItem(id, text));
+    return sse + this.#out.done(index, this.#kind.item(id, text));
   }
 
   /** The unfinished item, `incomplete`, for a failed response. */
@@ -145,7 +169,7 @@ export class ReasoningTrack {
     const open = this.#open;
     if (!open) return;
     output[open.index] = {
-      ...reasoningItem(open.id, open.text),
+      ...this.#kind.item(open.id, open.text),
       status: "incomplete",
     };
   }

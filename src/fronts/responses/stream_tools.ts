@@ -15,7 +15,7 @@
  */
 import type { ResponseOutputItem } from "openai/resources/responses/responses";
 import { customInput, toolCallItem } from "./response.ts";
-import type { EventWriter } from "./stream_writer.ts";
+import type { DeltaFrames, EventWriter } from "./stream_writer.ts";
 import type { ToolNames } from "./tools.ts";
 
 /** A tool call, from its first delta until its item is done. */
@@ -28,6 +28,8 @@ interface Call {
   chatName: string;
   args: string;
   custom: boolean;
+  /** A function call's argument deltas, once added. */
+  frames: DeltaFrames | undefined;
 }
 
 function text(value: unknown): string {
@@ -68,6 +70,7 @@ export class ToolTrack {
         chatName: "",
         args: "",
         custom: false,
+        frames: undefined,
       };
       this.#calls.set(key, call);
     }
@@ -108,17 +111,19 @@ export class ToolTrack {
       item.type === "function_call" ? { ...item, status: "in_progress" } : item,
     );
     call.index = added.index;
+    if (!call.custom) {
+      call.frames = this.#out.deltas({
+        type: "response.function_call_arguments.delta",
+        item_id: call.id,
+        output_index: call.index,
+        delta: "",
+      });
+    }
     return added.sse + this.#argumentsDelta(call, call.args);
   }
 
   #argumentsDelta(call: Call, delta: string): string {
-    if (delta === "" || call.custom) return "";
-    return this.#out.emit({
-      type: "response.function_call_arguments.delta",
-      item_id: call.id,
-      output_index: call.index,
-      delta,
-    });
+    return delta === "" || !call.frames ? "" : call.frames(delta);
   }
 
   #item(call: Call, args = call.args) {
