@@ -271,7 +271,9 @@ Deno.test("quota: without quotaRefresh (the library's default) /key is never rea
 Deno.test("freerouter check shows the reset countdown and the projection from the proxy's history in FREEROUTER_KV_PATH", async () => {
   await using r = keyRig({ used: 45, limit: 50, remaining: 5 });
   await withKvFile(async (path) => {
-    const now = Date.now();
+    // A fixed noon: the history sample half an hour back is today's, and the
+    // projection ends before midnight, whatever time the test runs.
+    const now = Date.UTC(2026, 11, 6, 12, 0);
     {
       using kv = await Deno.openKv(path);
       await kv.set(samplesKey(await accountIdOf("sk-or-v1-check-0123456789")), [
@@ -283,19 +285,16 @@ Deno.test("freerouter check shows the reset countdown and the projection from th
       OPENROUTER_API_KEY: "sk-or-v1-check-0123456789",
       OPENROUTER_BASE_URL: r.fake.baseUrl,
       FREEROUTER_KV_PATH: path,
-    }, { out: (t) => out.push(t), err: (t) => out.push(t) });
+    }, { out: (t) => out.push(t), err: (t) => out.push(t), now: () => now });
     assert.equal(code, 0, out.join("\n"));
     const text = out.join("\n");
     assert.match(text, /Free models today: 45 of 50 used, 5 left/);
-    const midnight = (Math.floor(now / 86_400_000) + 1) * 86_400_000;
-    assert.match(text, /Resets in: +\d+ (h|min|s)/);
+    assert.match(text, /Resets in: +12 h/);
     // 30 requests in the last 30 minutes: 60 an hour, 5 left: 5 minutes.
-    if (midnight - now > 6 * 60_000) {
-      assert.match(
-        text,
-        /Projection: +60 requests\/hour over the last hour: runs out at \d\d:\d\d UTC \(in [45] min\)/,
-      );
-    } else assert.match(text, /lasts until the reset/);
+    assert.match(
+      text,
+      /Projection: +60 requests\/hour over the last hour: runs out at 12:05 UTC \(in 5 min\)/,
+    );
   });
   // Without a KV file there is no history.
   const out: string[] = [];

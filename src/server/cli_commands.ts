@@ -122,6 +122,7 @@ export async function printModels(
 export async function printKeyCheck(
   config: ServerConfig,
   out: (line: string) => void,
+  now: number = Date.now(),
 ): Promise<number> {
   if (!config.openrouterApiKey) {
     throw new ConfigError(
@@ -177,7 +178,7 @@ export async function printKeyCheck(
       body,
       config.openrouterApiKey,
       config.kvPath,
-      Date.now(),
+      now,
     ),
   ];
   out(lines.join("\n"));

@@ -71,11 +71,18 @@ export function parseCommandLine(args: readonly string[]): Command {
   return { command: command ?? "serve", ...flags };
 }
 
-/** Runs the command line; resolves with the exit code (serve: when the server stops). */
+/**
+ * Runs the command line; resolves with the exit code (serve: when the server
+ * stops). `io.now` is the clock `check` reads (tests fix it).
+ */
 export async function run(
   args: readonly string[],
   env: Record<string, string | undefined>,
-  io: { out: (text: string) => void; err: (text: string) => void } = {
+  io: {
+    out: (text: string) => void;
+    err: (text: string) => void;
+    now?: () => number;
+  } = {
     out: (t) => console.log(t),
     err: (t) => console.error(t),
   },
@@ -93,7 +100,9 @@ export async function run(
       ...(command.port !== undefined ? { PORT: command.port } : {}),
     });
     if (command.command === "models") return await printModels(config, io.out);
-    if (command.command === "check") return await printKeyCheck(config, io.out);
+    if (command.command === "check") {
+      return await printKeyCheck(config, io.out, (io.now ?? Date.now)());
+    }
     const running = await serve(config);
     const stop = () => void running.shutdown();
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
