@@ -6,7 +6,7 @@
  * @module
  */
 import type { Attempt } from "./errors.ts";
-import type { ClientSignal } from "./upstream/request.ts";
+import type { ClientSignal } from "./upstream/scope.ts";
 import type { StreamBreak } from "./upstream/stream_track.ts";
 
 /** A routed answer: what answered, after which attempts. */

@@ -40,12 +40,12 @@ import {
   attemptCompletion,
   type CompletionAnswer,
 } from "./upstream/completion_attempt.ts";
-import {
-  type AttemptInput,
-  type AttemptResult,
-  readSignal,
-  type UpstreamOptions,
+import type {
+  AttemptInput,
+  AttemptResult,
+  UpstreamOptions,
 } from "./upstream/request.ts";
+import { readSignal } from "./upstream/scope.ts";
 import type { ChatCompletionRequest, FreeModel } from "./types.ts";
 
 /** Routes chat completions across the free pool. */

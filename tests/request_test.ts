@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { createHandler } from "../src/http/handler.ts";
-import { CLIENT_WATCH_DELAY_MS } from "../src/upstream/request.ts";
+import { CLIENT_WATCH_DELAY_MS } from "../src/upstream/scope.ts";
 import { hello } from "./_harness.ts";
 import { catalogRow, completionBody } from "./fake_openrouter/mod.ts";
 

@@ -11,7 +11,6 @@ import type { ChatCompletion } from "../types.ts";
 import {
   type AttemptInput,
   type AttemptResult,
-  AttemptScope,
   bodyFailure,
   parseJson,
   readAll,
@@ -20,6 +19,7 @@ import {
   type UpstreamOptions,
   upstreamRequest,
 } from "./request.ts";
+import { AttemptScope } from "./scope.ts";
 
 const decoder = new TextDecoder();
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AttemptScope } from "./request.ts";
+import type { AttemptScope } from "./scope.ts";
 
 /**
  * The keys of the outermost JSON object in a (possibly truncated) JSON text,

@@ -1,14 +1,17 @@
 /**
- * The plumbing every upstream attempt shares: the request OpenRouter gets, the
- * attempt's abort controller and deadlines, and telling an error answer from a
- * usable one.
+ * The plumbing every upstream attempt shares: the request OpenRouter gets,
+ * reading its body, and telling an error answer from a usable one (the
+ * attempt's abort controller and deadlines are in scope.ts).
  *
  * @module
  */
-import { Deadline } from "./deadline.ts";
+import {
+  type AttemptScope,
+  type ClientSignal,
+  settledByAbort,
+} from "./scope.ts";
 import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import { notAnAnswer } from "../core/answers.ts";
-import { FreeRouterError } from "../errors.ts";
 
 /** How to reach OpenRouter. */
 export interface UpstreamOptions {
@@ -34,26 +37,6 @@ export interface AttemptInput {
   signal?: ClientSignal;
 }
 
-/**
- * The client's signal, or a function that returns it for when reading it has
- * a cost (a `Deno.serve` request's `signal` getter registers a cancel watcher
- * with the runtime, about 5 µs). An attempt calls the function once it has
- * run {@link CLIENT_WATCH_DELAY_MS}, or when it fails: a quick answer never
- * pays for the watch, and the upstream has counted the request by then
- * anyway, so aborting sooner would save no quota.
- */
-export type ClientSignal = AbortSignal | (() => AbortSignal | undefined);
-
-/** The signal of a {@link ClientSignal}, read now. */
-export function readSignal(
-  signal: ClientSignal | undefined,
-): AbortSignal | undefined {
-  return typeof signal === "function" ? signal() : signal;
-}
-
-/** How long an attempt runs before a lazily given client signal is watched. */
-export const CLIENT_WATCH_DELAY_MS = 100;
-
 /** An attempt's result. */
 export type AttemptResult<T> =
   | { ok: true; value: T }
@@ -63,87 +46,6 @@ const APP_URL = "https://github.com/freerouter/freerouter";
 const APP_TITLE = "freerouter";
 
 const decoder = new TextDecoder();
-
-/** One live attempt: its abort controller, deadline and link to the client's signal. */
-export class AttemptScope {
-  readonly controller = new AbortController();
-  /** Aborts the attempt when a timeout passes. */
-  readonly deadline = new Deadline(() =>
-    this.#abort(new DOMException("timed out", "TimeoutError"))
-  );
-  #signal: AbortSignal | undefined;
-  #onAbort = () => this.#abort(this.#signal?.reason);
-  /** The body reader in use (see {@link watch}). */
-  #reader: { cancel(reason?: unknown): Promise<void> } | undefined;
-
-  /**
-   * Cancels `reader` when the attempt is aborted (a timeout, or the client
-   * going away), so that a pending read settles (`done`) even when the
-   * runtime does not error the body on abort, which Deno sometimes does not
-   * do for a fetch body under load. After an abort, a read that ends is
-   * not the upstream's end: see {@link aborted}.
-   */
-  watch(reader: { cancel(reason?: unknown): Promise<void> }): void {
-    this.#reader = reader;
-  }
-
-  /** Whether the attempt was aborted (its reads end without the upstream ending). */
-  get aborted(): boolean {
-    return this.controller.signal.aborted;
-  }
-
-  #abort(reason: unknown): void {
-    this.controller.abort(reason);
-    this.#reader?.cancel(reason).catch(() => {});
-  }
-  /** The client's signal, not read yet (see {@link ClientSignal}). */
-  #lazySignal: (() => AbortSignal | undefined) | undefined;
-  /** Reads and watches the lazy signal once the attempt has run a while. */
-  #watch: Deadline | undefined;
-
-  constructor(signal: ClientSignal | undefined) {
-    if (typeof signal !== "function") this.#link(signal);
-    else {
-      this.#lazySignal = signal;
-      this.#watch = new Deadline(() => this.#linkLazy());
-      this.#watch.arm(CLIENT_WATCH_DELAY_MS);
-    }
-  }
-
-  #link(signal: AbortSignal | undefined): void {
-    this.#signal = signal;
-    if (signal?.aborted) this.#abort(signal.reason);
-    else signal?.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
-  #linkLazy(): void {
-    const read = this.#lazySignal;
-    if (read === undefined) return;
-    this.#lazySignal = undefined;
-    this.#watch?.clear();
-    this.#link(read());
-  }
-
-  get clientAborted(): boolean {
-    this.#linkLazy();
-    return this.#signal?.aborted === true;
-  }
-
-  /** The failure for an error thrown while fetching or reading. */
-  failureOf(status = 0): UpstreamFailure {
-    if (this.clientAborted) {
-      throw new FreeRouterError("aborted", "The client went away");
-    }
-    return { kind: this.deadline.fired ? "timeout" : "network", status };
-  }
-
-  dispose(): void {
-    this.deadline.clear();
-    this.#watch?.clear();
-    this.#lazySignal = undefined;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-  }
-}
 
 export function upstreamRequest(
   options: UpstreamOptions,
@@ -206,24 +108,6 @@ export async function readAll(
   } finally {
     scope.deadline.clear();
   }
-}
-
-/**
- * `promise`, or its rejection with the abort reason once `signal` aborts: a
- * body read the runtime does not error on abort cannot outlive its timeout.
- */
-function settledByAbort<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() =>
-      signal.removeEventListener("abort", onAbort)
-    );
-  });
 }
 
 export function skipWhitespace(bytes: Uint8Array): Uint8Array {

@@ -23,13 +23,13 @@ import { concatBytes, sseData, SseSplitter } from "./sse.ts";
 import {
   type AttemptInput,
   type AttemptResult,
-  AttemptScope,
   parseJson,
   reusingReader,
   unusableAnswer,
   type UpstreamOptions,
   upstreamRequest,
 } from "./request.ts";
+import { AttemptScope } from "./scope.ts";
 
 /** A committed stream: the first data event arrived and was not an error. */
 export interface StreamAnswer {

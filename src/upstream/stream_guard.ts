@@ -17,7 +17,8 @@ import {
   withParsedEvents,
 } from "./parsed_events.ts";
 import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
-import { type AttemptScope, parseJson } from "./request.ts";
+import { parseJson } from "./request.ts";
+import type { AttemptScope } from "./scope.ts";
 import { errorInfo } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import {
