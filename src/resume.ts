@@ -51,7 +51,7 @@ export function resumer(
     const prefilled: ChatCompletionRequest = {
       ...request,
       stream: true,
-      messages: at.text === ""
+      messages: at.text.trim() === ""
         ? request.messages
         : [...request.messages, { role: "assistant", content: at.text }],
     };

@@ -9,6 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { within } from "./_async.ts";
+import { fetchFreePool } from "../src/upstream/catalog_fetch.ts";
+import { fetchKeyReport } from "../src/upstream/key_fetch.ts";
 import { hello, rig } from "./_harness.ts";
 import {
   chunk,
@@ -102,3 +104,34 @@ for (const sized of [true, false]) {
     },
   );
 }
+
+/** A 200 whose JSON body starts and then stalls, out of the abort signal's reach. */
+const stallingJson: typeof fetch = () =>
+  Promise.resolve(
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('{"data":['));
+        },
+      }),
+      { status: 200, headers: { "content-type": "application/json" } },
+    ),
+  );
+
+Deno.test("GET /models and GET /key whose bodies stall after their headers reject at their timeout even when the abort does not end the read", async () => {
+  const options = {
+    baseUrl: "http://openrouter.test",
+    fetch: stallingJson,
+    requestTimeoutMs: 50,
+  };
+  // Rejected by its own timeout, not by the bound that turns a hang into a failure.
+  const ownTimeout = (err: unknown) => !String(err).includes("never happened");
+  await assert.rejects(
+    within(fetchFreePool(options, undefined), "the catalog read to end"),
+    ownTimeout,
+  );
+  await assert.rejects(
+    within(fetchKeyReport(options, "sk-or-v1-key"), "the key read to end"),
+    ownTimeout,
+  );
+});

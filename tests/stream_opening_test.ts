@@ -7,7 +7,11 @@
  * back.
  */
 import assert from "node:assert/strict";
-import { AnswerOpening, argumentsParse } from "../src/core/answers.ts";
+import {
+  AnswerOpening,
+  argumentsParse,
+  JsonDepth,
+} from "../src/core/answers.ts";
 import type { ChatCompletionChunk } from "../src/types.ts";
 import { anthropicSdk, toolCallStream } from "./_agent_fronts.ts";
 import { hello, rig } from "./_harness.ts";
@@ -309,4 +313,102 @@ Deno.test("with resumption off, a stream that reasons and then finishes without 
   assert.ok(!events.includes("[DONE]"));
   assert.equal(JSON.parse(events.at(-1)!).error.code, "empty_answer");
   assert.equal(r.fake.chatRequests().length, 1);
+});
+
+Deno.test("a fresh continuation (after a reasoning-only break) opens like any answer: a tool call that never parses fails it, and the model after it answers", async () => {
+  await using r = rig({ streamResume: true });
+  const [, , C] = POOL as [string, string, string];
+  r.fake.script(A, streamStep(reasoningOnly(A)));
+  r.fake.script(
+    B,
+    streamStep([
+      chunk(B, { role: "assistant", content: "" }, null, m),
+      chunk(B, toolDelta(0, '{"cmd": "l', "exec_command"), null, m),
+      chunk(B, { content: "" }, "tool_calls", m),
+      DONE,
+    ]),
+  );
+  const res = await r.chat(hello("auto", { stream: true }));
+  const { text } = await readBody(res);
+  assert.ok(!text.includes("exec_command"), "B's broken call was not sent");
+  assert.ok(text.includes(`: resumed on ${C}`));
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
+  assert.equal(sseEvents(text).at(-1), "[DONE]");
+  // The continuation is part of the first stream: its id throughout.
+  const ids = new Set(
+    sseEvents(text).filter((e) => e !== "[DONE]").map((e) => JSON.parse(e).id),
+  );
+  assert.equal(ids.size, 1);
+});
+
+Deno.test("a stream that reasons, writes only whitespace and finishes is resumed without a whitespace prefill", async () => {
+  await using r = rig({ streamResume: true });
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, { content: "", reasoning: "Thinking it over" }, null, m),
+      chunk(A, "\n\n", null, m),
+      chunk(A, { content: "" }, "stop", m),
+      DONE,
+    ]),
+  );
+  await readBody(await r.chat(hello("auto", { stream: true })));
+  const [first, second] = r.fake.chatRequests();
+  assert.deepEqual(
+    (second!.body as { messages: unknown[] }).messages,
+    (first!.body as { messages: unknown[] }).messages,
+  );
+});
+
+Deno.test("keep-alive comments keep a held tool call alive, as they keep a committed stream alive", async () => {
+  await using r = rig({ streamIdleTimeout: 0.3, streamResume: false });
+  // The pauses pace the upstream (each under the idle timeout, together
+  // over it); nothing waits on them.
+  using pacer = new Pacer();
+  const parts = [
+    chunk(A, { role: "assistant", content: "" }, null, m),
+    chunk(A, toolDelta(0, '{"cmd": ', "exec_command"), null, m),
+    pacer.gate(150),
+    PROCESSING,
+    pacer.gate(150),
+    PROCESSING,
+    pacer.gate(150),
+    PROCESSING,
+    pacer.gate(150),
+    chunk(A, toolDelta(0, '"ls"}'), null, m),
+    chunk(A, { content: "" }, "tool_calls", m),
+    DONE,
+  ];
+  r.fake.script(A, streamStep(parts));
+  const { res, text } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(text, parts.filter((p) => typeof p === "string").join(""));
+});
+
+Deno.test("a stream that ends before its held tool call finishes fails before commit (no finish_reason): the next model answers", async () => {
+  await using r = rig();
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, toolDelta(0, "", "now"), null, m),
+    ]),
+  );
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  assert.equal(events.at(-1), "[DONE]");
+});
+
+Deno.test("JsonDepth: balanced once the first value closes, outside strings; braces in strings and escapes do not count", () => {
+  const depth = new JsonDepth();
+  for (const piece of ['{"a": "}', '\\\\"', ', "b": [1, {"c": "\\"]"}', "]"]) {
+    depth.feed(piece);
+    assert.equal(depth.balanced, false, piece);
+  }
+  depth.feed("}");
+  assert.equal(depth.balanced, true);
+  const empty = new JsonDepth();
+  empty.feed("  ");
+  assert.equal(empty.balanced, false);
 });

@@ -117,6 +117,10 @@ export function notAnAnswer(
 export class AnswerOpening {
   /** Each held tool call's arguments so far, by tool call index. */
   readonly #args = new Map<number, string>();
+  /** The held tool call that decides the commit: the first one seen. */
+  #first: number | undefined;
+  /** Its arguments' nesting, followed piece by piece (parsed once balanced). */
+  readonly #depth = new JsonDepth();
 
   /** One data chunk before the commit. */
   take(chunk: ChatCompletionChunk): OpeningVerdict {
@@ -135,12 +139,11 @@ export class AnswerOpening {
         if (Array.isArray(delta.tool_calls)) {
           for (const call of delta.tool_calls as ToolCallDelta[]) {
             const index = typeof call?.index === "number" ? call.index : 0;
-            const piece = call?.function?.arguments;
-            this.#args.set(
-              index,
-              (this.#args.get(index) ?? "") +
-                (typeof piece === "string" ? piece : ""),
-            );
+            const raw = call?.function?.arguments;
+            const piece = typeof raw === "string" ? raw : "";
+            this.#first ??= index;
+            if (index === this.#first) this.#depth.feed(piece);
+            this.#args.set(index, (this.#args.get(index) ?? "") + piece);
           }
         }
       }
@@ -152,15 +155,14 @@ export class AnswerOpening {
         ? "commit"
         : this.end();
     }
-    if (this.#args.size === 0) return "hold";
-    // The first tool call is the one being held.
-    const first = this.#args.get(Math.min(...this.#args.keys()))!;
-    return first.trim() !== "" && argumentsParse(first) ? "commit" : "hold";
+    if (this.#first === undefined || !this.#depth.balanced) return "hold";
+    // Parsed only when its nesting closes: not at every delta.
+    return argumentsParse(this.#args.get(this.#first)!) ? "commit" : "hold";
   }
 
   /**
-   * The stream ended (or finished) before a commit: what it held is an
-   * answer when its tool calls' arguments all parse.
+   * The stream finished before a commit: what it held is an answer when its
+   * tool calls' arguments all parse.
    */
   end(): "commit" | "empty_answer" | "invalid_tool_call" {
     if (this.#args.size === 0) return "empty_answer";
@@ -168,5 +170,38 @@ export class AnswerOpening {
       if (!argumentsParse(args)) return "invalid_tool_call";
     }
     return "commit";
+  }
+}
+
+/**
+ * The nesting of JSON text fed piece by piece: whether an object or array has
+ * opened and closed again (outside strings). Linear in the text, so a long
+ * argument string is scanned once, not re-read at every delta.
+ */
+export class JsonDepth {
+  #depth = 0;
+  #opened = false;
+  #inString = false;
+  #escape = false;
+
+  /** Feeds the next piece of text. */
+  feed(text: string): void {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (this.#inString) {
+        if (this.#escape) this.#escape = false;
+        else if (c === 92) this.#escape = true; // backslash
+        else if (c === 34) this.#inString = false; // quote
+      } else if (c === 34) this.#inString = true;
+      else if (c === 123 || c === 91) {
+        this.#depth++;
+        this.#opened = true;
+      } else if (c === 125 || c === 93) this.#depth--;
+    }
+  }
+
+  /** Whether what was fed opened a value and closed it again. */
+  get balanced(): boolean {
+    return this.#opened && this.#depth <= 0 && !this.#inString;
   }
 }

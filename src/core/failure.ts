@@ -26,6 +26,7 @@ export type FailureKind =
   | "invalid_body" // 2xx whose body is not a chat completion
   | "error_body" // 2xx whose body or first event carries an `error` object
   | "empty_stream" // a stream that ended before any data event
+  | "incomplete_stream" // a stream that ended before its opening was complete (no finish_reason)
   | "prefill_rejected" // a continuation that started the answer over instead of continuing it
   | "empty_answer" // a 200 without content or a tool call (not cut by the length limit)
   | "invalid_tool_call"; // a 200 whose tool call arguments are not JSON
@@ -260,6 +261,8 @@ export function describeFailure(failure: UpstreamFailure): string {
       return `${failure.status} with error ${failure.error?.code ?? "?"}`;
     case "empty_stream":
       return "stream ended before any data";
+    case "incomplete_stream":
+      return "stream ended before its answer was complete";
     case "prefill_rejected":
       return "started over instead of continuing";
     case "empty_answer":

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { settledByAbort } from "./scope.ts";
 import { buildFreePool } from "../core/free_pool.ts";
 import type { FreeModel } from "../types.ts";
 
@@ -38,7 +39,10 @@ export async function fetchFreePool(
       await res.body?.cancel();
       throw new Error(`GET /models answered ${res.status}`);
     }
-    const body = await res.json() as { data?: unknown };
+    // The timeout ends the body read too, even when the runtime would not.
+    const body = await settledByAbort(res.json(), controller.signal) as {
+      data?: unknown;
+    };
     if (!Array.isArray(body?.data)) {
       throw new Error("GET /models answered without a data array");
     }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { settledByAbort } from "./scope.ts";
 import { type KeyReport, parseKeyReport } from "../core/key_report.ts";
 
 /** Where and how to read `/key`. */
@@ -40,7 +41,14 @@ export async function fetchKeyReport(
       await res.body?.cancel();
       throw new Error(`GET /key answered ${res.status}`);
     }
-    const report = parseKeyReport(await res.json().catch(() => undefined));
+    // The timeout ends the body read too, even when the runtime would not.
+    const json = await settledByAbort(res.json(), controller.signal).catch(
+      (err) => {
+        if (controller.signal.aborted) throw err;
+        return undefined;
+      },
+    );
+    const report = parseKeyReport(json);
     if (report === undefined) {
       throw new Error("GET /key answered without a key report");
     }

@@ -11,7 +11,7 @@ import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import { AnswerOpening } from "../core/answers.ts";
 import { ContinuationOpening } from "./continuation.ts";
-import { type Ending, guardedStream, MAX_EVENT_BYTES } from "./stream_guard.ts";
+import { guardedStream, MAX_EVENT_BYTES } from "./stream_guard.ts";
 import {
   type Resume,
   type StreamBreak,
@@ -81,10 +81,17 @@ export async function attemptStream(
     const splitter = new SseSplitter();
     const head: Uint8Array[] = [];
     const state = tracked(input.continues);
-    const opening = input.continues
-      ? new ContinuationOpening(input.continues)
+    // A continuation of forwarded text is held until it is known to continue
+    // it; one that starts afresh (nothing but reasoning was forwarded) opens
+    // like any answer. Both are rewritten as part of the first stream.
+    const continues = input.continues;
+    const fresh = continues !== undefined && continues.text.trim() === "";
+    const opening = continues && !fresh
+      ? new ContinuationOpening(continues)
       : undefined;
-    if (opening) state.rewrite = opening.rewrite;
+    if (continues) {
+      state.rewrite = (opening ?? new ContinuationOpening(continues)).rewrite;
+    }
     const answer = opening ? undefined : new AnswerOpening();
     /** Data events held before the commit (parsed), and their size. */
     const held: ChatCompletionChunk[] = [];
@@ -94,9 +101,7 @@ export async function attemptStream(
       return { ok: false as const, failure };
     };
     /** Commits the stream with the events read so far. */
-    const commit = (
-      ending?: Ending,
-    ): AttemptResult<StreamAnswer> => {
+    const commit = (): AttemptResult<StreamAnswer> => {
       committed = true;
       scope.deadline.clear();
       // The held events go on parsed with their bytes (parsed_events.ts); a
@@ -114,20 +119,28 @@ export async function attemptStream(
             idleMs: options.idleTimeoutMs,
             state,
             resume: input.resume,
-            ending,
           }),
         },
       };
     };
-    /** The stream ended (`[DONE]` or the upstream closing) before a commit. */
-    const ended = (ending: Ending): AttemptResult<StreamAnswer> => {
-      const verdict = opening
-        ? (opening.undecided ? "prefill_rejected" : "empty_stream")
-        : held.length === 0
-        ? "empty_stream"
-        : answer!.end();
-      if (verdict === "commit") return commit(ending);
-      return fail({ kind: verdict, status: res.status, headers: res.headers });
+    /**
+     * The stream ended (`[DONE]` or the upstream closing) before a commit:
+     * every chunk with a `finish_reason` is decided when it arrives, so this
+     * one ended without an answer, or before its answer was complete.
+     */
+    const ended = (): AttemptResult<StreamAnswer> => {
+      const verdict = answer?.end();
+      return fail({
+        kind: opening
+          ? (opening.undecided ? "prefill_rejected" : "empty_stream")
+          : held.length === 0
+          ? "empty_stream"
+          : verdict === "commit"
+          ? "incomplete_stream"
+          : verdict!,
+        status: res.status,
+        headers: res.headers,
+      });
     };
     for (;;) {
       let chunk: Awaited<
@@ -143,16 +156,18 @@ export async function attemptStream(
         if (scope.aborted) {
           return { ok: false, failure: scope.failureOf(res.status) };
         }
-        return ended("closed");
+        return ended();
       }
       splitter.push(chunk.value);
       for (let event = splitter.next(); event; event = splitter.next()) {
         const data = sseData(event);
         if (data === undefined) { // a comment: keep waiting
           head.push(event.slice());
+          // Once data flows, a comment is a sign of life, as after the commit.
+          if (held.length > 0) scope.deadline.arm(options.idleTimeoutMs);
           continue;
         }
-        if (data === "[DONE]") return ended("done");
+        if (data === "[DONE]") return ended();
         const body = parseJson(data);
         const failure = firstEventFailure(res, body);
         if (failure) {
@@ -176,18 +191,21 @@ export async function attemptStream(
           return commit();
         }
         const verdict = answer!.take(parsed);
-        head.push(event.slice());
-        held.push(parsed);
-        heldBytes += event.length;
-        track(parsed, state);
-        if (verdict === "commit" || heldBytes > MAX_HELD_BYTES) return commit();
-        if (verdict !== "hold") {
+        if (verdict !== "hold" && verdict !== "commit") {
           return fail({
             kind: verdict,
             status: res.status,
             headers: res.headers,
           });
         }
+        track(parsed, state);
+        if (state.rewrite) {
+          const rewritten = state.rewrite(parsed); // a fresh continuation
+          if (rewritten !== undefined) head.push(encoder.encode(rewritten));
+        } else head.push(event.slice());
+        held.push(parsed);
+        heldBytes += event.length;
+        if (verdict === "commit" || heldBytes > MAX_HELD_BYTES) return commit();
         // The upstream is answering: from here, silence is a stall.
         scope.deadline.arm(options.idleTimeoutMs);
       }

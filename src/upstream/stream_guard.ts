@@ -82,16 +82,7 @@ export interface Guard {
   state: Tracked;
   /** Continues the answer after a break, when it may. */
   resume: Resume | undefined;
-  /** The upstream stream had already ended when it committed (see {@link Ending}). */
-  ending?: Ending;
 }
-
-/**
- * How a stream that committed at its end had ended: with `[DONE]`, or closed
- * without it. Its guard forwards what was held and ends it as it would have
- * at that event.
- */
-export type Ending = "done" | "closed";
 
 /** What the upstream closing the stream means: complete once it sent its `finish_reason`. */
 function closedCheck(state: Tracked): EventCheck {
@@ -245,15 +236,7 @@ export function guardedStream(
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       controller.enqueue(head);
-      if (guard.ending === undefined) {
-        return void await settle(controller, drain(controller));
-      }
-      // It committed at its end: the end is [DONE], said or missing.
-      const check = guard.ending === "done"
-        ? checkEvent(DONE, state)
-        : closedCheck(state);
-      if (check.kind === "done") controller.enqueue(DONE);
-      await settle(controller, check);
+      await settle(controller, drain(controller));
     },
     async pull(controller) {
       if (continued) {
