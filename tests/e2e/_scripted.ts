@@ -165,3 +165,48 @@ export function fallbackModels(
   assert.notEqual(models[0], models[1]);
   return models;
 }
+
+/** What every model answers a greeting for `word` with (see {@link scriptGreeting}). */
+export function greeting(word: string, model: string | undefined): string {
+  return `Hello ${word}, from ${model}.`;
+}
+
+/** Every free model greets `word` when the prompt asks it to. */
+export function scriptGreeting(fake: FakeOpenRouter, word: string): void {
+  scriptEveryModel(fake, (c) =>
+    answerText(
+      c,
+      userText(c).includes(`greet ${word}`)
+        ? greeting(word, c.model)
+        : "the prompt did not arrive",
+    ));
+}
+
+/** The answer to a tool result that holds `output` (see {@link scriptToolTurn}). */
+export function toolDone(output: string): string {
+  return `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`;
+}
+
+/**
+ * Every free model answers a prompt holding `marker` with `call`, and the
+ * tool result holding `output` with {@link toolDone}.
+ */
+export function scriptToolTurn(
+  fake: FakeOpenRouter,
+  marker: string,
+  output: string,
+  call: ToolCall,
+): void {
+  scriptEveryModel(fake, (c) => {
+    const results = toolResults(c);
+    if (results.length > 0) {
+      const seen = results.find((r) => r.includes(output));
+      return answerText(
+        c,
+        seen ? toolDone(output) : `no tool output in: ${results.join(" | ")}`,
+      );
+    }
+    if (userText(c).includes(marker)) return answerToolCall(c, call);
+    return answerText(c, "the marker did not arrive");
+  });
+}

@@ -10,15 +10,16 @@ import assert from "node:assert/strict";
 import { claudeBin, CLIENTS_MISSING, runClaude } from "./_clients.ts";
 import {
   answerText,
-  answerToolCall,
   assertToolRoundTrip,
   CLIENT_TIMEOUT_SEC,
   fallbackModels,
+  greeting,
   markerCommand,
   nonce,
   scriptEveryModel,
-  toolResults,
-  userText,
+  scriptGreeting,
+  scriptToolTurn,
+  toolDone,
   withStack,
 } from "./_scripted.ts";
 import { modelRpm } from "../fake_openrouter/mod.ts";
@@ -32,13 +33,7 @@ Deno.test({
   async fn() {
     await withStack(async ({ fake, url }) => {
       const word = nonce();
-      scriptEveryModel(fake, (c) =>
-        answerText(
-          c,
-          userText(c).includes(`greet ${word}`)
-            ? `Hello ${word}, from ${c.model}.`
-            : "the prompt did not arrive",
-        ));
+      scriptGreeting(fake, word);
       const run = await runClaude({
         baseUrl: url,
         prompt: `Please greet ${word}.`,
@@ -49,7 +44,7 @@ Deno.test({
       const model = requests[0]!.model;
       assert.equal(
         run.json?.result,
-        `Hello ${word}, from ${model}.`,
+        greeting(word, model),
         run.stdout + run.stderr,
       );
       assert.equal(run.json?.is_error, false);
@@ -67,28 +62,13 @@ Deno.test({
     await withStack(async ({ fake, url }) => {
       const marker = `E2E-TOOL-${nonce()}`;
       const { command, output } = markerCommand(nonce());
-      scriptEveryModel(fake, (c) => {
-        const results = toolResults(c);
-        if (results.length > 0) {
-          const seen = results.find((r) => r.includes(output));
-          return answerText(
-            c,
-            seen
-              ? `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`
-              : `no tool output in: ${results.join(" | ")}`,
-          );
-        }
-        if (userText(c).includes(marker)) {
-          return answerToolCall(c, {
-            id: "toolu_e2e_1",
-            name: "Bash",
-            arguments: JSON.stringify({
-              command,
-              description: "Print the e2e marker",
-            }),
-          });
-        }
-        return answerText(c, "the marker did not arrive");
+      scriptToolTurn(fake, marker, output, {
+        id: "toolu_e2e_1",
+        name: "Bash",
+        arguments: JSON.stringify({
+          command,
+          description: "Print the e2e marker",
+        }),
       });
       const run = await runClaude({
         baseUrl: url,
@@ -98,7 +78,7 @@ Deno.test({
       });
       assert.equal(
         run.json?.result,
-        `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`,
+        toolDone(output),
         run.stdout + run.stderr,
       );
       assert.equal(run.json?.num_turns, 2);

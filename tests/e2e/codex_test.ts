@@ -10,15 +10,16 @@ import assert from "node:assert/strict";
 import { CLIENTS_MISSING, codexBin, runCodex } from "./_clients.ts";
 import {
   answerText,
-  answerToolCall,
   assertToolRoundTrip,
   CLIENT_TIMEOUT_SEC,
   fallbackModels,
+  greeting,
   markerCommand,
   nonce,
   scriptEveryModel,
-  toolResults,
-  userText,
+  scriptGreeting,
+  scriptToolTurn,
+  toolDone,
   withStack,
 } from "./_scripted.ts";
 import { providerError502 } from "../fake_openrouter/mod.ts";
@@ -32,13 +33,7 @@ Deno.test({
   async fn() {
     await withStack(async ({ fake, url }) => {
       const word = nonce();
-      scriptEveryModel(fake, (c) =>
-        answerText(
-          c,
-          userText(c).includes(`greet ${word}`)
-            ? `Hello ${word}, from ${c.model}.`
-            : "the prompt did not arrive",
-        ));
+      scriptGreeting(fake, word);
       const run = await runCodex({
         baseUrl: url,
         prompt: `Please greet ${word}.`,
@@ -49,10 +44,10 @@ Deno.test({
       const model = requests[0]!.model;
       assert.equal(
         run.stdout.trim(),
-        `Hello ${word}, from ${model}.`,
+        greeting(word, model),
         run.stderr,
       );
-      assert.equal(run.lastMessage?.trim(), `Hello ${word}, from ${model}.`);
+      assert.equal(run.lastMessage?.trim(), greeting(word, model));
       assert.equal(run.code, 0);
     });
   },
@@ -66,25 +61,10 @@ Deno.test({
     await withStack(async ({ fake, url }) => {
       const marker = `E2E-TOOL-${nonce()}`;
       const { command, output } = markerCommand(nonce());
-      scriptEveryModel(fake, (c) => {
-        const results = toolResults(c);
-        if (results.length > 0) {
-          const seen = results.find((r) => r.includes(output));
-          return answerText(
-            c,
-            seen
-              ? `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`
-              : `no tool output in: ${results.join(" | ")}`,
-          );
-        }
-        if (userText(c).includes(marker)) {
-          return answerToolCall(c, {
-            id: "call_e2e_1",
-            name: "exec_command",
-            arguments: JSON.stringify({ cmd: command }),
-          });
-        }
-        return answerText(c, "the marker did not arrive");
+      scriptToolTurn(fake, marker, output, {
+        id: "call_e2e_1",
+        name: "exec_command",
+        arguments: JSON.stringify({ cmd: command }),
       });
       const run = await runCodex({
         baseUrl: url,
@@ -93,7 +73,7 @@ Deno.test({
       });
       assert.equal(
         run.stdout.trim(),
-        `The tool said: ${output} (TOOL-ROUNDTRIP-DONE)`,
+        toolDone(output),
         run.stderr,
       );
       assertToolRoundTrip(fake, {
