@@ -58,7 +58,13 @@ export function resumer(
     try {
       const routed = await route(
         prefilled,
-        (o, i) => attemptStream(o, { ...i, resume, continues }),
+        (o, i) =>
+          attemptStream(o, {
+            ...i,
+            resume,
+            continues,
+            parsedEvents: context.parsedEvents,
+          }),
         { attempts, continues, skip: broken },
       );
       logger.info("stream resumed", {

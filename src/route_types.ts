@@ -40,6 +40,11 @@ export interface RouteContext {
   session?: string | null;
   /** Told when a broken stream was resumed, or could not be. */
   onResume?: (outcome: "resumed" | "failed") => void;
+  /**
+   * A committed stream's bytes carry the events the stream guard parsed
+   * (upstream/parsed_events.ts), for a front that translates them.
+   */
+  parsedEvents?: boolean;
 }
 
 /** How one run of the attempt loop shares its request's state. */

@@ -142,7 +142,12 @@ export class Router {
     return this.#route(
       request,
       context,
-      (o, i) => attemptStream(o, { ...i, resume }),
+      (o, i) =>
+        attemptStream(o, {
+          ...i,
+          resume,
+          parsedEvents: context.parsedEvents,
+        }),
       { attempts },
     );
   }

@@ -75,7 +75,7 @@ async function guarded(parts: readonly string[]): Promise<Uint8Array[]> {
     fetch: upstream,
     requestTimeoutMs: 60_000,
     idleTimeoutMs: 60_000,
-  }, { model: "m:free", body: "{}", apiKey: "k" });
+  }, { model: "m:free", body: "{}", apiKey: "k", parsedEvents: true });
   assert.ok(result.ok, "the stream commits");
   return await Array.fromAsync(result.value.body);
 }

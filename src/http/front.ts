@@ -45,7 +45,8 @@ export async function answerFront(
     chat.stream_options = { include_usage: true };
     const routed = traced(
       trace,
-      await streamAnswer(ctx, trace, chat, context),
+      // The translation reads the events the stream guard parsed.
+      await streamAnswer(ctx, trace, chat, { ...context, parsedEvents: true }),
     );
     const headers = routedHeaders(routed, "text/event-stream", trace.id);
     headers["cache-control"] = "no-cache";

@@ -1,8 +1,10 @@
 /**
  * A committed stream's parsed events, handed on with their bytes. The stream
  * guard parses every data event it forwards (it must, to catch errors and
- * the finish); for each chunk of whole events it enqueues it records here
- * the chunk's data events, parsed, in order (`[DONE]` as {@link DONE}).
+ * the finish); when the route asks for it (`RouteContext.parsedEvents`: the
+ * agent fronts do, chat completions do not), for each chunk of whole events
+ * it enqueues it records here the chunk's data events, parsed, in order
+ * (`[DONE]` as {@link DONE}).
  * A reader that receives the very same bytes at an event boundary may take
  * them instead of splitting and parsing the bytes again, as the agent fronts'
  * translation does; bytes without a record (a replayed answer, a comment, an

@@ -45,6 +45,8 @@ export interface StreamAttemptInput extends AttemptInput {
   resume?: Resume;
   /** The break this attempt continues: its opening is held and rewritten. */
   continues?: StreamBreak;
+  /** The committed stream's bytes carry their parsed events (parsed_events.ts). */
+  parsedEvents?: boolean;
 }
 
 /**
@@ -106,7 +108,7 @@ export async function attemptStream(
       scope.deadline.clear();
       // The held events go on parsed with their bytes (parsed_events.ts); a
       // continuation's opening was rewritten: its bytes are read as bytes.
-      const first = opening
+      const first = opening || !input.parsedEvents
         ? concatBytes(head)
         : withParsedEvents(concatBytes(head), held);
       return {
@@ -119,6 +121,7 @@ export async function attemptStream(
             idleMs: options.idleTimeoutMs,
             state,
             resume: input.resume,
+            parsedEvents: input.parsedEvents,
           }),
         },
       };

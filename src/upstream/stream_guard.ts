@@ -82,6 +82,8 @@ export interface Guard {
   state: Tracked;
   /** Continues the answer after a break, when it may. */
   resume: Resume | undefined;
+  /** Record the parsed events with the bytes forwarded (parsed_events.ts). */
+  parsedEvents?: boolean;
 }
 
 /** What the upstream closing the stream means: complete once it sent its `finish_reason`. */
@@ -121,6 +123,8 @@ export function guardedStream(
   guard: Guard,
 ): ReadableStream<Uint8Array> {
   const { model, idleMs, state } = guard;
+  // Only a front that reads them pays for the records (a chat stream does not).
+  const keep = guard.parsedEvents === true;
   let closed = false;
   let waiting = false; // the idle timer runs from one complete event to the next
   /** A continuation being piped through, after a break. */
@@ -179,12 +183,13 @@ export function guardedStream(
     controller: ReadableStreamDefaultController<Uint8Array>,
   ): EventCheck | undefined => {
     const ready: Array<Uint8Array> = [];
-    let parsed: ParsedEvent[] = []; // the data events of `ready`
+    let parsed: ParsedEvent[] = []; // the data events of `ready`, when kept
     const flush = () => {
       if (ready.length === 0) return;
-      controller.enqueue(withParsedEvents(copyBytes(ready), parsed));
+      const bytes = copyBytes(ready);
+      controller.enqueue(keep ? withParsedEvents(bytes, parsed) : bytes);
       ready.length = 0;
-      parsed = [];
+      if (keep) parsed = [];
     };
     for (let event = splitter.next(); event; event = splitter.next()) {
       if (waiting) {
@@ -197,16 +202,18 @@ export function guardedStream(
         if (typeof check.event === "string") { // rewritten from its body
           flush();
           const bytes = encoder.encode(check.event);
-          controller.enqueue(withParsedEvents(bytes, [check.body!]));
+          controller.enqueue(
+            keep ? withParsedEvents(bytes, [check.body!]) : bytes,
+          );
         } else {
           ready.push(check.event);
-          if (check.body) parsed.push(check.body); // not for a comment
+          if (keep && check.body) parsed.push(check.body); // not for a comment
         }
         continue;
       }
       if (check.kind === "done") {
         ready.push(event);
-        parsed.push(DONE_EVENT);
+        if (keep) parsed.push(DONE_EVENT);
       }
       flush();
       return check;
