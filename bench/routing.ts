@@ -248,7 +248,8 @@ const lines = [
     models.length - listed
   } list none; each has a hidden true quality, a median time`,
   "  to first token, a transient failure rate (30 % of failures are 60 s timeouts), a shared per-minute",
-  "  capacity (then `limit_rpm` 429s with a reset hint), for two a per-day one, and upstream 429s",
+  "  capacity (then `limit_rpm` 429s with a reset hint and, as OpenRouter's do, the limit in",
+  "  `X-RateLimit-Limit`, which freerouter learns), for two a per-day one, and upstream 429s",
   '  ("Provider returned error", no hint: freerouter cools the model down for COOLDOWN_SECONDS) that',
   "  peak with the traffic in the afternoon and hit the popular (strong) models most.",
   "- `quality`, `priority`, `adaptive`: freerouter's strategies with its defaults, conversation affinity",

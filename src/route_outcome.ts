@@ -33,11 +33,15 @@ export function refusal(
 export function allFailed(
   attempts: Attempt[],
   retryAfterSeconds: number | undefined,
+  spent: readonly string[] = [],
 ): FreeRouterError {
   const list = attempts.map((a) => `${a.model} → ${a.outcome}`).join("; ");
+  const skipped = spent.length === 0
+    ? ""
+    : `; not sent, their per-minute limit spent: ${spent.join(", ")}`;
   const message = attempts.length === 0
-    ? "No free model could be tried"
-    : `All ${attempts.length} attempts failed: ${list}`;
+    ? `No free model could be tried${skipped}`
+    : `All ${attempts.length} attempts failed: ${list}${skipped}`;
   return new FreeRouterError("all_candidates_failed", message, {
     attempts,
     retryAfterSeconds,

@@ -25,7 +25,8 @@ import {
 } from "./core/failure.ts";
 import { fetchFreePool } from "./upstream/catalog_fetch.ts";
 import { accountLimited, Admission } from "./state/admission.ts";
-import { applyEffect } from "./state/effects.ts";
+import { applyEffect, spendBudget } from "./state/effects.ts";
+import { hasRoom } from "./core/model_budget.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
 import { resumer } from "./resume.ts";
@@ -226,9 +227,16 @@ export class Router {
       );
     }
     let allRateLimited = true;
+    /** Models skipped because their learned per-minute limit was spent. */
+    let spent: string[] | undefined;
     let index = 0;
     while (index < candidates.length && attempts.length < maxAttempts) {
       const model = candidates[index]!;
+      if (!hasRoom(state.budgets.get(model.id), now())) {
+        (spent ??= []).push(model.id);
+        index++; // its per-minute limit is spent: a certain 429, not sent
+        continue;
+      }
       if (!this.#admission.admitsNow(account, attempts)) {
         await this.#admission.admit(
           account,
@@ -237,6 +245,9 @@ export class Router {
           attempts,
         );
       }
+      spendBudget(this.#options, model.id)?.catch((err) =>
+        logger.warn(`Could not save model state in KV: ${err}`)
+      );
       const started = now();
       // A fallback is slow anyway: from the second attempt on, watch the
       // client from the start.
@@ -326,15 +337,16 @@ export class Router {
         health?.consecutiveFailures ?? 0,
       ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
     }
-    const tried = new Set(attempts.map((a) => a.model));
+    const tried = new Set([...attempts.map((a) => a.model), ...spent ?? []]);
     const triedCooldowns = [...state.cooldowns.values()].filter((e) =>
       tried.has(e.model)
     );
     throw allFailed(
       attempts,
-      allRateLimited && attempts.length > 0
+      allRateLimited && tried.size > 0
         ? secondsUntilSoonest(triedCooldowns, now())
         : undefined,
+      spent,
     );
   }
 }

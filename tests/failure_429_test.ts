@@ -142,7 +142,11 @@ Deno.test("classifyFailure() cools a per-model 429 down until its reset hint", (
       now: 1783519380000 - 20_000,
       defaultCooldownMs: 60_000,
     }),
-    cooldown(1783519380000),
+    {
+      action: "next",
+      effect: { kind: "cooldown", until: 1783519380000, perMinute: 8 },
+    },
+    "a limit_rpm 429 also states the model's per-minute limit",
   );
   assert.deepEqual(
     classifyFailure(http(429, PER_MODEL_DAY_429), POLICY),

@@ -29,6 +29,13 @@ import { type CooldownEntry, mergeCooldown } from "../../src/core/cooldown.ts";
 import { admit, type WindowCounts } from "../../src/core/account_limit.ts";
 import { SETTINGS } from "../../src/core/settings.ts";
 import { Affinity, stickTo } from "../../src/core/affinity.ts";
+import {
+  hasRoom,
+  learnMinuteLimit,
+  type MinuteBudget,
+  nextMinute,
+  spend,
+} from "../../src/core/model_budget.ts";
 import type { Strategy } from "../../src/core/ranking.ts";
 import type { FreeModel } from "../../src/types.ts";
 import { EventQueue } from "./events.ts";
@@ -91,6 +98,7 @@ export function simulate(input: SimInput): RequestRecord[] {
   const health = new Map<string, ModelHealth>();
   let healthVersion = 0;
   const cooldowns = new Map<string, CooldownEntry>();
+  const budgets = new Map<string, MinuteBudget>();
   const accounts = traffic.accounts.map((): AccountState => ({
     counts: undefined,
     blockedUntil: 0,
@@ -171,6 +179,11 @@ export function simulate(input: SimInput): RequestRecord[] {
       if (index >= candidates.length || attempts >= MAX_ATTEMPTS) {
         return finish({ failure: "all_failed" });
       }
+      // A model whose learned per-minute limit is spent is not sent to.
+      if (!hasRoom(budgets.get(candidates[index]!.id), now)) {
+        index++;
+        return step();
+      }
       // Admission (state/admission.ts): a daily block refuses at once; the
       // per-minute limiter waits for room until the request's deadline.
       if (account.blockedUntil > now) return finish({ failure: "daily_limit" });
@@ -191,6 +204,21 @@ export function simulate(input: SimInput): RequestRecord[] {
       account.counts = slot.next;
       const model = candidates[index]!;
       const sim = byId.get(model.id)!;
+      // state/effects.ts spendBudget: the minute's last attempt cools the model down until the next minute.
+      const spent = spend(budgets.get(model.id), now);
+      if (spent.budget) {
+        budgets.set(model.id, spent.budget);
+        if (spent.last) {
+          cooldowns.set(
+            model.id,
+            mergeCooldown(cooldowns.get(model.id), {
+              model: model.id,
+              until: nextMinute(now),
+              reason: "limit_rpm",
+            }),
+          );
+        }
+      }
       attempts++;
       const outcome = attempt(
         {
@@ -252,6 +280,12 @@ export function simulate(input: SimInput): RequestRecord[] {
       healthVersion++;
       // state/effects.ts: a 429's cooldown, or the breaker after repeated transient failures.
       if (verdict.effect?.kind === "cooldown") {
+        if (verdict.effect.perMinute !== undefined) {
+          budgets.set(
+            model.id,
+            learnMinuteLimit(verdict.effect.perMinute, now),
+          );
+        }
         cooldowns.set(
           model.id,
           mergeCooldown(cooldowns.get(model.id), {

@@ -141,9 +141,10 @@ export function attempt(
       ok: false,
       ms: 200,
       failure: rateLimited(
-        `Rate limit exceeded: limit_rpm/${input.modelId}. High demand, please retry shortly.`,
+        `Rate limit exceeded: limit_rpm/${input.modelId}. High demand for ${input.modelId} on OpenRouter - limited to ${b.rpmCap} requests per minute. Please retry shortly.`,
         (Math.floor(now / MINUTE_MS) + 1) * MINUTE_MS,
         { limit_source: "openrouter_shared_capacity" },
+        b.rpmCap,
       ),
     };
   }

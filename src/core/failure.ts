@@ -50,8 +50,12 @@ export interface UpstreamFailure {
 
 /** What a failure does to one model's standing. */
 export type ModelEffect =
-  /** Rate-limited: cool down until `until` (epoch ms). */
-  | { kind: "cooldown"; until: number }
+  /**
+   * Rate-limited: cool down until `until` (epoch ms). `perMinute`: the
+   * model's per-minute limit, when a `limit_rpm` 429 states it (see
+   * `model_budget.ts`).
+   */
+  | { kind: "cooldown"; until: number; perMinute?: number }
   /** Gone for free use (promo ended, 402, data policy): cool down until the next catalog refresh. */
   | { kind: "lasting" }
   /** Lacks a capability this request needs: skip it for such requests only. */
@@ -158,7 +162,8 @@ function availabilityCode(failure: UpstreamFailure): string | undefined {
  * - 429 `free-models-per-min`: the account, until the reset (next minute).
  * - Any other 429 (`limit_rpm/…`, `limit_rpd/…`, shared capacity, "Provider
  *   returned error"): that model cools down until the reset hint, else for the
- *   default cooldown; next candidate.
+ *   default cooldown; next candidate. A `limit_rpm/…` 429 also gives the
+ *   model's per-minute limit (`X-RateLimit-Limit`), when it states one.
  * - 404 "No endpoints found that support …": that model lacks a capability
  *   for this kind of request; next candidate.
  * - 404 `free_variant_ended` / "is unavailable for free" / "No endpoints
@@ -243,7 +248,15 @@ function rateLimited(
     };
   }
   const until = hint ?? policy.now + policy.defaultCooldownMs;
-  return { action: "next", effect: { kind: "cooldown", until } };
+  const perMinute = /limit_rpm\//i.test(message)
+    ? limitHeader(failure)
+    : undefined;
+  return {
+    action: "next",
+    effect: perMinute === undefined
+      ? { kind: "cooldown", until }
+      : { kind: "cooldown", until, perMinute },
+  };
 }
 
 /** A short description of a failure for attempt lists, e.g. `429`, `timeout`, `200 with error 503`. */

@@ -7,6 +7,7 @@
  */
 import type { ModelEffect } from "../core/failure.ts";
 import { BREAKER_THRESHOLD } from "../core/health.ts";
+import { learnMinuteLimit, nextMinute, spend } from "../core/model_budget.ts";
 import type { RoutingState } from "./state.ts";
 
 /** The settings an effect reads. */
@@ -30,6 +31,9 @@ export async function applyEffect(
   const { state, now, cooldownMs, modelRefreshTtlMs } = options;
   switch (effect?.kind) {
     case "cooldown":
+      if (effect.perMinute !== undefined) {
+        state.budgets.set(model, learnMinuteLimit(effect.perMinute, now()));
+      }
       return await state.coolDown({
         model,
         until: effect.until,
@@ -59,4 +63,28 @@ export async function applyEffect(
         );
       }
   }
+}
+
+/**
+ * Counts an attempt about to be sent against the model's learned per-minute
+ * limit; when it is the minute's last, the model cools down until the next
+ * minute (in memory at once, written through to KV in the background), so no
+ * attempt is spent on a certain 429.
+ */
+export function spendBudget(
+  options: Pick<EffectOptions, "state" | "now">,
+  model: string,
+): Promise<void> | undefined {
+  const { state, now } = options;
+  const at = now();
+  const { budget, last } = spend(state.budgets.get(model), at);
+  if (budget === undefined) return undefined;
+  state.budgets.set(model, budget);
+  if (!last) return undefined;
+  return state.coolDown({
+    model,
+    until: nextMinute(at),
+    reason: `${budget.limit} requests this minute (limit_rpm)`,
+    kind: "rate_limit",
+  }, at);
 }

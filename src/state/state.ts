@@ -25,6 +25,7 @@ import { FifoQueue } from "./fifo.ts";
 import { unrefTimer } from "../runtime.ts";
 import { type CooldownEntry, mergeCooldown } from "../core/cooldown.ts";
 import { type ModelHealth, observe } from "../core/health.ts";
+import type { MinuteBudget } from "../core/model_budget.ts";
 import { type KvLike, KvStateStore, type SharedState } from "./kv_store.ts";
 import { QuotaBook } from "./quota_book.ts";
 
@@ -68,6 +69,8 @@ export class RoutingState {
   readonly health: Map<string, ModelHealth> = new Map();
   /** Bumped on every change to `health`: the ranked orders are rebuilt only then. */
   healthVersion = 0;
+  /** Per-minute limits learned from `limit_rpm` 429s and their use, by model id; in memory only. */
+  readonly budgets: Map<string, MinuteBudget> = new Map();
   /** Account state by account fingerprint (see {@link accountIdOf}). */
   accounts: Map<string, AccountState> = new Map();
   /** Each account's `/key` reports and day-count samples. */

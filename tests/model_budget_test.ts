@@ -1,0 +1,150 @@
+/**
+ * A model's per-minute limit learned from a `limit_rpm` 429: the rule
+ * (core/model_budget.ts), the classification that reads it, and the router
+ * that stops sending the attempt that would be one too many.
+ */
+import assert from "node:assert/strict";
+import {
+  hasRoom,
+  learnMinuteLimit,
+  MINUTE_LIMIT_HOLD_MS,
+  nextMinute,
+  spend,
+} from "../src/core/model_budget.ts";
+import { classifyFailure, type UpstreamFailure } from "../src/core/failure.ts";
+import { hello } from "./_harness.ts";
+import { modelRpm, ok, providerThrottled } from "./fake_openrouter/mod.ts";
+import { A, B, C, models, quotaRig, status } from "./_quota.ts";
+
+const T0 = Date.parse("2026-11-24T12:00:00Z");
+
+Deno.test("learnMinuteLimit() spends the current minute and trusts the limit for a while", () => {
+  const b = learnMinuteLimit(3, T0 + 10_000);
+  assert.equal(hasRoom(b, T0 + 59_999), false, "the 429 said none is left");
+  assert.equal(hasRoom(b, T0 + 60_000), true, "the next minute starts afresh");
+  assert.equal(hasRoom(undefined, T0), true, "no limit known: no budget");
+});
+
+Deno.test("spend() counts attempts per minute and names the minute's last one", () => {
+  let b = learnMinuteLimit(2, T0 + 10_000);
+  const minute = T0 + 60_000;
+  const first = spend(b, minute + 1_000);
+  assert.equal(first.last, false);
+  b = first.budget!;
+  assert.equal(hasRoom(b, minute + 2_000), true);
+  const second = spend(b, minute + 2_000);
+  assert.equal(second.last, true);
+  b = second.budget!;
+  assert.equal(hasRoom(b, minute + 59_000), false);
+  assert.equal(hasRoom(b, nextMinute(minute + 59_000)), true);
+  assert.equal(spend(b, minute + 60_000).budget!.used, 1, "a new minute");
+});
+
+Deno.test("a learned limit is forgotten after MINUTE_LIMIT_HOLD_MS", () => {
+  const b = learnMinuteLimit(1, T0);
+  const later = T0 + MINUTE_LIMIT_HOLD_MS;
+  assert.equal(hasRoom({ ...b, minute: later / 60_000 }, later), true);
+  assert.deepEqual(spend(b, later), { budget: undefined, last: false });
+});
+
+function failureOf(step: ReturnType<typeof modelRpm>): UpstreamFailure {
+  const body = step.body as { error: UpstreamFailure["error"] };
+  return {
+    kind: "http",
+    status: step.status ?? 200,
+    error: body.error,
+    body,
+    headers: new Headers(step.headers),
+  };
+}
+
+Deno.test("classifyFailure() reads the per-minute limit of a limit_rpm 429 only", () => {
+  const reset = T0 + 60_000;
+  for (const legacy of [false, true]) {
+    const verdict = classifyFailure(
+      failureOf(modelRpm(A, { limit: 8, resetMs: reset, legacy })),
+      { now: T0, defaultCooldownMs: 60_000 },
+    );
+    assert.deepEqual(verdict, {
+      action: "next",
+      effect: { kind: "cooldown", until: reset, perMinute: 8 },
+    });
+  }
+  const throttled = classifyFailure(failureOf(providerThrottled(A)), {
+    now: T0,
+    defaultCooldownMs: 60_000,
+  });
+  assert.deepEqual(throttled, {
+    action: "next",
+    effect: { kind: "cooldown", until: T0 + 60_000 },
+  });
+});
+
+Deno.test("createHandler() stops sending a model its learned per-minute limit would refuse", async () => {
+  await using r = quotaRig();
+  const chat = async () => {
+    const res = await r.chat(hello());
+    await res.body?.cancel();
+    return res;
+  };
+  // Minute 0: A answers, then refuses with "limited to 2 requests per minute".
+  r.fake.script(A, ok(A), modelRpm(A, { limit: 2, resetMs: T0 + 60_000 }));
+  assert.equal((await chat()).headers.get("x-freerouter-model"), A);
+  assert.equal((await chat()).headers.get("x-freerouter-model"), B);
+  assert.equal((await chat()).headers.get("x-freerouter-model"), B);
+  assert.deepEqual(models(r), [A, A, B, B]);
+  // Minute 1: two attempts on A, then A is not asked again this minute.
+  r.clock.advance(60_000);
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await chat()).headers.get("x-freerouter-model"), A);
+  }
+  const s = await status(r);
+  const a = s.pool.find((m) => m.id === A)!;
+  assert.equal(a.state, "cooling_down", "the spent budget shows as a cooldown");
+  assert.equal(a.cooldown_until, new Date(T0 + 120_000).toISOString());
+  assert.equal((await chat()).headers.get("x-freerouter-model"), B);
+  assert.deepEqual(models(r).slice(4), [A, A, B], "no third attempt on A");
+  // Minute 2: A again.
+  r.clock.advance(60_000);
+  assert.equal((await chat()).headers.get("x-freerouter-model"), A);
+});
+
+Deno.test("createHandler() answers without an attempt, with Retry-After, when every model's per-minute limit is spent", async () => {
+  await using r = quotaRig();
+  // Minute 0: every model says "limited to 1 request per minute".
+  for (const m of [A, B, C]) {
+    r.fake.script(m, modelRpm(m, { limit: 1, resetMs: T0 + 60_000 }));
+  }
+  const taught = await r.chat(hello());
+  assert.equal(taught.status, 502);
+  await taught.body?.cancel();
+  // Minute 1: one answer from each, then none is asked again.
+  r.clock.advance(60_000);
+  const answered = [];
+  for (let i = 0; i < 3; i++) {
+    const res = await r.chat(hello());
+    answered.push(res.headers.get("x-freerouter-model"));
+    await res.body?.cancel();
+  }
+  assert.deepEqual(answered, [A, B, C]);
+  const sent = models(r).length;
+  r.clock.advance(30_000);
+  const refused = await r.chat(hello());
+  const body = await refused.json();
+  assert.equal(models(r).length, sent, "no attempt sent");
+  assert.equal(refused.headers.get("retry-after"), "30");
+  assert.match(body.error.message, /per-minute limit spent: .*alpha\/one:free/);
+});
+
+Deno.test("createHandler() trusts a learned limit for MINUTE_LIMIT_HOLD_MS only", async () => {
+  await using r = quotaRig();
+  r.fake.script(A, modelRpm(A, { limit: 1, resetMs: T0 + 60_000 }));
+  const first = await r.chat(hello());
+  await first.body?.cancel();
+  r.clock.advance(MINUTE_LIMIT_HOLD_MS);
+  for (let i = 0; i < 3; i++) {
+    const res = await r.chat(hello());
+    assert.equal(res.headers.get("x-freerouter-model"), A);
+    await res.body?.cancel();
+  }
+});
