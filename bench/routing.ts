@@ -18,6 +18,7 @@ import { buildFreePool } from "../src/core/free_pool.ts";
 import { qualityScores } from "../src/core/quality.ts";
 import { baseOrder } from "../src/core/ranking.ts";
 import { makeTraffic, type TrafficOptions } from "./routing/traffic.ts";
+import { attemptsBound } from "./routing/bound.ts";
 
 const STRATEGIES: SimStrategy[] = ["quality", "priority", "adaptive", "random"];
 
@@ -136,6 +137,34 @@ function tradeOff(summaries: readonly Summary[]): string {
     "small, always-available models.";
 }
 
+/**
+ * With independent draws: the fewest attempts per answer any strategy could
+ * spend for the others' best mean quality and for `quality`'s (bound.ts).
+ */
+function bound(summaries: readonly Summary[]): string[] {
+  const [q, ...others] = summaries as [Summary, ...Summary[]];
+  const best = others.reduce((a, b) => a.meanQuality >= b.meanQuality ? a : b);
+  const fewest = others.reduce((a, b) =>
+    a.attemptsPerAnswer <= b.attemptsPerAnswer ? a : b
+  );
+  const models = simulatedPool();
+  const at = (target: number) =>
+    attemptsBound(models, q.answerHours, target)?.toFixed(3) ?? "—";
+  return [
+    "What the pool allows at best: an oracle that knows each model's chance of a 429 or a failure hour by " +
+    "hour (bench/routing/bound.ts), and pays nothing for capacity, the daily caps or the requests' needs, " +
+    `needs at least ${
+      at(best.meanQuality)
+    } attempts per answer to answer with ${best.strategy}'s mean quality ` +
+    `(${best.meanQuality.toFixed(2)}), and ${
+      at(q.meanQuality)
+    } with \`quality\`'s (${
+      q.meanQuality.toFixed(2)
+    }); ${fewest.strategy} spends ${fewest.attemptsPerAnswer.toFixed(3)}.`,
+    "",
+  ];
+}
+
 function section(busyModel: BusyModel, title: string, text: string): string[] {
   const main = run(seed, busyModel);
   const others = extraSeeds.map((s) => ({ seed: s, ...run(s, busyModel) }));
@@ -163,6 +192,7 @@ function section(busyModel: BusyModel, title: string, text: string): string[] {
     "",
     tradeOff(main.summaries),
     "",
+    ...(busyModel === "independent" ? bound(main.summaries) : []),
     "Other seeds:",
     "",
     "| seed | strategy | answered | attempts / answer | p50 | p95 | mean quality | switches |",

@@ -102,6 +102,10 @@ Deno.test("createHandler() stops sending a model its learned per-minute limit wo
   const a = s.pool.find((m) => m.id === A)!;
   assert.equal(a.state, "cooling_down", "the spent budget shows as a cooldown");
   assert.equal(a.cooldown_until, new Date(T0 + 120_000).toISOString());
+  assert.equal(a.rpm_limit, 2);
+  assert.equal(a.requests_this_minute, 2);
+  const b = s.pool.find((m) => m.id === B)!;
+  assert.equal(b.rpm_limit, null, "no limit learned for B");
   assert.equal((await chat()).headers.get("x-freerouter-model"), B);
   assert.deepEqual(models(r).slice(4), [A, A, B], "no third attempt on A");
   // Minute 2: A again.

@@ -24,6 +24,8 @@ export interface Summary {
   /** Conversations with at least two answered turns that changed model at least once. */
   switchedConversations: number;
   failures: Record<string, number>;
+  /** UTC hours (fractional) of the answered requests. */
+  answerHours: number[];
   byNeed: Record<Need, { requests: number; answered: number; quality: number }>;
 }
 
@@ -90,6 +92,7 @@ export function summarise(
     switchRate: pairs === 0 ? 0 : switches / pairs,
     switchedConversations: multi === 0 ? 0 : switched / multi,
     failures,
+    answerHours: answered.map((r) => (r.at % 86_400_000) / 3_600_000),
     byNeed,
   };
 }

@@ -55,6 +55,8 @@ export interface RequestRecord {
   model?: string;
   /** Why it got no answer: `daily_limit`, `rate_limited` (the wait for the account's minute exceeded maxWait), `all_failed`, `no_capable_model`. */
   failure?: string;
+  /** Virtual epoch ms the request arrived at. */
+  at: number;
   /** Virtual ms from the request to its answer (or failure). */
   ms: number;
   /** Upstream attempts it made. */
@@ -162,6 +164,7 @@ export function simulate(input: SimInput): RequestRecord[] {
       records.push({
         conversation: c.id,
         turn: t,
+        at: arrival,
         ...result,
         ms: queue.now - arrival,
         attempts,

@@ -52,6 +52,8 @@ export function statusReport(
     const cooling = cooldown !== undefined && cooldown.until > t;
     const health = state.health.get(model.id);
     const score = quality.get(model.id);
+    const budget = state.budgets.get(model.id);
+    const limited = budget !== undefined && budget.trustedUntil > t;
     return {
       id: model.id,
       rank: rank.get(model.id) ?? null,
@@ -66,6 +68,11 @@ export function statusReport(
       cooldown_reason: cooling ? cooldown.reason : null,
       cooldown_kind: cooling ? cooldown.kind ?? "rate_limit" : null,
       lacks: [...(state.gaps.get(model.id) ?? [])],
+      // The per-minute limit a limit_rpm 429 stated, while trusted.
+      rpm_limit: limited ? budget.limit : null,
+      requests_this_minute: limited
+        ? (budget.minute === Math.floor(t / 60_000) ? budget.used : 0)
+        : null,
       last_error: health?.lastError ?? null,
       consecutive_failures: health?.consecutiveFailures ?? 0,
       success_rate: health && health.attempts > 0
