@@ -42,7 +42,11 @@ export function allFailed(
   const message = attempts.length === 0
     ? `No free model could be tried${skipped}`
     : `All ${attempts.length} attempts failed: ${list}${skipped}`;
-  return new FreeRouterError("all_candidates_failed", message, {
+  // Nothing was sent because every model's minute is spent: a rate limit.
+  const code = attempts.length === 0 && spent.length > 0
+    ? "rate_limited"
+    : "all_candidates_failed";
+  return new FreeRouterError(code, message, {
     attempts,
     retryAfterSeconds,
   });

@@ -25,7 +25,7 @@ import {
 } from "./core/failure.ts";
 import { fetchFreePool } from "./upstream/catalog_fetch.ts";
 import { accountLimited, Admission } from "./state/admission.ts";
-import { applyEffect, spendBudget } from "./state/effects.ts";
+import { applyEffect, learnBudget, spendBudget } from "./state/effects.ts";
 import { hasRoom } from "./core/model_budget.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
@@ -230,13 +230,19 @@ export class Router {
     /** Models skipped because their learned per-minute limit was spent. */
     let spent: string[] | undefined;
     let index = 0;
+    /** The same model again after a wait (the account's minute, a named model's reset): its minute may be new. */
+    let again = false;
     while (index < candidates.length && attempts.length < maxAttempts) {
       const model = candidates[index]!;
-      if (!hasRoom(state.budgets.get(model.id), now())) {
+      // A model whose learned per-minute limit is spent gets no attempt (a
+      // certain 429): checked before the admission wait, and for good with
+      // the count right after it.
+      if (!again && !hasRoom(state.budgets.get(model.id), now())) {
         (spent ??= []).push(model.id);
-        index++; // its per-minute limit is spent: a certain 429, not sent
+        index++;
         continue;
       }
+      again = false;
       if (!this.#admission.admitsNow(account, attempts)) {
         await this.#admission.admit(
           account,
@@ -245,7 +251,13 @@ export class Router {
           attempts,
         );
       }
-      spendBudget(this.#options, model.id)?.catch((err) =>
+      const budget = spendBudget(this.#options, model.id);
+      if (!budget.sent) {
+        (spent ??= []).push(model.id);
+        index++;
+        continue;
+      }
+      budget.saved?.catch((err) =>
         logger.warn(`Could not save model state in KV: ${err}`)
       );
       const started = now();
@@ -310,6 +322,7 @@ export class Router {
             attempts,
           );
         }
+        again = true;
         continue; // the per-minute cap: wait for its reset (bounded), then try the same model again
       }
       if (named && index === 0 && !retriedNamed) {
@@ -321,6 +334,8 @@ export class Router {
         );
         if (wait !== undefined) {
           retriedNamed = true;
+          learnBudget(this.#options, model.id, verdict.effect);
+          again = true;
           if (wait > 0) {
             await this.#admission.pause(wait, readSignal(context.signal));
           }

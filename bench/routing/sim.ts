@@ -33,7 +33,7 @@ import {
   hasRoom,
   learnMinuteLimit,
   type MinuteBudget,
-  nextMinute,
+  minuteEnd,
   spend,
 } from "../../src/core/model_budget.ts";
 import type { Strategy } from "../../src/core/ranking.ts";
@@ -158,6 +158,8 @@ export function simulate(input: SimInput): RequestRecord[] {
     stickTo(candidates, affinity?.get(key, arrival), cooldowns, arrival);
     let index = 0;
     let attempts = 0;
+    /** The same model again after the account's minute cap. */
+    let again = false;
     const deadline = arrival + MAX_WAIT_MS;
 
     const finish = (result: { model?: string; failure?: string }) => {
@@ -182,8 +184,9 @@ export function simulate(input: SimInput): RequestRecord[] {
       if (index >= candidates.length || attempts >= MAX_ATTEMPTS) {
         return finish({ failure: "all_failed" });
       }
-      // A model whose learned per-minute limit is spent is not sent to.
-      if (!hasRoom(budgets.get(candidates[index]!.id), now)) {
+      // A model whose learned per-minute limit is spent is not sent to
+      // (unless the same model is tried again after the account's minute).
+      if (!again && !hasRoom(budgets.get(candidates[index]!.id), now)) {
         index++;
         return step();
       }
@@ -208,6 +211,11 @@ export function simulate(input: SimInput): RequestRecord[] {
       const model = candidates[index]!;
       const sim = byId.get(model.id)!;
       // state/effects.ts spendBudget: the minute's last attempt cools the model down until the next minute.
+      again = false;
+      if (!hasRoom(budgets.get(model.id), now)) {
+        index++;
+        return step();
+      }
       const spent = spend(budgets.get(model.id), now);
       if (spent.budget) {
         budgets.set(model.id, spent.budget);
@@ -216,7 +224,7 @@ export function simulate(input: SimInput): RequestRecord[] {
             model.id,
             mergeCooldown(cooldowns.get(model.id), {
               model: model.id,
-              until: nextMinute(now),
+              until: minuteEnd(spent.budget, now),
               reason: "limit_rpm",
             }),
           );
@@ -271,6 +279,7 @@ export function simulate(input: SimInput): RequestRecord[] {
           }
           return finish({ failure: "daily_limit" });
         }
+        again = true;
         return step(); // the minute cap: wait for room, then the same model
       }
       const transient = verdict.effect?.kind === "transient";
@@ -286,7 +295,11 @@ export function simulate(input: SimInput): RequestRecord[] {
         if (verdict.effect.perMinute !== undefined) {
           budgets.set(
             model.id,
-            learnMinuteLimit(verdict.effect.perMinute, now),
+            learnMinuteLimit(
+              verdict.effect.perMinute,
+              now,
+              verdict.effect.until,
+            ),
           );
         }
         cooldowns.set(

@@ -1,10 +1,11 @@
 /**
  * A model's per-minute budget, learned from the upstream: when OpenRouter
  * answers a per-model 429 (`limit_rpm/…`, "High demand for … - limited to 8
- * requests per minute") it states the limit in `X-RateLimit-Limit` and resets
- * it at the next minute boundary. Once the limit is known, attempts on the
- * model are counted per minute, and the attempt that would be one too many is
- * not sent: on the free tier a refused attempt still costs one of the day's
+ * requests per minute") it states the limit in `X-RateLimit-Limit` and when
+ * the minute resets in `X-RateLimit-Reset`. Once the limit is known, attempts
+ * on the model are counted per minute — the upstream's minutes, which end at
+ * its reset, whatever our clock's — and the attempt that would be one too many
+ * is not sent: on the free tier a refused attempt still costs one of the day's
  * requests. Plain data and functions, the clock passed in. Pure.
  *
  * @module
@@ -21,33 +22,42 @@ export interface MinuteBudget {
   limit: number;
   /** Epoch ms until which the limit is trusted. */
   trustedUntil: number;
-  /** The minute (epoch ms / 60,000, floored) that `used` counts. */
+  /** Where the upstream's minutes start, ms past our clock's minute (its reset, modulo a minute). */
+  offset: number;
+  /** The minute that `used` counts (see {@link minuteOf}). */
   minute: number;
   /** Attempts made in that minute. */
   used: number;
 }
 
-/** The start of the minute after `now`, epoch ms: when a per-minute limit resets. */
-export function nextMinute(now: number): number {
-  return (Math.floor(now / MINUTE_MS) + 1) * MINUTE_MS;
+/** The index of the upstream minute `now` falls in, for minutes starting `offset` ms past ours. */
+export function minuteOf(now: number, offset: number): number {
+  return Math.floor((now - offset) / MINUTE_MS);
+}
+
+/** When the budget's minute that `now` falls in ends, epoch ms: the next reset. */
+export function minuteEnd(budget: MinuteBudget, now: number): number {
+  return (minuteOf(now, budget.offset) + 1) * MINUTE_MS + budget.offset;
 }
 
 /**
- * The budget after a per-model 429 stating `limit`: trusted for
- * {@link MINUTE_LIMIT_HOLD_MS}, and spent for the current minute (the 429
- * says none is left, whoever used it).
+ * The budget after a per-model 429 stating `limit` and resetting at `resetAt`
+ * (epoch ms): trusted for {@link MINUTE_LIMIT_HOLD_MS}, and spent until the
+ * reset (the 429 says none is left, whoever used it).
  */
 export function learnMinuteLimit(
   limit: number,
   now: number,
+  resetAt: number,
   holdMs: number = MINUTE_LIMIT_HOLD_MS,
 ): MinuteBudget {
-  return {
-    limit,
-    trustedUntil: now + holdMs,
-    minute: Math.floor(now / MINUTE_MS),
-    used: limit,
-  };
+  const offset = ((resetAt % MINUTE_MS) + MINUTE_MS) % MINUTE_MS;
+  // The minute that ends at the reset (or now's, for a reset further away).
+  const minute = Math.min(
+    minuteOf(now, offset),
+    minuteOf(resetAt, offset) - 1,
+  );
+  return { limit, trustedUntil: now + holdMs, offset, minute, used: limit };
 }
 
 /**
@@ -59,7 +69,7 @@ export function hasRoom(
   now: number,
 ): boolean {
   if (budget === undefined || budget.trustedUntil <= now) return true;
-  return budget.minute !== Math.floor(now / MINUTE_MS) ||
+  return budget.minute < minuteOf(now, budget.offset) ||
     budget.used < budget.limit;
 }
 
@@ -67,7 +77,7 @@ export function hasRoom(
  * Counts one attempt. Returns the new budget (`undefined` when none is known
  * or trusted any more: nothing to count) and whether this attempt was the
  * last one the minute allows (the caller may then cool the model down until
- * {@link nextMinute}).
+ * {@link minuteEnd}).
  */
 export function spend(
   budget: MinuteBudget | undefined,
@@ -76,7 +86,7 @@ export function spend(
   if (budget === undefined || budget.trustedUntil <= now) {
     return { budget: undefined, last: false };
   }
-  const minute = Math.floor(now / MINUTE_MS);
+  const minute = minuteOf(now, budget.offset);
   const used = budget.minute === minute ? budget.used + 1 : 1;
   return {
     budget: { ...budget, minute, used },

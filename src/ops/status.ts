@@ -10,6 +10,7 @@
 import { learnedAt } from "../core/account_limit.ts";
 import { aliasOrders, poolFor, type PoolForInput } from "../core/aliases.ts";
 import { qualityScores } from "../core/quality.ts";
+import { minuteOf } from "../core/model_budget.ts";
 import type { GaugeSample } from "./metrics.ts";
 import type { ResolvedRouterOptions } from "../options.ts";
 import type { RoutingState } from "../state/state.ts";
@@ -71,7 +72,7 @@ export function statusReport(
       // The per-minute limit a limit_rpm 429 stated, while trusted.
       rpm_limit: limited ? budget.limit : null,
       requests_this_minute: limited
-        ? (budget.minute === Math.floor(t / 60_000) ? budget.used : 0)
+        ? (budget.minute === minuteOf(t, budget.offset) ? budget.used : 0)
         : null,
       last_error: health?.lastError ?? null,
       consecutive_failures: health?.consecutiveFailures ?? 0,

@@ -7,7 +7,12 @@
  */
 import type { ModelEffect } from "../core/failure.ts";
 import { BREAKER_THRESHOLD } from "../core/health.ts";
-import { learnMinuteLimit, nextMinute, spend } from "../core/model_budget.ts";
+import {
+  hasRoom,
+  learnMinuteLimit,
+  minuteEnd,
+  spend,
+} from "../core/model_budget.ts";
 import type { RoutingState } from "./state.ts";
 
 /** The settings an effect reads. */
@@ -31,9 +36,7 @@ export async function applyEffect(
   const { state, now, cooldownMs, modelRefreshTtlMs } = options;
   switch (effect?.kind) {
     case "cooldown":
-      if (effect.perMinute !== undefined) {
-        state.budgets.set(model, learnMinuteLimit(effect.perMinute, now()));
-      }
+      learnBudget(options, model, effect);
       return await state.coolDown({
         model,
         until: effect.until,
@@ -65,26 +68,45 @@ export async function applyEffect(
   }
 }
 
+/** Learns the model's per-minute limit from a `limit_rpm` 429's effect, when it states one. */
+export function learnBudget(
+  options: Pick<EffectOptions, "state" | "now">,
+  model: string,
+  effect: ModelEffect | undefined,
+): void {
+  if (effect?.kind === "cooldown" && effect.perMinute !== undefined) {
+    options.state.budgets.set(
+      model,
+      learnMinuteLimit(effect.perMinute, options.now(), effect.until),
+    );
+  }
+}
+
 /**
  * Counts an attempt about to be sent against the model's learned per-minute
- * limit; when it is the minute's last, the model cools down until the next
- * minute (in memory at once, written through to KV in the background), so no
- * attempt is spent on a certain 429.
+ * limit, or says it must not be sent (`sent: false`: the minute's limit is
+ * spent, a certain 429). When it is the minute's last, the model cools down
+ * until the next minute (in memory at once; `saved` is the write through to
+ * KV). Check and count are one synchronous step, so concurrent requests
+ * never go over the limit.
  */
 export function spendBudget(
   options: Pick<EffectOptions, "state" | "now">,
   model: string,
-): Promise<void> | undefined {
+): { sent: false } | { sent: true; saved?: Promise<void> } {
   const { state, now } = options;
   const at = now();
-  const { budget, last } = spend(state.budgets.get(model), at);
-  if (budget === undefined) return undefined;
+  const current = state.budgets.get(model);
+  if (!hasRoom(current, at)) return { sent: false };
+  const { budget, last } = spend(current, at);
+  if (budget === undefined) return { sent: true };
   state.budgets.set(model, budget);
-  if (!last) return undefined;
-  return state.coolDown({
+  if (!last) return { sent: true };
+  const saved = state.coolDown({
     model,
-    until: nextMinute(at),
+    until: minuteEnd(budget, at),
     reason: `${budget.limit} requests this minute (limit_rpm)`,
     kind: "rate_limit",
   }, at);
+  return { sent: true, saved };
 }
