@@ -6,17 +6,9 @@
  * @module
  */
 import { accountIdOf, knownAccountId } from "./state/account_id.ts";
-import { orderCandidates } from "./core/candidates.ts";
-import {
-  budgetFor,
-  describeMisfit,
-  flexibleNeeds,
-  requestNeeds,
-} from "./core/capabilities.ts";
-import { poolFor } from "./core/aliases.ts";
 import { secondsUntilSoonest } from "./core/cooldown.ts";
 import { type Attempt, FreeRouterError } from "./errors.ts";
-import { Affinity, conversationKey, stickTo } from "./core/affinity.ts";
+import { Affinity } from "./core/affinity.ts";
 import {
   classifyFailure,
   describeFailure,
@@ -30,6 +22,7 @@ import { hasRoom } from "./core/model_budget.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
 import { resumer } from "./resume.ts";
+import { planRoute } from "./route_plan.ts";
 import type { RouteContext, Routed, RouteRun } from "./route_types.ts";
 
 export type { RouteContext, Routed, RouteRun } from "./route_types.ts";
@@ -159,8 +152,7 @@ export class Router {
     attempt: (o: UpstreamOptions, i: AttemptInput) => Promise<AttemptResult<T>>,
     run: RouteRun = {},
   ): Promise<Routed<T>> {
-    const { state, now, maxAttempts, maxWaitMs, strategy, logger } =
-      this.#options;
+    const { state, now, maxAttempts, maxWaitMs, logger } = this.#options;
     const deadline = now() + maxWaitMs;
     const pool = this.#freshPool() ??
       await this.models(context.apiKey).catch((err) => {
@@ -170,62 +162,19 @@ export class Router {
           { cause: err },
         );
       });
-    const asked = requestNeeds(request);
-    const flexible = context.clampMaxTokens === true &&
-      asked.maxTokens !== undefined;
-    const fit = flexible ? flexibleNeeds(asked) : asked;
-    // A continuation needs a model that takes a prefill (only learned gaps say no).
-    const needs = run.continues
-      ? { ...fit, required: [...fit.required, "prefill" as const] }
-      : fit;
-    const ranked = poolFor(pool, request.model, {
-      strategy,
-      aliases: this.#options.aliases,
-      health: state.health,
-      version: state.healthVersion,
-      now: now(),
-    });
-    if (!ranked.ok) {
-      throw new FreeRouterError("no_capable_model", ranked.message);
-    }
-    const order = orderCandidates({
-      pool: ranked.pool,
-      requested: request.model,
-      needs,
-      cooldowns: state.cooldowns,
-      gaps: state.gaps,
-      now: now(),
-      maxAttempts,
-    });
-    if (order.misfit) {
-      throw new FreeRouterError(
-        "no_capable_model",
-        describeMisfit(order.misfit),
-      );
-    }
-    const body = bodyForModels(request);
+    const { candidates, named, conversation, body } = planRoute(
+      this.#options,
+      this.#affinity,
+      pool,
+      request,
+      context,
+      run,
+    );
     const account = knownAccountId(context.apiKey) ??
       await accountIdOf(context.apiKey);
     const attempts = run.attempts ?? [];
     const continuation = run.continues !== undefined;
-    const candidates = run.skip
-      ? order.candidates.filter((m) => !run.skip!.has(m.id))
-      : order.candidates;
-    // A model the client named (not an alias) is worth a short wait.
-    const named = candidates[0]?.id === request.model;
     let retriedNamed = false;
-    // Keep the conversation on the model of its previous turn.
-    const conversation = this.#options.affinity && !named && !continuation
-      ? conversationKey(request, context.session)
-      : undefined;
-    if (conversation !== undefined) {
-      stickTo(
-        candidates,
-        this.#affinity.get(conversation, now()),
-        state.cooldowns,
-        now(),
-      );
-    }
     let allRateLimited = true;
     /** Models skipped because their learned per-minute limit was spent. */
     let spent: string[] | undefined;
@@ -266,10 +215,7 @@ export class Router {
       const first = attempts.length === 0;
       const result = await attempt(this.#upstream, {
         model: model.id,
-        body: body(
-          model.id,
-          flexible ? budgetFor(model, asked) : undefined,
-        ),
+        body: body(model),
         apiKey: context.apiKey,
         signal: first ? context.signal : readSignal(context.signal),
       });

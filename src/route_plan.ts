@@ -1,0 +1,105 @@
+/**
+ * The plan of one run of the attempt loop: what the request needs, the
+ * candidates in the order they will be tried (the strategy's or alias's
+ * ranking, capability fit, cooldowns, a continuation's skips, the
+ * conversation's model first), and how each attempt's body is written. Read
+ * off the routing state; nothing is sent.
+ *
+ * @module
+ */
+import type { Affinity } from "./core/affinity.ts";
+import { conversationKey, stickTo } from "./core/affinity.ts";
+import { poolFor } from "./core/aliases.ts";
+import {
+  budgetFor,
+  describeMisfit,
+  flexibleNeeds,
+  requestNeeds,
+} from "./core/capabilities.ts";
+import { orderCandidates } from "./core/candidates.ts";
+import { bodyForModels } from "./core/request_body.ts";
+import { FreeRouterError } from "./errors.ts";
+import type { ResolvedRouterOptions } from "./options.ts";
+import type { RouteContext, RouteRun } from "./route_types.ts";
+import type { ChatCompletionRequest, FreeModel } from "./types.ts";
+
+/** What {@link planRoute} decided. */
+export interface RoutePlan {
+  /** The models to try, in order (the loop stops at `maxAttempts`). */
+  candidates: FreeModel[];
+  /** The first candidate is the model the client named (not an alias): worth a short wait. */
+  named: boolean;
+  /** The conversation's affinity key, when affinity applies. */
+  conversation: string | undefined;
+  /** The upstream body of an attempt on `model`. */
+  body: (model: FreeModel) => string;
+}
+
+/**
+ * Plans a run over `pool`. Throws a `no_capable_model` error when no free
+ * model can serve the request (an unknown alias, or every model misfits).
+ */
+export function planRoute(
+  options: ResolvedRouterOptions,
+  affinity: Affinity,
+  pool: readonly FreeModel[],
+  request: ChatCompletionRequest,
+  context: RouteContext,
+  run: RouteRun,
+): RoutePlan {
+  const { state, now, maxAttempts, strategy } = options;
+  const asked = requestNeeds(request);
+  const flexible = context.clampMaxTokens === true &&
+    asked.maxTokens !== undefined;
+  const fit = flexible ? flexibleNeeds(asked) : asked;
+  // A continuation needs a model that takes a prefill (only learned gaps say no).
+  const needs = run.continues
+    ? { ...fit, required: [...fit.required, "prefill" as const] }
+    : fit;
+  const ranked = poolFor(pool, request.model, {
+    strategy,
+    aliases: options.aliases,
+    health: state.health,
+    version: state.healthVersion,
+    now: now(),
+  });
+  if (!ranked.ok) {
+    throw new FreeRouterError("no_capable_model", ranked.message);
+  }
+  const order = orderCandidates({
+    pool: ranked.pool,
+    requested: request.model,
+    needs,
+    cooldowns: state.cooldowns,
+    gaps: state.gaps,
+    now: now(),
+    maxAttempts,
+  });
+  if (order.misfit) {
+    throw new FreeRouterError("no_capable_model", describeMisfit(order.misfit));
+  }
+  const candidates = run.skip
+    ? order.candidates.filter((m) => !run.skip!.has(m.id))
+    : order.candidates;
+  const named = candidates[0]?.id === request.model;
+  // Keep the conversation on the model of its previous turn.
+  const conversation = options.affinity && !named && !run.continues
+    ? conversationKey(request, context.session)
+    : undefined;
+  if (conversation !== undefined) {
+    stickTo(
+      candidates,
+      affinity.get(conversation, now()),
+      state.cooldowns,
+      now(),
+    );
+  }
+  const write = bodyForModels(request);
+  return {
+    candidates,
+    named,
+    conversation,
+    body: (model) =>
+      write(model.id, flexible ? budgetFor(model, asked) : undefined),
+  };
+}
