@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { DEFAULT_BASE_URL } from "../options.ts";
 import { parseAliases } from "../core/aliases.ts";
+import { isWellFormedKey } from "../core/secrets.ts";
 import {
   type NumericSetting,
   settingProblem,
@@ -76,8 +77,17 @@ const setting = (s: NumericSetting) =>
     }
   }).default(s.default);
 
+/** An OpenRouter key: sent in a header, so printable ASCII (never echoed back). */
+const upstreamKey = optionalSecret.refine(
+  (v) => v === undefined || isWellFormedKey(v),
+  {
+    error:
+      "must be printable ASCII without spaces or line breaks (look for a stray quote or \\n in .env)",
+  },
+);
+
 const envSchema = z.object({
-  OPENROUTER_API_KEY: optionalSecret,
+  OPENROUTER_API_KEY: upstreamKey,
   OPENROUTER_BASE_URL: z.url({
     protocol: /^https?$/,
     error: "must be an http(s) URL",

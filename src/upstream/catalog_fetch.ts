@@ -5,6 +5,7 @@
  * @module
  */
 import { settledByAbort } from "./scope.ts";
+import { redactedError } from "../core/secrets.ts";
 import { buildFreePool } from "../core/free_pool.ts";
 import type { FreeModel } from "../types.ts";
 
@@ -34,6 +35,9 @@ export async function fetchFreePool(
     const res = await fetch(`${baseUrl}/models`, {
       headers,
       signal: controller.signal,
+    }).catch((err) => {
+      // The runtime's message can quote the headers: never the key.
+      throw redactedError(err, apiKey);
     });
     if (!res.ok) {
       await res.body?.cancel();

@@ -5,6 +5,7 @@
  * @module
  */
 import { settledByAbort } from "./scope.ts";
+import { redactedError } from "../core/secrets.ts";
 import { type KeyReport, parseKeyReport } from "../core/key_report.ts";
 
 /** Where and how to read `/key`. */
@@ -36,6 +37,9 @@ export async function fetchKeyReport(
         authorization: `Bearer ${apiKey}`,
       },
       signal: controller.signal,
+    }).catch((err) => {
+      // The runtime's message can quote the headers: never the key.
+      throw redactedError(err, apiKey);
     });
     if (!res.ok) {
       await res.body?.cancel();

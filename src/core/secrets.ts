@@ -1,0 +1,34 @@
+/**
+ * Keeping keys out of messages. A runtime error about a request can quote the
+ * request's headers (Deno's "Invalid header value: \"Bearer sk-or-…\"" for a
+ * key holding a control character), and such messages reach logs, the status
+ * page and error bodies. Pure.
+ *
+ * @module
+ */
+
+/** Whether `key` can be sent as a bearer token: printable ASCII, no spaces. */
+export function isWellFormedKey(key: string): boolean {
+  return /^[\x21-\x7e]+$/.test(key);
+}
+
+/**
+ * `text` with `secret` (and anything a `Bearer` prefix introduces) replaced by
+ * `[redacted]`.
+ */
+export function redactSecret(text: string, secret: string | undefined): string {
+  let out = text;
+  if (secret) out = out.split(secret).join("[redacted]");
+  return out.replace(/Bearer\s+[^\s"'\\]+/gi, "Bearer [redacted]");
+}
+
+/**
+ * An error like `err` (same name) whose message holds no `secret`: for
+ * errors of a request that carried the key.
+ */
+export function redactedError(err: unknown, secret: string | undefined): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const out = new Error(redactSecret(message, secret));
+  if (err instanceof Error) out.name = err.name;
+  return out;
+}
