@@ -79,7 +79,7 @@ export class Admission {
         throw new FreeRouterError("aborted", "The client went away");
       }
     };
-    await state.enqueue(async () => {
+    await state.enqueue(account, async () => {
       for (;;) {
         gone();
         const t = now();

@@ -19,3 +19,33 @@ export class FifoQueue {
     return turn;
   }
 }
+
+/**
+ * One {@link FifoQueue} per key (an account): calls of one key run in arrival
+ * order, and a call waiting for its own account's limit never holds up
+ * another account's. Queues with nothing waiting are dropped.
+ */
+export class KeyedFifo {
+  readonly #queues = new Map<string, FifoQueue>();
+  /** Calls queued or running, over every key. */
+  waiting = 0;
+
+  /** Runs `fn` after every earlier call of `key` has finished. */
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let queue = this.#queues.get(key);
+    if (queue === undefined) this.#queues.set(key, queue = new FifoQueue());
+    this.waiting++;
+    const q = queue;
+    return q.run(fn).finally(() => {
+      this.waiting--;
+      if (q.waiting === 0 && this.#queues.get(key) === q) {
+        this.#queues.delete(key);
+      }
+    });
+  }
+
+  /** Keys with calls queued or running. */
+  get keys(): number {
+    return this.#queues.size;
+  }
+}

@@ -21,7 +21,7 @@ import {
   pruneAccounts,
 } from "./accounts.ts";
 import { Catalog, type CatalogSnapshot } from "./catalog.ts";
-import { FifoQueue } from "./fifo.ts";
+import { KeyedFifo } from "./fifo.ts";
 import { unrefTimer } from "../runtime.ts";
 import { type CooldownEntry, mergeCooldown } from "../core/cooldown.ts";
 import { type ModelHealth, observe } from "../core/health.ts";
@@ -91,7 +91,7 @@ export class RoutingState {
   #closed = false;
   #warn: Reporter = () => {};
   #now: () => number = Date.now;
-  readonly #queue = new FifoQueue();
+  readonly #queue = new KeyedFifo();
 
   constructor(options: FreeRouterStateOptions) {
     this.#store = options.kv ? new KvStateStore(options.kv) : undefined;
@@ -168,6 +168,14 @@ export class RoutingState {
       }
     }
     this.accounts = accounts;
+  }
+
+  /**
+   * Runs one sync tick now (the timer runs them every `syncIntervalMs`):
+   * flushes health, and takes in what other instances wrote.
+   */
+  syncNow(): Promise<void> {
+    return this.#sync();
   }
 
   /** One sync tick: flush health, and reload shared state when another instance changed it. */
@@ -315,9 +323,13 @@ export class RoutingState {
     return result;
   }
 
-  /** Runs `fn` after every earlier queued call has finished (FIFO admission). */
-  enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#queue.run(fn);
+  /**
+   * Runs `fn` after every earlier queued call of the same account has
+   * finished (FIFO admission per account: one account's wait never holds up
+   * another's).
+   */
+  enqueue<T>(account: string, fn: () => Promise<T>): Promise<T> {
+    return this.#queue.run(account, fn);
   }
 
   /** Calls waiting in {@link enqueue}. */
