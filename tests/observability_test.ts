@@ -3,14 +3,21 @@
  */
 import assert from "node:assert/strict";
 import { isoTime } from "../src/ops/iso_time.ts";
-import { consoleLogger, LineBuffer } from "../src/server/logger.ts";
+import {
+  consoleLogger,
+  type FlushTimer,
+  LineBuffer,
+  setTimeoutTimer,
+} from "../src/server/logger.ts";
 import type { Logger } from "../src/options.ts";
 import { hello, rig, SERVER_KEY } from "./_harness.ts";
 import {
   cloudflare429,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
+  ok,
   streamOk,
 } from "./fake_openrouter/mod.ts";
+import { within } from "./_async.ts";
 
 const [A, B] = POOL as [string, string];
 
@@ -160,35 +167,83 @@ Deno.test("createHandler() protects /metrics with FREEROUTER_API_KEY", async () 
   assert.doesNotMatch(await allowed.text(), /metrics-key/);
 });
 
-Deno.test("LineBuffer writes pending lines in order in one write, within maxDelayMs", async () => {
+/** A {@link FlushTimer} that only fires when the test calls `fire()`. */
+function manualTimer() {
+  const scheduled: Array<{ ms: number; fire: () => void; cancelled: boolean }> =
+    [];
+  const timer: FlushTimer = (fn, ms) => {
+    const entry = { ms, fire: fn, cancelled: false };
+    scheduled.push(entry);
+    return () => void (entry.cancelled = true);
+  };
+  return { timer, scheduled };
+}
+
+Deno.test("LineBuffer writes pending lines in order in one write, when its maxDelayMs timer fires and not before", () => {
+  const writes: string[] = [];
+  const { timer, scheduled } = manualTimer();
+  const lines = new LineBuffer(
+    (bytes) => void writes.push(new TextDecoder().decode(bytes)),
+    5,
+    16 * 1024,
+    timer,
+  );
+  lines.write("first");
+  lines.write("second");
+  assert.deepEqual(writes, [], "nothing written per line");
+  assert.deepEqual(
+    scheduled.map((t) => t.ms),
+    [5],
+    "one write scheduled, maxDelayMs after the first line",
+  );
+  scheduled[0]!.fire();
+  assert.deepEqual(writes, ["first\nsecond\n"]);
+  lines.write("third");
+  assert.deepEqual(writes, ["first\nsecond\n"], "again held until the timer");
+  assert.deepEqual(scheduled.map((t) => t.ms), [5, 5]);
+  scheduled[1]!.fire();
+  assert.deepEqual(writes, ["first\nsecond\n", "third\n"]);
+  lines.flush();
+  assert.equal(writes.length, 2, "an empty flush writes nothing");
+  assert.equal(scheduled.length, 2, "nothing pending, nothing scheduled");
+});
+
+Deno.test("LineBuffer writes at once when maxBytes are pending, and on flush(), cancelling the scheduled write", () => {
+  const writes: string[] = [];
+  const { timer, scheduled } = manualTimer();
+  const lines = new LineBuffer(
+    (bytes) => void writes.push(new TextDecoder().decode(bytes)),
+    60_000,
+    10,
+    timer,
+  );
+  lines.write("12345");
+  lines.write("678910");
+  assert.deepEqual(writes, ["12345\n678910\n"]);
+  assert.deepEqual(
+    scheduled.map((t) => [t.ms, t.cancelled]),
+    [[60_000, true]],
+    "the write at maxBytes cancels the scheduled one",
+  );
+  lines.write("tail");
+  lines.flush();
+  assert.deepEqual(writes, ["12345\n678910\n", "tail\n"]);
+  assert.deepEqual(scheduled.map((t) => t.cancelled), [true, true]);
+});
+
+Deno.test("LineBuffer schedules its write with setTimeout unless given a timer", async () => {
   const writes: string[] = [];
   const wrote = Promise.withResolvers<void>();
   const lines = new LineBuffer((bytes) => {
     writes.push(new TextDecoder().decode(bytes));
     wrote.resolve();
-  }, 5);
+  }, 1);
+  assert.equal(lines.timer, setTimeoutTimer);
   lines.write("first");
   lines.write("second");
-  assert.deepEqual(writes, [], "nothing written per line");
-  await wrote.promise;
+  assert.deepEqual(writes, []);
+  await within(wrote.promise, "the setTimeout write");
   assert.deepEqual(writes, ["first\nsecond\n"]);
-  lines.flush();
-  assert.equal(writes.length, 1, "an empty flush writes nothing");
-});
-
-Deno.test("LineBuffer writes at once when maxBytes are pending, and on flush()", () => {
-  const writes: string[] = [];
-  const lines = new LineBuffer(
-    (bytes) => void writes.push(new TextDecoder().decode(bytes)),
-    60_000,
-    10,
-  );
-  lines.write("12345");
-  lines.write("678910");
-  assert.deepEqual(writes, ["12345\n678910\n"]);
-  lines.write("tail");
-  lines.flush();
-  assert.deepEqual(writes, ["12345\n678910\n", "tail\n"]);
 });
 
 Deno.test("isoTime() formats like Date#toISOString, also for repeated and changing milliseconds", () => {
@@ -200,23 +255,52 @@ Deno.test("isoTime() formats like Date#toISOString, also for repeated and changi
   assert.match(isoTime(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
 
-Deno.test("GET /v1/freerouter/status lists recent chat requests newest first, stamped with their arrival time", async () => {
+Deno.test("GET /v1/freerouter/status lists recent chat requests newest first, stamped with their arrival time on the handler's clock", async () => {
   await using r = rig();
-  const before = Date.now();
+  const arrivals: number[] = [];
   for (const id of ["first", "second"]) {
-    const res = await r.chat(hello(), {
+    // The upstream holds its answer until the clock has moved on, so the
+    // arrival and the completion are 3 s apart on the handler's clock.
+    const reached = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    r.fake.script(A, {
+      ...ok(A),
+      gate: () => {
+        reached.resolve();
+        return release.promise;
+      },
+    });
+    arrivals.push(r.clock.now());
+    const pending = r.chat(hello(), {
       headers: { "content-type": "application/json", "x-request-id": id },
     });
+    await within(reached.promise, `${id} reaches the upstream`);
+    r.clock.advance(3_000);
+    release.resolve();
+    const res = await within(pending, `${id} is answered`);
+    assert.equal(res.status, 200);
     await res.body?.cancel();
+    r.clock.advance(60_000);
   }
-  const after = Date.now();
   const status = await (await r.request("/v1/freerouter/status")).json() as {
-    recent: Array<{ id: string; at: string; status: number; model: string }>;
+    recent: Array<
+      {
+        id: string;
+        at: string;
+        status: number;
+        model: string;
+        latency_ms: number;
+      }
+    >;
   };
   assert.deepEqual(status.recent.map((e) => e.id), ["second", "first"]);
+  assert.deepEqual(
+    status.recent.map((e) => e.at),
+    [arrivals[1]!, arrivals[0]!].map((ms) => new Date(ms).toISOString()),
+    "stamped when each request arrived, not when it was answered",
+  );
   for (const entry of status.recent) {
-    assert.equal(entry.at, new Date(Date.parse(entry.at)).toISOString());
-    assert.ok(Date.parse(entry.at) >= before && Date.parse(entry.at) <= after);
+    assert.equal(entry.latency_ms, 3_000, "arrival to answer, on the clock");
     assert.equal(entry.status, 200);
     assert.equal(entry.model, A);
   }

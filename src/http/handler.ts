@@ -112,7 +112,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   const resolved: ResolvedRouterOptions = resolveRouterOptions(options);
   const router = new Router(resolved);
   const { apiKey, accessKey, corsOrigins = [] } = options;
-  const { logger } = resolved;
+  const { logger, now } = resolved;
   const sharing = createSharing(options, resolved);
   const { clients } = sharing;
   /** Whether clients must present a key (the access key or a client key). */
@@ -215,8 +215,8 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   }
 
   async function handle(req: Request): Promise<Response> {
-    const arrived = Date.now();
-    const started = performance.now();
+    // On the configured clock (`now`), like the router's attempt times.
+    const arrived = now();
     const id = requestIdOf(req);
     const pathname = pathnameOf(req.url);
     const path = routeOf(pathname);
@@ -247,12 +247,11 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     record(ctx, {
       req,
       pathname,
-      path,
       route,
       res,
       trace,
       arrived,
-      ms: performance.now() - started,
+      ms: now() - arrived,
     });
     return res;
   }

@@ -14,8 +14,6 @@ export interface Answered {
   req: Request;
   /** The request's path, without the query. */
   pathname: string;
-  /** The route's path (without `/v1`). */
-  path: string;
   route: Route | undefined;
   res: Response;
   trace: Trace;
@@ -27,9 +25,11 @@ export interface Answered {
 
 /** Records an answered request in the metrics, the recent requests and the log. */
 export function record(ctx: HandlerContext, answered: Answered): void {
-  const { req, pathname, path, route, res, trace, arrived, ms } = answered;
+  const { req, pathname, route, res, trace, arrived, ms } = answered;
   const { metrics } = ctx;
-  const routeLabel = route?.label ?? path.slice(1).replace("/", "_");
+  // Unknown paths share one label: a path is the client's text, and each
+  // label would be a series kept forever.
+  const routeLabel = route?.label ?? "not_found";
   const outcome = res.status < 400
     ? "ok"
     : res.status === 429

@@ -36,7 +36,7 @@ export async function responses(
       new ResponsesStream({
         id,
         model,
-        createdAt: Math.floor(Date.now() / 1000),
+        createdAt: Math.floor(ctx.resolved.now() / 1000),
         request,
         tools,
       }),

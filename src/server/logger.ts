@@ -60,6 +60,18 @@ export function consoleLogger(
 export type LineSink = (bytes: Uint8Array) => void;
 
 /**
+ * How {@link LineBuffer} schedules its delayed write: calls `fn` after `ms`
+ * and returns what cancels that call. The default is `setTimeout`.
+ */
+export type FlushTimer = (fn: () => void, ms: number) => () => void;
+
+/** `setTimeout`, as a {@link FlushTimer}. */
+export const setTimeoutTimer: FlushTimer = (fn, ms) => {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
+};
+
+/**
  * Collects log lines and writes them in batches: one write per `maxDelayMs`
  * (or per `maxBytes` of lines) instead of one per line. A busy proxy logs a
  * line per request; writing each one costs a system call, about as much as
@@ -80,29 +92,34 @@ export type LineSink = (bytes: Uint8Array) => void;
  */
 export class LineBuffer {
   #pending = "";
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the scheduled write, while one is scheduled. */
+  #cancel: (() => void) | undefined;
   readonly #encoder = new TextEncoder();
 
-  /** Lines go to `sink`, at most `maxDelayMs` after they were written. */
+  /**
+   * Lines go to `sink`, at most `maxDelayMs` after they were written (as
+   * `timer` counts it).
+   */
   constructor(
     readonly sink: LineSink,
     readonly maxDelayMs = 20,
     readonly maxBytes = 16 * 1024,
+    readonly timer: FlushTimer = setTimeoutTimer,
   ) {}
 
   /** Queues one line (without its newline). */
   readonly write = (line: string): void => {
     this.#pending += `${line}\n`;
     if (this.#pending.length >= this.maxBytes) this.flush();
-    else if (this.#timer === undefined) {
-      this.#timer = setTimeout(this.flush, this.maxDelayMs);
+    else if (this.#cancel === undefined) {
+      this.#cancel = this.timer(this.flush, this.maxDelayMs);
     }
   };
 
   /** Writes every pending line now. */
   readonly flush = (): void => {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancel?.();
+    this.#cancel = undefined;
     if (this.#pending === "") return;
     const bytes = this.#encoder.encode(this.#pending);
     this.#pending = "";
