@@ -61,7 +61,9 @@ export async function answerFront(
     trace,
     await completeAnswer(ctx, trace, chat, context),
   );
-  const completion = await completionJson<ChatCompletion>(routed.answer.bytes);
+  // Parsed once by the attempt; only a body too large to hold is read here.
+  const completion = routed.answer.json ??
+    await completionJson<ChatCompletion>(routed.answer.bytes);
   const headers = routedHeaders(routed, "application/json", trace.id);
   withDropped(headers, front.droppedTools);
   return new Response(JSON.stringify(front.body(completion)), {
