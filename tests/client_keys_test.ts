@@ -11,7 +11,13 @@ import { ConfigError } from "../src/server/config.ts";
 import { run } from "../src/server/main.ts";
 import { parseClientKeys } from "../src/core/client_keys.ts";
 import { createHandler } from "../src/mod.ts";
-import { hello, rig, type RigOptions, withKvFile } from "./_harness.ts";
+import {
+  hello,
+  manualClock,
+  rig,
+  type RigOptions,
+  withKvFile,
+} from "./_harness.ts";
 
 const ALICE = "fr-alice-secret-5d1c";
 const BOB = "fr-bob-secret-90ab";
@@ -229,17 +235,25 @@ Deno.test("createHandler() answers a client over its daily limit with 429 and Re
 });
 
 Deno.test("createHandler() answers a client over its per-minute limit with 429 and Retry-After until the next minute", async () => {
-  await using r = clientRig();
+  // 12:00:42: the next minute is 18 s away (a flat minute would say 60).
+  await using r = clientRig({
+    clock: manualClock(Date.parse("2026-11-24T12:00:42Z")),
+  });
   const first = await r.chat(hello(), as(BOB));
   assert.equal(first.status, 200);
   await first.body?.cancel();
+  r.clock.advance(16_500);
   const second = await r.chat(hello(), as(BOB));
   assert.equal(second.status, 429);
   const wait = Number(second.headers.get("retry-after"));
-  assert.ok(wait >= 1 && wait <= 60, `Retry-After ${wait}`);
+  assert.equal(wait, 2, "12:00:58.5 → 12:01:00, rounded up");
   assert.match((await second.json()).error.message, /1 requests per minute/);
   assert.equal(r.fake.chatRequests().length, 1);
-  r.clock.advance(wait * 1000);
+  r.clock.advance(1_499);
+  const still = await r.chat(hello(), as(BOB));
+  assert.equal(still.status, 429, "12:00:59.999 is still the same minute");
+  await still.body?.cancel();
+  r.clock.advance(1);
   const later = await r.chat(hello(), as(BOB));
   assert.equal(later.status, 200);
   await later.body?.cancel();

@@ -41,7 +41,13 @@ export function test(name: string, fn: () => Promise<void>): void {
   Deno.test(name, async () => {
     const before = unhandledRejections.length;
     await fn();
-    // One macrotask turn, so that a rejection left unhandled is reported now.
+    // An event-loop turn, not a sleep: Deno dispatches `unhandledrejection`
+    // for a promise rejected without a handler at the end of the macrotask
+    // it was rejected in, so one left when `fn` settles is recorded before
+    // a zero-delay timer set now can fire, however slow the machine. There
+    // is no promise to await instead: the rejection has no handler, and no
+    // API flushes the runtime's pending-rejection queue. Background work
+    // that rejects later is awaited by the test itself (`handler.close()`).
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.deepEqual(
       unhandledRejections.slice(before),

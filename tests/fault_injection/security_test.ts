@@ -23,7 +23,6 @@ import { fullStream } from "../_streams.ts";
 import {
   assertOpenAIError,
   captureLog,
-  MiB,
   paddedBody,
   postChat,
   quiet,
@@ -62,34 +61,73 @@ test("createHandler() key comparison (timingSafeEqual) is right when keys are eq
   return Promise.resolve();
 });
 
-test("createHandler() key comparison takes the same time when keys differ in the first byte as when they differ in the last", () => {
-  const size = MiB;
-  // Flat strings (decoded from bytes), so that an early-exit comparison would show.
-  const flat = (bytes: Uint8Array) => decoder.decode(bytes);
-  const base = new Uint8Array(size).fill(0x61);
-  const key = flat(base);
-  const firstDiffers = flat(base.slice().fill(0x62, 0, 1));
-  const lastDiffers = flat(base.slice().fill(0x62, size - 1));
-  const median = (other: string) => {
-    const times: number[] = [];
-    for (let i = 0; i < 15; i++) {
-      const t = performance.now();
-      timingSafeEqual(other, key);
-      times.push(performance.now() - t);
-    }
-    return times.sort((a, b) => a - b)[7]!;
+/**
+ * Every byte `timingSafeEqual` reads, in order, for `a` then `b`, recorded by
+ * wrapping what `TextEncoder#encode` returns (the comparator encodes both
+ * keys and compares the bytes) in a proxy that notes each indexed read.
+ */
+function byteReads(a: string, b: string): { equal: boolean; reads: string[] } {
+  const reads: string[] = [];
+  const encode = TextEncoder.prototype.encode;
+  let side = 0;
+  TextEncoder.prototype.encode = function (this: TextEncoder, input) {
+    const bytes = encode.call(this, input);
+    const name = side++ === 0 ? "a" : "b";
+    return new Proxy(bytes, {
+      get(target, prop) {
+        if (typeof prop === "string" && /^\d+$/.test(prop)) {
+          reads.push(`${name}[${prop}]`);
+        }
+        return Reflect.get(target, prop);
+      },
+    });
   };
-  median(lastDiffers); // warm up
-  median(firstDiffers);
-  const early = median(firstDiffers);
-  const late = median(lastDiffers);
-  const ratio = late / Math.max(early, 1e-6);
-  assert.ok(
-    ratio < 4 && ratio > 0.25,
-    `first byte differs: ${early.toFixed(3)} ms, last byte: ${
-      late.toFixed(3)
-    } ms`,
+  try {
+    return { equal: timingSafeEqual(a, b), reads };
+  } finally {
+    TextEncoder.prototype.encode = encode;
+  }
+}
+
+test("createHandler() key comparison (timingSafeEqual) reads every byte of both keys, in the same order, wherever they first differ", () => {
+  const key = "fr-access-0123456789abcdef-0123456789abcdef";
+  const n = key.length;
+  const at = (i: number) => `${key.slice(0, i)}X${key.slice(i + 1)}`;
+  const every = [...Array(n).keys()];
+  const same = byteReads(key, key);
+  assert.equal(same.equal, true);
+  // The comparison reads both keys through the encoder: the recording works.
+  assert.deepEqual(
+    new Set(same.reads),
+    new Set(every.flatMap((i) => [`a[${i}]`, `b[${i}]`])),
+    "every byte of both keys is read",
   );
+  for (
+    const [what, other] of [
+      ["the first byte", at(0)],
+      ["the second byte", at(1)],
+      ["a middle byte", at(n >> 1)],
+      ["the last byte", at(n - 1)],
+      ["every byte", "X".repeat(n)],
+    ] as const
+  ) {
+    const differs = byteReads(other, key);
+    assert.equal(differs.equal, false, what);
+    assert.deepEqual(
+      differs.reads,
+      same.reads,
+      `keys differing in ${what} are read exactly like equal keys`,
+    );
+  }
+  // Keys of another length: false, and the reads depend only on the lengths.
+  for (const other of ["", "short", `${key}0`, key.slice(0, -1)]) {
+    assert.equal(byteReads(other, key).equal, false, JSON.stringify(other));
+    assert.deepEqual(
+      byteReads(other, key).reads,
+      byteReads("X".repeat(other.length), key).reads,
+      `reads for a ${other.length}-byte key depend only on its length`,
+    );
+  }
   return Promise.resolve();
 });
 
