@@ -5,10 +5,7 @@ import type {
   ResponseOutputItem,
 } from "openai/resources/responses/responses";
 import type { ChatCompletion } from "../../src/types.ts";
-import {
-  responsesErrorBody,
-  responsesFailureCode,
-} from "../../src/fronts/responses/errors.ts";
+import { responsesFailureCode } from "../../src/fronts/responses/errors.ts";
 import { toChatRequest } from "../../src/fronts/responses/request.ts";
 import { fromChatCompletion } from "../../src/fronts/responses/response.ts";
 import { counterIds, parsed } from "./responses_helpers.ts";
@@ -281,41 +278,6 @@ Deno.test("fromChatCompletion() output reads back through the OpenAI SDK's respo
   });
   assert.equal(response.output_text, "Hello from SDK");
   assert.equal(response.id, "resp_sdk");
-});
-
-Deno.test("responsesErrorBody() uses the OpenAI envelope with a type from the status", () => {
-  assert.deepEqual(
-    responsesErrorBody(400, "previous_response_id is not supported", {
-      param: "previous_response_id",
-    }),
-    {
-      error: {
-        message: "previous_response_id is not supported",
-        type: "invalid_request_error",
-        param: "previous_response_id",
-        code: null,
-      },
-    },
-  );
-  assert.equal(
-    responsesErrorBody(429, "slow down").error.type,
-    "rate_limit_error",
-  );
-  assert.equal(responsesErrorBody(502, "upstream").error.type, "server_error");
-  assert.equal(responsesErrorBody(418, "teapot").error.type, "api_error");
-  assert.deepEqual(
-    responsesErrorBody(503, "none", {
-      type: "upstream_error",
-      code: "no_free_models",
-    })
-      .error,
-    {
-      message: "none",
-      type: "upstream_error",
-      param: null,
-      code: "no_free_models",
-    },
-  );
 });
 
 Deno.test("responsesFailureCode() maps rate limits to rate_limit_exceeded, the rest to server_error", () => {

@@ -34,8 +34,4 @@ export {
   type ResponseContext,
 } from "./response.ts";
 export { ResponsesStream, type ResponsesStreamInit } from "./stream.ts";
-export {
-  type ResponsesErrorBody,
-  responsesErrorBody,
-  responsesFailureCode,
-} from "./errors.ts";
+export { responsesFailureCode } from "./errors.ts";
