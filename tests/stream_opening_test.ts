@@ -362,20 +362,23 @@ Deno.test("a stream that reasons, writes only whitespace and finishes is resumed
 });
 
 Deno.test("keep-alive comments keep a held tool call alive, as they keep a committed stream alive", async () => {
-  await using r = rig({ streamIdleTimeout: 0.3, streamResume: false });
-  // The pauses pace the upstream (each under the idle timeout, together
-  // over it); nothing waits on them.
+  await using r = rig({ streamIdleTimeout: 1, streamResume: false });
+  // The pauses pace the upstream (each well under the idle timeout, so a
+  // loaded machine does not stretch one past it; together over it); nothing
+  // waits on them.
   using pacer = new Pacer();
   const parts = [
     chunk(A, { role: "assistant", content: "" }, null, m),
     chunk(A, toolDelta(0, '{"cmd": ', "exec_command"), null, m),
-    pacer.gate(150),
+    pacer.gate(300),
     PROCESSING,
-    pacer.gate(150),
+    pacer.gate(300),
     PROCESSING,
-    pacer.gate(150),
+    pacer.gate(300),
     PROCESSING,
-    pacer.gate(150),
+    pacer.gate(300),
+    PROCESSING,
+    pacer.gate(300),
     chunk(A, toolDelta(0, '"ls"}'), null, m),
     chunk(A, { content: "" }, "tool_calls", m),
     DONE,
