@@ -80,6 +80,11 @@ export function admitClient(
 export class ClientUsage {
   readonly #kv: KvLike | undefined;
   readonly #memory = new Map<string, ClientCounts>();
+  /** What this instance last committed per client, with its versionstamp. */
+  readonly #committed = new Map<
+    string,
+    { value: ClientCounts | undefined; versionstamp: string | null }
+  >();
   #warned = false;
 
   /** Counts in `kv` when given, else in memory. */
@@ -119,16 +124,34 @@ export class ClientUsage {
     now: number,
   ): Promise<ClientAdmission> {
     const key = clientCountsKey(name);
-    for (;;) {
+    const read = async () => {
       const entry = await withRetry(() => kv.get(key));
-      const stored = isCounts(entry.value) ? entry.value : undefined;
-      const verdict = admitClient(stored, limits, now);
+      return {
+        value: isCounts(entry.value) ? entry.value : undefined,
+        versionstamp: entry.versionstamp,
+      };
+    };
+    // Uncontended, one round trip: commit against the counts this instance
+    // wrote last; read them again only when another instance wrote since.
+    // (Counts only grow within a window: a full window stays full.)
+    let entry = this.#committed.get(name) ?? await read();
+    for (;;) {
+      const verdict = admitClient(entry.value, limits, now);
       if (!verdict.ok) return verdict;
       const committed = await withRetry(() =>
         kv.atomic().check({ key, versionstamp: entry.versionstamp })
           .set(key, verdict.counts, { expireIn: 2 * DAY_MS }).commit()
       );
-      if (committed.ok) return verdict;
+      if (committed.ok) {
+        if (committed.versionstamp) {
+          this.#committed.set(name, {
+            value: verdict.counts,
+            versionstamp: committed.versionstamp,
+          });
+        } else this.#committed.delete(name);
+        return verdict;
+      }
+      entry = await read();
     }
   }
 
