@@ -10,10 +10,9 @@
 import {
   admit,
   currentCounts,
-  DAY_MS,
   type WindowCounts,
 } from "../core/account_limit.ts";
-import { withRetry } from "./kv_store.ts";
+import { CountsEntries } from "./kv_counts.ts";
 import { ROOT } from "./kv_keys.ts";
 import type { KvLike } from "./kv_types.ts";
 
@@ -80,11 +79,8 @@ export function admitClient(
 export class ClientUsage {
   readonly #kv: KvLike | undefined;
   readonly #memory = new Map<string, ClientCounts>();
-  /** What this instance last committed per client, with its versionstamp. */
-  readonly #committed = new Map<
-    string,
-    { value: ClientCounts | undefined; versionstamp: string | null }
-  >();
+  /** The counts this instance wrote to KV last. */
+  #entries: CountsEntries<ClientCounts> | undefined;
   #warned = false;
 
   /** Counts in `kv` when given, else in memory. */
@@ -123,36 +119,23 @@ export class ClientUsage {
     limits: ClientLimits,
     now: number,
   ): Promise<ClientAdmission> {
-    const key = clientCountsKey(name);
-    const read = async () => {
-      const entry = await withRetry(() => kv.get(key));
-      return {
-        value: isCounts(entry.value) ? entry.value : undefined,
-        versionstamp: entry.versionstamp,
-      };
-    };
-    // Uncontended, one round trip: commit against the counts this instance
-    // wrote last; read them again only when another instance wrote since.
-    // (Counts only grow within a window: a full window stays full.)
-    let entry = this.#committed.get(name) ?? await read();
-    for (;;) {
-      const verdict = admitClient(entry.value, limits, now);
-      if (!verdict.ok) return verdict;
-      const committed = await withRetry(() =>
-        kv.atomic().check({ key, versionstamp: entry.versionstamp })
-          .set(key, verdict.counts, { expireIn: 2 * DAY_MS }).commit()
-      );
-      if (committed.ok) {
-        if (committed.versionstamp) {
-          this.#committed.set(name, {
-            value: verdict.counts,
-            versionstamp: committed.versionstamp,
-          });
-        } else this.#committed.delete(name);
-        return verdict;
-      }
-      entry = await read();
-    }
+    const counts = this.#entries ??= new CountsEntries(
+      kv,
+      (raw) => isCounts(raw) ? raw : undefined,
+    );
+    const verdict = await counts.count<ClientAdmission>(
+      name,
+      clientCountsKey(name),
+      (current) => {
+        const admission = admitClient(current, limits, now);
+        return admission.ok
+          ? { next: admission.counts }
+          : { refused: admission };
+      },
+    );
+    return "refused" in verdict
+      ? verdict.refused
+      : { ok: true, counts: verdict.next };
   }
 
   /** The usage of each named client at `now` (read from KV when attached). */

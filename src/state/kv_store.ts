@@ -38,7 +38,8 @@ import {
   type SharedState,
   type StoredAccount,
 } from "./kv_keys.ts";
-import type { KvAtomicLike, KvKeyPart, KvLike } from "./kv_types.ts";
+import type { KvAtomicLike, KvLike } from "./kv_types.ts";
+import { CountsEntries } from "./kv_counts.ts";
 
 export type { SharedState, StoredAccount } from "./kv_keys.ts";
 export type { KvAtomicLike, KvKeyPart, KvLike } from "./kv_types.ts";
@@ -78,15 +79,16 @@ export interface LoadedState extends SharedState {
 /** freerouter's state in a KV store. */
 export class KvStateStore {
   readonly #kv: KvLike;
-  /** The counts this instance committed last, by account. */
-  readonly #counts = new Map<
-    string,
-    { value: WindowCounts | undefined; versionstamp: string | null }
-  >();
+  /** The account counts this instance committed last. */
+  readonly #counts: CountsEntries<WindowCounts>;
 
   /** Wraps an open KV store; the caller keeps ownership and closes it. */
   constructor(kv: KvLike) {
     this.#kv = kv;
+    this.#counts = new CountsEntries(
+      kv,
+      (raw) => (raw as WindowCounts | null) ?? undefined,
+    );
   }
 
   /** The change marker other instances poll. */
@@ -96,7 +98,7 @@ export class KvStateStore {
 
   /** Drops what this instance remembers of an account (after it was pruned). */
   forget(id: string): void {
-    this.#counts.delete(id);
+    this.#counts.forget(id);
   }
 
   /** Reads the shared state (cooldowns, gaps, account block, learned limits). */
@@ -253,42 +255,17 @@ export class KvStateStore {
   ): Promise<
     { ok: true; counts: WindowCounts } | { ok: false; retryAt: number }
   > {
-    const key = accountCounts(account);
-    // Uncontended, one round trip: commit against the counts this instance
-    // wrote last; read them again only when another instance wrote since.
-    const cached = this.#counts.get(account);
-    let entry = cached ?? await this.#readCounts(key);
-    for (;;) {
-      const verdict = admit(entry.value, limits, now);
-      // Counts only grow within a window, so a full window stays full.
-      if (!verdict.ok) return verdict;
-      const committed = await withRetry(() =>
-        this.#kv.atomic()
-          .check({ key, versionstamp: entry.versionstamp })
-          .set(key, verdict.next, { expireIn: 2 * 86_400_000 })
-          .commit()
-      );
-      if (committed.ok) {
-        if (committed.versionstamp) {
-          this.#counts.set(account, {
-            value: verdict.next,
-            versionstamp: committed.versionstamp,
-          });
-        } else this.#counts.delete(account);
-        return { ok: true, counts: verdict.next };
-      }
-      entry = await this.#readCounts(key);
-    }
-  }
-
-  async #readCounts(
-    key: readonly KvKeyPart[],
-  ): Promise<{ value: WindowCounts | undefined; versionstamp: string | null }> {
-    const entry = await this.#kv.get(key);
-    return {
-      value: (entry.value as WindowCounts | null) ?? undefined,
-      versionstamp: entry.versionstamp,
-    };
+    const verdict = await this.#counts.count<number>(
+      account,
+      accountCounts(account),
+      (current) => {
+        const slot = admit(current, limits, now);
+        return slot.ok ? { next: slot.next } : { refused: slot.retryAt };
+      },
+    );
+    return "refused" in verdict
+      ? { ok: false, retryAt: verdict.refused }
+      : { ok: true, counts: verdict.next };
   }
 
   /** Writes the last good catalog. */
