@@ -43,7 +43,10 @@ import * as schema from "../src/core/request_schema.ts";
 import * as sse from "../src/upstream/sse.ts";
 import * as anthropic from "../src/fronts/anthropic/mod.ts";
 import * as responses from "../src/fronts/responses/mod.ts";
-import { translateStream } from "../src/http/translate.ts";
+import {
+  type StreamTranslator,
+  translateStream,
+} from "../src/http/translate.ts";
 import { DONE, withParsedEvents } from "../src/upstream/parsed_events.ts";
 import {
   answerEvents,
@@ -277,95 +280,166 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
 
 const kb = (text: string) => `${Math.round(text.length / 1000)} KB`;
 
-const claudeText = JSON.stringify(claudeCodeRequest());
-const claudeBody = JSON.parse(claudeText);
-const claudeAnswer = answerEvents("Bash");
-const claudeChunks = claudeAnswer.map((data) => JSON.parse(data));
-const claudeSse = sseBody(claudeAnswer);
-const claudeGuarded = guardedBody(claudeAnswer);
+/** One agent front, as its benchmark rows need it. */
+interface FrontFixture<T> {
+  /** `Messages` or `Responses`: the rows' prefix. */
+  label: string;
+  group: string;
+  /** The translator's class name, for the rows' names. */
+  streamName: string;
+  /** The request body as sent. */
+  text: string;
+  /** Parses, validates and translates the request body. */
+  request: (body: unknown) => T;
+  /** The translated chat request (for validateChatRequest). */
+  chatRequest: (t: T) => unknown;
+  stream: (t: T) => StreamTranslator;
+  /** The answer's 200 chunks, as JSON text. */
+  answer: readonly string[];
+  /** What the answer must show (so the rows translate what a real answer holds). */
+  parts: readonly string[];
+  /** The translator's output is the same each time (Responses' item ids are random), so a replay can be compared. */
+  deterministic: boolean;
+}
 
-function messagesRequest() {
-  const parsed = anthropic.parseMessagesRequest(claudeBody);
-  if (!parsed.ok) throw new Error(`Messages fixture: ${parsed.message}`);
-  return { parsed: parsed.request, ...anthropic.toChatRequest(parsed.request) };
-}
-const claude = messagesRequest();
-const messagesStream = (t = claude) =>
-  new anthropic.MessagesStream({
-    id: "msg_bench",
-    model: answerModel,
-    inputTokens: 12_000,
-    thinking: t.prefersReasoning,
-    stopSequences: t.parsed.stop_sequences ?? null,
-  });
-function messagesAnswer(t = claude): string {
-  const stream = messagesStream(t);
-  let out = stream.start();
-  for (const chunk of claudeChunks) out += stream.push(chunk);
-  return out + stream.finish();
-}
-function messagesReplayed(): string {
-  const stream = messagesStream();
-  let out = stream.start();
-  for (const data of claudeAnswer) out += stream.push(JSON.parse(data));
-  return out + stream.finish();
-}
-for (const part of ["thinking_delta", "input_json_delta", '"tool_use"']) {
-  if (!messagesAnswer().includes(part)) {
-    throw new Error(`Messages answer has no ${part}`);
+/** The rows of one agent front: request, answer (parsed or replayed), through translateStream, and both. */
+function frontBenches<T>(f: FrontFixture<T>): void {
+  const body = JSON.parse(f.text);
+  const request = () => f.request(body);
+  const t = request();
+  const chunks = f.answer.map((data) => JSON.parse(data));
+  const sse = sseBody(f.answer);
+  const guarded = guardedBody(f.answer);
+  const answer = (given = t) => {
+    const stream = f.stream(given);
+    let out = stream.start();
+    for (const chunk of chunks) out += stream.push(chunk);
+    return out + stream.finish();
+  };
+  const replayed = () => {
+    const stream = f.stream(t);
+    let out = stream.start();
+    for (const data of f.answer) out += stream.push(JSON.parse(data));
+    return out + stream.finish();
+  };
+  for (const part of f.parts) {
+    if (!answer().includes(part)) {
+      throw new Error(`${f.label} answer has no ${part}`);
+    }
   }
-}
-if (messagesAnswer() !== messagesReplayed()) {
-  throw new Error("Messages answer differs with the guard's parsed chunks");
+  if (f.deterministic && answer() !== replayed()) {
+    throw new Error(`${f.label} answer differs with the guard's parsed chunks`);
+  }
+  const { label, group, streamName } = f;
+  const translating = (stream: ReadableStream<Uint8Array>) =>
+    drain(
+      translateStream(stream, f.stream(t)),
+    );
+  Deno.bench({
+    name: `${label} request: JSON.parse of the body (${
+      kb(f.text)
+    }, as the chat route does too)`,
+    group,
+    fn: () => {
+      JSON.parse(f.text);
+    },
+  });
+  Deno.bench({
+    name: `${label} request: parse${label}Request + toChatRequest (zod)`,
+    group,
+    fn: () => {
+      request();
+    },
+  });
+  Deno.bench({
+    name:
+      `${label} conversation as a chat request: validateChatRequest (zod, the chat route's check)`,
+    group,
+    baseline: true,
+    ignore: validate === undefined,
+    fn: () => {
+      validate!(f.chatRequest(t));
+    },
+  });
+  Deno.bench({
+    name: `${label} answer: ${streamName}, 200 chunks as the guard parsed them`,
+    group,
+    fn: () => {
+      answer();
+    },
+  });
+  Deno.bench({
+    name:
+      `${label} answer replayed from the cache: ${streamName}, 200 chunks (JSON.parse + push)`,
+    group,
+    fn: () => {
+      replayed();
+    },
+  });
+  Deno.bench({
+    name:
+      `${label} answer: translateStream(${streamName}), 200 events with the guard's parsed chunks`,
+    group,
+    fn: async () => {
+      await translating(ReadableStream.from(guarded));
+    },
+  });
+  Deno.bench({
+    name:
+      `${label} answer replayed from the cache: translateStream(${streamName}), 200 events as bytes`,
+    group,
+    fn: async () => {
+      await translating(ReadableStream.from(sse));
+    },
+  });
+  Deno.bench({
+    name: `${label} translation per request: request + 200-chunk answer`,
+    group,
+    fn: () => {
+      answer(request());
+    },
+  });
 }
 
-Deno.bench({
-  name: `Messages request: JSON.parse of the body (${
-    kb(claudeText)
-  }, as the chat route does too)`,
+type MessagesFixture = ReturnType<typeof anthropic.toChatRequest> & {
+  parsed: anthropic.MessagesRequest;
+};
+frontBenches<MessagesFixture>({
+  label: "Messages",
   group: "messages",
-  fn: () => {
-    JSON.parse(claudeText);
+  streamName: "MessagesStream",
+  text: JSON.stringify(claudeCodeRequest()),
+  request: (body) => {
+    const parsed = anthropic.parseMessagesRequest(body);
+    if (!parsed.ok) throw new Error(`Messages fixture: ${parsed.message}`);
+    return {
+      parsed: parsed.request,
+      ...anthropic.toChatRequest(parsed.request),
+    };
   },
+  chatRequest: (t) => t.request,
+  stream: (t) =>
+    new anthropic.MessagesStream({
+      id: "msg_bench",
+      model: answerModel,
+      inputTokens: 12_000,
+      thinking: t.prefersReasoning,
+      stopSequences: t.parsed.stop_sequences ?? null,
+    }),
+  answer: answerEvents("Bash"),
+  parts: ["thinking_delta", "input_json_delta", '"tool_use"'],
+  deterministic: true,
 });
-Deno.bench({
-  name: "Messages request: parseMessagesRequest + toChatRequest (zod)",
-  group: "messages",
-  fn: () => {
-    messagesRequest();
-  },
-});
-Deno.bench({
-  name:
-    "Messages conversation as a chat request: validateChatRequest (zod, the chat route's check)",
-  group: "messages",
-  baseline: true,
-  ignore: validate === undefined,
-  fn: () => {
-    validate!(claude.request);
-  },
-});
-Deno.bench({
-  name: "Messages answer: MessagesStream, 200 chunks as the guard parsed them",
-  group: "messages",
-  fn: () => {
-    messagesAnswer();
-  },
-});
-Deno.bench({
-  name:
-    "Messages answer replayed from the cache: MessagesStream, 200 chunks (JSON.parse + push)",
-  group: "messages",
-  fn: () => {
-    messagesReplayed();
-  },
-});
+
+// What the translateStream rows cost besides the translation.
+const plainAnswer = answerEvents("Bash");
+const plainSse = sseBody(plainAnswer);
 Deno.bench({
   name:
     "200-chunk answer: JSON.parse of each chunk alone (in the replayed rows; the guard's for a live answer)",
   group: "messages",
   fn: () => {
-    for (const data of claudeAnswer) JSON.parse(data);
+    for (const data of plainAnswer) JSON.parse(data);
   },
 });
 Deno.bench({
@@ -373,150 +447,42 @@ Deno.bench({
     "200-event SSE body: ReadableStream.from + read, the translateStream rows' plumbing",
   group: "messages",
   fn: async () => {
-    await drain(ReadableStream.from(claudeSse));
-  },
-});
-Deno.bench({
-  name:
-    "Messages answer: translateStream(MessagesStream), 200 events with the guard's parsed chunks",
-  group: "messages",
-  fn: async () => {
-    await drain(
-      translateStream(ReadableStream.from(claudeGuarded), messagesStream()),
-    );
-  },
-});
-Deno.bench({
-  name:
-    "Messages answer replayed from the cache: translateStream(MessagesStream), 200 events as bytes",
-  group: "messages",
-  fn: async () => {
-    await drain(
-      translateStream(ReadableStream.from(claudeSse), messagesStream()),
-    );
-  },
-});
-Deno.bench({
-  name: "Messages translation per request: request + 200-chunk answer",
-  group: "messages",
-  fn: () => {
-    messagesAnswer(messagesRequest());
+    await drain(ReadableStream.from(plainSse));
   },
 });
 
-const codexText = JSON.stringify(codexRequest());
-const codexBody = JSON.parse(codexText);
-const codexAnswer = answerEvents("shell");
-const codexChunks = codexAnswer.map((data) => JSON.parse(data));
-const codexSse = sseBody(codexAnswer);
-const codexGuarded = guardedBody(codexAnswer);
-
-function responsesRequest() {
-  const parsed = responses.parseResponsesRequest(codexBody);
-  if (!parsed.ok) throw new Error(`Responses fixture: ${parsed.message}`);
-  return { parsed: parsed.request, ...responses.toChatRequest(parsed.request) };
-}
-const codex = responsesRequest();
-const responsesStream = (t = codex) =>
-  new responses.ResponsesStream({
-    id: "resp_bench",
-    model: answerModel,
-    createdAt: 1_764_000_000,
-    request: t.parsed,
-    tools: t.tools,
-  });
-function responsesAnswer(t = codex): string {
-  const stream = responsesStream(t);
-  let out = stream.start();
-  for (const chunk of codexChunks) out += stream.push(chunk);
-  return out + stream.finish();
-}
-function responsesReplayed(): string {
-  const stream = responsesStream();
-  let out = stream.start();
-  for (const data of codexAnswer) out += stream.push(JSON.parse(data));
-  return out + stream.finish();
-}
-for (
-  const part of [
+type ResponsesFixture = ReturnType<typeof responses.toChatRequest> & {
+  parsed: responses.ResponsesRequest;
+};
+frontBenches<ResponsesFixture>({
+  label: "Responses",
+  group: "responses",
+  streamName: "ResponsesStream",
+  text: JSON.stringify(codexRequest()),
+  request: (body) => {
+    const parsed = responses.parseResponsesRequest(body);
+    if (!parsed.ok) throw new Error(`Responses fixture: ${parsed.message}`);
+    return {
+      parsed: parsed.request,
+      ...responses.toChatRequest(parsed.request),
+    };
+  },
+  chatRequest: (t) => t.request,
+  stream: (t) =>
+    new responses.ResponsesStream({
+      id: "resp_bench",
+      model: answerModel,
+      createdAt: 1_764_000_000,
+      request: t.parsed,
+      tools: t.tools,
+    }),
+  answer: answerEvents("shell"),
+  parts: [
     "response.reasoning_summary_text.delta",
     "response.function_call_arguments.delta",
     "response.completed",
-  ]
-) {
-  if (!responsesAnswer().includes(part)) {
-    throw new Error(`Responses answer has no ${part}`);
-  }
-}
-
-Deno.bench({
-  name: `Responses request: JSON.parse of the body (${
-    kb(codexText)
-  }, as the chat route does too)`,
-  group: "responses",
-  fn: () => {
-    JSON.parse(codexText);
-  },
-});
-Deno.bench({
-  name: "Responses request: parseResponsesRequest + toChatRequest (zod)",
-  group: "responses",
-  fn: () => {
-    responsesRequest();
-  },
-});
-Deno.bench({
-  name:
-    "Responses conversation as a chat request: validateChatRequest (zod, the chat route's check)",
-  group: "responses",
-  baseline: true,
-  ignore: validate === undefined,
-  fn: () => {
-    validate!(codex.request);
-  },
-});
-Deno.bench({
-  name:
-    "Responses answer: ResponsesStream, 200 chunks as the guard parsed them",
-  group: "responses",
-  fn: () => {
-    responsesAnswer();
-  },
-});
-Deno.bench({
-  name:
-    "Responses answer replayed from the cache: ResponsesStream, 200 chunks (JSON.parse + push)",
-  group: "responses",
-  fn: () => {
-    responsesReplayed();
-  },
-});
-Deno.bench({
-  name:
-    "Responses answer: translateStream(ResponsesStream), 200 events with the guard's parsed chunks",
-  group: "responses",
-  fn: async () => {
-    await drain(
-      translateStream(ReadableStream.from(codexGuarded), responsesStream()),
-    );
-  },
-});
-Deno.bench({
-  name:
-    "Responses answer replayed from the cache: translateStream(ResponsesStream), 200 events as bytes",
-  group: "responses",
-  fn: async () => {
-    await drain(
-      translateStream(ReadableStream.from(codexSse), responsesStream()),
-    );
-  },
-});
-Deno.bench({
-  name: "Responses translation per request: request + 200-chunk answer",
-  group: "responses",
-  fn: () => {
-    responsesAnswer(responsesRequest());
-  },
+  ],
+  deterministic: false,
 });
 
 // Issue 24's held opening: a tool call's arguments (64 KiB of code-like JSON)

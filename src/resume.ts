@@ -19,7 +19,11 @@ import type {
   UpstreamOptions,
 } from "./upstream/request.ts";
 import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
-import type { Resume, StreamBreak } from "./upstream/stream_track.ts";
+import {
+  type Resume,
+  startsAfresh,
+  type StreamBreak,
+} from "./upstream/stream_track.ts";
 
 /** The attempt loop, as resumption calls it. */
 export type RouteLoop = (
@@ -51,7 +55,7 @@ export function resumer(
     const prefilled: ChatCompletionRequest = {
       ...request,
       stream: true,
-      messages: at.text.trim() === ""
+      messages: startsAfresh(at)
         ? request.messages
         : [...request.messages, { role: "assistant", content: at.text }],
     };

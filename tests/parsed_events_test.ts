@@ -258,3 +258,75 @@ for (
     });
   }
 }
+
+Deno.test("a fresh continuation's record lists only the events its bytes hold (the rewrite drops the role chunk)", async () => {
+  const enc = new TextEncoder();
+  const ev = (delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${
+      JSON.stringify({
+        id: "gen-2",
+        object: "chat.completion.chunk",
+        created: 2,
+        model: "b:free",
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      })
+    }\n\n`;
+  const parts = [
+    ev({ role: "assistant", content: "" }) + ev({ content: "Hello" }),
+    ev({}, "stop") + "data: [DONE]\n\n",
+  ];
+  let next = 0;
+  const fetch = () =>
+    Promise.resolve(
+      new Response(
+        new ReadableStream({
+          type: "bytes",
+          pull(c) {
+            const p = parts[next++];
+            if (p !== undefined) return c.enqueue(enc.encode(p));
+            c.close();
+            c.byobRequest?.respond(0);
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      ),
+    );
+  const r = await attemptStream(
+    {
+      baseUrl: "http://freerouter.invalid",
+      fetch,
+      requestTimeoutMs: 60_000,
+      idleTimeoutMs: 60_000,
+    },
+    {
+      model: "b:free",
+      body: "{}",
+      apiKey: "k",
+      parsedEvents: true,
+      // Only whitespace was forwarded: the next model answers afresh.
+      continues: {
+        model: "a:free",
+        error: "x",
+        code: null,
+        events: 3,
+        text: "  ",
+        id: "gen-1",
+        created: 1,
+      },
+    },
+  );
+  assert.ok(r.ok);
+  const [first] = await Array.fromAsync(r.value.body);
+  const splitter = new SseSplitter();
+  splitter.push(first!);
+  const data: string[] = [];
+  for (let e = splitter.next(); e; e = splitter.next()) {
+    const d = sseData(e);
+    if (d !== undefined) data.push(d);
+  }
+  assert.deepEqual(
+    parsedEvents(first!),
+    data.map((d) => JSON.parse(d)),
+    "one record per data event, as its bytes read",
+  );
+});

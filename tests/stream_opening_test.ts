@@ -119,6 +119,17 @@ async function streamed(r: ReturnType<typeof rig>) {
   return { res, text, events: sseEvents(text) };
 }
 
+/** Streams `parts` from A and checks they reach the client from A, byte for byte (pacer gates send nothing). */
+async function forwardedFromA(
+  r: ReturnType<typeof rig>,
+  parts: Parameters<typeof streamStep>[0],
+) {
+  r.fake.script(A, streamStep(parts));
+  const { res, text } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(text, parts.filter((p) => typeof p === "string").join(""));
+}
+
 Deno.test("a stream whose opening tool call's arguments arrive in pieces commits from that model, byte for byte", async () => {
   await using r = rig();
   const parts = [
@@ -131,10 +142,7 @@ Deno.test("a stream whose opening tool call's arguments arrive in pieces commits
     usageChunk(A, m),
     DONE,
   ];
-  r.fake.script(A, streamStep(parts));
-  const { res, text } = await streamed(r);
-  assert.equal(res.headers.get("x-freerouter-model"), A);
-  assert.equal(text, parts.join(""));
+  await forwardedFromA(r, parts);
 });
 
 Deno.test("a stream whose opening tool call ends with arguments that do not parse falls back to the next model", async () => {
@@ -205,10 +213,7 @@ Deno.test("a stream cut by the length limit before any text is an answer (as wit
     chunk(A, { content: "" }, "length", m),
     DONE,
   ];
-  r.fake.script(A, streamStep(parts));
-  const { res, text } = await streamed(r);
-  assert.equal(res.headers.get("x-freerouter-model"), A);
-  assert.equal(text, parts.join(""));
+  await forwardedFromA(r, parts);
 });
 
 Deno.test("an event that arrives in pieces while the opening is held is forwarded whole", async () => {
@@ -383,10 +388,7 @@ Deno.test("keep-alive comments keep a held tool call alive, as they keep a commi
     chunk(A, { content: "" }, "tool_calls", m),
     DONE,
   ];
-  r.fake.script(A, streamStep(parts));
-  const { res, text } = await streamed(r);
-  assert.equal(res.headers.get("x-freerouter-model"), A);
-  assert.equal(text, parts.filter((p) => typeof p === "string").join(""));
+  await forwardedFromA(r, parts);
 });
 
 Deno.test("a stream that ends before its held tool call finishes fails before commit (no finish_reason): the next model answers", async () => {

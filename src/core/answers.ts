@@ -37,7 +37,7 @@ interface ToolCallDelta {
 }
 
 /** Whether a string has a character other than whitespace. */
-function visible(value: unknown): boolean {
+export function visible(value: unknown): boolean {
   return typeof value === "string" && value.trim() !== "";
 }
 

@@ -43,9 +43,4 @@ export class KeyedFifo {
       }
     });
   }
-
-  /** Keys with calls queued or running. */
-  get keys(): number {
-    return this.#queues.size;
-  }
 }

@@ -13,9 +13,10 @@ import { AnswerOpening } from "../core/answers.ts";
 import { ContinuationOpening } from "./continuation.ts";
 import { guardedStream, MAX_EVENT_BYTES } from "./stream_guard.ts";
 import {
+  forwardedAs,
   type Resume,
+  startsAfresh,
   type StreamBreak,
-  track,
   tracked,
 } from "./stream_track.ts";
 import { withParsedEvents } from "./parsed_events.ts";
@@ -87,7 +88,7 @@ export async function attemptStream(
     // it; one that starts afresh (nothing but reasoning was forwarded) opens
     // like any answer. Both are rewritten as part of the first stream.
     const continues = input.continues;
-    const fresh = continues !== undefined && continues.text.trim() === "";
+    const fresh = continues !== undefined && startsAfresh(continues);
     const opening = continues && !fresh
       ? new ContinuationOpening(continues)
       : undefined;
@@ -95,9 +96,11 @@ export async function attemptStream(
       state.rewrite = (opening ?? new ContinuationOpening(continues)).rewrite;
     }
     const answer = opening ? undefined : new AnswerOpening();
-    /** Data events held before the commit (parsed), and their size. */
-    const held: ChatCompletionChunk[] = [];
+    /** Data events held before the commit, and their size. */
+    let held = 0;
     let heldBytes = 0;
+    /** The held events that go on, parsed (their bytes are in `head`). */
+    const recorded: ChatCompletionChunk[] = [];
     const fail = (failure: UpstreamFailure) => {
       reader.cancel().catch(() => {});
       return { ok: false as const, failure };
@@ -110,7 +113,7 @@ export async function attemptStream(
       // continuation's opening was rewritten: its bytes are read as bytes.
       const first = opening || !input.parsedEvents
         ? concatBytes(head)
-        : withParsedEvents(concatBytes(head), held);
+        : withParsedEvents(concatBytes(head), recorded);
       return {
         ok: true,
         value: {
@@ -136,7 +139,7 @@ export async function attemptStream(
       return fail({
         kind: opening
           ? (opening.undecided ? "prefill_rejected" : "empty_stream")
-          : held.length === 0
+          : held === 0
           ? "empty_stream"
           : verdict === "commit"
           ? "incomplete_stream"
@@ -167,7 +170,7 @@ export async function attemptStream(
         if (data === undefined) { // a comment: keep waiting
           head.push(event.slice());
           // Once data flows, a comment is a sign of life, as after the commit.
-          if (held.length > 0) scope.deadline.arm(options.idleTimeoutMs);
+          if (held > 0) scope.deadline.arm(options.idleTimeoutMs);
           continue;
         }
         if (data === "[DONE]") return ended();
@@ -201,12 +204,15 @@ export async function attemptStream(
             headers: res.headers,
           });
         }
-        track(parsed, state);
-        if (state.rewrite) {
-          const rewritten = state.rewrite(parsed); // a fresh continuation
-          if (rewritten !== undefined) head.push(encoder.encode(rewritten));
-        } else head.push(event.slice());
-        held.push(parsed);
+        // A fresh continuation's events are rewritten (or dropped).
+        const out = forwardedAs(parsed, event, state);
+        if (out !== undefined) {
+          head.push(
+            typeof out === "string" ? encoder.encode(out) : out.slice(),
+          );
+          recorded.push(parsed);
+        }
+        held++;
         heldBytes += event.length;
         if (verdict === "commit" || heldBytes > MAX_HELD_BYTES) return commit();
         // The upstream is answering: from here, silence is a stall.

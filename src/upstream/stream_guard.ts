@@ -22,9 +22,9 @@ import type { AttemptScope } from "./scope.ts";
 import { errorInfo } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import {
+  forwardedAs,
   type Resume,
   type StreamBreak,
-  track,
   type Tracked,
 } from "./stream_track.ts";
 
@@ -37,8 +37,8 @@ const DONE = withParsedEvents(new TextEncoder().encode("data: [DONE]\n\n"), [
 
 /** What a committed stream's next event means (`body`: its parsed data). */
 type EventCheck =
-  | { kind: "forward"; event: Uint8Array; body?: ChatCompletionChunk }
-  | { kind: "forward"; event: string; body: ChatCompletionChunk }
+  /** `event` is a string when rewritten from its `body`; no `body` for a comment. */
+  | { kind: "forward"; event: Uint8Array | string; body?: ChatCompletionChunk }
   | { kind: "skip" }
   | { kind: "done" }
   | { kind: "break"; error: string; code: string | number | null };
@@ -65,12 +65,10 @@ function checkEvent(event: Uint8Array, state: Tracked): EventCheck {
       code: error.code ?? null,
     };
   }
-  track(body, state);
-  if (!state.rewrite) return { kind: "forward", event, body };
-  const rewritten = state.rewrite(body);
-  return rewritten === undefined
+  const out = forwardedAs(body, event, state);
+  return out === undefined
     ? { kind: "skip" }
-    : { kind: "forward", event: rewritten, body };
+    : { kind: "forward", event: out, body };
 }
 
 const encoder = new TextEncoder();
@@ -84,11 +82,6 @@ export interface Guard {
   resume: Resume | undefined;
   /** Record the parsed events with the bytes forwarded (parsed_events.ts). */
   parsedEvents?: boolean;
-}
-
-/** What the upstream closing the stream means: complete once it sent its `finish_reason`. */
-function closedCheck(state: Tracked): EventCheck {
-  return endCheck(state, "the upstream ended the stream");
 }
 
 /**
@@ -285,7 +278,7 @@ export function guardedStream(
         }
         if (chunk.done) {
           scope.deadline.clear();
-          const check = closedCheck(state);
+          const check = endCheck(state, "the upstream ended the stream");
           // When the answer is complete, only the terminator was missing.
           if (check.kind === "done") controller.enqueue(DONE);
           return void await settle(controller, check);

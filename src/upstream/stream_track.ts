@@ -6,6 +6,7 @@
  * @module
  */
 import type { ChatCompletionChunk } from "../types.ts";
+import { visible } from "../core/answers.ts";
 
 /** Why and where a committed stream broke. */
 export interface StreamBreak {
@@ -54,6 +55,11 @@ export interface Tracked {
   rewrite: ((chunk: ChatCompletionChunk) => string | undefined) | undefined;
 }
 
+/** Whether the next model answers a break afresh: nothing but reasoning (or whitespace) was forwarded. */
+export function startsAfresh(at: StreamBreak): boolean {
+  return !visible(at.text);
+}
+
 /**
  * Fresh tracking for a stream. A continuation starts from the text, event
  * count and ids of the break it continues, and remembers the original break.
@@ -61,7 +67,7 @@ export interface Tracked {
 export function tracked(continues?: StreamBreak): Tracked {
   return {
     finished: false,
-    answered: (continues?.text ?? "").trim() !== "",
+    answered: continues !== undefined && !startsAfresh(continues),
     resumable: true,
     text: continues?.text ?? "",
     events: continues?.events ?? 0,
@@ -88,8 +94,7 @@ export function track(body: ChatCompletionChunk, state: Tracked): void {
     if (
       !state.answered && delta != null &&
       (delta.tool_calls != null || delta.function_call != null ||
-        delta.refusal ||
-        (typeof delta.content === "string" && delta.content.trim() !== ""))
+        delta.refusal || visible(delta.content))
     ) state.answered = true;
     if (!state.resumable) continue;
     if (choice?.index !== 0 || delta == null) {
@@ -103,4 +108,17 @@ export function track(body: ChatCompletionChunk, state: Tracked): void {
       state.text = "";
     } else if (typeof delta.content === "string") state.text += delta.content;
   }
+}
+
+/**
+ * Tracks one data event and says what goes on in its place: the event
+ * itself, its rewrite (a continuation's), or nothing (the rewrite drops it).
+ */
+export function forwardedAs(
+  body: ChatCompletionChunk,
+  event: Uint8Array,
+  state: Tracked,
+): Uint8Array | string | undefined {
+  track(body, state);
+  return state.rewrite ? state.rewrite(body) : event;
 }
