@@ -74,6 +74,19 @@ Deno.test("main never prints the OpenRouter key in a configuration error", async
   assert.doesNotMatch(stderr, /secret-value/);
 });
 
+Deno.test("main refuses an OpenRouter key with a line break, without printing it", async () => {
+  const { code, stderr } = await runToEnd({
+    OPENROUTER_API_KEY: "sk-or-v1-secret-value-123\nx",
+    FREEROUTER_KV_PATH: ":memory:",
+  });
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    /^freerouter: Invalid configuration: OPENROUTER_API_KEY must be printable ASCII/,
+  );
+  assert.doesNotMatch(stderr, /secret-value/);
+});
+
 Deno.test("main starts and serves /health while OpenRouter is unreachable, and stops on SIGTERM", async () => {
   const main = await startMain({
     OPENROUTER_API_KEY: "sk-or-v1-test",
