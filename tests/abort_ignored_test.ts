@@ -17,6 +17,7 @@ import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
 } from "./fake_openrouter/mod.ts";
 import { meta, readBody, sseEvents, streamStep } from "./_streams.ts";
+import { status } from "./_quota.ts";
 
 const [A, B] = POOL as [string, string];
 const m = meta(2);
@@ -54,6 +55,11 @@ Deno.test("a committed stream whose upstream goes silent ends with stream_stalle
   await within(r.fake.chatRequests()[0]!.aborted, "the upstream cancel");
 });
 
+/** The last failure the status report shows for `model`: a stalled read must count as a timeout, not as an answer that ended. */
+async function lastError(r: ReturnType<typeof rig>, model: string) {
+  return (await status(r)).pool.find((m) => m.id === model)?.last_error;
+}
+
 Deno.test("a stream held before its commit that goes silent times out and falls back even when the abort does not end the read", async () => {
   await using r = rig({ fetch: deaf, streamIdleTimeout: 0.2 });
   r.fake.script(
@@ -67,6 +73,7 @@ Deno.test("a stream held before its commit that goes silent times out and falls 
   assert.equal(res.headers.get("x-freerouter-model"), B);
   assert.equal(res.headers.get("x-freerouter-attempts"), "2");
   assert.equal(sseEvents((await readBody(res)).text).at(-1), "[DONE]");
+  assert.equal(await lastError(r, A), "timeout");
 });
 
 for (const sized of [true, false]) {
@@ -98,6 +105,7 @@ for (const sized of [true, false]) {
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("x-freerouter-model"), B);
       assert.equal(res.headers.get("x-freerouter-attempts"), "2");
+      assert.equal(await lastError(r, A), "timeout");
       if (!sized) {
         assert.equal(cancelled, true, "the stalled body was cancelled");
       }

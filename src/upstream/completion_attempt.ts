@@ -110,8 +110,7 @@ export async function attemptCompletion(
     try {
       while (!done && size <= LARGE_BODY_BYTES) {
         scope.deadline.arm(options.idleTimeoutMs);
-        const read = await reader!.read();
-        if (read.done && scope.aborted) throw scope.controller.signal.reason;
+        const read = await scope.read(reader!);
         if (read.done) done = true;
         else {
           chunks.push(read.value);

@@ -96,8 +96,7 @@ export function passThrough(
     async pull(controller) {
       scope.deadline.arm(idleMs);
       try {
-        const { done, value } = await reader.read();
-        if (done && scope.aborted) throw scope.controller.signal.reason;
+        const { done, value } = await scope.read(reader);
         if (done) {
           finish();
           if (balance.complete) controller.close();

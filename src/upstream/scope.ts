@@ -57,6 +57,19 @@ export class AttemptScope {
     return this.controller.signal.aborted;
   }
 
+  /**
+   * One read of the watched body: rejects with the abort's reason when the
+   * read ended because the attempt was aborted (the scope cancels the reader
+   * then, see {@link watch}), so that `done` always means the upstream ended.
+   */
+  async read<T>(
+    reader: ReadableStreamDefaultReader<T>,
+  ): ReturnType<ReadableStreamDefaultReader<T>["read"]> {
+    const result = await reader.read();
+    if (result.done && this.aborted) throw this.controller.signal.reason;
+    return result;
+  }
+
   #abort(reason: unknown): void {
     this.controller.abort(reason);
     this.#reader?.cancel(reason).catch(() => {});

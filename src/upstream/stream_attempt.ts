@@ -153,17 +153,11 @@ export async function attemptStream(
         ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
       >;
       try {
-        chunk = await reader.read();
+        chunk = await scope.read(reader);
       } catch {
         return { ok: false, failure: scope.failureOf(res.status) };
       }
-      if (chunk.done) {
-        // An aborted attempt's read ends without the upstream ending.
-        if (scope.aborted) {
-          return { ok: false, failure: scope.failureOf(res.status) };
-        }
-        return ended();
-      }
+      if (chunk.done) return ended();
       splitter.push(chunk.value);
       for (let event = splitter.next(); event; event = splitter.next()) {
         const data = sseData(event);

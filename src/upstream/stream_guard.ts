@@ -258,13 +258,13 @@ export function guardedStream(
           | Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>
           | undefined;
         try {
-          chunk = await reader.read();
+          chunk = await scope.read(reader);
         } catch {
           chunk = undefined;
         }
         // A read that failed, or that ended because the attempt was aborted
-        // (the scope cancels the reader then: see AttemptScope.watch).
-        if (chunk === undefined || (chunk.done && scope.aborted)) {
+        // (see AttemptScope.read).
+        if (chunk === undefined) {
           scope.deadline.clear();
           if (closed) return;
           if (scope.clientAborted) return end(controller);
