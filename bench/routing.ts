@@ -11,7 +11,13 @@
  * @module
  */
 import { simulatedPool } from "./routing/pool.ts";
-import { details, summarise, type Summary, table } from "./routing/report.ts";
+import {
+  bands,
+  details,
+  summarise,
+  type Summary,
+  table,
+} from "./routing/report.ts";
 import { type SimStrategy, simulate } from "./routing/sim.ts";
 import type { BusyModel } from "./routing/upstream.ts";
 import { buildFreePool } from "../src/core/free_pool.ts";
@@ -134,7 +140,26 @@ function tradeOff(summaries: readonly Summary[]): string {
     sign(share(q) - share(fewest), 1)
   } points of requests answered. The strong models are the contended ones here (more upstream 429s, less ` +
     "per-minute capacity), so putting them first spends attempts on 429s that `adaptive` avoids by settling on " +
-    "small, always-available models.";
+    `small, always-available models: ${
+      strongShare(fewest)
+    } Better answers at ${fewest.strategy}'s attempts per answer would need those models to fail less often than they do even under ${fewest.strategy}'s light use of them.`;
+}
+
+/** How much of a strategy's attempts went to models of quality 40 and above, and how often those failed. */
+function strongShare(s: Summary): string {
+  const [a, b] = [s.byBand[0]!, s.byBand[1]!];
+  const total = s.byBand.reduce((n, x) => n + x.attempts, 0);
+  const strong = a.attempts + b.attempts;
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  return `${
+    pct(strong / total)
+  } of ${s.strategy}'s attempts went to models of true quality 40 and above, and ${
+    pct((a.failed + b.failed) / strong)
+  } of those failed (${
+    pct(
+      s.byBand.reduce((n, x) => n + x.failed, 0) / total,
+    )
+  } of all its attempts).`;
 }
 
 /**
@@ -183,6 +208,11 @@ function section(busyModel: BusyModel, title: string, text: string): string[] {
     "Unanswered requests by reason, and answered share / mean quality by need:",
     "",
     details(main.summaries),
+    "",
+    "Attempts by the true quality of the model tried, and the share of them that failed " +
+    "(attempts per answer come to about 1 / (1 − the failed share)):",
+    "",
+    bands(main.summaries),
     "",
     "Targets (seed " + seed + "):",
     "",

@@ -27,6 +27,20 @@ export interface Summary {
   /** UTC hours (fractional) of the answered requests. */
   answerHours: number[];
   byNeed: Record<Need, { requests: number; answered: number; quality: number }>;
+  /** Attempts and failed attempts by the tried model's true quality band (see {@link BANDS}). */
+  byBand: Array<{ attempts: number; failed: number }>;
+}
+
+/** Bands of true quality, lower bounds, best first. */
+export const BANDS: readonly { label: string; min: number }[] = [
+  { label: "≥ 50", min: 50 },
+  { label: "40–49", min: 40 },
+  { label: "30–39", min: 30 },
+  { label: "< 30", min: -Infinity },
+];
+
+function bandOf(quality: number): number {
+  return BANDS.findIndex((b) => quality >= b.min);
 }
 
 /** Summarises one strategy's records. */
@@ -55,6 +69,14 @@ export function summarise(
       answered: ok.length,
       quality: mean(ok.map((r) => quality.get(r.model!)!)),
     };
+  }
+  const byBand = BANDS.map(() => ({ attempts: 0, failed: 0 }));
+  for (const r of records) {
+    r.tried.forEach((id, i) => {
+      const band = byBand[bandOf(quality.get(id)!)]!;
+      band.attempts++;
+      if (r.model === undefined || i < r.tried.length - 1) band.failed++;
+    });
   }
   const turns = new Map<number, RequestRecord[]>();
   for (const r of answered) {
@@ -94,6 +116,7 @@ export function summarise(
     failures,
     answerHours: answered.map((r) => (r.at % 86_400_000) / 3_600_000),
     byNeed,
+    byBand,
   };
 }
 
@@ -149,6 +172,35 @@ export function details(summaries: readonly Summary[]): string {
       `| ${s.strategy} | ${
         reasons.map((r) => s.failures[r] ?? 0).join(" | ")
       } | ${needs.join(" | ")} |`,
+    );
+  }
+  return rows.join("\n");
+}
+
+/**
+ * Where each strategy's attempts went, by the tried model's true quality, and
+ * the share of them that failed there: attempts per answer come to about
+ * 1 / (1 − the failed share), so they follow from the models a strategy uses.
+ */
+export function bands(summaries: readonly Summary[]): string {
+  const rows = [
+    `| strategy | ${
+      BANDS.map((b) => `quality ${b.label}: share of attempts / failed`).join(
+        " | ",
+      )
+    } | all: failed |`,
+    `|---|${BANDS.map(() => "---:").join("|")}|---:|`,
+  ];
+  for (const s of summaries) {
+    const total = s.byBand.reduce((n, b) => n + b.attempts, 0);
+    const failed = s.byBand.reduce((n, b) => n + b.failed, 0);
+    const cells = s.byBand.map((b) =>
+      b.attempts === 0
+        ? "—"
+        : `${pct(b.attempts / total)} / ${pct(b.failed / b.attempts)}`
+    );
+    rows.push(
+      `| ${s.strategy} | ${cells.join(" | ")} | ${pct(failed / total)} |`,
     );
   }
   return rows.join("\n");

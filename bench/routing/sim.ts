@@ -61,6 +61,8 @@ export interface RequestRecord {
   ms: number;
   /** Upstream attempts it made. */
   attempts: number;
+  /** The model of each attempt, in order (the answering one last). */
+  tried: string[];
 }
 
 const NEEDS: Record<Conversation["need"], Capability[]> = {
@@ -158,6 +160,7 @@ export function simulate(input: SimInput): RequestRecord[] {
     stickTo(candidates, affinity?.get(key, arrival), cooldowns, arrival);
     let index = 0;
     let attempts = 0;
+    const tried: string[] = [];
     /** The same model again after the account's minute cap. */
     let again = false;
     const deadline = arrival + MAX_WAIT_MS;
@@ -170,6 +173,7 @@ export function simulate(input: SimInput): RequestRecord[] {
         ...result,
         ms: queue.now - arrival,
         attempts,
+        tried,
       });
       if (t + 1 < c.turns) {
         queue.at(queue.now + c.gapsMs[t]!, () => turn(c, t + 1));
@@ -231,6 +235,7 @@ export function simulate(input: SimInput): RequestRecord[] {
         }
       }
       attempts++;
+      tried.push(model.id);
       const outcome = attempt(
         {
           modelId: model.id,
