@@ -181,6 +181,8 @@ export class Router {
     let index = 0;
     /** The same model again after a wait (the account's minute, a named model's reset): its minute may be new. */
     let again = false;
+    /** An account slot taken for a model found spent once admitted: the next attempt is sent on it. */
+    let admitted = false;
     while (index < candidates.length && attempts.length < maxAttempts) {
       const model = candidates[index]!;
       // A model whose learned per-minute limit is spent gets no attempt (a
@@ -192,7 +194,8 @@ export class Router {
         continue;
       }
       again = false;
-      if (!this.#admission.admitsNow(account, attempts)) {
+      const onSlot = admitted && !this.#admission.blocked(account, attempts);
+      if (!onSlot && !this.#admission.admitsNow(account, attempts)) {
         await this.#admission.admit(
           account,
           deadline,
@@ -200,10 +203,12 @@ export class Router {
           attempts,
         );
       }
+      admitted = false;
       const budget = spendBudget(this.#options, model.id);
       if (!budget.sent) {
         (spent ??= []).push(model.id);
         index++;
+        admitted = true;
         continue;
       }
       budget.saved?.catch((err) =>

@@ -194,6 +194,22 @@ Deno.test("createHandler() never sends concurrent requests over a model's learne
   assert.deepEqual(got.filter((m) => m === A).length, 2);
 });
 
+Deno.test("createHandler() sends the next model on the account slot a spent model was admitted with, instead of taking another", async () => {
+  await using r = quotaRig();
+  r.fake.script(A, modelRpm(A, { limit: 2, resetMs: T0 + 60_000 }));
+  await answeredBy(r.chat(hello())); // learns the limit: A 429, B answers
+  r.clock.advance(60_000);
+  // All four pass the first check while A has room; two find it spent once admitted.
+  await Promise.all([1, 2, 3, 4].map(() => answeredBy(r.chat(hello()))));
+  const s = await status(r);
+  assert.equal(
+    s.account.requests_this_minute,
+    4,
+    "one account slot per upstream attempt this minute",
+  );
+  assert.equal(models(r).length, 2 + 4);
+});
+
 Deno.test("createHandler() learns a named model's limit when it retries that model after the reset", async () => {
   await using r = quotaRig({ sameModelWait: 5 });
   r.clock.advance(58_000);

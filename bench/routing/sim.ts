@@ -163,6 +163,8 @@ export function simulate(input: SimInput): RequestRecord[] {
     const tried: string[] = [];
     /** The same model again after the account's minute cap. */
     let again = false;
+    /** An account slot taken for a model found spent once admitted: the next attempt is sent on it. */
+    let admitted = false;
     const deadline = arrival + MAX_WAIT_MS;
 
     const finish = (result: { model?: string; failure?: string }) => {
@@ -200,24 +202,28 @@ export function simulate(input: SimInput): RequestRecord[] {
       const learned = account.learnedRpd && account.learnedRpd.until > now
         ? account.learnedRpd.rpd
         : undefined;
-      const slot = admit(account.counts, { rpm: RPM, rpd: learned }, now);
-      if (!slot.ok) {
-        if (slot.retryAt > deadline) {
-          return finish({
-            failure: learned !== undefined && slot.retryAt - now > 60_000
-              ? "daily_limit"
-              : "rate_limited",
-          });
+      if (!admitted) {
+        const slot = admit(account.counts, { rpm: RPM, rpd: learned }, now);
+        if (!slot.ok) {
+          if (slot.retryAt > deadline) {
+            return finish({
+              failure: learned !== undefined && slot.retryAt - now > 60_000
+                ? "daily_limit"
+                : "rate_limited",
+            });
+          }
+          return queue.at(slot.retryAt, step);
         }
-        return queue.at(slot.retryAt, step);
+        account.counts = slot.next;
       }
-      account.counts = slot.next;
+      admitted = false;
       const model = candidates[index]!;
       const sim = byId.get(model.id)!;
       // state/effects.ts spendBudget: the minute's last attempt cools the model down until the next minute.
       again = false;
       if (!hasRoom(budgets.get(model.id), now)) {
         index++;
+        admitted = true;
         return step();
       }
       const spent = spend(budgets.get(model.id), now);

@@ -47,14 +47,23 @@ export class Admission {
    * when the daily limit is reached (no wait can help).
    */
   admitsNow(account: string, attempts: Attempt[]): boolean {
+    return !this.blocked(account, attempts) && !isLimited(this.limits(account));
+  }
+
+  /**
+   * Whether an account block holds now (a slot taken before it must not be
+   * spent past it). Throws a 429 {@link FreeRouterError} when the block is
+   * for the day.
+   */
+  blocked(account: string, attempts: Attempt[]): boolean {
     const { state, now } = this.#options;
     const block = state.account(account).block;
-    if (block && block.scope === "day" && block.until > now()) {
+    if (block === undefined || block.until <= now()) return false;
+    if (block.scope === "day") {
       // Refuse at once, without queueing behind others.
       throw accountLimited(block.until, now(), "daily_limit_reached", attempts);
     }
-    return (!block || block.until <= now()) &&
-      !isLimited(this.limits(account));
+    return true;
   }
 
   /**
