@@ -72,6 +72,42 @@ function chunk(delta: Record<string, unknown>, finish: string | null = null) {
   });
 }
 
+Deno.test("ChunkAssembler keeps calls that share index 0 but not an id apart, in the order they started", () => {
+  const a = new ChunkAssembler();
+  const calls: Array<[string, string]> = [
+    ["call_a", '{"city":"A"}'],
+    ["call_b", "{}"],
+  ];
+  for (const [id, args] of calls) {
+    a.push(chunk({
+      tool_calls: [{
+        index: 0,
+        id,
+        type: "function",
+        function: { name: "w", arguments: args.slice(0, 2) },
+      }],
+    }));
+    a.push(
+      chunk({
+        tool_calls: [{ index: 0, function: { arguments: args.slice(2) } }],
+      }),
+    );
+  }
+  a.push(chunk({}, "tool_calls"));
+  assert.deepEqual(a.completion()!.choices[0]!.message.tool_calls, [
+    {
+      id: "call_a",
+      type: "function",
+      function: { name: "w", arguments: '{"city":"A"}' },
+    },
+    {
+      id: "call_b",
+      type: "function",
+      function: { name: "w", arguments: "{}" },
+    },
+  ]);
+});
+
 Deno.test("ChunkAssembler builds the completion of a stream: content, reasoning, tool calls, finish, usage", () => {
   const a = new ChunkAssembler();
   a.push(chunk({ role: "assistant", content: "" }));

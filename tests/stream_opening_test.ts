@@ -101,6 +101,46 @@ Deno.test("AnswerOpening.end(): nothing held is an empty answer; held calls comm
   assert.equal(bad.end(), "invalid_tool_call");
 });
 
+Deno.test("AnswerOpening tells calls that share index 0 apart by their ids (some providers number every call 0)", () => {
+  const call = (id: string, args: string) => ({
+    tool_calls: [{
+      index: 0,
+      id,
+      type: "function",
+      function: { name: "f", arguments: args },
+    }],
+  });
+  const both = new AnswerOpening();
+  both.take(parsed(chunk(A, call("call_a", '{"city":'), null, m)));
+  both.take(
+    parsed(
+      chunk(
+        A,
+        { tool_calls: [{ index: 0, function: { arguments: '"A"' } }] },
+        null,
+        m,
+      ),
+    ),
+  );
+  both.take(parsed(chunk(A, call("call_b", '{"city":"B"'), null, m)));
+  // The first call's arguments never closed: the second call's do not close it.
+  assert.equal(both.end(), "invalid_tool_call");
+  const two = new AnswerOpening();
+  // Both calls in one chunk that also finishes: each call's arguments parse.
+  const chunk2 = parsed(chunk(
+    A,
+    {
+      tool_calls: [
+        call("call_a", '{"city":"A"}').tool_calls[0],
+        call("call_b", '{"city":"B"}').tool_calls[0],
+      ],
+    },
+    "tool_calls",
+    m,
+  ));
+  assert.equal(two.take(chunk2), "commit");
+});
+
 Deno.test("argumentsParse(): JSON objects and empty arguments parse; cut-off JSON does not", () => {
   assert.equal(argumentsParse('{"a": [1, 2]}'), true);
   assert.equal(argumentsParse('{"a": 1}\n'), true);

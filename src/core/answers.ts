@@ -23,6 +23,7 @@
  * @module
  */
 import type { ChatCompletionChunk } from "../types.ts";
+import { callIdOf, ToolCallKeys } from "./tool_call_keys.ts";
 
 /** What an opening chunk means: read on, commit, or fail the attempt. */
 export type OpeningVerdict =
@@ -33,6 +34,7 @@ export type OpeningVerdict =
 
 interface ToolCallDelta {
   index?: unknown;
+  id?: unknown;
   function?: { arguments?: unknown };
 }
 
@@ -115,8 +117,9 @@ export function notAnAnswer(
  * ```
  */
 export class AnswerOpening {
-  /** Each held tool call's arguments so far, by tool call index. */
+  /** Each held tool call's arguments so far, by call (see {@link ToolCallKeys}). */
   readonly #args = new Map<number, string>();
+  readonly #keys = new ToolCallKeys();
   /** The held tool call that decides the commit: the first one seen. */
   #first: number | undefined;
   /** Its arguments' nesting, followed piece by piece (parsed once balanced). */
@@ -138,12 +141,15 @@ export class AnswerOpening {
         ) return "commit";
         if (Array.isArray(delta.tool_calls)) {
           for (const call of delta.tool_calls as ToolCallDelta[]) {
-            const index = typeof call?.index === "number" ? call.index : 0;
+            const key = this.#keys.of(
+              typeof call?.index === "number" ? call.index : 0,
+              callIdOf(call?.id),
+            );
             const raw = call?.function?.arguments;
             const piece = typeof raw === "string" ? raw : "";
-            this.#first ??= index;
-            if (index === this.#first) this.#depth.feed(piece);
-            this.#args.set(index, (this.#args.get(index) ?? "") + piece);
+            this.#first ??= key;
+            if (key === this.#first) this.#depth.feed(piece);
+            this.#args.set(key, (this.#args.get(key) ?? "") + piece);
           }
         }
       }

@@ -11,6 +11,7 @@ import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
 } from "../types.ts";
+import { callIdOf, ToolCallKeys } from "./tool_call_keys.ts";
 
 /** Fields that do not change the answer: left out of the canonical body. */
 const IGNORED = new Set(["stream", "stream_options", "user"]);
@@ -89,7 +90,9 @@ export class ChunkAssembler {
   #created = 0;
   #content = "";
   #reasoning = "";
+  /** The tool calls, by call (see {@link ToolCallKeys}), in the order they started. */
   #tools = new Map<number, ToolCallParts>();
+  readonly #keys = new ToolCallKeys();
   #finish: string | null = null;
   #usage: Record<string, unknown> | undefined;
   #failed = false;
@@ -142,14 +145,17 @@ export class ChunkAssembler {
 
   #toolDeltas(deltas: unknown[]): void {
     for (const d of deltas as Array<Record<string, unknown>>) {
-      const index = typeof d?.index === "number" ? d.index : 0;
-      const parts = this.#tools.get(index) ?? { name: "", arguments: "" };
+      const key = this.#keys.of(
+        typeof d?.index === "number" ? d.index : 0,
+        callIdOf(d?.id),
+      );
+      const parts = this.#tools.get(key) ?? { name: "", arguments: "" };
       if (typeof d.id === "string") parts.id = d.id;
       if (typeof d.type === "string") parts.type = d.type;
       const fn = d.function as Record<string, unknown> | undefined;
       if (typeof fn?.name === "string") parts.name += fn.name;
       if (typeof fn?.arguments === "string") parts.arguments += fn.arguments;
-      this.#tools.set(index, parts);
+      this.#tools.set(key, parts);
     }
   }
 
@@ -164,9 +170,8 @@ export class ChunkAssembler {
     };
     if (this.#reasoning !== "") message.reasoning = this.#reasoning;
     if (this.#tools.size > 0) {
-      message.tool_calls = [...this.#tools.entries()].sort((a, b) =>
-        a[0] - b[0]
-      ).map(([, t]) => ({
+      // In the order the calls started (a key is not an index: see ToolCallKeys).
+      message.tool_calls = [...this.#tools.values()].map((t) => ({
         id: t.id ?? "",
         type: t.type ?? "function",
         function: { name: t.name, arguments: t.arguments },

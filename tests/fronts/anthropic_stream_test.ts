@@ -200,6 +200,29 @@ Deno.test("MessagesStream gives two sequential tool calls one block each, proper
   assert.equal(events.at(-2).delta.stop_reason, "tool_use");
 });
 
+Deno.test("MessagesStream gives calls that share an upstream index but not an id a block each", () => {
+  // Some providers number every call 0; a new id is a new call.
+  const events = run([
+    chunk({ tool_calls: [toolDelta(0, { id: "a", name: "W", args: "" })] }),
+    chunk({ tool_calls: [toolDelta(0, { args: '{"city":"A"}' })] }),
+    chunk({ tool_calls: [toolDelta(0, { id: "b", name: "W", args: "" })] }),
+    chunk({ tool_calls: [toolDelta(0, { args: '{"city":"B"}' })] }),
+    chunk({ tool_calls: [toolDelta(0, { id: "c", name: "W", args: "{}" })] }),
+    chunk({}, "tool_calls"),
+  ]);
+  assert.deepEqual(events.slice(1, -2), [
+    toolStart(0, "a", "W"),
+    jsonDelta(0, '{"city":"A"}'),
+    stop(0),
+    toolStart(1, "b", "W"),
+    jsonDelta(1, '{"city":"B"}'),
+    stop(1),
+    toolStart(2, "c", "W"),
+    jsonDelta(2, "{}"),
+    stop(2),
+  ]);
+});
+
 Deno.test("MessagesStream handles several complete tool calls in one chunk", () => {
   const events = run([
     chunk({

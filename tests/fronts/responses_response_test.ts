@@ -205,6 +205,21 @@ Deno.test("fromChatCompletion() turns tool calls into function_call and custom_t
   assert.equal("usage" in response, false);
 });
 
+Deno.test("fromChatCompletion() gives a function call without arguments the arguments {}", () => {
+  const response = respond(
+    { input: "x", tools: [{ type: "function", name: "now", parameters: {} }] },
+    completion({
+      tool_calls: [{
+        id: "call_a",
+        type: "function",
+        function: { name: "now", arguments: "" },
+      }],
+    }, "tool_calls"),
+  );
+  const call = response.output[0]!;
+  assert.equal(call.type === "function_call" && call.arguments, "{}");
+});
+
 Deno.test("fromChatCompletion() reports length and content_filter as incomplete", () => {
   const length = respond(
     { input: "x" },

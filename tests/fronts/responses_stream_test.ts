@@ -189,6 +189,21 @@ Deno.test("ResponsesStream closes the text before a tool call and streams its ar
   assert.deepEqual(accumulate(events), done);
 });
 
+Deno.test("ResponsesStream finishes a function call without arguments with the arguments {}", () => {
+  const { stream } = streamFor({ input: "x", tools: TOOLS });
+  const events = run(stream, [
+    chunk(toolDelta(0, { id: "call_a", name: "exec_command", args: "" })),
+    chunk({}, "tool_calls"),
+  ]);
+  assertSequence(events);
+  const done = events.filter((e) =>
+    e.type === "response.function_call_arguments.done"
+  ).map((e) => as(e, "response.function_call_arguments.done").arguments);
+  assert.deepEqual(done, ["{}"]);
+  const item = final(events).output[0]!;
+  assert.equal(item.type === "function_call" && item.arguments, "{}");
+});
+
 Deno.test("ResponsesStream gives two tool calls their own items, ids and output indexes", () => {
   const { stream } = streamFor({ input: "x", tools: TOOLS });
   const events = run(stream, [

@@ -7,7 +7,8 @@
  * block is closed (`content_block_stop`) when the next run starts and at the
  * end. Deltas for a tool call whose block was already closed (the upstream
  * went back to an earlier tool call index) are dropped: a closed block cannot
- * be reopened. A tool call whose first delta has no name is held until the
+ * be reopened. A new call id under an index already used is a new call (some
+ * providers number every call 0). A tool call whose first delta has no name is held until the
  * name arrives, and dropped if it never does. See `response.ts` for the stop
  * reasons.
  *
@@ -18,6 +19,7 @@ import type { ChatCompletionChunk } from "../../types.ts";
 import { streamErrorType } from "./errors.ts";
 import { stopReasonOf, tokens, usageOf } from "./response.ts";
 import { blockDeltaFrame, frame, PING } from "./stream_frame.ts";
+import { callIdOf, ToolCallKeys } from "../../core/tool_call_keys.ts";
 
 /** Options of {@link MessagesStream}. */
 export interface MessagesStreamOptions {
@@ -78,12 +80,12 @@ export class MessagesStream {
   #head = "";
   #tail = "";
   /** The upstream tool call index of the open tool block. */
-  #toolKey = -1;
+  #toolKey: number | undefined;
   #toolId: string | undefined;
   #pending: PendingTool | undefined;
   /** Upstream tool call indexes that have had a block. */
   #seenTools = new Set<number>();
-  #syntheticKey = -2;
+  #keys = new ToolCallKeys();
   #anyTool = false;
   #finish: string | null = null;
   #finishChoice: Record<string, unknown> | undefined;
@@ -231,13 +233,13 @@ export class MessagesStream {
   }
 
   #tool(call: ToolCallDelta): string {
-    const id = typeof call.id === "string" && call.id ? call.id : undefined;
+    const id = callIdOf(call.id);
     const key = typeof call.index === "number"
-      ? call.index
+      ? this.#keys.of(call.index, id)
       : (this.#open === "tool" || this.#open === "pending") &&
           (id === undefined || id === this.#toolId)
-      ? this.#toolKey
-      : this.#syntheticKey--;
+      ? this.#toolKey!
+      : this.#keys.fresh();
     const name = call.function?.name;
     const args = typeof call.function?.arguments === "string"
       ? call.function.arguments

@@ -110,6 +110,14 @@ export function customInput(args: string): string {
   return args;
 }
 
+/**
+ * A finished function call's arguments: `{}` for none (OpenAI always sends a
+ * JSON string, and clients parse it), else the upstream's unchanged.
+ */
+export function finishedArguments(args: string): string {
+  return args.trim() === "" ? "{}" : args;
+}
+
 /** One tool call as the Responses item its tool's kind asks for. */
 export function toolCallItem(
   names: ToolNames,
@@ -281,7 +289,7 @@ export function fromChatCompletion(
       id: newId(kind === "custom" ? "ctc" : "fc"),
       callId: id,
       chatName,
-      arguments: args,
+      arguments: finishedArguments(args),
     }));
   }
   const incomplete = incompleteReason(choice?.finish_reason);

@@ -14,7 +14,7 @@
  * @module
  */
 import type { ResponseOutputItem } from "openai/resources/responses/responses";
-import { customInput, toolCallItem } from "./response.ts";
+import { customInput, finishedArguments, toolCallItem } from "./response.ts";
 import type { DeltaFrames, EventWriter } from "./stream_writer.ts";
 import type { ToolNames } from "./tools.ts";
 
@@ -138,7 +138,10 @@ export class ToolTrack {
   #close(call: Call): string {
     // A call whose name never came is added now, nameless.
     let sse = call.index < 0 ? this.#add(call) : "";
-    const item = this.#item(call);
+    const item = this.#item(
+      call,
+      call.custom ? call.args : finishedArguments(call.args),
+    );
     const at = { item_id: call.id, output_index: call.index };
     if (item.type === "function_call") {
       sse += this.#out.emit({
