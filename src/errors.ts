@@ -62,6 +62,8 @@ export interface FreeRouterErrorOptions extends ErrorOptions {
   attempts?: readonly Attempt[];
   /** Seconds after which a retry may succeed, when known. */
   retryAfterSeconds?: number;
+  /** The request parameter at fault (the OpenAI error's `param`), when one is. */
+  param?: string;
 }
 
 const STATUS_BY_CODE: Record<FreeRouterErrorCode, number> = {
@@ -102,6 +104,8 @@ export class FreeRouterError extends Error {
   readonly attempts: readonly Attempt[];
   /** Seconds after which a retry may succeed, when known. */
   readonly retryAfterSeconds: number | undefined;
+  /** The request parameter at fault, when one is. */
+  readonly param: string | undefined;
 
   /** Creates the error; `message` should say what was tried. */
   constructor(
@@ -114,6 +118,7 @@ export class FreeRouterError extends Error {
     this.status = STATUS_BY_CODE[code];
     this.attempts = options.attempts ?? [];
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.param = options.param;
   }
 }
 
@@ -206,12 +211,17 @@ const TYPE_BY_STATUS: Record<number, string> = {
   429: "rate_limit_error",
 };
 
+/** The OpenAI error `type` for an HTTP status (`api_error` for any other). */
+export function openAIErrorType(status: number): string {
+  return TYPE_BY_STATUS[status] ?? "api_error";
+}
+
 /** A JSON `Response` in the OpenAI error shape. */
 export function errorResponse(init: ErrorResponseInit): Response {
   const body: OpenAIErrorBody = {
     error: {
       message: init.message,
-      type: init.type ?? TYPE_BY_STATUS[init.status] ?? "api_error",
+      type: init.type ?? openAIErrorType(init.status),
       param: init.param ?? null,
       code: init.code ?? null,
     },
@@ -245,6 +255,7 @@ export function toErrorResponse(err: unknown): Response {
       status: err.status,
       message: err.message,
       type: err.status >= 500 ? "upstream_error" : undefined,
+      param: err.param,
       code: err.code,
       headers,
     });

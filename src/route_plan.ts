@@ -64,7 +64,9 @@ export function planRoute(
     now: now(),
   });
   if (!ranked.ok) {
-    throw new FreeRouterError("no_capable_model", ranked.message);
+    throw new FreeRouterError("no_capable_model", ranked.message, {
+      param: "model",
+    });
   }
   const order = orderCandidates({
     pool: ranked.pool,

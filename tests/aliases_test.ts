@@ -283,14 +283,15 @@ Deno.test("createHandler() routes each alias to its first model", async () => {
   }
 });
 
-Deno.test("createHandler() answers an unknown auto:* alias with 400 in the OpenAI shape naming the known ones, without calling upstream", async () => {
+Deno.test("createHandler() answers an unknown auto:* alias with 400 in the OpenAI shape (param: model) naming the known ones, without calling upstream", async () => {
   await using r = benchRig();
   const res = await r.chat(hello("auto:bogus"));
   assert.equal(res.status, 400);
   const body = await jsonOf(res) as {
-    error: { message: string; type: string; code: string };
+    error: { message: string; type: string; code: string; param: string };
   };
   assert.equal(body.error.type, "invalid_request_error");
+  assert.equal(body.error.param, "model");
   assert.match(body.error.message, /Unknown model alias "auto:bogus"/);
   for (const name of ALIAS_IDS) assert.ok(body.error.message.includes(name));
   assert.equal(r.fake.chatRequests().length, 0);

@@ -26,7 +26,7 @@ function withToolCall(model: string, args: string) {
   return { status: 200, body };
 }
 
-Deno.test("notAnAnswer(): empty content, unparseable tool arguments; not a length stop, a tool call or text", () => {
+Deno.test("notAnAnswer(): empty content, unparseable tool arguments; not a length stop, a tool call, a refusal or text", () => {
   const choice = (message: unknown, finish_reason = "stop") => ({
     message,
     finish_reason,
@@ -36,6 +36,22 @@ Deno.test("notAnAnswer(): empty content, unparseable tool arguments; not a lengt
   assert.equal(notAnAnswer(choice({ content: "  \n" })), "empty_answer");
   assert.equal(notAnAnswer(choice({ content: "" }, "length")), undefined);
   assert.equal(notAnAnswer(choice({ content: "Hi" })), undefined);
+  // A refusal is the model's answer, as in a stream's opening.
+  assert.equal(
+    notAnAnswer(choice({ content: null, refusal: "I can't help with that." })),
+    undefined,
+  );
+  assert.equal(
+    notAnAnswer(choice({ content: null, refusal: " " })),
+    "empty_answer",
+  );
+  assert.equal(
+    notAnAnswer(choice({
+      content: null,
+      function_call: { name: "f", arguments: "{}" },
+    })),
+    undefined,
+  );
   assert.equal(
     notAnAnswer(choice({
       content: null,

@@ -92,7 +92,7 @@ Deno.test("quota: the daily limit and today's count come from /key at start, bef
   assert.equal((await quotaOf(r)).used_today, 13);
 });
 
-Deno.test("quota: the limiter refuses the request past the limit /key reported, without an upstream attempt", async () => {
+Deno.test("quota: the limiter refuses the request past the limit /key reported with daily_limit_reached, without an upstream attempt, and /health says limited", async () => {
   await using r = keyRig({ used: 48, limit: 50, remaining: 2 });
   await r.handler.refreshQuota();
   for (let i = 0; i < 2; i++) {
@@ -102,8 +102,17 @@ Deno.test("quota: the limiter refuses the request past the limit /key reported, 
   }
   const refused = await r.chat(hello());
   assert.equal(refused.status, 429);
-  await refused.body?.cancel();
+  assert.equal(
+    ((await refused.json()) as { error: { code: string } }).error.code,
+    "daily_limit_reached",
+    "the day is spent, not the minute",
+  );
+  assert.equal(refused.headers.get("retry-after"), String(12 * 3600));
   assert.equal(r.fake.chatRequests().length, 2);
+  const health = await (await r.request("/health")).json();
+  assert.equal(health.status, "limited", "a spent day is a limit");
+  assert.equal(health.account_blocked_until, new Date(MIDNIGHT).toISOString());
+  assert.equal(health.quota.exhausted, true);
 });
 
 Deno.test("quota: when /key says nothing remains, requests get 429 with Retry-After (next UTC midnight) without an upstream attempt; /key with room lifts it", async () => {

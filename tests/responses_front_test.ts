@@ -22,12 +22,14 @@ import {
 import { rig } from "./_harness.ts";
 import { streamStep } from "./_streams.ts";
 import {
+  badRequest400,
   chunk,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   modelRpm,
   ok,
   providerThrottled,
   streamOk,
+  userNotFound401,
 } from "./fake_openrouter/mod.ts";
 
 /** A free id, requested by name so that it goes first (the order of \`auto\` is the router's business). */
@@ -240,6 +242,33 @@ Deno.test("previous_response_id answers 400 in OpenAI's error shape naming the p
   assert.equal(err.param, "previous_response_id");
   assert.match(err.message, /previous_response_id/);
   assert.equal(r.fake.chatRequests().length, 0);
+});
+
+Deno.test("an upstream refusal (400) reaches a Responses client in OpenAI's full error envelope, the upstream's message and fields kept", async () => {
+  await using r = rig();
+  r.fake.script(A, badRequest400("upstream says no"));
+  const res = await r.request("/v1/responses", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: A, input: "hi" }),
+  });
+  assert.equal(res.status, 400);
+  assert.deepEqual(await res.json(), {
+    error: {
+      message: "upstream says no",
+      type: "invalid_request_error",
+      param: null,
+      code: 400,
+    },
+  });
+  r.fake.script(A, userNotFound401());
+  const denied = await openaiSdk(r.handler).responses.create({
+    model: A,
+    input: "hi",
+  }).then(() => undefined, (e: unknown) => e);
+  assert.ok(denied instanceof OpenAI.AuthenticationError, String(denied));
+  assert.equal(denied.type, "authentication_error");
+  assert.equal(denied.message, "401 User not found.");
 });
 
 Deno.test("a hosted tool (web_search) is dropped, named in X-FreeRouter-Dropped-Tools, and not sent upstream", async () => {

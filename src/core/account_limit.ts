@@ -93,22 +93,30 @@ export function currentCounts(
   };
 }
 
+/** A refused slot: when the window that is full (`scope`) will have room. */
+export interface SlotRefusal {
+  ok: false;
+  /** Epoch ms of that window's reset. */
+  retryAt: number;
+  /** The full window: the day's limit or the minute's. */
+  scope: "day" | "minute";
+}
+
 /**
  * Whether one more attempt fits the limits at `now`: `{ ok: true, next }` with
- * the counts after it, or `{ ok: false, retryAt }`, the epoch ms of the window
- * that will have room.
+ * the counts after it, or a {@link SlotRefusal}.
  */
 export function admit(
   counts: WindowCounts | undefined,
   limits: AccountLimits,
   now: number,
-): { ok: true; next: WindowCounts } | { ok: false; retryAt: number } {
+): { ok: true; next: WindowCounts } | SlotRefusal {
   const c = currentCounts(counts, now);
   if (limits.rpd && c.dayCount >= limits.rpd) {
-    return { ok: false, retryAt: (c.day + 1) * DAY_MS };
+    return { ok: false, retryAt: (c.day + 1) * DAY_MS, scope: "day" };
   }
   if (limits.rpm && c.minuteCount >= limits.rpm) {
-    return { ok: false, retryAt: (c.minute + 1) * MINUTE_MS };
+    return { ok: false, retryAt: (c.minute + 1) * MINUTE_MS, scope: "minute" };
   }
   return {
     ok: true,

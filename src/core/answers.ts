@@ -64,15 +64,21 @@ export function argumentsParse(args: string): boolean {
 
 /**
  * Whether a non-streaming 200's first choice is no answer: empty content
- * without a tool call (unless it stopped at the length limit), or a tool call
- * whose arguments are not JSON. Such a model failed this request; another may
- * not. The same rule as a stream's opening ({@link AnswerOpening}).
+ * without a tool call or a refusal (unless it stopped at the length limit),
+ * or a tool call whose arguments are not JSON. Such a model failed this
+ * request; another may not. The same rule as a stream's opening
+ * ({@link AnswerOpening}): a refusal is the model's answer.
  */
 export function notAnAnswer(
   choice: unknown,
 ): "empty_answer" | "invalid_tool_call" | undefined {
   const c = choice as {
-    message?: { content?: unknown; tool_calls?: unknown };
+    message?: {
+      content?: unknown;
+      tool_calls?: unknown;
+      refusal?: unknown;
+      function_call?: unknown;
+    };
     finish_reason?: unknown;
   } | undefined;
   const message = c?.message;
@@ -89,7 +95,9 @@ export function notAnAnswer(
   const empty = content == null || (typeof content === "string" &&
     !visible(content)) ||
     (Array.isArray(content) && content.length === 0);
-  return empty && calls.length === 0 && c?.finish_reason !== "length"
+  const other = visible(message.refusal) || message.function_call != null;
+  return empty && !other && calls.length === 0 &&
+      c?.finish_reason !== "length"
     ? "empty_answer"
     : undefined;
 }

@@ -114,9 +114,13 @@ export async function models(
 /** `GET /health`. */
 export function health(_req: Request, ctx: HandlerContext): Response {
   const { state, now } = ctx.resolved;
+  const quota = healthQuota(ctx);
+  const spentUntil = quota?.exhausted === true && quota.resets_at !== null
+    ? Date.parse(String(quota.resets_at))
+    : undefined;
   return json(JSON.stringify({
-    ...healthReport(state, now(), ctx.serverAccount()),
-    quota: healthQuota(ctx),
+    ...healthReport(state, now(), ctx.serverAccount(), spentUntil),
+    quota,
   }));
 }
 

@@ -32,8 +32,12 @@ export function routeOf(pathname: string): string {
   return path.startsWith("/v1/") ? path.slice(3) : path;
 }
 
-/** The error shape a route answers in: OpenAI's, or Anthropic's (`/v1/messages`). */
-export type Front = "openai" | "anthropic";
+/**
+ * The error shape a route answers in: OpenAI's, with the upstream's refusals
+ * passed through unchanged (chat completions); OpenAI's for every error,
+ * refusals included (`/v1/responses`); or Anthropic's (`/v1/messages`).
+ */
+export type Front = "openai" | "responses" | "anthropic";
 
 /** A route: the methods it allows, its handler, its metrics label. */
 export interface Route {
@@ -72,7 +76,10 @@ export const ROUTES: Record<string, Route> = {
   "/messages/count_tokens": route("POST", "count_tokens", countTokens, {
     front: "anthropic",
   }),
-  "/responses": route("POST", "responses", responses, { api: "responses" }),
+  "/responses": route("POST", "responses", responses, {
+    api: "responses",
+    front: "responses",
+  }),
   "/models": route("GET, HEAD", "models", models),
   "/freerouter/status": route("GET, HEAD", "freerouter_status", status),
   "/metrics": route("GET, HEAD", "metrics", metrics),

@@ -107,19 +107,24 @@ export function statusReport(
   };
 }
 
-/** The JSON behind `GET /health`; `serverAccount` is the server key's account, if any. */
+/**
+ * The JSON behind `GET /health`; `serverAccount` is the server key's account,
+ * if any, and `spentUntil` the reset when its day's quota is spent (counted,
+ * not only blocked by a 429): `limited` either way.
+ */
 export function healthReport(
   state: RoutingState,
   now: number,
   serverAccount: string | undefined,
+  spentUntil?: number,
 ): Record<string, unknown> {
   const snapshot = state.catalog.snapshot;
   const held = serverAccount === undefined
     ? undefined
     : state.accounts.get(serverAccount)?.block;
-  const block = held && held.until > now ? held : undefined;
+  const blocked = held && held.until > now ? held.until : spentUntil;
   return {
-    status: block
+    status: blocked !== undefined
       ? "limited"
       : snapshot && snapshot.pool.length > 0
       ? "ok"
@@ -128,7 +133,9 @@ export function healthReport(
     catalog_age_seconds: snapshot
       ? Math.round((now - snapshot.fetchedAt) / 1000)
       : null,
-    account_blocked_until: block ? new Date(block.until).toISOString() : null,
+    account_blocked_until: blocked !== undefined
+      ? new Date(blocked).toISOString()
+      : null,
   };
 }
 

@@ -114,7 +114,12 @@ export class Admission {
         const slot = await state.takeSlot(account, this.limits(account), t);
         if (slot.ok) return;
         if (slot.retryAt > deadline) {
-          throw accountLimited(slot.retryAt, t, "rate_limited", attempts);
+          throw accountLimited(
+            slot.retryAt,
+            t,
+            slot.scope === "day" ? "daily_limit_reached" : "rate_limited",
+            attempts,
+          );
         }
         watched ??= watch();
         gone();

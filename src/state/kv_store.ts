@@ -12,6 +12,7 @@ import type {
   AccountBlock,
   AccountLimits,
   LearnedLimits,
+  SlotRefusal,
   WindowCounts,
 } from "../core/account_limit.ts";
 import { admit } from "../core/account_limit.ts";
@@ -252,19 +253,17 @@ export class KvStateStore {
     account: string,
     limits: AccountLimits,
     now: number,
-  ): Promise<
-    { ok: true; counts: WindowCounts } | { ok: false; retryAt: number }
-  > {
-    const verdict = await this.#counts.count<number>(
+  ): Promise<{ ok: true; counts: WindowCounts } | SlotRefusal> {
+    const verdict = await this.#counts.count<SlotRefusal>(
       account,
       accountCounts(account),
       (current) => {
         const slot = admit(current, limits, now);
-        return slot.ok ? { next: slot.next } : { refused: slot.retryAt };
+        return slot.ok ? { next: slot.next } : { refused: slot };
       },
     );
     return "refused" in verdict
-      ? { ok: false, retryAt: verdict.refused }
+      ? verdict.refused
       : { ok: true, counts: verdict.next };
   }
 

@@ -12,6 +12,7 @@ import {
   type AccountLimits,
   admit,
   currentCounts,
+  type SlotRefusal,
   type WindowCounts,
 } from "../core/account_limit.ts";
 import {
@@ -300,7 +301,7 @@ export class RoutingState {
     id: string,
     limits: AccountLimits,
     now: number,
-  ): Promise<{ ok: true } | { ok: false; retryAt: number }> {
+  ): Promise<{ ok: true } | SlotRefusal> {
     const account = this.account(id);
     if (this.#store) {
       try {
