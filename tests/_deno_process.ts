@@ -104,6 +104,12 @@ export interface MainProcess {
   stderr(): string;
   /** Sends the signal (default SIGTERM) and waits for the exit. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  /** Sends a signal without waiting. */
+  kill(signal: Deno.Signal): void;
+  /** Resolves once stderr matches `pattern` (an event, not a delay). */
+  logged(pattern: RegExp): Promise<void>;
+  /** Resolves with the exit status (and all of stderr read). */
+  exited: Promise<Deno.CommandStatus>;
 }
 
 /** Starts src/server/main.ts on a free port and waits for its "listening" line. */
@@ -136,22 +142,35 @@ export async function startMain(
     await child.stdout.cancel();
     assert.fail(`src/server/main.ts did not start:\n${seen}`);
   }
+  const waiting = new Set<{ pattern: RegExp; resolve: () => void }>();
   const drained = (async () => {
     for (;;) {
       const { done, value } = await lines.read();
       if (done) return;
       seen += value;
+      for (const w of waiting) {
+        if (w.pattern.test(seen)) waiting.delete(w), w.resolve();
+      }
     }
+  })();
+  const exited = (async () => {
+    const status = await child.status;
+    await drained;
+    await child.stdout.cancel();
+    return status;
   })();
   return {
     url,
     stderr: () => seen,
-    async stop(signal: Deno.Signal = "SIGTERM") {
+    stop(signal: Deno.Signal = "SIGTERM") {
       child.kill(signal);
-      const status = await child.status;
-      await drained;
-      await child.stdout.cancel();
-      return status;
+      return exited;
     },
+    kill: (signal) => child.kill(signal),
+    logged(pattern) {
+      if (pattern.test(seen)) return Promise.resolve();
+      return new Promise((resolve) => waiting.add({ pattern, resolve }));
+    },
+    exited,
   };
 }

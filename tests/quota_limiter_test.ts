@@ -125,6 +125,43 @@ Deno.test("createHandler() counts attempts across two instances on one KV file",
   }
 });
 
+Deno.test("an instance that sent nothing reports the account's counts as the other instances on its KV file spent them (status, health, metrics)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const clock = manualClock();
+    const path = `${dir}/kv.sqlite`;
+    using kv = await Deno.openKv(path);
+    await using busy = quotaRig({ clock, kv, rpm: 20 });
+    // One idle instance per report, so that no report reads another's refresh.
+    const idle = async () => {
+      const own = await Deno.openKv(path);
+      const r = quotaRig({ clock, kv: own, rpm: 20, fake: busy.fake });
+      await (await r.chat(hello())).body?.cancel(); // it has counted once
+      return Object.assign(r, { own });
+    };
+    const [a, b, c] = [await idle(), await idle(), await idle()];
+    try {
+      for (let i = 0; i < 3; i++) {
+        await (await busy.chat(hello())).body?.cancel();
+      }
+      const s = await status(a);
+      assert.equal(s.account.requests_this_minute, 6);
+      assert.equal(s.account.requests_today, 6);
+      const health = await (await b.request("/health")).json();
+      assert.equal(health.quota.used_today, 6);
+      const metrics = await (await c.request("/metrics")).text();
+      assert.match(metrics, /^freerouter_quota_used_today 6$/m);
+    } finally {
+      for (const r of [a, b, c]) {
+        await r[Symbol.asyncDispose]();
+        r.own.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("createHandler() sees another instance's cooldown at its next sync", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -112,14 +112,19 @@ export async function models(
 }
 
 /** `GET /health`. */
-export function health(_req: Request, ctx: HandlerContext): Response {
+export async function health(
+  _req: Request,
+  ctx: HandlerContext,
+): Promise<Response> {
   const { state, now } = ctx.resolved;
+  const server = ctx.serverAccount();
+  if (server !== undefined) await state.refreshCounts([server], now());
   const quota = healthQuota(ctx);
   const spentUntil = quota?.exhausted === true && quota.resets_at !== null
     ? Date.parse(String(quota.resets_at))
     : undefined;
   return json(JSON.stringify({
-    ...healthReport(state, now(), ctx.serverAccount(), spentUntil),
+    ...healthReport(state, now(), server, spentUntil),
     quota,
   }));
 }
@@ -132,6 +137,9 @@ export async function status(
   const key = ctx.upstreamKey(req);
   await ctx.router.models(key).catch(() => {});
   const account = key ? await accountIdOf(key) : undefined;
+  if (account !== undefined) {
+    await ctx.resolved.state.refreshCounts([account], ctx.resolved.now());
+  }
   return json(
     JSON.stringify({
       ...statusReport(ctx.resolved, account),
@@ -147,6 +155,14 @@ export async function metrics(
   ctx: HandlerContext,
 ): Promise<Response> {
   const { state, now } = ctx.resolved;
+  const server = ctx.serverAccount();
+  await state.refreshCounts(
+    new Set([
+      ...state.accounts.keys(),
+      ...server === undefined ? [] : [server],
+    ]),
+    now(),
+  );
   const gauges = [...stateGauges(state, now()), ...await quotaMetrics(ctx)];
   return new Response(ctx.metrics.render(gauges), {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

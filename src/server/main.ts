@@ -104,16 +104,26 @@ export async function run(
       return await printKeyCheck(config, io.out, (io.now ?? Date.now)());
     }
     const running = await serve(config);
-    const stop = () => void running.shutdown();
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, stop);
+    // The first signal stops taking requests and lets the open ones end (a
+    // stream may take minutes); a second one stops at once.
+    const forced = Promise.withResolvers<number>();
+    let signals = 0;
+    const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+      const listener = () => {
+        if (++signals === 1) void running.shutdown();
+        else forced.resolve(signal === "SIGINT" ? 130 : 143);
+      };
+      Deno.addSignalListener(signal, listener);
+      return { signal, listener };
+    });
+    const code = await Promise.race([
+      running.finished.then(() => running.shutdown()).then(() => 0),
+      forced.promise,
+    ]);
+    for (const { signal, listener } of listeners) {
+      Deno.removeSignalListener(signal, listener);
     }
-    await running.finished;
-    await running.shutdown();
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.removeSignalListener(signal, stop);
-    }
-    return 0;
+    return code;
   } catch (err) {
     io.err(`freerouter: ${err instanceof Error ? err.message : err}`);
     return err instanceof ConfigError ? 2 : 1;

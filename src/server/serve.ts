@@ -150,6 +150,9 @@ export async function serve(
   let stopped: Promise<void> | undefined;
   const shutdown = () =>
     stopped ??= (async () => {
+      logger.info(
+        "Shutting down once the open requests end (SIGINT or SIGTERM again stops at once)",
+      );
       await server.shutdown();
       await handler.close();
       kv.close();

@@ -64,6 +64,11 @@ export class CountsEntries<V> {
     }
   }
 
+  /** The stored value at `key`, as every instance wrote it. */
+  async peek(key: readonly KvKeyPart[]): Promise<V | undefined> {
+    return (await this.#read(key)).value;
+  }
+
   async #read(key: readonly KvKeyPart[]) {
     const entry = await withRetry(() => this.kv.get(key));
     return { value: this.parse(entry.value), versionstamp: entry.versionstamp };

@@ -267,6 +267,11 @@ export class KvStateStore {
       : { ok: true, counts: verdict.next };
   }
 
+  /** An account's counts as every instance on the store counted them. */
+  readCounts(account: string): Promise<WindowCounts | undefined> {
+    return this.#counts.peek(accountCounts(account));
+  }
+
   /** Writes the last good catalog. */
   async saveCatalog(snapshot: CatalogSnapshot): Promise<void> {
     const json = JSON.stringify(snapshot.pool);

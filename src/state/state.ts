@@ -338,6 +338,34 @@ export class RoutingState {
     return this.#queue.waiting;
   }
 
+  /**
+   * Takes the accounts' counts from the store, where every instance counts:
+   * an instance that sent nothing lately still reports what the others
+   * spent. For the reports (status, health, metrics), not the hot path,
+   * which reads the store only when it counts. Without a store, or when it
+   * cannot be read, the counts stay this instance's.
+   */
+  async refreshCounts(ids: Iterable<string>, now: number): Promise<void> {
+    const store = this.#store;
+    if (!store) return;
+    await Promise.all([...ids].map(async (id) => {
+      const stored = await store.readCounts(id).catch(() => undefined);
+      if (stored === undefined) return;
+      const mine = currentCounts(this.accounts.get(id)?.counts, now);
+      const theirs = currentCounts(stored, now);
+      if (
+        theirs.dayCount <= mine.dayCount &&
+        theirs.minuteCount <= mine.minuteCount
+      ) return;
+      this.account(id).counts = {
+        ...theirs,
+        minuteCount: Math.max(mine.minuteCount, theirs.minuteCount),
+        dayCount: Math.max(mine.dayCount, theirs.dayCount),
+      };
+      this.quota.sample(id, Math.max(mine.dayCount, theirs.dayCount), now);
+    }));
+  }
+
   /** An account's attempt counts at `now`, for the status page. */
   countsAt(id: string, now: number): WindowCounts {
     return currentCounts(this.accounts.get(id)?.counts, now);

@@ -1,0 +1,116 @@
+/**
+ * Stopping the proxy as `deno task start` runs it (same flags, same entry
+ * point): the first SIGINT or SIGTERM stops taking requests and lets the open
+ * ones end; a second one stops at once, so a stream that takes minutes (or
+ * hangs) never holds a Ctrl-C hostage. Order is checked by events: the
+ * shutdown's log line, the upstream's gate, the exit.
+ */
+import assert from "node:assert/strict";
+import { deferred, within } from "./_async.ts";
+import { type MainProcess, startMain } from "./_deno_process.ts";
+import {
+  chunk,
+  DONE,
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER,
+  startFakeOpenRouter,
+} from "./fake_openrouter/mod.ts";
+
+const FIRST = FREE_CHAT_IDS_IN_PRIORITY_ORDER[0]!;
+const SHUTTING_DOWN = /Shutting down once the open requests end/;
+
+/** A stream that sends "Hel", waits for `gate`, then "lo" and its end. */
+function gatedStream(gate: Promise<void>) {
+  return {
+    stream: {
+      parts: [
+        chunk(FIRST, { role: "assistant", content: "" }),
+        chunk(FIRST, "Hel"),
+        () => gate,
+        chunk(FIRST, "lo", "stop"),
+        DONE,
+      ],
+    },
+  };
+}
+
+/** Starts the proxy, opens a stream and reads until "Hel" has arrived. */
+async function openStream(baseUrl: string) {
+  const main = await startMain({
+    OPENROUTER_API_KEY: "sk-or-v1-process-test",
+    OPENROUTER_BASE_URL: baseUrl,
+    FREEROUTER_KV_PATH: ":memory:",
+    FREEROUTER_STREAM_IDLE_TIMEOUT: "300",
+  });
+  const res = await fetch(`${main.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "auto",
+      stream: true,
+      messages: [{ role: "user", content: "Hello" }],
+    }),
+  });
+  assert.equal(res.status, 200);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("Hel")) {
+    const { done, value } = await within(reader.read(), "the first text");
+    if (done) assert.fail(`the stream ended early: ${text}`);
+    text += value;
+  }
+  const rest = async () => {
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({
+        done: true,
+        value: undefined,
+      }));
+      if (done) return text;
+      text += value;
+    }
+  };
+  return { main, rest };
+}
+
+async function shuttingDown(main: MainProcess) {
+  main.kill("SIGTERM");
+  await within(main.logged(SHUTTING_DOWN), "the shutdown's log line");
+}
+
+Deno.test("deno task start: SIGTERM lets an open stream finish, then exits 0", async () => {
+  await using fake = startFakeOpenRouter();
+  const gate = deferred();
+  fake.script(FIRST, gatedStream(gate.promise));
+  const { main, rest } = await openStream(fake.baseUrl);
+  await shuttingDown(main);
+  gate.resolve(); // the upstream goes on only after the signal
+  const text = await within(rest(), "the rest of the stream");
+  assert.match(text, /"lo"/);
+  assert.match(text, /data: \[DONE\]/);
+  assert.equal((await within(main.exited, "the exit")).code, 0);
+});
+
+Deno.test("deno task start: a second SIGTERM stops at once (exit 143) while a stream is still open", async () => {
+  await using fake = startFakeOpenRouter();
+  const gate = deferred(); // never opened: the upstream hangs after "Hel"
+  fake.script(FIRST, gatedStream(gate.promise));
+  const { main, rest } = await openStream(fake.baseUrl);
+  await shuttingDown(main);
+  main.kill("SIGTERM");
+  assert.equal((await within(main.exited, "the forced exit")).code, 143);
+  const text = await within(rest(), "the cut stream's end");
+  assert.doesNotMatch(text, /\[DONE\]/);
+  gate.resolve();
+});
+
+Deno.test("deno task start: SIGINT then SIGINT stops at once with exit 130", async () => {
+  await using fake = startFakeOpenRouter();
+  const gate = deferred();
+  fake.script(FIRST, gatedStream(gate.promise));
+  const { main, rest } = await openStream(fake.baseUrl);
+  main.kill("SIGINT");
+  await within(main.logged(SHUTTING_DOWN), "the shutdown's log line");
+  main.kill("SIGINT");
+  assert.equal((await within(main.exited, "the forced exit")).code, 130);
+  await within(rest(), "the cut stream's end");
+  gate.resolve();
+});
