@@ -194,8 +194,9 @@ export class Router {
         continue;
       }
       again = false;
-      const onSlot = admitted && !this.#admission.blocked(account, attempts);
-      if (!onSlot && !this.#admission.admitsNow(account, attempts)) {
+      // A day's block refuses at once (throws), without queueing behind others.
+      const blocked = this.#admission.blocked(account, attempts);
+      if (!admitted || blocked) {
         await this.#admission.admit(
           account,
           deadline,

@@ -11,6 +11,8 @@ import assert from "node:assert/strict";
 import { run } from "../src/server/main.ts";
 import { samplesKey } from "../src/state/quota_book.ts";
 import { accountIdOf } from "../src/state/account_id.ts";
+import { KvStateStore } from "../src/state/kv_store.ts";
+import { accountCounts } from "../src/state/kv_keys.ts";
 import {
   hello,
   rig,
@@ -113,6 +115,24 @@ Deno.test("quota: the limiter refuses the request past the limit /key reported w
   assert.equal(health.status, "limited", "a spent day is a limit");
   assert.equal(health.account_blocked_until, new Date(MIDNIGHT).toISOString());
   assert.equal(health.quota.exhausted, true);
+});
+
+Deno.test("quota: with FREEROUTER_RPM=0 (no per-minute limit) the day is still counted, and the limit /key reported still stops requests", async () => {
+  await using r = keyRig({ used: 47, limit: 50, remaining: 3 }, { rpm: 0 });
+  await r.handler.refreshQuota();
+  for (let i = 0; i < 3; i++) {
+    const res = await r.chat(hello());
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }
+  assert.equal((await quotaOf(r)).used_today, 50);
+  const refused = await r.chat(hello());
+  assert.equal(refused.status, 429);
+  assert.equal(
+    ((await refused.json()) as { error: { code: string } }).error.code,
+    "daily_limit_reached",
+  );
+  assert.equal(r.fake.chatRequests().length, 3);
 });
 
 Deno.test("quota: when /key says nothing remains, requests get 429 with Retry-After (next UTC midnight) without an upstream attempt; /key with room lifts it", async () => {
@@ -313,4 +333,55 @@ Deno.test("freerouter check shows the reset countdown and the projection from th
     FREEROUTER_KV_PATH: "/nonexistent/freerouter/kv.sqlite",
   }, { out: (t) => out.push(t), err: (t) => out.push(t) });
   assert.match(out.join("\n"), /Projection: +not enough history yet/);
+});
+
+Deno.test("freerouter check trusts what the proxy stored over a lagging /key: a daily-cap block from a 429, and today's count", async () => {
+  await using r = keyRig({ used: 10, limit: 50, remaining: 40 });
+  const key = "sk-or-v1-check-0123456789";
+  const now = Date.UTC(2026, 11, 6, 12, 0);
+  const midnight = Date.UTC(2026, 11, 7);
+  const check = async (path: string) => {
+    const out: string[] = [];
+    const code = await run(["check"], {
+      OPENROUTER_API_KEY: key,
+      OPENROUTER_BASE_URL: r.fake.baseUrl,
+      FREEROUTER_KV_PATH: path,
+    }, { out: (t) => out.push(t), err: (t) => out.push(t), now: () => now });
+    assert.equal(code, 0, out.join("\n"));
+    return out.join("\n");
+  };
+  await withKvFile(async (path) => {
+    const id = await accountIdOf(key);
+    {
+      using kv = await Deno.openKv(path);
+      const store = new KvStateStore(kv);
+      // The proxy counted 30 today; /key still says 10.
+      await kv.set(accountCounts(id), {
+        minute: Math.floor(now / 60_000),
+        minuteCount: 1,
+        day: Math.floor(now / 86_400_000),
+        dayCount: 30,
+      });
+      const counted = await check(path);
+      assert.match(counted, /Counted: +30 requests today by the proxy/);
+      assert.doesNotMatch(counted, /Blocked:/);
+      // A daily-cap 429 the proxy saw holds whatever /key says.
+      await store.saveAccount(
+        id,
+        {
+          scope: "day",
+          until: midnight,
+          reason: "free-models-per-day",
+        },
+        {},
+        now,
+      );
+    }
+    const blocked = await check(path);
+    assert.match(
+      blocked,
+      /Blocked: +until 00:00 UTC by a daily-cap 429 the proxy saw/,
+    );
+    assert.match(blocked, /Projection: +none left until the reset/);
+  });
 });

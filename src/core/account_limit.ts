@@ -123,8 +123,3 @@ export function admit(
     next: { ...c, minuteCount: c.minuteCount + 1, dayCount: c.dayCount + 1 },
   };
 }
-
-/** Whether a limit is configured at all (if not, admission needs no bookkeeping). */
-export function isLimited(limits: AccountLimits): boolean {
-  return limits.rpm > 0 || (limits.rpd ?? 0) > 0;
-}

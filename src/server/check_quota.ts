@@ -2,7 +2,8 @@
  * The quota lines of `freerouter check`: the reset as a countdown, and the
  * projection at the last hour's rate, read from the history a running proxy
  * keeps in its KV store (FREEROUTER_KV_PATH; nothing is created when it does
- * not exist).
+ * not exist), with what the proxy knows that `/key` may not yet: today's
+ * count, and a daily-cap block from a 429.
  *
  * @module
  */
@@ -13,27 +14,52 @@ import {
   quotaView,
   type UsageSample,
 } from "../core/quota.ts";
+import { currentCounts } from "../core/account_limit.ts";
 import { accountIdOf } from "../state/account_id.ts";
+import { KvStateStore } from "../state/kv_store.ts";
 import { loadSamples } from "../state/quota_book.ts";
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
-/** The day's samples of the key's account in the KV file at `kvPath`, if it exists. */
-async function storedSamples(
+/** What a running proxy stored of the key's account today. */
+interface StoredAccount {
+  /** The day's usage samples. */
+  samples: UsageSample[];
+  /** Attempts the proxy counted today. */
+  counted: number;
+  /** The reset of a daily-cap block learned from a 429, if one holds. */
+  blockedUntil?: number;
+}
+
+const NOTHING: StoredAccount = { samples: [], counted: 0 };
+
+/** The key's account as stored in the KV file at `kvPath`, if it exists. */
+async function storedAccount(
   kvPath: string,
   apiKey: string,
-): Promise<UsageSample[]> {
-  if (kvPath === ":memory:" || /^https?:\/\//.test(kvPath)) return [];
+  now: number,
+): Promise<StoredAccount> {
+  if (kvPath === ":memory:" || /^https?:\/\//.test(kvPath)) return NOTHING;
   try {
     await Deno.stat(kvPath);
   } catch {
-    return [];
+    return NOTHING;
   }
   try {
     using kv = await Deno.openKv(kvPath);
-    return await loadSamples(kv, await accountIdOf(apiKey));
+    const id = await accountIdOf(apiKey);
+    const store = new KvStateStore(kv);
+    const block = (await store.shared(now)).accounts.get(id)?.block;
+    return {
+      samples: await loadSamples(kv, id),
+      counted: currentCounts(await store.readCounts(id), now).dayCount,
+      // A block set from /key is /key's own word: the /key just read is newer.
+      blockedUntil: block?.scope === "day" && block.source !== "key"
+        ? block.until
+        : undefined,
+    };
   } catch {
-    return [];
+    return NOTHING;
   }
 }
 
@@ -45,22 +71,33 @@ export async function quotaLines(
   now: number,
 ): Promise<string[]> {
   const daily = parseKeyReport(body)?.freeDaily;
-  const samples = daily
-    ? addSample(await storedSamples(kvPath, apiKey), {
-      t: now,
-      used: daily.used,
-    })
-    : [];
+  const stored = await storedAccount(kvPath, apiKey, now);
+  // /key's counters lag: what the proxy counted or was told by a 429 wins.
+  const used = Math.max(daily?.used ?? 0, stored.counted);
+  const samples = daily ? addSample(stored.samples, { t: now, used }) : [];
   const q = quotaView({
-    used: daily?.used ?? 0,
+    used,
     limit: daily?.limit,
-    blocked: daily !== undefined && daily.remaining <= 0,
+    blocked: (daily !== undefined && daily.remaining <= 0) ||
+      stored.blockedUntil !== undefined,
     samples,
     now,
   });
   const lines = [
     `Resets in:         ${formatDuration(q.resetsAt - now)} (00:00 UTC)`,
   ];
+  if (stored.blockedUntil !== undefined) {
+    lines.push(
+      `Blocked:           until ${
+        clock(stored.blockedUntil)
+      } UTC by a daily-cap 429 the proxy saw (it holds whatever /key says)`,
+    );
+  }
+  if (daily !== undefined && stored.counted > daily.used) {
+    lines.push(
+      `Counted:           ${stored.counted} requests today by the proxy (/key's count lags)`,
+    );
+  }
   if (!daily) return lines;
   let projection: string;
   if (q.exhausted) projection = "none left until the reset";

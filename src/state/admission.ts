@@ -5,11 +5,7 @@
  *
  * @module
  */
-import {
-  type AccountLimits,
-  isLimited,
-  learnedAt,
-} from "../core/account_limit.ts";
+import { type AccountLimits, learnedAt } from "../core/account_limit.ts";
 import { type Attempt, FreeRouterError } from "../errors.ts";
 import type { RoutingState } from "./state.ts";
 
@@ -31,23 +27,18 @@ export class Admission {
     this.#options = options;
   }
 
-  /** The account limits in force: configured RPM (or a lower learned one) and the learned daily limit. */
+  /**
+   * The account limits in force: configured RPM (or a lower learned one; none
+   * when RPM is 0) and the learned daily limit (whatever the RPM: the day's
+   * quota is spent either way).
+   */
   limits(account: string): AccountLimits {
     const { rpm, state, now } = this.#options;
     const learned = learnedAt(state.account(account).learned, now());
     return {
       rpm: rpm === 0 ? 0 : Math.min(rpm, learned.rpm ?? rpm),
-      rpd: rpm === 0 ? undefined : learned.rpd,
+      rpd: learned.rpd,
     };
-  }
-
-  /**
-   * Whether one more attempt may go upstream at once: no account block holds
-   * and no account limit is in force. Throws a 429 {@link FreeRouterError}
-   * when the daily limit is reached (no wait can help).
-   */
-  admitsNow(account: string, attempts: Attempt[]): boolean {
-    return !this.blocked(account, attempts) && !isLimited(this.limits(account));
   }
 
   /**
@@ -71,7 +62,6 @@ export class Admission {
    * the account limits have room. Waits in FIFO order until `deadline` at
    * most; past that, throws a 429 {@link FreeRouterError}. `signal` is the
    * client's, or a function that reads it (read only when a wait begins).
-   * Call it when {@link admitsNow} says no.
    */
   async admit(
     account: string,
