@@ -287,6 +287,32 @@ Deno.test("parseServerConfig() rejects an unknown FREEROUTER_STRATEGY, naming th
   );
 });
 
+Deno.test("parseServerConfig() takes FREEROUTER_CORS_ORIGINS as * or origins, and rejects what a browser never sends as an Origin", () => {
+  assert.deepEqual(
+    parseServerConfig({
+      FREEROUTER_CORS_ORIGINS: "https://a.example, http://localhost:5173",
+    }).corsOrigins,
+    ["https://a.example", "http://localhost:5173"],
+  );
+  assert.deepEqual(
+    parseServerConfig({ FREEROUTER_CORS_ORIGINS: "*" }).corsOrigins,
+    ["*"],
+  );
+  for (
+    const bad of [
+      "not a url",
+      "https://a.example/",
+      "https://a.example/app",
+      "a.example",
+    ]
+  ) {
+    assert.match(
+      configError({ FREEROUTER_CORS_ORIGINS: bad }, "FREEROUTER_CORS_ORIGINS"),
+      /^Invalid configuration: FREEROUTER_CORS_ORIGINS must be "\*" or comma-separated origins/,
+    );
+  }
+});
+
 Deno.test("parseServerConfig() rejects a base URL that is not http(s)", () => {
   for (
     const url of [

@@ -86,6 +86,22 @@ const upstreamKey = optionalSecret.refine(
   },
 );
 
+/** The comma-separated entries of FREEROUTER_CORS_ORIGINS. */
+function corsOrigins(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "");
+}
+
+/** `*`, or an origin as a browser sends it: scheme, host and port only. */
+function isOrigin(value: string): boolean {
+  if (value === "*") return true;
+  try {
+    const origin = new URL(value).origin;
+    return origin !== "null" && origin === value;
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   OPENROUTER_API_KEY: upstreamKey,
   OPENROUTER_BASE_URL: z.url({
@@ -113,9 +129,10 @@ const envSchema = z.object({
   FREEROUTER_CLIENT_KEYS: z.string().trim().optional(),
   FREEROUTER_CACHE_TTL: setting(SETTINGS.cacheTtl),
   FREEROUTER_CACHE_MAX_BYTES: setting(SETTINGS.cacheMaxBytes),
-  FREEROUTER_CORS_ORIGINS: z.string().optional().transform((v) =>
-    (v ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "")
-  ),
+  FREEROUTER_CORS_ORIGINS: z.string().optional().refine(
+    (v) => corsOrigins(v).every(isOrigin),
+    'must be "*" or comma-separated origins such as https://app.example (no path, no trailing slash)',
+  ).transform(corsOrigins),
   FREEROUTER_ALLOW_OPEN: z.enum(["0", "1", "true", "false"], {
     error: "must be 1 or 0",
   }).optional()
