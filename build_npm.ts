@@ -24,7 +24,11 @@
  * @module
  */
 import { join } from "node:path";
-import { checkOutput } from "./build/check.ts";
+import {
+  checkOutput,
+  pruneDeclarations,
+  publicDeclarations,
+} from "./build/check.ts";
 import { compile, finishOutput, installTools } from "./build/compile.ts";
 import { installConsumer, pack, runNodeTests } from "./build/consumer.ts";
 import { type Dependency, ENTRY, libraryGraph } from "./build/graph.ts";
@@ -123,17 +127,33 @@ async function main(): Promise<void> {
     await installTools(graph.dependencies);
     return graph.dependencies;
   });
-  await step("compile src/mod.ts to npm/esm (tsc)", async () => {
-    await removeIfPresent(OUT);
-    await compile();
-    const files = await finishOutput(deno.name, NPM_NAME);
-    await checkOutput(new Set(deps.map((d) => d.name)));
-    console.log(`  ${files} files in npm/esm, no Deno references`);
-  });
+  const shipped = await step(
+    "compile src/mod.ts to npm/esm (tsc)",
+    async () => {
+      await removeIfPresent(OUT);
+      await compile();
+      const files = await finishOutput(deno.name, NPM_NAME);
+      // Only what a user can reach ships, and only its packages are dependencies.
+      const types = await publicDeclarations();
+      const pruned = await pruneDeclarations(types.files);
+      const shipped = deps.filter((d) =>
+        !d.typeOnly || types.packages.has(d.name)
+      );
+      await checkOutput(new Set(shipped.map((d) => d.name)));
+      console.log(
+        `  ${
+          files - pruned
+        } files in npm/esm (${pruned} declarations no user can reach left out), no Deno references; dependencies: ${
+          shipped.map((d) => d.name).join(", ") || "none"
+        }`,
+      );
+      return shipped;
+    },
+  );
   const tarball = await step(
     "package.json, README, LICENSE, pack",
     async () => {
-      await writePackage(deno, deps);
+      await writePackage(deno, shipped);
       return await pack();
     },
   );

@@ -7,7 +7,7 @@
  * @module
  */
 import ts from "npm:typescript@6.0.3";
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { specifierOf } from "./compile.ts";
 import { isBare, packageName } from "./graph.ts";
 import { BuildError, ESM, exists, rel, walk } from "./util.ts";
@@ -107,4 +107,55 @@ export async function checkOutput(dependencies: Set<string>): Promise<void> {
       }`,
     );
   }
+}
+
+/**
+ * The declaration files a user of the package can reach (from `mod.d.ts`,
+ * through relative imports), and the packages they import. Declarations of
+ * modules only the runtime code reaches (the fronts' translation, typed with
+ * `openai` and `@anthropic-ai/sdk`) are not among them: `exports` allows only
+ * the entry point.
+ */
+export async function publicDeclarations(): Promise<
+  { files: Set<string>; packages: Set<string> }
+> {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [join(ESM, "mod.d.ts")];
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (files.has(file)) continue;
+    files.add(file);
+    const source = ts.createSourceFile(
+      file,
+      await Deno.readTextFile(file),
+      ts.ScriptTarget.Latest,
+      true,
+      ts.ScriptKind.TS,
+    );
+    const visit = (node: ts.Node): void => {
+      const specifier = specifierOf(node)?.text;
+      if (specifier !== undefined && isBare(specifier)) {
+        packages.add(packageName(specifier));
+      } else if (specifier?.startsWith(".")) {
+        queue.push(
+          resolve(dirname(file), specifier).replace(/\.js$/, ".d.ts"),
+        );
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return { files, packages };
+}
+
+/** Removes the declaration files not in `keep`; returns how many. */
+export async function pruneDeclarations(keep: Set<string>): Promise<number> {
+  let removed = 0;
+  for await (const file of walk(ESM)) {
+    if (file.endsWith(".d.ts") && !keep.has(file)) {
+      await Deno.remove(file);
+      removed++;
+    }
+  }
+  return removed;
 }

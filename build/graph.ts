@@ -21,6 +21,11 @@ export interface Dependency {
   range: string;
   /** The version Deno resolved (deno.lock), used to type-check the build. */
   locked: string | undefined;
+  /**
+   * Imported for types only (`import type`): the build needs it, the package
+   * only when a declaration a user can reach imports it (see build/check.ts).
+   */
+  typeOnly: boolean;
 }
 
 /** The library's graph. */
@@ -71,6 +76,8 @@ export async function libraryGraph(
   const problems: string[] = [];
   const files: string[] = [];
   const bare = new Map<string, string>();
+  /** Packages some module imports as code, not only for its types. */
+  const asCode = new Set<string>();
   const locked = new Map<string, string>();
   for (const m of info.modules) {
     if (m.kind === "node") continue;
@@ -104,8 +111,9 @@ export async function libraryGraph(
       if (error) {
         problems.push(`${rel(file)} imports "${dep.specifier}": ${error}`);
       }
-      if (isBare(dep.specifier) && !bare.has(dep.specifier)) {
-        bare.set(dep.specifier, file);
+      if (isBare(dep.specifier)) {
+        if (!bare.has(dep.specifier)) bare.set(dep.specifier, file);
+        if (dep.code) asCode.add(packageName(dep.specifier));
       }
     }
   }
@@ -133,6 +141,7 @@ export async function libraryGraph(
         name,
         range: match[2]!,
         locked: locked.get(name),
+        typeOnly: !asCode.has(name),
       });
     }
   }

@@ -44,6 +44,15 @@ test("the package resolves through exports to ESM with types, for Node >= 20", a
   });
   assert.equal(pkg.types, "./esm/mod.d.ts");
   assert.ok(pkg.dependencies.zod, "zod is a dependency");
+  // The SDKs type the fronts' translation only: no user-reachable code or
+  // declaration imports them, so installing freerouter must not pull them in.
+  for (const sdk of ["openai", "@anthropic-ai/sdk"]) {
+    assert.equal(
+      pkg.dependencies[sdk],
+      undefined,
+      `${sdk} is not a dependency`,
+    );
+  }
   const dts = await readFile(
     fileURLToPath(new URL("./mod.d.ts", entry)),
     "utf8",

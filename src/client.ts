@@ -131,7 +131,7 @@ export class FreeRouterClient implements AsyncDisposable {
     );
   }
 
-  /** The routable free models, in priority order. */
+  /** The routable free models, in the catalog's stored (`priority`) order; `auto` tries them in the strategy's order. */
   models(): Promise<readonly FreeModel[]> {
     return this.#router.models(this.#apiKey);
   }
@@ -200,7 +200,9 @@ export class FreeRouterClient implements AsyncDisposable {
   /**
    * A streamed chat completion as the raw SSE bytes, unchanged (whole events,
    * `data: [DONE]` at the end of a complete stream). `payload` is a full
-   * request body; `stream: true` is set for you.
+   * request body; `stream: true` is set for you. Aborting `signal` (or
+   * {@link FreeRouterClient.close}) ends it with {@link FreeRouterError}
+   * `aborted`, whether the stream had begun or not.
    */
   async *streamRaw(
     payload: ChatCompletionRequest,
@@ -208,7 +210,8 @@ export class FreeRouterClient implements AsyncDisposable {
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const controller = new AbortController();
     const forward = () => controller.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", forward, { once: true });
+    if (options.signal?.aborted) forward();
+    else options.signal?.addEventListener("abort", forward, { once: true });
     this.#open.add(controller);
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
@@ -219,7 +222,13 @@ export class FreeRouterClient implements AsyncDisposable {
       reader = routed.answer.body.getReader();
       for (;;) {
         const { done, value } = await reader.read();
-        if (done) return;
+        if (done) {
+          // Cut by the caller's signal or close(): not a whole answer.
+          if (controller.signal.aborted) {
+            throw new FreeRouterError("aborted", "The stream was aborted");
+          }
+          return;
+        }
         yield value;
       }
     } finally {

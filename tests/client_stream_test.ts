@@ -138,6 +138,49 @@ Deno.test("FreeRouterClient.stream() aborts the upstream when the loop breaks af
   }
 });
 
+Deno.test("FreeRouterClient.stream() with a signal already aborted throws aborted and sends nothing upstream", async () => {
+  await using fake = startFakeOpenRouter();
+  await using fr = clientFor(fake, manualClock());
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(
+    collect(fr.stream(MESSAGES, { signal: ac.signal })),
+    (err: unknown) => err instanceof FreeRouterError && err.code === "aborted",
+  );
+  assert.equal(fake.chatRequests().length, 0);
+});
+
+for (const how of ["the signal", "close()"] as const) {
+  Deno.test(`FreeRouterClient.stream() cut mid-answer by ${how} throws aborted instead of ending as if complete`, async () => {
+    await using fake = startFakeOpenRouter();
+    const fr = clientFor(fake, manualClock());
+    const gate = deferred();
+    const [role, hel, ...rest] = fullStream(A);
+    fake.script(A, streamStep([role!, hel!, () => gate.promise, ...rest]));
+    const ac = new AbortController();
+    const seen: ChatCompletionChunk[] = [];
+    try {
+      await assert.rejects(
+        (async () => {
+          for await (const c of fr.stream(MESSAGES, { signal: ac.signal })) {
+            seen.push(c);
+            if (seen.length === 2) {
+              if (how === "close()") void fr.close();
+              else ac.abort();
+            }
+          }
+        })(),
+        (err: unknown) =>
+          err instanceof FreeRouterError && err.code === "aborted",
+      );
+      assert.deepEqual(contentOf(seen), ["", "Hel"]);
+    } finally {
+      gate.resolve();
+      await fr.close();
+    }
+  });
+}
+
 Deno.test("FreeRouterClient.streamRaw() aborts the upstream when the loop breaks after the first bytes", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock());

@@ -83,7 +83,7 @@ export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
 export interface FreeRouterHandler extends AsyncDisposable {
   /** Answers one request. */
   (req: Request): Promise<Response>;
-  /** The routable free pool in priority order (loads it when needed). */
+  /** The routable free pool in the catalog's stored (`priority`) order (loads it when needed); `auto` tries it in the strategy's order. */
   models(): Promise<readonly FreeModel[]>;
   /**
    * Reads OpenRouter's `GET /key` now and applies the account's daily quota
@@ -97,7 +97,7 @@ export interface FreeRouterHandler extends AsyncDisposable {
 
 /**
  * Creates the proxy: `POST /v1/chat/completions` routed across the free pool,
- * `GET /v1/models` (the pool in priority order), `GET /v1/freerouter/status`,
+ * `GET /v1/models` (the pool in the order `auto` tries it), `GET /v1/freerouter/status`,
  * `GET /metrics` (Prometheus), `GET /health` and the status page at `GET /`.
  * The `/v1` prefix is optional.
  *

@@ -21,7 +21,7 @@ export const USAGE =
 
 Usage:
   freerouter [serve] [--host HOST] [--port PORT]   run the proxy (default)
-  freerouter models                                print the routable free pool, in priority order
+  freerouter models                                print the routable free pool, in the order auto tries it
   freerouter check                                 show the key's tier, limits, usage and today's free quota
   freerouter --help | --version
 
