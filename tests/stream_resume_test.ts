@@ -24,6 +24,8 @@ import {
   type StreamScript,
 } from "./fake_openrouter/mod.ts";
 
+import { MAX_HELD_BYTES } from "../src/upstream/stream_guard.ts";
+
 const [A, B, C] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string, string];
 const meta = { id: "gen-first", created: 1_700_000_000 };
 
@@ -241,6 +243,88 @@ Deno.test("resume: a break during a tool call ends with the error event and send
   const data = await events(await r.chat(hello("auto", { stream: true })));
   assert.equal(JSON.parse(data.at(-1)!).error.code, "stream_stalled");
   assert.equal(r.fake.chatRequests().length, 1);
+});
+
+/** A tool call delta of the first stream. */
+function callPiece(args: string, first = false) {
+  return chunk(
+    A,
+    {
+      tool_calls: [{
+        index: 0,
+        ...(first ? { id: "call_1", type: "function" } : {}),
+        function: { ...(first ? { name: "Bash" } : {}), arguments: args },
+      }],
+    },
+    null,
+    meta,
+  );
+}
+
+Deno.test("resume: a tool call that follows text is held until its arguments parse, so a break inside them resumes the text and the partial call never reaches the client", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        chunk(A, { role: "assistant", content: "" }, null, meta),
+        chunk(A, "Let me run it.", null, meta),
+        callPiece('{"command"', true),
+        callPiece(': "l'),
+      ],
+      end: "hang",
+    },
+  });
+  r.fake.script(B, { stream: streamOk(B, [" Done."]) });
+  const data = await events(await r.chat(hello("auto", { stream: true })));
+  assert.equal(contentOf(data), "Let me run it. Done.");
+  assert.ok(!data.some((d) => d.includes("tool_calls")), data.join("\n"));
+  assert.deepEqual(data.filter((d) => d === "[DONE]"), ["[DONE]"]);
+  const [, second] = r.fake.chatRequests();
+  assert.equal(second!.model, B);
+  assert.deepEqual(lastMessage(second!.body), {
+    role: "assistant",
+    content: "Let me run it.",
+  });
+});
+
+Deno.test("resume: a tool call that follows text reaches the client whole, byte for byte, once its arguments parse", async () => {
+  await using r = rig(opts());
+  const parts = [
+    chunk(A, { role: "assistant", content: "" }, null, meta),
+    chunk(A, "Let me run it.", null, meta),
+    callPiece('{"command"', true),
+    callPiece(': "ls"}'),
+    chunk(A, { content: "" }, "tool_calls", meta),
+    DONE,
+  ];
+  r.fake.script(A, { stream: { parts } });
+  const res = await r.chat(hello("auto", { stream: true }));
+  assert.equal(await res.text(), parts.join(""));
+  assert.equal(r.fake.chatRequests().length, 1);
+});
+
+Deno.test("resume: a tool call that follows text goes on unheld past MAX_HELD_BYTES of arguments (then a break is not resumed)", async () => {
+  await using r = rig(opts());
+  const piece = "x".repeat(64 * 1024);
+  const pieces = Array.from(
+    { length: Math.ceil(MAX_HELD_BYTES / piece.length) + 1 },
+    () => callPiece(piece),
+  );
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        chunk(A, { role: "assistant", content: "" }, null, meta),
+        chunk(A, "Writing it.", null, meta),
+        callPiece('{"content": "', true),
+        ...pieces,
+      ],
+      end: "hang",
+    },
+  });
+  const data = await events(await r.chat(hello("auto", { stream: true })));
+  assert.ok(data.some((d) => d.includes("tool_calls")), "the call went on");
+  assert.equal(JSON.parse(data.at(-1)!).error.code, "stream_stalled");
+  assert.equal(r.fake.chatRequests().length, 1, "no continuation");
 });
 
 Deno.test("resume: n > 1 is not resumed", async () => {

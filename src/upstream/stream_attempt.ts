@@ -11,7 +11,11 @@ import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import { AnswerOpening } from "../core/answers.ts";
 import { ContinuationOpening } from "./continuation.ts";
-import { guardedStream, MAX_EVENT_BYTES } from "./stream_guard.ts";
+import {
+  guardedStream,
+  MAX_EVENT_BYTES,
+  MAX_HELD_BYTES,
+} from "./stream_guard.ts";
 import {
   forwardedAs,
   type Resume,
@@ -227,12 +231,6 @@ export async function attemptStream(
 }
 
 const encoder = new TextEncoder();
-
-/**
- * How much of an opening tool call is held before the stream commits anyway
- * (arguments this long are streamed rather than buffered further).
- */
-const MAX_HELD_BYTES = 1024 * 1024;
 
 /** Why a data event before the commit fails the attempt (`body` is its parsed data). */
 function firstEventFailure(

@@ -19,6 +19,7 @@ import {
 import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
 import { parseJson } from "./request.ts";
 import type { AttemptScope } from "./scope.ts";
+import { AnswerOpening } from "../core/answers.ts";
 import { errorInfo } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import {
@@ -31,22 +32,91 @@ import {
 /** The largest SSE event a stream may send (an event that never ends would grow without bound). */
 export const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 
+/**
+ * How much of a held tool call is held before it goes on anyway (arguments
+ * this long are streamed rather than buffered further), before the commit
+ * and after it.
+ */
+export const MAX_HELD_BYTES = 1024 * 1024;
+
 const DONE = withParsedEvents(new TextEncoder().encode("data: [DONE]\n\n"), [
   DONE_EVENT,
 ]);
 
+/** One event to forward: `event` is a string when rewritten from its `body`; no `body` for a comment. */
+interface Forward {
+  event: Uint8Array | string;
+  body?: ChatCompletionChunk;
+}
+
 /** What a committed stream's next event means (`body`: its parsed data). */
 type EventCheck =
-  /** `event` is a string when rewritten from its `body`; no `body` for a comment. */
-  | { kind: "forward"; event: Uint8Array | string; body?: ChatCompletionChunk }
+  | ({ kind: "forward" } & Forward)
+  /** A held tool call's events, released once its arguments parse. */
+  | { kind: "release"; events: Forward[] }
   | { kind: "skip" }
   | { kind: "done" }
   | { kind: "break"; error: string; code: string | number | null };
 
-function checkEvent(event: Uint8Array, state: Tracked): EventCheck {
+/**
+ * A tool call that follows text, held until its arguments parse (the rule of
+ * a stream's opening, core/answers.ts): the answer stays text until then, so
+ * a break before it can still be resumed.
+ */
+interface Held {
+  opening: AnswerOpening;
+  events: Array<{ event: Uint8Array; body: ChatCompletionChunk }>;
+  bytes: number;
+}
+
+function startsToolCall(body: ChatCompletionChunk): boolean {
+  return Array.isArray(body.choices) &&
+    body.choices.some((c) =>
+      c?.delta?.tool_calls != null || c?.delta?.function_call != null
+    );
+}
+
+/** Holds `body` with the tool call it belongs to; what comes of it. */
+function hold(
+  held: Held,
+  event: Uint8Array,
+  body: ChatCompletionChunk,
+  state: Tracked,
+): EventCheck & { kind: "skip" | "release" | "break" } {
+  // A copy: the splitter reuses its buffer for the next read.
+  held.events.push({ event: event.slice(), body });
+  held.bytes += event.length;
+  const verdict = held.opening.take(body);
+  if (verdict === "hold" && held.bytes <= MAX_HELD_BYTES) {
+    return { kind: "skip" };
+  }
+  if (verdict !== "commit" && verdict !== "hold") {
+    return {
+      kind: "break",
+      error: "the upstream sent a tool call whose arguments do not parse",
+      code: verdict,
+    };
+  }
+  const events: Forward[] = [];
+  for (const h of held.events) {
+    const out = forwardedAs(h.body, h.event, state);
+    if (out !== undefined) events.push({ event: out, body: h.body });
+  }
+  return { kind: "release", events };
+}
+
+function checkEvent(
+  event: Uint8Array,
+  state: Tracked,
+  holding: { held?: Held },
+): EventCheck {
   const data = sseData(event);
   if (data === undefined) return { kind: "forward", event }; // a comment
-  if (data === "[DONE]") return endCheck(state, "the upstream stream ended");
+  if (data === "[DONE]") {
+    // A tool call still held never finished: the end breaks the stream.
+    holding.held = undefined;
+    return endCheck(state, "the upstream stream ended");
+  }
   const body = parseJson(data) as ChatCompletionChunk | undefined;
   if (typeof body !== "object" || body === null) {
     return {
@@ -64,6 +134,12 @@ function checkEvent(event: Uint8Array, state: Tracked): EventCheck {
       }`,
       code: error.code ?? null,
     };
+  }
+  if (holding.held || (state.resumable && startsToolCall(body))) {
+    holding.held ??= { opening: new AnswerOpening(), events: [], bytes: 0 };
+    const check = hold(holding.held, event, body, state);
+    if (check.kind !== "skip") holding.held = undefined;
+    return check;
   }
   const out = forwardedAs(body, event, state);
   return out === undefined
@@ -120,6 +196,10 @@ export function guardedStream(
   const keep = guard.parsedEvents === true;
   let closed = false;
   let waiting = false; // the idle timer runs from one complete event to the next
+  /** A tool call that follows text, held until its arguments parse. */
+  const holding: { held?: Held } = {};
+  /** Chunks enqueued so far: a read whose events were all held or dropped enqueued none. */
+  let enqueued = 0;
   /** A continuation being piped through, after a break. */
   let continued: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const stopUpstream = () => {
@@ -181,6 +261,7 @@ export function guardedStream(
       if (ready.length === 0) return;
       const bytes = copyBytes(ready);
       controller.enqueue(keep ? withParsedEvents(bytes, parsed) : bytes);
+      enqueued++;
       ready.length = 0;
       if (keep) parsed = [];
     };
@@ -189,18 +270,21 @@ export function guardedStream(
         waiting = false;
         scope.deadline.clear(); // a slow client must not look like a stalled upstream
       }
-      const check = checkEvent(event, state);
+      const check = checkEvent(event, state, holding);
       if (check.kind === "skip") continue;
-      if (check.kind === "forward") {
-        if (typeof check.event === "string") { // rewritten from its body
-          flush();
-          const bytes = encoder.encode(check.event);
-          controller.enqueue(
-            keep ? withParsedEvents(bytes, [check.body!]) : bytes,
-          );
-        } else {
-          ready.push(check.event);
-          if (keep && check.body) parsed.push(check.body); // not for a comment
+      if (check.kind === "forward" || check.kind === "release") {
+        for (const out of check.kind === "forward" ? [check] : check.events) {
+          if (typeof out.event === "string") { // rewritten from its body
+            flush();
+            const bytes = encoder.encode(out.event);
+            controller.enqueue(
+              keep ? withParsedEvents(bytes, [out.body!]) : bytes,
+            );
+            enqueued++;
+          } else {
+            ready.push(out.event);
+            if (keep && out.body) parsed.push(out.body); // not for a comment
+          }
         }
         continue;
       }
@@ -284,7 +368,10 @@ export function guardedStream(
           return void await settle(controller, check);
         }
         splitter.push(chunk.value);
-        if (await settle(controller, drain(controller)) || !waiting) return;
+        const before = enqueued;
+        if (await settle(controller, drain(controller))) return;
+        // Nothing forwarded (events held or dropped, or no whole event yet): read on.
+        if (!waiting && enqueued > before) return;
       }
     },
     cancel(reason) {
