@@ -160,6 +160,39 @@ export class UpstreamHTTPError extends Error {
   }
 }
 
+/**
+ * An upstream refusal in OpenAI's full error envelope, for a front that
+ * promises it (`/v1/responses`): the upstream's status and error fields,
+ * with `type` and `param` added where it has none.
+ */
+export function refusalInOpenAIShape(err: UpstreamHTTPError): Response {
+  let error: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(err.body)?.error;
+    if (
+      typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+    ) {
+      error = parsed;
+    }
+  } catch {
+    // not JSON: the message is the text
+  }
+  return new Response(
+    JSON.stringify({
+      error: {
+        ...error,
+        message: upstreamMessage(err.body),
+        type: typeof error.type === "string"
+          ? error.type
+          : openAIErrorType(err.status),
+        param: typeof error.param === "string" ? error.param : null,
+        code: error.code ?? null,
+      },
+    }),
+    { status: err.status, headers: { "content-type": "application/json" } },
+  );
+}
+
 function upstreamMessage(body: string): string {
   try {
     const message = JSON.parse(body)?.error?.message;

@@ -24,7 +24,7 @@ import {
   type StreamScript,
 } from "./fake_openrouter/mod.ts";
 
-import { MAX_HELD_BYTES } from "../src/upstream/stream_guard.ts";
+import { MAX_HELD_BYTES } from "../src/core/answers.ts";
 
 const [A, B, C] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string, string];
 const meta = { id: "gen-first", created: 1_700_000_000 };

@@ -103,6 +103,12 @@ export function notAnAnswer(
 }
 
 /**
+ * How much of an opening is held before it goes on anyway: arguments this
+ * long are streamed rather than buffered further.
+ */
+export const MAX_HELD_BYTES = 1024 * 1024;
+
+/**
  * The opening of one streamed answer, chunk by chunk.
  *
  * @example A tool call commits once its arguments parse
@@ -132,9 +138,22 @@ export class AnswerOpening {
   #first: number | undefined;
   /** Its arguments' nesting, followed piece by piece (parsed once balanced). */
   readonly #depth = new JsonDepth();
+  /** Bytes held so far (see {@link MAX_HELD_BYTES}). */
+  #bytes = 0;
 
-  /** One data chunk before the commit. */
-  take(chunk: ChatCompletionChunk): OpeningVerdict {
+  /**
+   * One data chunk before the commit, `bytes` long as it came: past
+   * {@link MAX_HELD_BYTES} held, what would be held commits.
+   */
+  take(chunk: ChatCompletionChunk, bytes = 0): OpeningVerdict {
+    this.#bytes += bytes;
+    const verdict = this.#take(chunk);
+    return verdict === "hold" && this.#bytes > MAX_HELD_BYTES
+      ? "commit"
+      : verdict;
+  }
+
+  #take(chunk: ChatCompletionChunk): OpeningVerdict {
     const choices = Array.isArray(chunk?.choices) ? chunk.choices : [];
     let finish: unknown = null;
     for (const choice of choices) {

@@ -10,11 +10,10 @@
  *
  * @module
  */
+import { MINUTE_MS } from "./account_limit.ts";
 
 /** How long a learned limit is trusted after the 429 that stated it, ms (a "high demand" limit comes and goes). */
 export const MINUTE_LIMIT_HOLD_MS = 15 * 60_000;
-
-const MINUTE_MS = 60_000;
 
 /** One model's learned per-minute limit and its use in the current minute. */
 export interface MinuteBudget {
@@ -60,6 +59,19 @@ export function learnMinuteLimit(
   return { limit, trustedUntil: now + holdMs, offset, minute, used: limit };
 }
 
+/** The budget, while its limit is trusted at `now`; else `undefined` (no limit known). */
+export function trusted(
+  budget: MinuteBudget | undefined,
+  now: number,
+): MinuteBudget | undefined {
+  return budget !== undefined && budget.trustedUntil > now ? budget : undefined;
+}
+
+/** Attempts counted in the upstream minute `now` falls in. */
+export function usedThisMinute(budget: MinuteBudget, now: number): number {
+  return budget.minute === minuteOf(now, budget.offset) ? budget.used : 0;
+}
+
 /**
  * Whether one more attempt fits the model's budget at `now`: always when no
  * limit is known or it is no longer trusted.
@@ -68,9 +80,9 @@ export function hasRoom(
   budget: MinuteBudget | undefined,
   now: number,
 ): boolean {
-  if (budget === undefined || budget.trustedUntil <= now) return true;
-  return budget.minute < minuteOf(now, budget.offset) ||
-    budget.used < budget.limit;
+  const known = trusted(budget, now);
+  return known === undefined || known.minute < minuteOf(now, known.offset) ||
+    known.used < known.limit;
 }
 
 /**
@@ -83,13 +95,11 @@ export function spend(
   budget: MinuteBudget | undefined,
   now: number,
 ): { budget: MinuteBudget | undefined; last: boolean } {
-  if (budget === undefined || budget.trustedUntil <= now) {
-    return { budget: undefined, last: false };
-  }
-  const minute = minuteOf(now, budget.offset);
-  const used = budget.minute === minute ? budget.used + 1 : 1;
+  const known = trusted(budget, now);
+  if (known === undefined) return { budget: undefined, last: false };
+  const used = usedThisMinute(known, now) + 1;
   return {
-    budget: { ...budget, minute, used },
-    last: used >= budget.limit,
+    budget: { ...known, minute: minuteOf(now, known.offset), used },
+    last: used >= known.limit,
   };
 }

@@ -14,10 +14,17 @@ import { ClientRefusal } from "./clients.ts";
 import { inFrontShape } from "./front_errors.ts";
 import { createSharing, type QuotaSharingOptions } from "./sharing.ts";
 import { record } from "./record.ts";
-import { pathnameOf, type Route, routeOf, ROUTES } from "./routes.ts";
+import {
+  type Front,
+  pathnameOf,
+  type Route,
+  routeOf,
+  ROUTES,
+} from "./routes.ts";
 import {
   errorResponse,
   FreeRouterError,
+  refusalInOpenAIShape,
   toErrorResponse,
   UpstreamHTTPError,
 } from "../errors.ts";
@@ -181,12 +188,12 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     try {
       return await route.handle(req, ctx, trace);
     } catch (err) {
-      return failed(err, trace);
+      return failed(err, trace, route.front);
     }
   }
 
   /** The error response for what a handler threw, noted in the trace. */
-  function failed(err: unknown, trace: Trace): Response {
+  function failed(err: unknown, trace: Trace, front?: Front): Response {
     if (err instanceof ClientRefusal) {
       trace.error = err.code;
       return err.response;
@@ -210,6 +217,11 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
           err instanceof Error ? err.stack ?? err.message : String(err)
         }`,
       );
+    }
+    // Chat completions pass OpenRouter's refusals through unchanged (issue 2);
+    // the Responses front promises OpenAI's envelope.
+    if (front === "responses" && err instanceof UpstreamHTTPError) {
+      return refusalInOpenAIShape(err);
     }
     return toErrorResponse(err);
   }

@@ -119,13 +119,9 @@ export async function health(
   const { state, now } = ctx.resolved;
   const server = ctx.serverAccount();
   if (server !== undefined) await state.refreshCounts([server], now());
-  const quota = healthQuota(ctx);
-  const spentUntil = quota?.exhausted === true && quota.resets_at !== null
-    ? Date.parse(String(quota.resets_at))
-    : undefined;
   return json(JSON.stringify({
-    ...healthReport(state, now(), server, spentUntil),
-    quota,
+    ...healthReport(state, now(), server),
+    quota: healthQuota(ctx),
   }));
 }
 

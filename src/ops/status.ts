@@ -10,8 +10,9 @@
 import { learnedAt } from "../core/account_limit.ts";
 import { aliasOrders, poolFor, type PoolForInput } from "../core/aliases.ts";
 import { qualityScores } from "../core/quality.ts";
-import { minuteOf } from "../core/model_budget.ts";
+import { trusted, usedThisMinute } from "../core/model_budget.ts";
 import type { GaugeSample } from "./metrics.ts";
+import { accountQuota } from "./quota_report.ts";
 import type { ResolvedRouterOptions } from "../options.ts";
 import type { RoutingState } from "../state/state.ts";
 
@@ -53,8 +54,7 @@ export function statusReport(
     const cooling = cooldown !== undefined && cooldown.until > t;
     const health = state.health.get(model.id);
     const score = quality.get(model.id);
-    const budget = state.budgets.get(model.id);
-    const limited = budget !== undefined && budget.trustedUntil > t;
+    const budget = trusted(state.budgets.get(model.id), t);
     return {
       id: model.id,
       rank: rank.get(model.id) ?? null,
@@ -70,10 +70,8 @@ export function statusReport(
       cooldown_kind: cooling ? cooldown.kind ?? "rate_limit" : null,
       lacks: [...(state.gaps.get(model.id) ?? [])],
       // The per-minute limit a limit_rpm 429 stated, while trusted.
-      rpm_limit: limited ? budget.limit : null,
-      requests_this_minute: limited
-        ? (budget.minute === minuteOf(t, budget.offset) ? budget.used : 0)
-        : null,
+      rpm_limit: budget?.limit ?? null,
+      requests_this_minute: budget ? usedThisMinute(budget, t) : null,
       last_error: health?.lastError ?? null,
       consecutive_failures: health?.consecutiveFailures ?? 0,
       success_rate: health && health.attempts > 0
@@ -109,20 +107,26 @@ export function statusReport(
 
 /**
  * The JSON behind `GET /health`; `serverAccount` is the server key's account,
- * if any, and `spentUntil` the reset when its day's quota is spent (counted,
- * not only blocked by a 429): `limited` either way.
+ * if any: `limited` while it is blocked, or its day's quota is spent (by a
+ * 429, `/key` or the proxy's own count).
  */
 export function healthReport(
   state: RoutingState,
   now: number,
   serverAccount: string | undefined,
-  spentUntil?: number,
 ): Record<string, unknown> {
   const snapshot = state.catalog.snapshot;
   const held = serverAccount === undefined
     ? undefined
     : state.accounts.get(serverAccount)?.block;
-  const blocked = held && held.until > now ? held.until : spentUntil;
+  const quota = serverAccount === undefined
+    ? undefined
+    : accountQuota(state, serverAccount, now);
+  const blocked = held && held.until > now
+    ? held.until
+    : quota?.exhausted
+    ? quota.resetsAt
+    : undefined;
   return {
     status: blocked !== undefined
       ? "limited"

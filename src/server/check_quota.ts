@@ -49,7 +49,7 @@ async function storedAccount(
     using kv = await Deno.openKv(kvPath);
     const id = await accountIdOf(apiKey);
     const store = new KvStateStore(kv);
-    const block = (await store.shared(now)).accounts.get(id)?.block;
+    const block = await store.readBlock(id, now);
     return {
       samples: await loadSamples(kv, id),
       counted: currentCounts(await store.readCounts(id), now).dayCount,

@@ -6,11 +6,12 @@
  *
  * @module
  */
+import { DAY_MS } from "../core/account_limit.ts";
 import { withRetry } from "./kv_store.ts";
 import type { KvKeyPart, KvLike } from "./kv_types.ts";
 
 /** Counts kept two days: a day window plus its slack. */
-const EXPIRE_MS = 2 * 86_400_000;
+const EXPIRE_MS = 2 * DAY_MS;
 
 /** What this instance last wrote to each counts entry, by a name of the caller's. */
 export class CountsEntries<V> {
@@ -40,9 +41,13 @@ export class CountsEntries<V> {
     name: string,
     key: readonly KvKeyPart[],
     decide: (current: V | undefined) => { next: V } | { refused: R },
+    maxTries = Infinity,
   ): Promise<{ next: V } | { refused: R }> {
     let entry = this.#written.get(name) ?? await this.#read(key);
-    for (;;) {
+    for (let tries = 0;; tries++) {
+      if (tries >= maxTries) {
+        throw new Error(`too much contention on ${JSON.stringify(name)}`);
+      }
       const verdict = decide(entry.value);
       if ("refused" in verdict) return verdict;
       const committed = await withRetry(() =>

@@ -15,7 +15,7 @@ import type {
   SlotRefusal,
   WindowCounts,
 } from "../core/account_limit.ts";
-import { admit } from "../core/account_limit.ts";
+import { admit, currentCounts } from "../core/account_limit.ts";
 import type { CatalogSnapshot } from "./catalog.ts";
 import type { CooldownEntry } from "../core/cooldown.ts";
 import type { ModelHealth } from "../core/health.ts";
@@ -265,6 +265,41 @@ export class KvStateStore {
     return "refused" in verdict
       ? verdict.refused
       : { ok: true, counts: verdict.next };
+  }
+
+  /** An account's block, if one holds at `now`. */
+  async readBlock(
+    account: string,
+    now: number,
+  ): Promise<AccountBlock | undefined> {
+    const { value } = await withRetry(() =>
+      this.#kv.get(accountBlock(account))
+    );
+    return isBlock(value) && value.until > now ? value : undefined;
+  }
+
+  /**
+   * Raises an account's count of the day to at least `used` (a `/key`
+   * report), atomically; returns the counts now stored. Gives up (throws)
+   * after 20 conflicting commits.
+   */
+  async raiseDayCount(
+    account: string,
+    used: number,
+    now: number,
+  ): Promise<WindowCounts> {
+    const verdict = await this.#counts.count<WindowCounts>(
+      account,
+      accountCounts(account),
+      (stored) => {
+        const c = currentCounts(stored, now);
+        return c.dayCount >= used
+          ? { refused: c }
+          : { next: { ...c, dayCount: used } };
+      },
+      20,
+    );
+    return "refused" in verdict ? verdict.refused : verdict.next;
   }
 
   /** An account's counts as every instance on the store counted them. */

@@ -11,9 +11,6 @@
 import { currentCounts, type WindowCounts } from "../core/account_limit.ts";
 import type { KeyReport } from "../core/key_report.ts";
 import { nextUtcMidnight } from "../core/quota.ts";
-import { withRetry } from "./kv_store.ts";
-import { accountCounts } from "./kv_keys.ts";
-import type { KvLike } from "./kv_types.ts";
 import type { RoutingState } from "./state.ts";
 
 /** The reason of a block set because `/key` reported nothing remaining. */
@@ -68,13 +65,10 @@ async function raiseDayCount(
   const raised = (c: WindowCounts) =>
     c.dayCount >= used ? c : { ...c, dayCount: used };
   let next = raised(local);
-  const kv = state.kv;
-  if (kv) {
-    try {
-      next = await raiseInKv(kv, id, used, now);
-    } catch {
-      // KV unreachable: the count is raised in memory only.
-    }
+  try {
+    next = await state.raiseStoredDayCount(id, used, now) ?? next;
+  } catch {
+    // KV unreachable: the count is raised in memory only.
   }
   if (next.dayCount > local.dayCount || account.counts === undefined) {
     account.counts = {
@@ -83,28 +77,4 @@ async function raiseDayCount(
     };
   }
   return currentCounts(account.counts, now);
-}
-
-async function raiseInKv(
-  kv: KvLike,
-  id: string,
-  used: number,
-  now: number,
-): Promise<WindowCounts> {
-  const key = accountCounts(id);
-  for (let tries = 0; tries < 20; tries++) {
-    const entry = await withRetry(() => kv.get(key));
-    const counts = currentCounts(
-      (entry.value as WindowCounts | null) ?? undefined,
-      now,
-    );
-    if (counts.dayCount >= used) return counts;
-    const next = { ...counts, dayCount: used };
-    const committed = await withRetry(() =>
-      kv.atomic().check({ key, versionstamp: entry.versionstamp })
-        .set(key, next, { expireIn: 2 * 86_400_000 }).commit()
-    );
-    if (committed.ok) return next;
-  }
-  throw new Error("too much contention on the account's counts");
 }

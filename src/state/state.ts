@@ -366,6 +366,19 @@ export class RoutingState {
     }));
   }
 
+  /**
+   * Raises an account's count of the day in the store to at least `used`;
+   * the counts stored, or `undefined` without a store.
+   */
+  raiseStoredDayCount(
+    id: string,
+    used: number,
+    now: number,
+  ): Promise<WindowCounts | undefined> {
+    return this.#store?.raiseDayCount(id, used, now) ??
+      Promise.resolve(undefined);
+  }
+
   /** An account's attempt counts at `now`, for the status page. */
   countsAt(id: string, now: number): WindowCounts {
     return currentCounts(this.accounts.get(id)?.counts, now);

@@ -25,26 +25,35 @@ function roleOnly(chunk: ChatCompletionChunk): boolean {
     Object.keys(delta).every((k) => k === "role" || k === "content");
 }
 
+/**
+ * A continuation's chunk as the first stream's: the role-only chunk dropped
+ * (`undefined`), the first stream's `id` and `created` on every other.
+ */
+export function continuationRewrite(
+  origin: StreamBreak,
+): (chunk: ChatCompletionChunk) => string | undefined {
+  return (chunk) => {
+    if (roleOnly(chunk)) return undefined;
+    chunk.id = origin.id;
+    chunk.created = origin.created;
+    return `data: ${JSON.stringify(chunk)}\n\n`;
+  };
+}
+
 /** A continuation before its commit: what to hold, what to commit, what to reject. */
 export class ContinuationOpening {
-  readonly #origin: StreamBreak;
   readonly #text: ContinuationText;
   /** Chunks without content that arrived while the text was held. */
   readonly #pending: ChatCompletionChunk[] = [];
 
   /** The opening of a continuation of `origin`. */
   constructor(origin: StreamBreak) {
-    this.#origin = origin;
     this.#text = new ContinuationText(origin.text);
+    this.rewrite = continuationRewrite(origin);
   }
 
   /** A committed continuation chunk as the first stream's (undefined: dropped). */
-  readonly rewrite = (chunk: ChatCompletionChunk): string | undefined => {
-    if (roleOnly(chunk)) return undefined;
-    chunk.id = this.#origin.id;
-    chunk.created = this.#origin.created;
-    return `data: ${JSON.stringify(chunk)}\n\n`;
-  };
+  readonly rewrite: (chunk: ChatCompletionChunk) => string | undefined;
 
   /**
    * One data event before the commit: `hold` (read on), `reject` (it started

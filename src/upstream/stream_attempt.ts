@@ -10,12 +10,8 @@
 import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import { AnswerOpening } from "../core/answers.ts";
-import { ContinuationOpening } from "./continuation.ts";
-import {
-  guardedStream,
-  MAX_EVENT_BYTES,
-  MAX_HELD_BYTES,
-} from "./stream_guard.ts";
+import { ContinuationOpening, continuationRewrite } from "./continuation.ts";
+import { guardedStream, MAX_EVENT_BYTES } from "./stream_guard.ts";
 import {
   forwardedAs,
   type Resume,
@@ -92,17 +88,13 @@ export async function attemptStream(
     // it; one that starts afresh (nothing but reasoning was forwarded) opens
     // like any answer. Both are rewritten as part of the first stream.
     const continues = input.continues;
-    const fresh = continues !== undefined && startsAfresh(continues);
-    const opening = continues && !fresh
+    const opening = continues && !startsAfresh(continues)
       ? new ContinuationOpening(continues)
       : undefined;
-    if (continues) {
-      state.rewrite = (opening ?? new ContinuationOpening(continues)).rewrite;
-    }
+    if (continues) state.rewrite = continuationRewrite(continues);
     const answer = opening ? undefined : new AnswerOpening();
-    /** Data events held before the commit, and their size. */
+    /** Data events held before the commit. */
     let held = 0;
-    let heldBytes = 0;
     /** The held events that go on, parsed (their bytes are in `head`). */
     const recorded: ChatCompletionChunk[] = [];
     const fail = (failure: UpstreamFailure) => {
@@ -138,20 +130,16 @@ export async function attemptStream(
      * every chunk with a `finish_reason` is decided when it arrives, so this
      * one ended without an answer, or before its answer was complete.
      */
-    const ended = (): AttemptResult<StreamAnswer> => {
-      const verdict = answer?.end();
-      return fail({
-        kind: opening
-          ? (opening.undecided ? "prefill_rejected" : "empty_stream")
-          : held === 0
-          ? "empty_stream"
-          : verdict === "commit"
-          ? "incomplete_stream"
-          : verdict!,
-        status: res.status,
-        headers: res.headers,
-      });
+    const endedAs = (): UpstreamFailure["kind"] => {
+      if (opening) {
+        return opening.undecided ? "prefill_rejected" : "empty_stream";
+      }
+      if (held === 0) return "empty_stream";
+      const verdict = answer!.end();
+      return verdict === "commit" ? "incomplete_stream" : verdict;
     };
+    const ended = (): AttemptResult<StreamAnswer> =>
+      fail({ kind: endedAs(), status: res.status, headers: res.headers });
     for (;;) {
       let chunk: Awaited<
         ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
@@ -194,7 +182,7 @@ export async function attemptStream(
           for (const e of taken) head.push(encoder.encode(e));
           return commit();
         }
-        const verdict = answer!.take(parsed);
+        const verdict = answer!.take(parsed, event.length);
         if (verdict !== "hold" && verdict !== "commit") {
           return fail({
             kind: verdict,
@@ -211,8 +199,7 @@ export async function attemptStream(
           recorded.push(parsed);
         }
         held++;
-        heldBytes += event.length;
-        if (verdict === "commit" || heldBytes > MAX_HELD_BYTES) return commit();
+        if (verdict === "commit") return commit();
         // The upstream is answering: from here, silence is a stall.
         scope.deadline.arm(options.idleTimeoutMs);
       }

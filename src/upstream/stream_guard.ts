@@ -32,13 +32,6 @@ import {
 /** The largest SSE event a stream may send (an event that never ends would grow without bound). */
 export const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 
-/**
- * How much of a held tool call is held before it goes on anyway (arguments
- * this long are streamed rather than buffered further), before the commit
- * and after it.
- */
-export const MAX_HELD_BYTES = 1024 * 1024;
-
 const DONE = withParsedEvents(new TextEncoder().encode("data: [DONE]\n\n"), [
   DONE_EVENT,
 ]);
@@ -66,7 +59,6 @@ type EventCheck =
 interface Held {
   opening: AnswerOpening;
   events: Array<{ event: Uint8Array; body: ChatCompletionChunk }>;
-  bytes: number;
 }
 
 function startsToolCall(body: ChatCompletionChunk): boolean {
@@ -85,12 +77,10 @@ function hold(
 ): EventCheck & { kind: "skip" | "release" | "break" } {
   // A copy: the splitter reuses its buffer for the next read.
   held.events.push({ event: event.slice(), body });
-  held.bytes += event.length;
-  const verdict = held.opening.take(body);
-  if (verdict === "hold" && held.bytes <= MAX_HELD_BYTES) {
-    return { kind: "skip" };
-  }
-  if (verdict !== "commit" && verdict !== "hold") {
+  // Past MAX_HELD_BYTES (core/answers.ts) the call goes on unheld.
+  const verdict = held.opening.take(body, event.length);
+  if (verdict === "hold") return { kind: "skip" };
+  if (verdict !== "commit") {
     return {
       kind: "break",
       error: "the upstream sent a tool call whose arguments do not parse",
@@ -136,7 +126,7 @@ function checkEvent(
     };
   }
   if (holding.held || (state.resumable && startsToolCall(body))) {
-    holding.held ??= { opening: new AnswerOpening(), events: [], bytes: 0 };
+    holding.held ??= { opening: new AnswerOpening(), events: [] };
     const check = hold(holding.held, event, body, state);
     if (check.kind !== "skip") holding.held = undefined;
     return check;
@@ -265,6 +255,17 @@ export function guardedStream(
       ready.length = 0;
       if (keep) parsed = [];
     };
+    const emit = (out: Forward) => {
+      if (typeof out.event === "string") { // rewritten from its body
+        flush();
+        const bytes = encoder.encode(out.event);
+        controller.enqueue(keep ? withParsedEvents(bytes, [out.body!]) : bytes);
+        enqueued++;
+      } else {
+        ready.push(out.event);
+        if (keep && out.body) parsed.push(out.body); // not for a comment
+      }
+    };
     for (let event = splitter.next(); event; event = splitter.next()) {
       if (waiting) {
         waiting = false;
@@ -272,20 +273,12 @@ export function guardedStream(
       }
       const check = checkEvent(event, state, holding);
       if (check.kind === "skip") continue;
-      if (check.kind === "forward" || check.kind === "release") {
-        for (const out of check.kind === "forward" ? [check] : check.events) {
-          if (typeof out.event === "string") { // rewritten from its body
-            flush();
-            const bytes = encoder.encode(out.event);
-            controller.enqueue(
-              keep ? withParsedEvents(bytes, [out.body!]) : bytes,
-            );
-            enqueued++;
-          } else {
-            ready.push(out.event);
-            if (keep && out.body) parsed.push(out.body); // not for a comment
-          }
-        }
+      if (check.kind === "forward") {
+        emit(check);
+        continue;
+      }
+      if (check.kind === "release") {
+        for (const out of check.events) emit(out);
         continue;
       }
       if (check.kind === "done") {
