@@ -11,6 +11,7 @@ import {
   AnswerOpening,
   argumentsParse,
   JsonDepth,
+  MAX_HELD_BYTES,
 } from "../src/core/answers.ts";
 import type { ChatCompletionChunk } from "../src/types.ts";
 import { anthropicSdk, toolCallStream } from "./_agent_fronts.ts";
@@ -202,6 +203,26 @@ Deno.test("a stream whose opening tool call ends with arguments that do not pars
   assert.equal(res.headers.get("x-freerouter-attempts"), "2");
   assert.equal(events.at(-1), "[DONE]");
   assert.ok(events.every((e) => !e.includes('"ls')), "nothing of A was sent");
+});
+
+Deno.test("a stream whose opening tool call holds more than MAX_HELD_BYTES of arguments commits anyway (a later stall is not a fallback)", async () => {
+  await using r = rig({ streamIdleTimeout: 0.2, streamResume: false });
+  const piece = "x".repeat(64 * 1024);
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, toolDelta(0, '{"content": "', "write"), null, m),
+      ...Array.from(
+        { length: Math.ceil(MAX_HELD_BYTES / piece.length) + 1 },
+        () => chunk(A, toolDelta(0, piece), null, m),
+      ),
+    ], "hang"),
+  );
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(JSON.parse(events.at(-1)!).error.code, "stream_stalled");
+  assert.equal(r.fake.chatRequests().length, 1);
 });
 
 Deno.test("a stream whose opening tool call stalls before its arguments parse times out and falls back", async () => {
