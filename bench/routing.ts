@@ -13,10 +13,12 @@
 import { simulatedPool } from "./routing/pool.ts";
 import {
   bands,
+  causes,
   details,
   summarise,
   type Summary,
   table,
+  withoutAvoidable,
 } from "./routing/report.ts";
 import { type SimStrategy, simulate } from "./routing/sim.ts";
 import type { BusyModel } from "./routing/upstream.ts";
@@ -162,6 +164,22 @@ function strongShare(s: Summary): string {
   } of all its attempts).`;
 }
 
+/** What `quality` would spend with no avoidable failure, against the thriftiest other strategy as it is. */
+function floor(summaries: readonly Summary[]): string {
+  const [q, ...others] = summaries as [Summary, ...Summary[]];
+  const fewest = others.reduce((a, b) =>
+    a.attemptsPerAnswer <= b.attemptsPerAnswer ? a : b
+  );
+  const f = withoutAvoidable(q);
+  return `Without a single avoidable failure, \`quality\`'s choice of models would cost ${
+    f.toFixed(3)
+  } attempts per answer, ${
+    f > fewest.attemptsPerAnswer ? "more" : "no more"
+  } than ${fewest.strategy} spends with all of its own (${
+    fewest.attemptsPerAnswer.toFixed(3)
+  }): the rest are unforeseen upstream 429s and transient failures, which come with the models it chose.`;
+}
+
 /**
  * With independent draws: the fewest attempts per answer any strategy could
  * spend for the others' best mean quality and for `quality`'s (bound.ts).
@@ -213,6 +231,16 @@ function section(busyModel: BusyModel, title: string, text: string): string[] {
     "(attempts per answer come to about 1 / (1 − the failed share)):",
     "",
     bands(main.summaries),
+    "",
+    "Failed attempts per answer, by cause; with the answer's own attempt they add up to attempts per answer. " +
+    "A perfect memory could have avoided some of them once the model was chosen: an upstream 429 in a busy " +
+    "period an earlier attempt had already met (with independent draws, no 429 says anything of the next), " +
+    "and the models' per-minute and per-day capacity, which OpenRouter states only in a 429. The last column " +
+    "keeps each strategy's choice of models and drops those:",
+    "",
+    causes(main.summaries),
+    "",
+    floor(main.summaries),
     "",
     "Targets (seed " + seed + "):",
     "",

@@ -1,9 +1,16 @@
 /** The routing benchmark's report: where a strategy's attempts went (bench/routing/report.ts). */
 import assert from "node:assert/strict";
-import { BANDS, bands, summarise } from "../bench/routing/report.ts";
+import {
+  BANDS,
+  bands,
+  causes,
+  summarise,
+  withoutAvoidable,
+} from "../bench/routing/report.ts";
 import type { SimModel } from "../bench/routing/pool.ts";
 import type { RequestRecord } from "../bench/routing/sim.ts";
 import type { Conversation } from "../bench/routing/traffic.ts";
+import type { FailureCause } from "../bench/routing/upstream.ts";
 
 const model = (id: string, quality: number): SimModel => ({
   row: { id },
@@ -24,6 +31,7 @@ const record = (
   turn: number,
   tried: string[],
   model?: string,
+  failedBy: FailureCause[] = [],
 ): RequestRecord => ({
   conversation: 0,
   turn,
@@ -31,6 +39,7 @@ const record = (
   ms: 1000,
   attempts: tried.length,
   tried,
+  failedBy,
   ...(model === undefined ? { failure: "all_failed" } : { model }),
 });
 
@@ -62,5 +71,39 @@ Deno.test("summarise() counts each attempt in its model's quality band, and ever
   assert.equal(
     row,
     "| quality | 40.0 % / 100.0 % | 40.0 % / 0.0 % | — | 20.0 % / 100.0 % | 60.0 % |",
+  );
+});
+
+Deno.test("summarise() counts failed attempts by cause; withoutAvoidable() drops repeated busy-period 429s and capacity 429s, and keeps the rest", () => {
+  const s = summarise(
+    "quality",
+    [
+      record(0, ["strong", "strong", "mid"], "mid", [
+        "upstream_429",
+        "upstream_429_again",
+      ]),
+      record(1, ["strong", "mid", "weak"], "weak", [
+        "model_minute",
+        "transient",
+      ]),
+      record(2, ["mid", "weak"], undefined, ["model_day", "account_day"]),
+    ],
+    models,
+    [conversation],
+  );
+  assert.deepEqual(s.causes, {
+    upstream_429: 1,
+    upstream_429_again: 1,
+    model_minute: 1,
+    model_day: 1,
+    transient: 1,
+    account_day: 1,
+  });
+  assert.equal(s.attemptsPerAnswer, 8 / 2);
+  // Kept: the unforeseen 429, the transient failure and the account's cap.
+  assert.equal(withoutAvoidable(s), 1 + 3 / 2);
+  assert.equal(
+    causes([s]).split("\n")[2],
+    "| quality | 0.500 | 0.500 | 0.500 | 0.500 | 0.500 | 0.500 | 4.000 | 2.500 |",
   );
 });

@@ -7,6 +7,7 @@ import { percentile } from "../stats.ts";
 import type { SimModel } from "./pool.ts";
 import type { RequestRecord } from "./sim.ts";
 import type { Conversation, Need } from "./traffic.ts";
+import type { FailureCause } from "./upstream.ts";
 
 /** One strategy's results. */
 export interface Summary {
@@ -29,7 +30,34 @@ export interface Summary {
   byNeed: Record<Need, { requests: number; answered: number; quality: number }>;
   /** Attempts and failed attempts by the tried model's true quality band (see {@link BANDS}). */
   byBand: Array<{ attempts: number; failed: number }>;
+  /** Failed attempts by why they failed. */
+  causes: Record<FailureCause, number>;
 }
+
+/** The failure causes in the order the causes table shows them, with its column headings. */
+export const CAUSES: readonly { cause: FailureCause; label: string }[] = [
+  { cause: "upstream_429", label: "upstream 429, unforeseen" },
+  {
+    cause: "upstream_429_again",
+    label: "upstream 429 in a busy period already met",
+  },
+  { cause: "model_minute", label: "per-minute capacity 429" },
+  { cause: "model_day", label: "per-day capacity 429" },
+  { cause: "transient", label: "transient (5xx, timeout)" },
+  { cause: "account_day", label: "account's daily cap" },
+];
+
+/**
+ * The causes a perfect memory could have avoided once the model was chosen:
+ * a 429 again in a busy period another attempt had already met, and the
+ * models' per-minute and per-day capacity (OpenRouter states the limit, but
+ * only in a 429).
+ */
+const AVOIDABLE: ReadonlySet<FailureCause> = new Set([
+  "upstream_429_again",
+  "model_minute",
+  "model_day",
+]);
 
 /** Bands of true quality, lower bounds, best first. */
 export const BANDS: readonly { label: string; min: number }[] = [
@@ -78,6 +106,11 @@ export function summarise(
       if (r.model === undefined || i < r.tried.length - 1) band.failed++;
     });
   }
+  const causes = Object.fromEntries(CAUSES.map((c) => [c.cause, 0])) as Record<
+    FailureCause,
+    number
+  >;
+  for (const r of records) for (const c of r.failedBy) causes[c]++;
   const turns = new Map<number, RequestRecord[]>();
   for (const r of answered) {
     const list = turns.get(r.conversation) ?? [];
@@ -117,7 +150,21 @@ export function summarise(
     answerHours: answered.map((r) => (r.at % 86_400_000) / 3_600_000),
     byNeed,
     byBand,
+    causes,
   };
+}
+
+/**
+ * Attempts per answer had a strategy kept its choice of models and avoided
+ * every failure a perfect memory could (see {@link AVOIDABLE}): one answer's
+ * attempt plus the unavoidable failures per answer.
+ */
+export function withoutAvoidable(s: Summary): number {
+  let failed = 0;
+  for (const { cause } of CAUSES) {
+    if (!AVOIDABLE.has(cause)) failed += s.causes[cause];
+  }
+  return 1 + failed / s.answered;
 }
 
 function mean(values: readonly number[]): number {
@@ -201,6 +248,31 @@ export function bands(summaries: readonly Summary[]): string {
     );
     rows.push(
       `| ${s.strategy} | ${cells.join(" | ")} | ${pct(failed / total)} |`,
+    );
+  }
+  return rows.join("\n");
+}
+
+/**
+ * Failed attempts per answer by cause: they add up to attempts per answer
+ * minus one. The last column keeps each strategy's choice of models and drops
+ * the failures a perfect memory could have avoided.
+ */
+export function causes(summaries: readonly Summary[]): string {
+  const rows = [
+    `| strategy | ${
+      CAUSES.map((c) => c.label).join(" | ")
+    } | attempts / answer | without the avoidable ones |`,
+    `|---|${CAUSES.map(() => "---:").join("|")}|---:|---:|`,
+  ];
+  for (const s of summaries) {
+    const cells = CAUSES.map((c) =>
+      (s.causes[c.cause] / s.answered).toFixed(3)
+    );
+    rows.push(
+      `| ${s.strategy} | ${cells.join(" | ")} | ${
+        s.attemptsPerAnswer.toFixed(3)
+      } | ${withoutAvoidable(s).toFixed(3)} |`,
     );
   }
   return rows.join("\n");

@@ -42,7 +42,12 @@ import { EventQueue } from "./events.ts";
 import type { SimModel } from "./pool.ts";
 import { prng } from "./rng.ts";
 import type { Conversation, Traffic } from "./traffic.ts";
-import { attempt, type BusyModel, Windows } from "./upstream.ts";
+import {
+  attempt,
+  type BusyModel,
+  type FailureCause,
+  Windows,
+} from "./upstream.ts";
 
 /** A strategy under test: one of freerouter's, or a uniformly random order (what `openrouter/free` does). */
 export type SimStrategy = Strategy | "random";
@@ -63,6 +68,8 @@ export interface RequestRecord {
   attempts: number;
   /** The model of each attempt, in order (the answering one last). */
   tried: string[];
+  /** Why each failed attempt failed, in order. */
+  failedBy: FailureCause[];
 }
 
 const NEEDS: Record<Conversation["need"], Capability[]> = {
@@ -110,6 +117,8 @@ export function simulate(input: SimInput): RequestRecord[] {
   const upstreamAccounts = new Windows();
   const upstreamModels = new Windows();
   const records: RequestRecord[] = [];
+  /** When each busy period's first 429 came back: a 429 of an attempt sent after that is `upstream_429_again`. */
+  const busyPeriods = new Map<string, number>();
   const noAliases = new Map<string, readonly string[]>();
   // `openrouter/free` picks each request afresh; freerouter keeps a
   // conversation on its model (FREEROUTER_AFFINITY, on by default).
@@ -161,6 +170,7 @@ export function simulate(input: SimInput): RequestRecord[] {
     let index = 0;
     let attempts = 0;
     const tried: string[] = [];
+    const failedBy: FailureCause[] = [];
     /** The same model again after the account's minute cap. */
     let again = false;
     /** An account slot taken for a model found spent once admitted: the next attempt is sent on it. */
@@ -176,6 +186,7 @@ export function simulate(input: SimInput): RequestRecord[] {
         ms: queue.now - arrival,
         attempts,
         tried,
+        failedBy,
       });
       if (t + 1 < c.turns) {
         queue.at(queue.now + c.gapsMs[t]!, () => turn(c, t + 1));
@@ -276,6 +287,20 @@ export function simulate(input: SimInput): RequestRecord[] {
         healthVersion++;
         affinity?.set(key, model.id, now);
         return finish({ model: model.id });
+      }
+      if (outcome.period === undefined) failedBy.push(outcome.cause);
+      else {
+        // Foretold when a 429 of the same busy period had come back before this attempt was sent.
+        const met = busyPeriods.get(outcome.period);
+        const sent = now - outcome.ms;
+        failedBy.push(
+          met !== undefined && met <= sent
+            ? "upstream_429_again"
+            : outcome.cause,
+        );
+        if (met === undefined || now < met) {
+          busyPeriods.set(outcome.period, now);
+        }
       }
       const verdict = classifyFailure(outcome.failure, {
         now,

@@ -30,10 +30,31 @@ const CALM_429 = 0.02;
  */
 export type BusyModel = "periods" | "independent";
 
+/**
+ * Why a simulated attempt failed: the account's daily cap, the model's
+ * shared per-day or per-minute capacity, an upstream "Provider returned
+ * error" 429 (the first in a model's busy period, or again in the same
+ * period), or a transient failure (5xx or a timeout).
+ */
+export type FailureCause =
+  | "account_day"
+  | "model_day"
+  | "model_minute"
+  | "upstream_429"
+  | "upstream_429_again"
+  | "transient";
+
 /** What an attempt came to. */
 export type Outcome =
   | { ok: true; ms: number }
-  | { ok: false; ms: number; failure: UpstreamFailure };
+  | {
+    ok: false;
+    ms: number;
+    failure: UpstreamFailure;
+    cause: FailureCause;
+    /** For an upstream 429 in the `periods` model: the model's busy period, `model index:period`. */
+    period?: string;
+  };
 
 /** Per-window counters: attempts by key in the current minute and UTC day. */
 export class Windows {
@@ -116,6 +137,7 @@ export function attempt(
     return {
       ok: false,
       ms: 200,
+      cause: "account_day",
       failure: rateLimited(
         "Rate limit exceeded: free-models-per-day-high-balance. ",
         midnight,
@@ -129,6 +151,7 @@ export function attempt(
     return {
       ok: false,
       ms: 200,
+      cause: "model_day",
       failure: rateLimited(
         `Rate limit exceeded: limit_rpd/${input.modelId}. Daily limit reached.`,
         midnight,
@@ -140,6 +163,7 @@ export function attempt(
     return {
       ok: false,
       ms: 200,
+      cause: "model_minute",
       failure: rateLimited(
         `Rate limit exceeded: limit_rpm/${input.modelId}. High demand for ${input.modelId} on OpenRouter - limited to ${b.rpmCap} requests per minute. Please retry shortly.`,
         (Math.floor(now / MINUTE_MS) + 1) * MINUTE_MS,
@@ -150,17 +174,21 @@ export function attempt(
   }
   const hour = (now % DAY_MS) / 3_600_000;
   const busyShare = b.busy429 * diurnal(hour);
+  const period = Math.floor(now / PERIOD_MS);
   const busy = input.busyModel === "independent"
     ? dice(1) < busyShare
     : dice(1) <
-      (draw(input.seed, input.modelIndex, Math.floor(now / PERIOD_MS)) <
-          busyShare
+      (draw(input.seed, input.modelIndex, period) < busyShare
         ? BUSY_429
         : CALM_429);
   if (busy) {
     return {
       ok: false,
       ms: 300 + dice(2) * 700,
+      cause: "upstream_429",
+      ...(input.busyModel === "periods"
+        ? { period: `${input.modelIndex}:${period}` }
+        : {}),
       failure: rateLimited("Provider returned error", undefined, {
         provider_name: "SimProvider",
         raw: `${input.modelId} is temporarily rate-limited upstream.`,
@@ -172,6 +200,7 @@ export function attempt(
       return {
         ok: false,
         ms: input.requestTimeoutMs,
+        cause: "transient",
         failure: { kind: "timeout", status: 0 },
       };
     }
@@ -183,6 +212,7 @@ export function attempt(
     return {
       ok: false,
       ms: 1000 + dice(5) * 3000,
+      cause: "transient",
       failure: { kind: "http", status: 502, error, body: { error } },
     };
   }
