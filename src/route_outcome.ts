@@ -6,6 +6,7 @@
  */
 import { type Attempt, FreeRouterError, UpstreamHTTPError } from "./errors.ts";
 import type { UpstreamFailure } from "./core/failure.ts";
+import { redactSecret } from "./core/secrets.ts";
 
 export function attemptOf(
   model: string,
@@ -18,13 +19,18 @@ export function attemptOf(
     : { model, outcome, ms };
 }
 
+/**
+ * The upstream's refusal as the client gets it, without the key that was
+ * sent (an upstream may quote the request's authorization back).
+ */
 export function refusal(
   failure: UpstreamFailure,
   attempts: Attempt[],
+  apiKey: string,
 ): UpstreamHTTPError {
   return new UpstreamHTTPError(
     failure.status,
-    failure.text ?? "",
+    redactSecret(failure.text ?? "", apiKey),
     attempts,
     failure.contentType,
   );

@@ -242,7 +242,9 @@ export class Router {
         defaultCooldownMs: this.#options.cooldownMs,
         continuation,
       });
-      if (verdict.action === "return") throw refusal(failure, attempts);
+      if (verdict.action === "return") {
+        throw refusal(failure, attempts, context.apiKey);
+      }
       // Only failures that say something about the model count in its health.
       const transient = verdict.action === "next" &&
         verdict.effect?.kind === "transient";

@@ -8,7 +8,15 @@ import { parseServerConfig } from "../src/server/config.ts";
 import { fetchFreePool } from "../src/upstream/catalog_fetch.ts";
 import { fetchKeyReport } from "../src/upstream/key_fetch.ts";
 import { isWellFormedKey, redactSecret } from "../src/core/secrets.ts";
-import { hello, rig } from "./_harness.ts";
+import { hello, rig, SERVER_KEY } from "./_harness.ts";
+import {
+  chunk,
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER,
+  streamErrorEvent,
+} from "./fake_openrouter/mod.ts";
+import { streamStep } from "./_streams.ts";
+
+const [A] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string];
 
 const SECRET = "sk-or-v1-0123456789abcdef";
 const BROKEN = `${SECRET}\nx`;
@@ -83,4 +91,72 @@ Deno.test("createHandler() with an unsendable key answers, logs and reports with
   await r.handler.close(); // background reads (the quota's /key) end first
   assert.ok(lines.length > 0, "the failure was logged");
   for (const line of lines) assert.ok(!line.includes(SECRET), line);
+});
+
+/** An upstream error that quotes the key it was sent, as a message and in `metadata.raw`. */
+const echoed = {
+  status: 400,
+  body: {
+    error: {
+      message: `Invalid request for key ${SERVER_KEY}`,
+      code: 400,
+      metadata: { raw: `auth=Bearer ${SERVER_KEY}` },
+    },
+  },
+};
+
+Deno.test("createHandler() keeps the key out of an upstream refusal that quotes it, on every front", async () => {
+  await using r = rig();
+  const requests: Array<[string, unknown]> = [
+    ["/v1/chat/completions", hello()],
+    ["/v1/messages", {
+      model: "auto",
+      max_tokens: 64,
+      messages: [{ role: "user", content: "Hello" }],
+    }],
+    ["/v1/responses", { model: "auto", input: "Hello" }],
+  ];
+  for (const [path, body] of requests) {
+    r.fake.script(A, echoed);
+    const res = await r.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 400, `${path}: ${text}`);
+    assert.ok(!text.includes(SERVER_KEY), `${path}: ${text}`);
+    assert.match(text, /Invalid request for key \[redacted\]/, path);
+  }
+});
+
+Deno.test("createHandler() keeps the key out of a mid-stream upstream error that quotes it: the client's error event and the resumption's log", async () => {
+  const broken = streamStep([
+    chunk(A, { role: "assistant", content: "" }),
+    chunk(A, "Hel"),
+    streamErrorEvent({
+      withChoices: true,
+      code: 502,
+      message: `upstream failed for key ${SERVER_KEY}`,
+      model: A,
+    }),
+  ]);
+  for (const streamResume of [false, true]) {
+    const lines: string[] = [];
+    const log = (message: string, fields?: Record<string, unknown>) =>
+      void lines.push(message + JSON.stringify(fields ?? {}));
+    await using r = rig({ streamResume, logger: { info: log, warn: log } });
+    r.fake.script(A, broken);
+    const res = await r.chat(hello("auto", { stream: true }));
+    const text = await res.text();
+    assert.ok(!text.includes(SERVER_KEY), text);
+    if (streamResume) {
+      const resumed = lines.find((l) => l.startsWith("stream resumed"));
+      assert.ok(resumed, lines.join("\n"));
+      assert.match(resumed, /upstream failed for key \[redacted\]/);
+    } else {
+      assert.match(text, /upstream failed for key \[redacted\]/);
+    }
+    for (const line of lines) assert.ok(!line.includes(SERVER_KEY), line);
+  }
 });

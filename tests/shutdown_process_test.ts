@@ -114,3 +114,20 @@ Deno.test("deno task start: SIGINT then SIGINT stops at once with exit 130", asy
   await within(rest(), "the cut stream's end");
   gate.resolve();
 });
+
+Deno.test("deno task start: a SIGTERM sent as soon as the listening line is out shuts down (exit 0, the shutdown's line), every time", async () => {
+  await using fake = startFakeOpenRouter();
+  // The listeners used to be added only after startup returned: a signal in
+  // between met the runtime's default (exit 143, no shutdown, KV not closed).
+  for (let round = 0; round < 5; round++) {
+    const main = await startMain({
+      OPENROUTER_API_KEY: "sk-or-v1-process-test",
+      OPENROUTER_BASE_URL: fake.baseUrl,
+      FREEROUTER_KV_PATH: ":memory:",
+    });
+    main.kill("SIGTERM");
+    const status = await within(main.exited, "the exit");
+    assert.equal(status.code, 0, `round ${round}:\n${main.stderr()}`);
+    assert.match(main.stderr(), SHUTTING_DOWN);
+  }
+});

@@ -12,7 +12,7 @@
 import { ConfigError, ENV_KEYS, parseServerConfig } from "./config.ts";
 import { printKeyCheck, printModels } from "./cli_commands.ts";
 import { loadEnv } from "../env.ts";
-import { serve } from "./serve.ts";
+import { type RunningServer, serve } from "./serve.ts";
 import { VERSION } from "../version.ts";
 
 /** The `--help` text. */
@@ -103,27 +103,35 @@ export async function run(
     if (command.command === "check") {
       return await printKeyCheck(config, io.out, (io.now ?? Date.now)());
     }
-    const running = await serve(config);
     // The first signal stops taking requests and lets the open ones end (a
-    // stream may take minutes); a second one stops at once.
+    // stream may take minutes); a second one stops at once. Listening for
+    // them starts before the server does: a signal sent once the "listening"
+    // line is out must never meet the runtime's default (an exit that skips
+    // the shutdown).
+    let running: RunningServer | undefined;
     const forced = Promise.withResolvers<number>();
     let signals = 0;
     const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
       const listener = () => {
-        if (++signals === 1) void running.shutdown();
+        if (++signals === 1) void running?.shutdown();
         else forced.resolve(signal === "SIGINT" ? 130 : 143);
       };
       Deno.addSignalListener(signal, listener);
       return { signal, listener };
     });
-    const code = await Promise.race([
-      running.finished.then(() => running.shutdown()).then(() => 0),
-      forced.promise,
-    ]);
-    for (const { signal, listener } of listeners) {
-      Deno.removeSignalListener(signal, listener);
+    try {
+      running = await serve(config);
+      if (signals > 0) void running.shutdown(); // a signal came while it started
+      const server = running;
+      return await Promise.race([
+        server.finished.then(() => server.shutdown()).then(() => 0),
+        forced.promise,
+      ]);
+    } finally {
+      for (const { signal, listener } of listeners) {
+        Deno.removeSignalListener(signal, listener);
+      }
     }
-    return code;
   } catch (err) {
     io.err(`freerouter: ${err instanceof Error ? err.message : err}`);
     return err instanceof ConfigError ? 2 : 1;

@@ -121,6 +121,7 @@ export async function attemptStream(
             state,
             resume: input.resume,
             parsedEvents: input.parsedEvents,
+            apiKey: input.apiKey,
           }),
         },
       };

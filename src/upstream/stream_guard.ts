@@ -21,6 +21,7 @@ import { parseJson } from "./request.ts";
 import type { AttemptScope } from "./scope.ts";
 import { AnswerOpening } from "../core/answers.ts";
 import { errorInfo } from "../core/failure.ts";
+import { redactSecret } from "../core/secrets.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import {
   forwardedAs,
@@ -148,6 +149,8 @@ export interface Guard {
   resume: Resume | undefined;
   /** Record the parsed events with the bytes forwarded (parsed_events.ts). */
   parsedEvents?: boolean;
+  /** The key the stream was asked with: an upstream's error message that quotes it goes no further. */
+  apiKey?: string;
 }
 
 /**
@@ -211,7 +214,7 @@ export function guardedStream(
     if (closed) return; // the client went away: nothing to resume for
     const broken: StreamBreak = {
       model,
-      error,
+      error: redactSecret(error, guard.apiKey),
       code,
       events: state.events,
       text: state.text,
