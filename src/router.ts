@@ -84,7 +84,7 @@ export class Router {
     const { state, now, modelRefreshTtlMs } = this.#options;
     await state.load(now, this.#warn);
     return await state.catalog.pool(
-      () => fetchFreePool(this.#options, apiKey),
+      () => fetchFreePool(this.#options, apiKey, now()),
       now,
       modelRefreshTtlMs,
       (fresh) => {

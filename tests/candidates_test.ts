@@ -202,3 +202,23 @@ Deno.test("orderCandidates() returns an empty list for an empty pool", () => {
     { candidates: [] },
   );
 });
+
+Deno.test("orderCandidates() leaves out a model whose free variant has ended (its expiration date has begun), even when it is named", () => {
+  const ends = (date: string): FreeModel => ({
+    ...model(QWEN, 1048576),
+    expiration_date: date,
+  });
+  // NOW is 2026-05-20T12:00:00Z: a date of today has begun, tomorrow's not.
+  for (const date of ["2026-05-19", "2026-05-20"]) {
+    const pool = [ends(date), ...POOL.slice(1)];
+    assert.deepEqual(order(QWEN, NONE, 8, pool), [NEMOTRON, GEMMA, GPT_OSS]);
+    assert.deepEqual(order("auto", NONE, 8, pool), [NEMOTRON, GEMMA, GPT_OSS]);
+  }
+  const pool = [ends("2026-05-21"), ...POOL.slice(1)];
+  assert.deepEqual(order(QWEN, NONE, 8, pool), [
+    QWEN,
+    NEMOTRON,
+    GEMMA,
+    GPT_OSS,
+  ]);
+});

@@ -483,3 +483,20 @@ Deno.test("buildFreePool() drops duplicate ids, keeping the first valid row", ()
 Deno.test("buildFreePool() returns an empty pool for an empty catalog", () => {
   assert.deepEqual(buildFreePool([]), []);
 });
+
+Deno.test("buildFreePool() given now leaves out rows whose expiration date has begun; without now it keeps them", () => {
+  const now = Date.parse("2026-09-25T08:00:00Z");
+  const rows = [
+    freeRow("nex-agi/nex-n2.5-mini:free", 131072, {
+      expiration_date: "2026-09-25",
+    }),
+    freeRow("a/ended:free", 131072, { expiration_date: "2026-09-01" }),
+    freeRow("a/later:free", 131072, { expiration_date: "2026-09-26" }),
+    freeRow("a/lasting:free", 131072, { expiration_date: null }),
+  ];
+  assert.deepEqual(buildFreePool(rows, now).map((m) => m.id), [
+    "a/lasting:free",
+    "a/later:free",
+  ]);
+  assert.equal(buildFreePool(rows).length, 4);
+});

@@ -12,6 +12,7 @@ import {
 } from "./capabilities.ts";
 import type { CooldownEntry } from "./cooldown.ts";
 import { isAutoName } from "./aliases.ts";
+import { isExpired } from "./free_pool.ts";
 import type { FreeModel } from "../types.ts";
 
 /** The smallest context and completion cap of a pool, computed once per pool. */
@@ -84,6 +85,8 @@ export interface CandidateOrder {
  * request, are left out. Known-capable models come before models whose catalog
  * entry says nothing (and reasoning-capable ones first when reasoning is
  * asked for). Models cooling down move to the end, soonest expiry first.
+ * Models whose free variant has ended ({@link isExpired}: a pool fetched
+ * before the date) are left out.
  */
 export function orderCandidates(input: CandidateInput): CandidateOrder {
   const { pool, requested, needs, cooldowns, gaps, now, maxAttempts } = input;
@@ -99,6 +102,7 @@ export function orderCandidates(input: CandidateInput): CandidateOrder {
   let lead: FreeModel | undefined;
 
   const consider = (model: FreeModel): void => {
+    if (model.expiration_date !== null && isExpired(model, now)) return;
     if (!simple) {
       const m = misfit(model, needs!, gaps?.get(model.id));
       if (m) {

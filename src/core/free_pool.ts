@@ -150,8 +150,23 @@ export function comparePriority(a: FreeModel, b: FreeModel): number {
 }
 
 /**
+ * Whether a model's free variant has ended: its catalog `expiration_date`
+ * (a UTC date, `YYYY-MM-DD`) has begun. OpenRouter answers such a slug
+ * 404 `free_variant_ended`, and a failed attempt counts against the day.
+ */
+export function isExpired(
+  model: Pick<FreeModel, "expiration_date">,
+  now: number,
+): boolean {
+  return model.expiration_date !== null &&
+    Date.parse(model.expiration_date) <= now;
+}
+
+/**
  * Builds the free pool from OpenRouter's raw `/models` rows: free chat models
- * only, malformed rows skipped, duplicates dropped, in priority order.
+ * only, malformed rows skipped, duplicates dropped, in priority order. Given
+ * `now` (epoch ms), models whose free variant has ended by then
+ * ({@link isExpired}) are left out too.
  *
  * @example Filter a catalog
  * ```ts
@@ -164,11 +179,15 @@ export function comparePriority(a: FreeModel, b: FreeModel): number {
  * console.log(pool.map((m) => m.id)); // ["a/free:free"]
  * ```
  */
-export function buildFreePool(rows: readonly unknown[]): FreeModel[] {
+export function buildFreePool(
+  rows: readonly unknown[],
+  now?: number,
+): FreeModel[] {
   const seen = new Set<string>();
   const pool: FreeModel[] = [];
   for (const row of rows) {
     const model = toFreeModel(row);
+    if (now !== undefined && model && isExpired(model, now)) continue;
     if (model && !seen.has(model.id)) {
       seen.add(model.id);
       pool.push(model);

@@ -12,13 +12,15 @@ import type { FreeModel } from "../types.ts";
 export type CatalogFetchOptions = GetOptions;
 
 /**
- * Fetches the catalog and returns the routable free pool, in priority order.
+ * Fetches the catalog and returns the routable free pool, in priority order
+ * (without the models whose free variant has ended by `now`, when given).
  * Rejects when OpenRouter answers an error, a body without `data`, or a
  * catalog without any free chat model.
  */
 export async function fetchFreePool(
   options: CatalogFetchOptions,
   apiKey: string | undefined,
+  now?: number,
 ): Promise<readonly FreeModel[]> {
   const body = JSON.parse(await getText(options, "/models", apiKey)) as {
     data?: unknown;
@@ -26,7 +28,7 @@ export async function fetchFreePool(
   if (!Array.isArray(body?.data)) {
     throw new Error("GET /models answered without a data array");
   }
-  const pool = buildFreePool(body.data);
+  const pool = buildFreePool(body.data, now);
   if (pool.length === 0) {
     throw new Error("GET /models listed no free chat model");
   }
