@@ -17,6 +17,7 @@ import {
   requestNeeds,
 } from "./core/capabilities.ts";
 import { orderCandidates } from "./core/candidates.ts";
+import { matchesAny } from "./core/client_keys.ts";
 import { bodyForModels } from "./core/request_body.ts";
 import { FreeRouterError } from "./errors.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
@@ -68,8 +69,11 @@ export function planRoute(
       param: "model",
     });
   }
+  const allowed = context.models;
   const order = orderCandidates({
-    pool: ranked.pool,
+    pool: allowed === undefined
+      ? ranked.pool
+      : ranked.pool.filter((m) => matchesAny(m.id, allowed)),
     requested: request.model,
     needs,
     cooldowns: state.cooldowns,

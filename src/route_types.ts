@@ -38,6 +38,11 @@ export interface RouteContext {
   clampMaxTokens?: boolean;
   /** The client's conversation id (`X-FreeRouter-Session`), for affinity. */
   session?: string | null;
+  /**
+   * The only models that may answer, as ids and `*` patterns (a client key's
+   * `models` list, when the client named a model); `undefined` for any.
+   */
+  models?: readonly string[];
   /** Told when a broken stream was resumed, or could not be. */
   onResume?: (outcome: "resumed" | "failed") => void;
   /**

@@ -11,6 +11,7 @@ import { ConfigError } from "../src/server/config.ts";
 import { run } from "../src/server/main.ts";
 import { parseClientKeys } from "../src/core/client_keys.ts";
 import { createHandler } from "../src/mod.ts";
+import { errorStatus } from "./fake_openrouter/mod.ts";
 import {
   hello,
   manualClock,
@@ -418,4 +419,33 @@ Deno.test("client usage is in the status report, the status of every instance, a
       assert.ok(!out.includes(secret), "a key leaked");
     }
   }
+});
+
+Deno.test("createHandler() answers a client that named a model only from its list: its fallbacks stay on the list; an alias it may use grants the alias's models", async () => {
+  const QWEN = "qwen/qwen3-coder:free";
+  const QWEN_NEXT = "qwen/qwen3-next-80b-a3b-instruct:free";
+  await using r = clientRig({
+    clientKeys: [{ name: "alice", key: ALICE, models: ["auto", "qwen/*"] }],
+  });
+  r.fake.script(QWEN, errorStatus(502), errorStatus(502));
+  const named = await r.chat(hello(QWEN), as(ALICE));
+  assert.equal(named.status, 200, await named.text());
+  assert.equal(named.headers.get("x-freerouter-model"), QWEN_NEXT);
+  r.fake.script(QWEN_NEXT, errorStatus(502));
+  const none = await r.chat(hello(QWEN), as(ALICE));
+  assert.equal(none.status, 502, "no model of the list is left");
+  await none.body?.cancel();
+  assert.deepEqual(
+    r.fake.chatRequests().map((req) => (req.body as { model: string }).model),
+    [QWEN, QWEN_NEXT, QWEN, QWEN_NEXT],
+  );
+  // `auto` is on alice's list: it grants the whole pool.
+  r.fake.script(QWEN, errorStatus(502));
+  const auto = await r.chat(hello("auto"), as(ALICE));
+  assert.equal(auto.status, 200);
+  assert.equal(
+    auto.headers.get("x-freerouter-model"),
+    "nvidia/nemotron-3-super-120b-a12b:free",
+  );
+  await auto.body?.cancel();
 });

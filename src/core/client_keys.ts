@@ -195,7 +195,29 @@ export function mayUseModel(
 ): boolean {
   if (client.models === undefined) return true;
   const name = model === undefined || model === "" ? "auto" : model;
-  return client.models.some((pattern) => matches(name, pattern));
+  return matchesAny(name, client.models);
+}
+
+/**
+ * The models a client's request may be answered by, as the client's list of
+ * ids and patterns; `undefined` for any. A client that named a model (an id,
+ * with a `/`) is answered only by models on its list, its fallbacks too; an
+ * alias the client may use (`auto`, `auto:*`, one of the operator's) grants
+ * the alias's models.
+ */
+export function modelsFor(
+  client: ClientKey,
+  model: string | undefined,
+): readonly string[] | undefined {
+  return client.models !== undefined && model !== undefined &&
+      model.includes("/")
+    ? client.models
+    : undefined;
+}
+
+/** Whether `name` matches one of `patterns` (ids, or `*` for any characters). */
+export function matchesAny(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => matches(name, pattern));
 }
 
 /** Whether a name matches an entry: itself, or a pattern where `*` stands for any characters. */

@@ -147,12 +147,13 @@ async function answer<T>(
   ctx: HandlerContext,
   trace: Trace,
   chat: ChatCompletionRequest,
-  context: RouteContext,
+  asked: RouteContext,
 ): Promise<Served<T>> {
   const { clients, cache } = ctx;
   const { now } = ctx.resolved;
   const client = clients?.byName(trace.client);
   clients?.checkModel(client, chat.model);
+  const context = clients?.contextFor(client, chat.model, asked) ?? asked;
   const headers = trace.request?.headers;
   const bypass = cache !== undefined && cacheBypass(
         chat,

@@ -11,8 +11,10 @@ import {
   type ClientKey,
   clientKeysProblem,
   mayUseModel,
+  modelsFor,
 } from "../core/client_keys.ts";
 import { errorResponse } from "../errors.ts";
+import type { RouteContext } from "../router.ts";
 import {
   ClientUsage,
   type ClientUsageView,
@@ -110,6 +112,19 @@ export class ClientRegistry {
         code: "model_not_allowed",
       }),
     );
+  }
+
+  /**
+   * The route context for the client's request: limited to the models on
+   * the client's list when it named a model (see `modelsFor`).
+   */
+  contextFor(
+    client: ClientKey | undefined,
+    model: string | undefined,
+    context: RouteContext,
+  ): RouteContext {
+    const models = client && modelsFor(client, model);
+    return models === undefined ? context : { ...context, models };
   }
 
   /** Counts one request of the client, or throws the 429 when a limit is reached. */
