@@ -1,6 +1,7 @@
 /**
  * The routes that read rather than route: `GET /v1/models` (OpenAI's list
- * shape, or Anthropic's when the request carries `anthropic-version`),
+ * shape, or Anthropic's when the request carries `anthropic-version`) and
+ * `GET /v1/models/{id}` (one entry of that list, in the same shape),
  * `/health`, `/v1/freerouter/status`, `/metrics` and the status page.
  *
  * @module
@@ -10,69 +11,64 @@ import { accountIdOf } from "../state/account_id.ts";
 import { healthReport, stateGauges, statusReport } from "../ops/status.ts";
 import { STATUS_PAGE_HTML } from "../ops/status_page.ts";
 import type { FreeModel } from "../types.ts";
-import { type AliasInfo, listAliases } from "../core/aliases.ts";
+import {
+  type AliasInfo,
+  type CustomAliases,
+  listAliases,
+} from "../core/aliases.ts";
 import { baseOrder } from "../core/ranking.ts";
+import {
+  MODEL_SHAPES,
+  type ModelFront,
+  type ModelShape,
+} from "../fronts/model_entries.ts";
 import { type HandlerContext, json } from "./context.ts";
+import { inFrontShape } from "./front_errors.ts";
 import { healthQuota, quotaMetrics, statusQuota } from "./quota_info.ts";
 
-function openAiList(
-  pool: readonly FreeModel[],
-  aliases: readonly AliasInfo[],
-): string {
-  return JSON.stringify({
-    object: "list",
-    data: [
-      ...pool.map((m) => ({
-        id: m.id,
-        object: "model",
-        created: m.created,
-        owned_by: m.owned_by,
-        name: m.name,
-        context_length: m.context_length,
-        max_completion_tokens: m.max_completion_tokens,
-        supported_parameters: m.supported_parameters,
-        input_modalities: m.input_modalities,
-        expiration_date: m.expiration_date,
-        intelligence_index: m.intelligence_index ?? null,
-        coding_index: m.coding_index ?? null,
-        agentic_index: m.agentic_index ?? null,
-      })),
-      ...aliases.map((a) => ({
-        id: a.name,
-        object: "model",
-        created: 0,
-        owned_by: "freerouter",
-        name: `freerouter: ${a.description}`,
-      })),
-    ],
-  });
+/** The front of a models request. */
+function frontOf(req: Request): ModelFront {
+  return req.headers.has("anthropic-version") ? "anthropic" : "openai";
 }
 
-/** Anthropic's model list (what Claude Code's gateway model discovery reads). */
-function anthropicList(
+/** The list body: the pool's models, then the aliases. */
+function listBody<Entry extends { id: string }>(
+  shape: ModelShape<Entry>,
   pool: readonly FreeModel[],
   aliases: readonly AliasInfo[],
 ): string {
-  const data = [
-    ...pool.map((m) => ({
-      type: "model",
-      id: m.id,
-      display_name: m.name,
-      created_at: new Date(m.created * 1000).toISOString(),
-    })),
-    ...aliases.map((a) => ({
-      type: "model",
-      id: a.name,
-      display_name: `freerouter: ${a.description}`,
-      created_at: new Date(0).toISOString(),
-    })),
-  ];
-  return JSON.stringify({
-    data,
-    has_more: false,
-    first_id: data[0]?.id ?? null,
-    last_id: data.at(-1)?.id ?? null,
-  });
+  return JSON.stringify(
+    shape.list([...pool.map(shape.model), ...aliases.map(shape.alias)]),
+  );
+}
+
+/** The entry the list shows under `id`: a pool model first, then an alias. */
+function entryOf<Entry>(
+  shape: ModelShape<Entry>,
+  pool: readonly FreeModel[],
+  aliases: CustomAliases,
+  id: string,
+): Entry | undefined {
+  const m = pool.find((m) => m.id === id);
+  if (m !== undefined) return shape.model(m);
+  const alias = listAliases(aliases).find((a) => a.name === id);
+  return alias === undefined ? undefined : shape.alias(alias);
+}
+
+/** The pool the request may see, or the 503 when none can be loaded. */
+async function poolOf(
+  req: Request,
+  ctx: HandlerContext,
+): Promise<readonly FreeModel[] | Response> {
+  try {
+    return await ctx.router.models(ctx.upstreamKey(req));
+  } catch (err) {
+    return errorResponse({
+      status: 503,
+      message: `No free model is available: ${(err as Error).message}`,
+      code: "no_free_models",
+    });
+  }
 }
 
 /**
@@ -84,31 +80,52 @@ export async function models(
   req: Request,
   ctx: HandlerContext,
 ): Promise<Response> {
-  let pool: readonly FreeModel[];
-  try {
-    pool = await ctx.router.models(ctx.upstreamKey(req));
-  } catch (err) {
-    return errorResponse({
-      status: 503,
-      message: `No free model is available: ${(err as Error).message}`,
-      code: "no_free_models",
-    });
-  }
-  const shape = req.headers.has("anthropic-version") ? "anthropic" : "openai";
+  const pool = await poolOf(req, ctx);
+  if (pool instanceof Response) return pool;
+  const front = frontOf(req);
   const ordered = baseOrder(
     pool,
     ctx.resolved.strategy === "quality" ? "quality" : "priority",
   );
   let bodies = ctx.listCache.get(ordered);
   if (bodies === undefined) ctx.listCache.set(ordered, bodies = {});
-  let body = bodies[shape];
-  if (body === undefined) {
-    const aliases = listAliases(ctx.resolved.aliases);
-    body = bodies[shape] = shape === "anthropic"
-      ? anthropicList(ordered, aliases)
-      : openAiList(ordered, aliases);
-  }
-  return json(body);
+  return json(
+    bodies[front] ??= listBody(
+      MODEL_SHAPES[front],
+      ordered,
+      listAliases(ctx.resolved.aliases),
+    ),
+  );
+}
+
+/**
+ * `GET /v1/models/{id}`: the one entry `GET /v1/models` lists under `id` (a
+ * pool model or an alias), in the same shape; an unknown id answers 404 in
+ * the front's error shape (OpenAI's `model_not_found`, or Anthropic's
+ * `not_found_error`). Errors answer in Anthropic's shape when the request
+ * carries `anthropic-version`.
+ */
+export async function model(
+  req: Request,
+  ctx: HandlerContext,
+  id: string,
+): Promise<Response> {
+  const front = frontOf(req);
+  const pool = await poolOf(req, ctx);
+  if (pool instanceof Response) return inFrontShape(pool, front);
+  const entry = entryOf(MODEL_SHAPES[front], pool, ctx.resolved.aliases, id);
+  if (entry !== undefined) return json(JSON.stringify(entry));
+  return inFrontShape(
+    errorResponse({
+      status: 404,
+      message:
+        `The model '${id}' does not exist: it is neither a free model of the pool nor an alias (GET /v1/models lists them)`,
+      type: "invalid_request_error",
+      param: "model",
+      code: "model_not_found",
+    }),
+    front,
+  );
 }
 
 /** `GET /health`. */

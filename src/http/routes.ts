@@ -8,7 +8,7 @@
 import type { Api } from "../ops/request_log.ts";
 import { chatCompletions } from "./chat.ts";
 import type { RouteHandler } from "./context.ts";
-import { health, metrics, models, page, status } from "./info.ts";
+import { health, metrics, model, models, page, status } from "./info.ts";
 import { countTokens, messages } from "./messages.ts";
 import { responses } from "./responses.ts";
 
@@ -24,12 +24,43 @@ export function pathnameOf(url: string): string {
   return url.slice(start, end);
 }
 
-/** The route: the OpenAI paths without their optional `/v1` prefix and trailing slash. */
-export function routeOf(pathname: string): string {
+/** The path without its optional `/v1` prefix and trailing slash. */
+function unprefixed(pathname: string): string {
   const path = pathname.length > 1 && pathname.endsWith("/")
     ? pathname.slice(0, -1)
     : pathname;
   return path.startsWith("/v1/") ? path.slice(3) : path;
+}
+
+/** What precedes a model's id in its path (`/v1/models/{id}`). */
+const MODEL_PREFIX = "/models/";
+
+/** The route of one model: its id is the whole rest of the path, slashes included. */
+export const MODEL_ROUTE = "/models/{id}";
+
+/**
+ * The route: the OpenAI paths without their optional `/v1` prefix and
+ * trailing slash; a model's path (`/v1/models/qwen/qwen3-coder:free`) is
+ * {@link MODEL_ROUTE}.
+ */
+export function routeOf(pathname: string): string {
+  const path = unprefixed(pathname);
+  return path.startsWith(MODEL_PREFIX) && path.length > MODEL_PREFIX.length
+    ? MODEL_ROUTE
+    : path;
+}
+
+/**
+ * The model id of a {@link MODEL_ROUTE} path: the rest after `/models/`,
+ * URL-decoded (kept as sent when it is not valid percent-encoding).
+ */
+export function modelIdOf(pathname: string): string {
+  const raw = unprefixed(pathname).slice(MODEL_PREFIX.length);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 /**
@@ -81,6 +112,11 @@ export const ROUTES: Record<string, Route> = {
     front: "responses",
   }),
   "/models": route("GET, HEAD", "models", models),
+  [MODEL_ROUTE]: route(
+    "GET, HEAD",
+    "model",
+    (req, ctx) => model(req, ctx, modelIdOf(pathnameOf(req.url))),
+  ),
   "/freerouter/status": route("GET, HEAD", "freerouter_status", status),
   "/metrics": route("GET, HEAD", "metrics", metrics),
   "/health": route("GET, HEAD", "health", health, { open: true }),

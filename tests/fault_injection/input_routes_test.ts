@@ -27,7 +27,6 @@ test("createHandler() answers 404 in the OpenAI shape when the path is unknown",
       ["POST", "/v1/chat"],
       ["GET", "/v1/v1/models"],
       ["GET", "/favicon.ico"],
-      ["GET", "/v1/models/qwen/qwen3-coder:free"],
       ["DELETE", "/nothing/here"],
     ]
   ) {
