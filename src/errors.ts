@@ -160,28 +160,33 @@ export class UpstreamHTTPError extends Error {
   }
 }
 
+/** The `error` object of an upstream body, when it is OpenRouter's JSON shape. */
+function errorObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const error = JSON.parse(body)?.error;
+    return typeof error === "object" && error !== null && !Array.isArray(error)
+      ? error
+      : undefined;
+  } catch {
+    return undefined; // not JSON
+  }
+}
+
 /**
  * An upstream refusal in OpenAI's full error envelope, for a front that
- * promises it (`/v1/responses`): the upstream's status and error fields,
- * with `type` and `param` added where it has none.
+ * promises it (`/v1/responses`), and for any refusal whose body is not
+ * OpenRouter's JSON error (empty, HTML, a bare string): the upstream's
+ * status and error fields, with `type` and `param` added where it has none.
  */
 export function refusalInOpenAIShape(err: UpstreamHTTPError): Response {
-  let error: Record<string, unknown> = {};
-  try {
-    const parsed = JSON.parse(err.body)?.error;
-    if (
-      typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
-    ) {
-      error = parsed;
-    }
-  } catch {
-    // not JSON: the message is the text
-  }
+  const parsed = errorObject(err.body);
+  const error = parsed ?? {};
   return new Response(
     JSON.stringify({
       error: {
         ...error,
-        message: upstreamMessage(err.body),
+        // Not OpenRouter's shape: say who answered what.
+        message: parsed ? upstreamMessage(err.body) : err.message,
         type: typeof error.type === "string"
           ? error.type
           : openAIErrorType(err.status),
@@ -189,18 +194,35 @@ export function refusalInOpenAIShape(err: UpstreamHTTPError): Response {
         code: error.code ?? null,
       },
     }),
-    { status: err.status, headers: { "content-type": "application/json" } },
+    {
+      status: err.status,
+      headers: {
+        "content-type": "application/json",
+        ...attemptsHeader(err.attempts),
+      },
+    },
   );
 }
 
 function upstreamMessage(body: string): string {
   try {
-    const message = JSON.parse(body)?.error?.message;
+    const error = JSON.parse(body)?.error;
+    if (typeof error === "string" && error !== "") return error;
+    const message = error?.message;
     if (typeof message === "string" && message !== "") return message;
   } catch {
     // not JSON: fall through to the raw text
   }
   return body.length > 200 ? `${body.slice(0, 200)}…` : body || "(empty body)";
+}
+
+/** `X-FreeRouter-Attempts` for an error that made attempts. */
+function attemptsHeader(
+  attempts: readonly Attempt[],
+): Record<string, string> {
+  return attempts.length > 0
+    ? { "x-freerouter-attempts": String(attempts.length) }
+    : {};
 }
 
 /**
@@ -241,6 +263,7 @@ const TYPE_BY_STATUS: Record<number, string> = {
   404: "not_found_error",
   405: "invalid_request_error",
   413: "invalid_request_error",
+  415: "invalid_request_error",
   429: "rate_limit_error",
 };
 
@@ -265,24 +288,29 @@ export function errorResponse(init: ErrorResponseInit): Response {
 }
 
 /**
- * Maps any error thrown while routing to a `Response`: upstream refusals pass
- * through unchanged, freerouter's own errors get the OpenAI shape, anything
+ * Maps any error thrown while routing to a `Response`: upstream refusals in
+ * OpenRouter's JSON shape pass through unchanged (others, such as an empty
+ * or HTML body, get the OpenAI envelope), freerouter's own errors get the
+ * OpenAI shape, anything
  * else becomes a generic 500 (the caller logs the real one).
  */
 export function toErrorResponse(err: unknown): Response {
   if (err instanceof UpstreamHTTPError) {
+    // OpenRouter's JSON error passes through unchanged; anything else would
+    // reach an OpenAI client as no error at all.
+    if (errorObject(err.body) === undefined) return refusalInOpenAIShape(err);
     return new Response(err.body, {
       status: err.status,
-      headers: { "content-type": err.contentType },
+      headers: {
+        "content-type": err.contentType,
+        ...attemptsHeader(err.attempts),
+      },
     });
   }
   if (err instanceof FreeRouterError) {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = attemptsHeader(err.attempts);
     if (err.retryAfterSeconds !== undefined) {
       headers["retry-after"] = String(err.retryAfterSeconds);
-    }
-    if (err.attempts.length > 0) {
-      headers["x-freerouter-attempts"] = String(err.attempts.length);
     }
     return errorResponse({
       status: err.status,

@@ -219,12 +219,24 @@ export class Router {
       // A fallback is slow anyway: from the second attempt on, watch the
       // client from the start.
       const first = attempts.length === 0;
-      const result = await attempt(this.#upstream, {
-        model: model.id,
-        body: body(model),
-        apiKey: context.apiKey,
-        signal: first ? context.signal : readSignal(context.signal),
-      });
+      let result: AttemptResult<T>;
+      try {
+        result = await attempt(this.#upstream, {
+          model: model.id,
+          body: body(model),
+          apiKey: context.apiKey,
+          signal: first ? context.signal : readSignal(context.signal),
+        });
+      } catch (err) {
+        // The client went away during the attempt: it was sent all the same.
+        if (err instanceof FreeRouterError && err.code === "aborted") {
+          attempts.push(
+            attemptOf(model.id, "aborted", now() - started, continuation),
+          );
+          throw new FreeRouterError("aborted", err.message, { attempts });
+        }
+        throw err;
+      }
       const ms = now() - started;
       if (result.ok) {
         attempts.push(attemptOf(model.id, "ok", ms, continuation));

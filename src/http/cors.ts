@@ -1,13 +1,30 @@
 /**
- * CORS, only when origins are configured (`FREEROUTER_CORS_ORIGINS`).
+ * Browsers: CORS, only when origins are configured (`FREEROUTER_CORS_ORIGINS`),
+ * and the refusal of a request a page of any other origin sends.
  *
  * @module
  */
 
 const ALLOW_HEADERS =
-  "authorization, content-type, x-request-id, openai-organization, openai-project";
+  "authorization, x-api-key, content-type, x-request-id, openai-organization, openai-project, anthropic-version, x-freerouter-session, x-freerouter-cache";
 const EXPOSE_HEADERS =
-  "x-freerouter-model, x-freerouter-attempts, x-request-id, retry-after";
+  "x-freerouter-model, x-freerouter-attempts, x-freerouter-cache, x-freerouter-dropped-tools, x-request-id, retry-after";
+
+/**
+ * Whether a request may be served for the page it comes from: one without
+ * `Origin` (not from a browser page, or a same-origin `GET`), one from the
+ * proxy's own origin (`own`, e.g. the status page), or from an allowed
+ * origin. A page elsewhere could otherwise spend the account's quota with a
+ * "simple" request (a `text/plain` POST needs no preflight), CORS or not.
+ */
+export function originAllowed(
+  origin: string | null,
+  allowed: readonly string[],
+  own: () => string,
+): boolean {
+  return origin === null || allowed.includes("*") ||
+    allowed.includes(origin) || origin === own();
+}
 
 /** The CORS headers for a request's `Origin`, or none when it is not allowed. */
 export function corsHeaders(
@@ -23,16 +40,13 @@ export function corsHeaders(
   };
 }
 
-/** The answer to a preflight `OPTIONS` request. */
+/** The answer to a preflight `OPTIONS` request from an allowed origin. */
 export function preflight(
   req: Request,
   allowed: readonly string[],
   methods: string,
 ): Response {
   const headers = corsHeaders(req.headers.get("origin"), allowed);
-  if (Object.keys(headers).length === 0) {
-    return new Response(null, { status: 403 });
-  }
   return new Response(null, {
     status: 204,
     headers: {

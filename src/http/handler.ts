@@ -8,7 +8,7 @@
  */
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { clientKey, timingSafeEqual } from "./auth.ts";
-import { corsHeaders, preflight } from "./cors.ts";
+import { corsHeaders, originAllowed, preflight } from "./cors.ts";
 import type { HandlerContext, Trace } from "./context.ts";
 import { ClientRefusal } from "./clients.ts";
 import { inFrontShape } from "./front_errors.ts";
@@ -158,6 +158,18 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         code: "not_found",
       });
     }
+    const origin = req.headers.get("origin");
+    if (!originAllowed(origin, corsOrigins, () => new URL(req.url).origin)) {
+      return errorResponse({
+        status: 403,
+        message: `Requests from the page at ${origin} are not allowed${
+          corsOrigins.length === 0
+            ? " (FREEROUTER_CORS_ORIGINS lists the origins that are)"
+            : ""
+        }`,
+        code: "origin_not_allowed",
+      });
+    }
     if (req.method === "OPTIONS" && corsOrigins.length > 0) {
       return preflight(req, corsOrigins, route.allow);
     }
@@ -249,7 +261,13 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
           ? `http_${res.status}`
           : null;
       }
-      res = await inFrontShape(res, route?.front);
+      // A path no route knows, and the routes every front shares (models):
+      // Anthropic's shape for a client that speaks it.
+      res = await inFrontShape(
+        res,
+        route?.front ??
+          (req.headers.has("anthropic-version") ? "anthropic" : undefined),
+      );
     }
     if (trace.model === null) res.headers.set("x-request-id", id);
     if (corsOrigins.length > 0) {

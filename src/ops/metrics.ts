@@ -159,12 +159,15 @@ export interface GaugeSample {
   values: Array<{ labels?: Record<string, string>; value: number }>;
 }
 
-/** The class of an attempt outcome: `2xx`, `4xx`, `5xx`, `timeout`, `network`, `error_in_body`. */
+/** The class of an attempt outcome: `2xx`, `4xx`, `5xx`, `timeout`, `network`, `aborted` (the client went away), `error_in_body`. */
 export function outcomeClass(outcome: string): string {
   if (outcome === "ok") return "2xx";
   const status = /^(\d)\d\d$/.exec(outcome);
   if (status) return `${status[1]}xx`;
-  if (outcome === "timeout" || outcome === "network error") {
+  if (
+    outcome === "timeout" || outcome === "network error" ||
+    outcome === "aborted"
+  ) {
     return outcome.split(" ")[0]!;
   }
   return "error_in_body";

@@ -68,7 +68,7 @@ function corsHeaderNames(res: Response): string[] {
   return [...res.headers.keys()].filter((k) => k.startsWith("access-control-"));
 }
 
-test("createHandler() answers OPTIONS with 405 and sends no CORS headers when no CORS origins are set", async () => {
+test("createHandler() without CORS origins refuses a request from another origin's page (403 origin_not_allowed, no attempt, no CORS headers); its own origin and no origin are served", async () => {
   await using r = rig();
   const origin = { origin: "https://app.example" };
   const preflight = await r.request("/v1/chat/completions", {
@@ -80,17 +80,48 @@ test("createHandler() answers OPTIONS with 405 and sends no CORS headers when no
     },
   });
   assert.deepEqual(corsHeaderNames(preflight), []);
-  assert.equal(preflight.headers.get("allow"), "POST");
-  await assertOpenAIError(preflight, 405);
-  const chat = await r.chat(hello(), {
-    headers: { "content-type": "application/json", ...origin },
+  const refused = await assertOpenAIError(preflight, 403);
+  assert.equal(refused.code, "origin_not_allowed");
+  // A "simple" request (text/plain) needs no preflight: it is refused too.
+  for (const type of ["text/plain", "application/json"]) {
+    const chat = await r.chat(hello(), {
+      headers: { "content-type": type, ...origin },
+    });
+    assert.deepEqual(corsHeaderNames(chat), []);
+    assert.equal(
+      (await assertOpenAIError(chat, 403)).code,
+      "origin_not_allowed",
+    );
+  }
+  const messages = await r.request("/v1/messages", {
+    method: "POST",
+    headers: { "content-type": "text/plain", ...origin },
+    body: JSON.stringify({
+      model: "auto",
+      max_tokens: 16,
+      messages: [{ role: "user", content: "Hi" }],
+    }),
   });
-  assert.equal(chat.status, 200);
-  assert.deepEqual(corsHeaderNames(chat), []);
-  await chat.body?.cancel();
+  assert.equal(messages.status, 403);
+  const anthropic = await messages.json();
+  assert.equal(anthropic.type, "error");
+  assert.equal(anthropic.error.type, "permission_error");
   const models = await r.request("/v1/models", { headers: origin });
-  assert.deepEqual(corsHeaderNames(models), []);
+  assert.equal(models.status, 403);
   await models.body?.cancel();
+  assert.equal(r.fake.chatRequests().length, 0, "no attempt for a refusal");
+  // The proxy's own pages (same origin), and clients that send no Origin.
+  const own = await r.chat(hello(), {
+    headers: {
+      "content-type": "application/json",
+      origin: "http://freerouter.test",
+    },
+  });
+  assert.equal(own.status, 200);
+  await own.body?.cancel();
+  const plain = await r.chat(hello());
+  assert.equal(plain.status, 200);
+  await plain.body?.cancel();
 });
 
 test("createHandler() answers preflights and adds CORS headers for listed origins only when CORS origins are set", async () => {
@@ -121,9 +152,11 @@ test("createHandler() answers preflights and adds CORS headers for listed origin
   await allowed.body?.cancel();
 
   const denied = await preflight("https://evil.example");
-  assert.ok(denied.status >= 400, `status ${denied.status}`);
   assert.equal(denied.headers.get("access-control-allow-origin"), null);
-  await denied.body?.cancel();
+  assert.equal(
+    (await assertOpenAIError(denied, 403)).code,
+    "origin_not_allowed",
+  );
 
   const chat = await r.chat(hello(), {
     headers: {
@@ -136,10 +169,18 @@ test("createHandler() answers preflights and adds CORS headers for listed origin
     chat.headers.get("access-control-allow-origin"),
     "https://app.example",
   );
-  assert.match(
-    chat.headers.get("access-control-expose-headers") ?? "",
-    /x-freerouter-model/i,
-  );
+  const exposed = (chat.headers.get("access-control-expose-headers") ?? "")
+    .split(/,\s*/);
+  for (
+    const header of [
+      "x-freerouter-model",
+      "x-freerouter-attempts",
+      "x-freerouter-cache",
+      "x-freerouter-dropped-tools",
+      "x-request-id",
+      "retry-after",
+    ]
+  ) assert.ok(exposed.includes(header), `${header} in ${exposed}`);
   await chat.body?.cancel();
 
   const bad = await r.chat("{nope", {
@@ -162,7 +203,10 @@ test("createHandler() answers preflights and adds CORS headers for listed origin
     },
   });
   assert.equal(foreign.headers.get("access-control-allow-origin"), null);
-  await foreign.body?.cancel();
+  assert.equal(
+    (await assertOpenAIError(foreign, 403)).code,
+    "origin_not_allowed",
+  );
 });
 
 test("createHandler() allows any origin when CORS origins are *", async () => {
@@ -179,7 +223,7 @@ test("createHandler() allows any origin when CORS origins are *", async () => {
   await res.body?.cancel();
 });
 
-test("createHandler() behind serve() answers preflights only when FREEROUTER_CORS_ORIGINS is set", async () => {
+test("createHandler() behind serve() answers preflights only when FREEROUTER_CORS_ORIGINS lists the origin, and refuses them otherwise", async () => {
   await using fake = startFakeOpenRouter();
   const base = {
     OPENROUTER_API_KEY: SERVER_KEY,
@@ -198,9 +242,11 @@ test("createHandler() behind serve() answers preflights only when FREEROUTER_COR
   {
     await using server = await serve(parseServerConfig(base), quiet);
     const res = await preflight(server.url);
-    assert.equal(res.status, 405);
     assert.equal(res.headers.get("access-control-allow-origin"), null);
-    await res.body?.cancel();
+    assert.equal(
+      (await assertOpenAIError(res, 403)).code,
+      "origin_not_allowed",
+    );
   }
   {
     await using server = await serve(

@@ -46,6 +46,8 @@ export interface AnthropicErrorBody {
 export function anthropicErrorType(status: number): AnthropicErrorType {
   switch (status) {
     case 400:
+    case 405:
+    case 415:
       return "invalid_request_error";
     case 401:
       return "authentication_error";
