@@ -167,3 +167,21 @@ export async function withKvFile(
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
+
+/** Captures what `run()` (src/server/main.ts) prints: its lines, and the `io` to pass it. */
+export function captureIo(): {
+  out: string[];
+  err: string[];
+  io: { out: (text: string) => void; err: (text: string) => void };
+} {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: {
+      out: (t: string) => void out.push(t),
+      err: (t: string) => void err.push(t),
+    },
+  };
+}

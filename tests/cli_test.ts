@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { parseCommandLine, run, USAGE } from "../src/server/main.ts";
 import { VERSION } from "../src/version.ts";
-import { hello, manualClock, rig } from "./_harness.ts";
+import { captureIo, hello, manualClock, rig } from "./_harness.ts";
 import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   modelRpm,
@@ -12,19 +12,6 @@ import {
 } from "./fake_openrouter/mod.ts";
 
 const [A] = POOL as [string];
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      out: (t: string) => void out.push(t),
-      err: (t: string) => void err.push(t),
-    },
-  };
-}
 
 Deno.test("parseCommandLine() reads subcommands, --host and --port in both spellings", () => {
   assert.deepEqual(parseCommandLine([]), { command: "serve" });
@@ -63,13 +50,13 @@ Deno.test("parseCommandLine() reports unknown options, commands and missing valu
 });
 
 Deno.test("run() prints help and the version with exit code 0, usage errors with 2", async () => {
-  const help = capture();
+  const help = captureIo();
   assert.equal(await run(["--help"], {}, help.io), 0);
   assert.equal(help.out.join(), USAGE);
-  const version = capture();
+  const version = captureIo();
   assert.equal(await run(["--version"], {}, version.io), 0);
   assert.deepEqual(version.out, [`freerouter ${VERSION}`]);
-  const bad = capture();
+  const bad = captureIo();
   assert.equal(await run(["--bogus"], {}, bad.io), 2);
   assert.match(bad.err.join(), /Unknown option: --bogus/);
 });
@@ -82,7 +69,7 @@ Deno.test("VERSION matches deno.json", async () => {
 });
 
 Deno.test("run() lets --port override PORT: a bad flag value is a configuration error naming PORT", async () => {
-  const c = capture();
+  const c = captureIo();
   assert.equal(await run(["--port", "70000"], { PORT: "8000" }, c.io), 2);
   assert.match(
     c.err.join(),
@@ -91,7 +78,7 @@ Deno.test("run() lets --port override PORT: a bad flag value is a configuration 
 });
 
 Deno.test("run() refuses a non-loopback --host without FREEROUTER_API_KEY", async () => {
-  const c = capture();
+  const c = captureIo();
   assert.equal(
     await run(["--host", "0.0.0.0", "--port", "0"], {
       FREEROUTER_KV_PATH: ":memory:",
@@ -115,7 +102,7 @@ Deno.test("run() models prints the pool ranked for auto with capabilities and co
       await using r = rig({ fake, kv, clock: manualClock(Date.now()) });
       await (await r.chat(hello())).body?.cancel();
     }
-    const c = capture();
+    const c = captureIo();
     const code = await run(["models"], {
       OPENROUTER_BASE_URL: fake.baseUrl,
       FREEROUTER_KV_PATH: `${dir}/kv.sqlite`,
@@ -158,7 +145,7 @@ Deno.test("run() check prints the key's tier, usage and today's free-model quota
       usage_daily: 0.25,
     },
   });
-  const c = capture();
+  const c = captureIo();
   const code = await run(["check"], {
     OPENROUTER_API_KEY: "sk-or-v1-check-secret",
     OPENROUTER_BASE_URL: fake.baseUrl,
@@ -177,7 +164,7 @@ Deno.test("run() check prints the key's tier, usage and today's free-model quota
 
 Deno.test("run() check exits 1 when OpenRouter rejects the key and 2 when there is none", async () => {
   await using fake = startFakeOpenRouter();
-  const rejected = capture();
+  const rejected = captureIo();
   assert.equal(
     await run(["check"], {
       OPENROUTER_API_KEY: "not-a-real-key",
@@ -189,7 +176,7 @@ Deno.test("run() check exits 1 when OpenRouter rejects the key and 2 when there 
     rejected.out.join(),
     /OpenRouter rejected the key \(401: User not found\.\)/,
   );
-  const missing = capture();
+  const missing = captureIo();
   assert.equal(
     await run(["check"], { OPENROUTER_BASE_URL: fake.baseUrl }, missing.io),
     2,

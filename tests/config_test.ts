@@ -17,6 +17,7 @@ const DEFAULTS: ServerConfig = {
   requestTimeout: 60,
   streamIdleTimeout: 60,
   kvPath: ".freerouter/kv.sqlite",
+  kvAccessToken: undefined,
   accessKey: undefined,
   rpm: 20,
   maxWait: 30,
@@ -76,6 +77,7 @@ Deno.test("parseServerConfig() reads every key", () => {
       REQUEST_TIMEOUT: "30",
       FREEROUTER_STREAM_IDLE_TIMEOUT: "45",
       FREEROUTER_KV_PATH: "/tmp/freerouter.sqlite",
+      DENO_KV_ACCESS_TOKEN: "kv-token-0123456789",
       FREEROUTER_API_KEY: ACCESS_SECRET,
       FREEROUTER_RPM: "0",
       FREEROUTER_MAX_WAIT: "2.5",
@@ -104,6 +106,7 @@ Deno.test("parseServerConfig() reads every key", () => {
       requestTimeout: 30,
       streamIdleTimeout: 45,
       kvPath: "/tmp/freerouter.sqlite",
+      kvAccessToken: "kv-token-0123456789",
       accessKey: ACCESS_SECRET,
       rpm: 0,
       maxWait: 2.5,
@@ -364,6 +367,28 @@ Deno.test("parseServerConfig() never puts a secret in an error message", () => {
   }
 });
 
+Deno.test("parseServerConfig() refuses an OpenRouter key holding a quote or a backtick, without showing it", () => {
+  for (
+    const key of [
+      `"${OPENROUTER_SECRET}`,
+      `'${OPENROUTER_SECRET}`,
+      `${OPENROUTER_SECRET}"`,
+      `\`${OPENROUTER_SECRET}\``,
+      `${OPENROUTER_SECRET.slice(0, 12)}'${OPENROUTER_SECRET.slice(12)}`,
+    ]
+  ) {
+    const message = configError(
+      { OPENROUTER_API_KEY: key },
+      "OPENROUTER_API_KEY",
+    );
+    assert.equal(
+      message,
+      "Invalid configuration: OPENROUTER_API_KEY must be printable ASCII without spaces, quotes or line breaks (look for a stray quote or \\n in .env)",
+    );
+    assert.equal(message.includes(OPENROUTER_SECRET.slice(0, 12)), false);
+  }
+});
+
 Deno.test("parseDotenv() reads KEY=value lines, export prefixes and spaces around =", () => {
   assert.deepEqual(
     parseDotenv(
@@ -537,6 +562,19 @@ Deno.test("loadEnv() lets .env fill in a variable the environment sets empty", a
     { FREEROUTER_TEST_EMPTY: "" },
     (dir) => {
       assert.equal(loadEnv(dir).FREEROUTER_TEST_EMPTY, "from-file");
+    },
+  );
+});
+
+Deno.test("parseServerConfig() reads loadEnv(): an unclosed quote in .env leaves a quote in the OpenRouter key, which is refused", async () => {
+  await withDotenv(
+    `OPENROUTER_API_KEY="${OPENROUTER_SECRET}\n`,
+    { OPENROUTER_API_KEY: undefined },
+    (dir) => {
+      const env = loadEnv(dir);
+      assert.equal(env.OPENROUTER_API_KEY, `"${OPENROUTER_SECRET}`);
+      const message = configError(env, "OPENROUTER_API_KEY");
+      assert.equal(message.includes(OPENROUTER_SECRET), false, message);
     },
   );
 });

@@ -160,3 +160,11 @@ Deno.test("createHandler() keeps the key out of a mid-stream upstream error that
     for (const line of lines) assert.ok(!line.includes(SERVER_KEY), line);
   }
 });
+
+Deno.test("isWellFormedKey() refuses quotes and backticks, which OpenRouter keys never hold", () => {
+  for (const quote of ['"', "'", "`"]) {
+    for (const bad of [`${quote}${SECRET}`, `${SECRET}${quote}`]) {
+      assert.equal(isWellFormedKey(bad), false, bad);
+    }
+  }
+});

@@ -7,9 +7,30 @@
  * @module
  */
 
-/** Whether `key` can be sent as a bearer token: printable ASCII, no spaces. */
+/**
+ * Whether `key` can be an OpenRouter key: printable ASCII (so it can be sent
+ * as a bearer token), no spaces, and no quote characters (`"`, `'`, `` ` ``),
+ * which OpenRouter keys never hold: one there is a stray quote from `.env`.
+ */
 export function isWellFormedKey(key: string): boolean {
-  return /^[\x21-\x7e]+$/.test(key);
+  return /^[\x21-\x7e]+$/.test(key) && !/["'`]/.test(key);
+}
+
+/**
+ * `url` without the user name and password it may carry, for messages (a
+ * base URL can hold credentials for a gateway in front of OpenRouter).
+ */
+export function withoutCredentials(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.username === "" && parsed.password === "") return url;
+  parsed.username = "";
+  parsed.password = "";
+  return parsed.href;
 }
 
 /**

@@ -7,6 +7,8 @@ import { supports, supportsReasoning } from "../core/capabilities.ts";
 import { quotaLines } from "./check_quota.ts";
 import { ConfigError, type ServerConfig } from "./config.ts";
 import { handlerFor, openKv } from "./serve.ts";
+import { redactSecret, withoutCredentials } from "../core/secrets.ts";
+import { failedRequestError } from "../upstream/get_text.ts";
 import type { FreeModel } from "../types.ts";
 
 function capabilityList(model: FreeModel): string {
@@ -59,10 +61,17 @@ export async function printModels(
   config: ServerConfig,
   out: (line: string) => void,
 ): Promise<number> {
-  const kv = await openKv(config.kvPath);
+  const kv = await openKv(config.kvPath, config.kvAccessToken);
   const handler = handlerFor(config, kv, { info() {}, warn() {} });
   try {
-    const pool = await handler.models();
+    const pool = await handler.models().catch((err) => {
+      throw new Error(
+        `Cannot load the free model list from ${
+          withoutCredentials(config.baseUrl)
+        }: ${err instanceof Error ? err.message : err}`,
+        { cause: err },
+      );
+    });
     const headers: Record<string, string> = config.accessKey
       ? { authorization: `Bearer ${config.accessKey}` }
       : {};
@@ -118,32 +127,100 @@ export async function printModels(
   }
 }
 
+/**
+ * `freerouter check`'s exit code when OpenRouter could not answer (a 5xx, a
+ * 429, no connection, no answer in time): the key was not checked, try again
+ * later (`EX_TEMPFAIL` of sysexits.h). A key OpenRouter rejects (401, 403)
+ * exits 1.
+ */
+export const CHECK_NOT_ANSWERED = 75;
+
+/** Whether a `/key` status is OpenRouter's trouble (or a limit), not a verdict on the key. */
+function isUnanswered(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The `Tier:` of a `/key` answer (its text, `undefined` when it could not be
+ * read): unknown unless `is_free_tier` says it.
+ */
+function tier(text: string | undefined, body: unknown): string {
+  const free = isRecord(body) && isRecord(body.data)
+    ? body.data.is_free_tier
+    : undefined;
+  if (free === true) return "free (never purchased credits)";
+  if (free === false) return "paid (credits purchased)";
+  if (text === undefined) return "unknown (/key's answer could not be read)";
+  return body === undefined
+    ? "unknown (/key's answer is not JSON)"
+    : "unknown (/key did not report is_free_tier)";
+}
+
 /** `freerouter check`: the key's tier, limits, usage and today's free quota. */
 export async function printKeyCheck(
   config: ServerConfig,
   out: (line: string) => void,
   now: number = Date.now(),
 ): Promise<number> {
-  if (!config.openrouterApiKey) {
+  const apiKey = config.openrouterApiKey;
+  if (!apiKey) {
     throw new ConfigError(
       "OPENROUTER_API_KEY is not set: there is no key to check",
     );
   }
-  const res = await fetch(`${config.baseUrl}/key`, {
-    headers: { authorization: `Bearer ${config.openrouterApiKey}` },
-    signal: AbortSignal.timeout(config.requestTimeout * 1000),
-  });
-  const body = await res.json().catch(() => undefined) as
-    | Record<string, unknown>
-    | undefined;
+  const url = `${withoutCredentials(config.baseUrl)}/key`;
+  let res: Response;
+  try {
+    res = await fetch(`${config.baseUrl}/key`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+      signal: AbortSignal.timeout(config.requestTimeout * 1000),
+    });
+  } catch (err) {
+    const why = err instanceof DOMException && err.name === "TimeoutError"
+      ? `no answer within ${config.requestTimeout} s`
+      : failedRequestError(err, apiKey).message;
+    out(
+      `Could not reach OpenRouter: GET ${url} failed (${why}); the key was not checked, try again later`,
+    );
+    return CHECK_NOT_ANSWERED;
+  }
+  const text = await res.text().catch(() => undefined);
+  let body: unknown;
+  try {
+    body = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
   if (!res.ok) {
-    const message =
-      (body?.error as { message?: string } | undefined)?.message ??
-        res.statusText;
-    out(`OpenRouter rejected the key (${res.status}: ${message})`);
+    const reported = isRecord(body) && isRecord(body.error)
+      ? body.error.message
+      : undefined;
+    const message = redactSecret(
+      typeof reported === "string" && reported !== ""
+        ? reported
+        : res.statusText || "no message",
+      apiKey,
+    );
+    const status = `${res.status}: ${message}`;
+    if (res.status === 401 || res.status === 403) {
+      out(`OpenRouter rejected the key (${status})`);
+      return 1;
+    }
+    if (isUnanswered(res.status)) {
+      out(
+        `OpenRouter could not answer GET ${url} (${status}); the key was not checked, try again later`,
+      );
+      return CHECK_NOT_ANSWERED;
+    }
+    out(
+      `OpenRouter answered GET ${url} with ${status}; the key was not checked`,
+    );
     return 1;
   }
-  const data = (body?.data ?? {}) as Record<string, unknown>;
+  const data = isRecord(body) && isRecord(body.data) ? body.data : {};
   const money = (v: unknown) =>
     typeof v === "number" ? `$${v.toFixed(2)}` : "n/a";
   const quota = data.free_model_daily_requests as {
@@ -152,13 +229,11 @@ export async function printKeyCheck(
     remaining?: number;
   } | undefined;
   const lines = [
-    `Tier:              ${
-      data.is_free_tier === true
-        ? "free (never purchased credits)"
-        : "paid (credits purchased)"
-    }`,
+    `Tier:              ${tier(text, body)}`,
     `Credit limit:      ${
-      data.limit == null
+      data.limit === undefined
+        ? "not reported"
+        : data.limit === null
         ? "none"
         : `${money(data.limit)} (${money(data.limit_remaining)} left${
           data.limit_reset ? `, resets ${data.limit_reset}` : ""
@@ -174,12 +249,7 @@ export async function printKeyCheck(
         } left (resets 00:00 UTC)`
         : "not reported"
     }`,
-    ...await quotaLines(
-      body,
-      config.openrouterApiKey,
-      config.kvPath,
-      now,
-    ),
+    ...await quotaLines(body, apiKey, config.kvPath, now),
   ];
   out(lines.join("\n"));
   return 0;

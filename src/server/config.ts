@@ -26,6 +26,8 @@ export interface ServerConfig {
   requestTimeout: number;
   streamIdleTimeout: number;
   kvPath: string;
+  /** The KV Connect access token (`DENO_KV_ACCESS_TOKEN`), when set. */
+  kvAccessToken: string | undefined;
   accessKey: string | undefined;
   rpm: number;
   maxWait: number;
@@ -77,12 +79,15 @@ const setting = (s: NumericSetting) =>
     }
   }).default(s.default);
 
-/** An OpenRouter key: sent in a header, so printable ASCII (never echoed back). */
+/**
+ * An OpenRouter key: sent in a header, so printable ASCII, and never holding
+ * a quote (an unclosed quote in `.env` stays in the value). Never echoed back.
+ */
 const upstreamKey = optionalSecret.refine(
   (v) => v === undefined || isWellFormedKey(v),
   {
     error:
-      "must be printable ASCII without spaces or line breaks (look for a stray quote or \\n in .env)",
+      "must be printable ASCII without spaces, quotes or line breaks (look for a stray quote or \\n in .env)",
   },
 );
 
@@ -123,6 +128,7 @@ const envSchema = z.object({
     ".freerouter/kv.sqlite",
   ),
   FREEROUTER_API_KEY: optionalSecret,
+  DENO_KV_ACCESS_TOKEN: optionalSecret,
   FREEROUTER_RPM: setting(SETTINGS.rpm),
   FREEROUTER_MAX_WAIT: setting(SETTINGS.maxWait),
   FREEROUTER_MAX_BODY_BYTES: setting(SETTINGS.maxBodyBytes),
@@ -175,7 +181,11 @@ const envSchema = z.object({
  */
 export const ENV_KEYS: readonly string[] = Object.keys(envSchema.shape);
 
-const SECRETS = new Set(["OPENROUTER_API_KEY", "FREEROUTER_API_KEY"]);
+const SECRETS = new Set([
+  "OPENROUTER_API_KEY",
+  "FREEROUTER_API_KEY",
+  "DENO_KV_ACCESS_TOKEN",
+]);
 
 /**
  * Validates the environment. Empty strings count as unset. Throws
@@ -212,6 +222,7 @@ export function parseServerConfig(
     requestTimeout: e.REQUEST_TIMEOUT,
     streamIdleTimeout: e.FREEROUTER_STREAM_IDLE_TIMEOUT,
     kvPath: e.FREEROUTER_KV_PATH,
+    kvAccessToken: e.DENO_KV_ACCESS_TOKEN,
     accessKey: e.FREEROUTER_API_KEY,
     rpm: e.FREEROUTER_RPM,
     maxWait: e.FREEROUTER_MAX_WAIT,

@@ -26,8 +26,9 @@ Usage:
   freerouter --help | --version
 
 Configuration comes from the environment and .env (see README.md); --host and
---port override HOST and PORT. Exit codes: 0 ok, 1 runtime failure, 2 usage or
-configuration error.`;
+--port override HOST and PORT. Exit codes: 0 ok, 1 runtime failure (check: the
+key was rejected), 2 usage or configuration error, 75 check got no answer from
+OpenRouter (try again later).`;
 
 /** A parsed command line. */
 export type Command =

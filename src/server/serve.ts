@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { checkExposure, ConfigError, type ServerConfig } from "./config.ts";
+import {
+  checkExposure,
+  ConfigError,
+  isLoopback,
+  type ServerConfig,
+} from "./config.ts";
+import { loopbackOnly } from "./host_guard.ts";
 import { loadClientKeys } from "./client_keys_file.ts";
 import {
   createHandler,
@@ -14,12 +20,28 @@ import {
 import { consoleLogger, stderrLines } from "./logger.ts";
 import type { Logger } from "../options.ts";
 import { VERSION } from "../version.ts";
+import { withoutCredentials } from "../core/secrets.ts";
 
-/** Opens the Deno KV store named by FREEROUTER_KV_PATH, creating its directory, and checks it is usable. */
-export async function openKv(path: string): Promise<Deno.Kv> {
+/**
+ * Opens the Deno KV store named by FREEROUTER_KV_PATH, creating its
+ * directory, and checks it is usable. A KV Connect URL takes its access
+ * token from `DENO_KV_ACCESS_TOKEN`, which Deno reads from the process
+ * environment only: a token from `.env` (`accessToken`) is put there.
+ */
+export async function openKv(
+  path: string,
+  accessToken?: string,
+): Promise<Deno.Kv> {
+  const remote = /^https?:\/\//.test(path);
+  if (
+    remote && accessToken !== undefined &&
+    Deno.env.get("DENO_KV_ACCESS_TOKEN") !== accessToken
+  ) {
+    Deno.env.set("DENO_KV_ACCESS_TOKEN", accessToken);
+  }
   let kv: Deno.Kv;
   try {
-    if (path !== ":memory:" && !/^https?:\/\//.test(path)) {
+    if (path !== ":memory:" && !remote) {
       const slash = path.lastIndexOf("/");
       if (slash > 0) {
         await Deno.mkdir(path.slice(0, slash), { recursive: true });
@@ -45,6 +67,25 @@ export async function openKv(path: string): Promise<Deno.Kv> {
     );
   }
   return kv;
+}
+
+/**
+ * `Deno.serve`'s error (`Address already in use (os error 98)`) naming the
+ * address it could not listen on; same name, the original as `cause`.
+ */
+function listenError(err: unknown, host: string, port: number): Error {
+  const address = host.includes(":") && !host.startsWith("[")
+    ? `[${host}]:${port}`
+    : `${host}:${port}`;
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = err instanceof Deno.errors.AddrInUse
+    ? " (another process listens there: stop it, or set PORT or --port)"
+    : "";
+  const out = new Error(`Cannot listen on ${address}: ${message}${hint}`, {
+    cause: err,
+  });
+  if (err instanceof Error) out.name = err.name;
+  return out;
 }
 
 /** How often the proxy reads OpenRouter's `GET /key` (also at start and after a daily-cap 429). */
@@ -107,9 +148,9 @@ export async function serve(
   });
   checkExposure(config);
   const clientKeys = config.clientKeysPath
-    ? await loadClientKeys(config.clientKeysPath)
+    ? await loadClientKeys(config.clientKeysPath, config.accessKey)
     : undefined;
-  const kv = await openKv(config.kvPath);
+  const kv = await openKv(config.kvPath, config.kvAccessToken);
   const handler = handlerFor(config, kv, logger, {
     clientKeys,
     quotaRefresh: QUOTA_REFRESH_SECONDS,
@@ -121,12 +162,12 @@ export async function serve(
       hostname: config.host,
       port: config.port,
       onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-    }, handler);
+    }, isLoopback(config.host) ? loopbackOnly(handler) : handler);
   } catch (err) {
     await handler.close();
     kv.close();
     stderr?.[Symbol.dispose]();
-    throw err;
+    throw listenError(err, config.host, config.port);
   }
   const addr = await listening.promise;
   const host = addr.hostname.includes(":")
@@ -137,12 +178,20 @@ export async function serve(
     `freerouter ${VERSION} listening on ${url} (OpenAI base URL ${url}/v1)`,
   );
   stderr?.flush(); // at once: people and scripts wait for this line
+  if (!config.openrouterApiKey && (config.accessKey || clientKeys)) {
+    // Clients then present freerouter's keys, which are never sent upstream.
+    logger.warn(
+      "OPENROUTER_API_KEY is not set, and clients present freerouter's own keys (FREEROUTER_API_KEY or FREEROUTER_CLIENT_KEYS), which never go upstream: every routed request will get 401 missing_api_key until OPENROUTER_API_KEY is set",
+    );
+  }
   // Warm the free pool; startup succeeds even when OpenRouter is unreachable.
   handler.models().then(
     (pool) => logger.info(`${pool.length} free models in the pool`),
     (err) =>
       logger.warn(
-        `Could not load the free model list yet (will retry on demand): ${
+        `Could not load the free model list from ${
+          withoutCredentials(config.baseUrl)
+        } yet (will retry on demand): ${
           err instanceof Error ? err.message : err
         }`,
       ),

@@ -5,7 +5,7 @@
  * @module
  */
 import { settledByAbort } from "./scope.ts";
-import { redactedError } from "../core/secrets.ts";
+import { redactedError, redactSecret } from "../core/secrets.ts";
 
 /** Where and how to send the request. */
 export interface GetOptions {
@@ -16,10 +16,28 @@ export interface GetOptions {
 }
 
 /**
+ * The error of a request that failed before any answer, for messages: the
+ * runtime's, with the reason it keeps in `cause` (`fetch failed: client error
+ * (Connect): tcp connect error: Connection refused`), same name, `apiKey`
+ * redacted. The URL the runtime quotes there is left out: callers name it.
+ */
+export function failedRequestError(
+  err: unknown,
+  apiKey: string | undefined,
+): Error {
+  const out = redactedError(err, apiKey);
+  const cause = err instanceof Error && err.cause instanceof Error
+    ? err.cause.message.replace(/^error sending request for url \(.*?\): /, "")
+    : "";
+  if (cause !== "") out.message += `: ${redactSecret(cause, apiKey)}`;
+  return out;
+}
+
+/**
  * `GET {baseUrl}{path}` with `apiKey` as the bearer token when given: the
- * body's text. Rejects when OpenRouter
- * answers a non-2xx (`GET {path} answered {status}`), when the request fails
- * (the runtime's error, the key redacted from its message), or when nothing
+ * body's text. Rejects when OpenRouter answers a non-2xx (`GET {path}
+ * answered {status}`), when the request fails ({@link failedRequestError}:
+ * the runtime's error and its reason, the key redacted), or when nothing
  * came in time or `signal` aborted.
  */
 export async function getText(
@@ -41,7 +59,7 @@ export async function getText(
       signal: controller.signal,
     }).catch((err) => {
       // The runtime's message can quote the headers: never the key.
-      throw redactedError(err, apiKey);
+      throw failedRequestError(err, apiKey);
     });
     if (!res.ok) {
       await res.body?.cancel();

@@ -1,0 +1,86 @@
+/**
+ * DNS rebinding: a proxy listening on loopback (the default) answers only
+ * requests whose `Host` names this machine. Through the real start command:
+ * the guard is the server's, not the library's.
+ */
+import assert from "node:assert/strict";
+import { startMain } from "./_deno_process.ts";
+import { startFakeOpenRouter } from "./fake_openrouter/mod.ts";
+import { isLoopbackHost } from "../src/server/host_guard.ts";
+
+/** One raw HTTP/1.1 request with the given Host header: its status and body. */
+async function withHost(
+  url: string,
+  host: string,
+  path: string,
+  extra = "",
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(
+    new TextEncoder().encode(
+      `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`,
+    ),
+  );
+  const text = await new Response(conn.readable).text();
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+  return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+}
+
+Deno.test("isLoopbackHost() takes localhost, *.localhost, 127.0.0.0/8 and [::1], with or without a port, and nothing else", () => {
+  for (
+    const host of [
+      "localhost",
+      "localhost:8000",
+      "LOCALHOST.:8000",
+      "app.localhost:3000",
+      "127.0.0.1",
+      "127.1.2.3:8000",
+      "[::1]:8000",
+      "[::1]",
+    ]
+  ) assert.equal(isLoopbackHost(host), true, host);
+  for (
+    const host of [
+      "evil.example",
+      "evil.example:8000",
+      "localhost.evil.example",
+      "127.0.0.1.evil.example",
+      "10.0.0.1:8000",
+      "[::2]:8000",
+      "",
+    ]
+  ) assert.equal(isLoopbackHost(host), false, host);
+});
+
+Deno.test("deno task start on loopback refuses a request whose Host names another machine (403 host_not_allowed), and serves localhost", async () => {
+  await using fake = startFakeOpenRouter();
+  const main = await startMain({
+    OPENROUTER_API_KEY: "sk-or-v1-process-test",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    FREEROUTER_KV_PATH: ":memory:",
+  });
+  try {
+    const port = new URL(main.url).port;
+    for (const path of ["/health", "/v1/freerouter/status", "/v1/models"]) {
+      const refused = await withHost(main.url, `evil.example:${port}`, path);
+      assert.equal(refused.status, 403, `${path}: ${refused.body}`);
+      assert.equal(JSON.parse(refused.body).error.code, "host_not_allowed");
+      assert.doesNotMatch(refused.body, /pool_size|models/);
+    }
+    const anthropic = await withHost(
+      main.url,
+      `evil.example:${port}`,
+      "/v1/models",
+      "anthropic-version: 2023-06-01\r\n",
+    );
+    assert.equal(anthropic.status, 403);
+    assert.equal(JSON.parse(anthropic.body).error.type, "permission_error");
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
+      const served = await withHost(main.url, host, "/health");
+      assert.equal(served.status, 200, `${host}: ${served.body}`);
+    }
+  } finally {
+    await main.stop();
+  }
+});

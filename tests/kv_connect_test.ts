@@ -1,0 +1,58 @@
+/**
+ * Several hosts on one store: a KV Connect URL in FREEROUTER_KV_PATH, with
+ * its access token in DENO_KV_ACCESS_TOKEN (from the environment or from
+ * `.env`). Through the real start command, whose `--allow-env` list must
+ * let Deno read the token. The stand-in KV Connect server records the
+ * token it was sent and refuses it (401), so the start stops with one line.
+ */
+import assert from "node:assert/strict";
+import { runToEnd } from "./_deno_process.ts";
+
+const TOKEN = "kv-connect-token-0123456789abcdef";
+
+/** A KV Connect metadata endpoint that records each request's Authorization and answers 401. */
+function kvConnectStandIn() {
+  const seen: Array<string | null> = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      seen.push(req.headers.get("authorization"));
+      return new Response("unauthorized", { status: 401 });
+    },
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    seen,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+for (const from of ["the environment", ".env"] as const) {
+  Deno.test(`deno task start sends DENO_KV_ACCESS_TOKEN from ${from} to a KV Connect URL, and stops with one line (exit 2) that shows no token when the store refuses it`, async () => {
+    await using kv = kvConnectStandIn();
+    const dir = await Deno.makeTempDir();
+    try {
+      const env: Record<string, string> = {
+        OPENROUTER_API_KEY: "sk-or-v1-process-test",
+        OPENROUTER_BASE_URL: "http://127.0.0.1:9/api/v1",
+        FREEROUTER_KV_PATH: kv.url,
+        PORT: "0",
+      };
+      if (from === ".env") {
+        await Deno.writeTextFile(
+          `${dir}/.env`,
+          `DENO_KV_ACCESS_TOKEN=${TOKEN}\n`,
+        );
+      } else env.DENO_KV_ACCESS_TOKEN = TOKEN;
+      const out = await runToEnd(env, dir);
+      assert.equal(out.code, 2, out.stderr);
+      assert.deepEqual(kv.seen, [`Bearer ${TOKEN}`]);
+      assert.match(out.stderr, /Cannot open FREEROUTER_KV_PATH/);
+      assert.doesNotMatch(out.stderr, /Requires env access/);
+      assert.ok(!out.stderr.includes(TOKEN), out.stderr);
+      assert.ok(!out.stdout.includes(TOKEN), out.stdout);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
