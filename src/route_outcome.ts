@@ -6,7 +6,6 @@
  */
 import { type Attempt, FreeRouterError, UpstreamHTTPError } from "./errors.ts";
 import type { UpstreamFailure } from "./core/failure.ts";
-import { redactSecret } from "./core/secrets.ts";
 
 export function attemptOf(
   model: string,
@@ -19,18 +18,14 @@ export function attemptOf(
     : { model, outcome, ms };
 }
 
-/**
- * The upstream's refusal as the client gets it, without the key that was
- * sent (an upstream may quote the request's authorization back).
- */
+/** The upstream's refusal as the client gets it (its failure already redacted). */
 export function refusal(
   failure: UpstreamFailure,
   attempts: Attempt[],
-  apiKey: string,
 ): UpstreamHTTPError {
   return new UpstreamHTTPError(
     failure.status,
-    redactSecret(failure.text ?? "", apiKey),
+    failure.text ?? "",
     attempts,
     failure.contentType,
   );

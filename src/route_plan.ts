@@ -36,6 +36,26 @@ export interface RoutePlan {
   body: (model: FreeModel) => string;
 }
 
+/** The models of a ranked pool on a client's list, once per (pool, list). */
+const onLists = new WeakMap<
+  readonly FreeModel[],
+  WeakMap<readonly string[], readonly FreeModel[]>
+>();
+
+function onList(
+  pool: readonly FreeModel[],
+  list: readonly string[],
+): readonly FreeModel[] {
+  let byList = onLists.get(pool);
+  if (byList === undefined) onLists.set(pool, byList = new WeakMap());
+  let models = byList.get(list);
+  if (models === undefined) {
+    models = pool.filter((m) => matchesAny(m.id, list));
+    byList.set(list, models);
+  }
+  return models;
+}
+
 /**
  * Plans a run over `pool`. Throws a `no_capable_model` error when no free
  * model can serve the request (an unknown alias, or every model misfits).
@@ -70,10 +90,20 @@ export function planRoute(
     });
   }
   const allowed = context.models;
+  const usable = allowed === undefined
+    ? ranked.pool
+    : onList(ranked.pool, allowed);
+  if (usable.length === 0) {
+    throw new FreeRouterError(
+      "no_capable_model",
+      `No free model of the pool is on this client's list (${
+        allowed!.join(", ")
+      })`,
+      { param: "model" },
+    );
+  }
   const order = orderCandidates({
-    pool: allowed === undefined
-      ? ranked.pool
-      : ranked.pool.filter((m) => matchesAny(m.id, allowed)),
+    pool: usable,
     requested: request.model,
     needs,
     cooldowns: state.cooldowns,

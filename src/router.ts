@@ -13,6 +13,7 @@ import {
   classifyFailure,
   describeFailure,
   effectiveStatus,
+  redactedFailure,
   sameModelRetry,
 } from "./core/failure.ts";
 import { fetchFreePool } from "./upstream/catalog_fetch.ts";
@@ -246,7 +247,7 @@ export class Router {
         }
         return { model: model.id, attempts, answer: result.value };
       }
-      const failure = result.failure;
+      const failure = redactedFailure(result.failure, context.apiKey);
       const outcome = describeFailure(failure);
       attempts.push(attemptOf(model.id, outcome, ms, continuation));
       const verdict = classifyFailure(failure, {
@@ -255,7 +256,7 @@ export class Router {
         continuation,
       });
       if (verdict.action === "return") {
-        throw refusal(failure, attempts, context.apiKey);
+        throw refusal(failure, attempts);
       }
       // Only failures that say something about the model count in its health.
       const transient = verdict.action === "next" &&
@@ -303,7 +304,11 @@ export class Router {
           learnBudget(this.#options, model.id, verdict.effect);
           again = true;
           if (wait > 0) {
-            await this.#admission.pause(wait, readSignal(context.signal));
+            await this.#admission.pause(
+              wait,
+              readSignal(context.signal),
+              attempts,
+            );
           }
           continue; // the same model once more
         }

@@ -46,3 +46,38 @@ Deno.test("createHandler() records the attempts of a request the client abandone
     ),
   );
 });
+
+Deno.test("createHandler() records the attempts of a request the client abandoned while it waited to try its named model again", async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = (message: string, fields?: Record<string, unknown>) =>
+    void (message === "request" && lines.push(fields ?? {}));
+  const waiting = deferred();
+  await using r = rig({
+    logger: { info: log, warn: () => {} },
+    sameModelWait: 10,
+    // The wait for the named model's reset: told when it starts, ended only by the abort.
+    sleep: (_ms, signal) => {
+      waiting.resolve();
+      return new Promise((_, reject) =>
+        signal?.addEventListener("abort", () => reject(signal.reason))
+      );
+    },
+  });
+  r.fake.script(A, {
+    status: 429,
+    headers: { "retry-after": "2" },
+    body: {
+      error: { message: `Rate limit exceeded: limit_rpm/${A}`, code: 429 },
+    },
+  });
+  const controller = new AbortController();
+  const pending = r.chat(hello(A), { signal: controller.signal });
+  await within(waiting.promise, "the wait for the named model");
+  controller.abort();
+  const res = await pending.catch((err) => err);
+  if (res instanceof Response) await res.body?.cancel();
+  await r.handler.close();
+  const line = lines.find((l) => l.error === "aborted");
+  assert.ok(line, JSON.stringify(lines));
+  assert.equal(String(line.attempts), `${A}=429`);
+});

@@ -91,16 +91,20 @@ Deno.test("run() check says the tier is unknown when /key answers 200 without a 
   }
 });
 
-Deno.test("run() check says the tier is unknown when /key answers 200 with a body that is not JSON", async () => {
+Deno.test("run() check says the tier is unknown and exits 1 (not checked) when /key answers 200 with a body that is not OpenRouter's report", async () => {
   await using fake = startFakeOpenRouter();
   fake.scriptKey({
     headers: { "content-type": "text/html" },
     body: "<html>maintenance</html>",
   });
-  const { code, err, text } = await check(fake.baseUrl);
-  assert.equal(code, 0, err.join());
+  const { code, text } = await check(fake.baseUrl);
+  assert.equal(code, 1, text);
   assert.match(text, /^Tier: +unknown \(\/key's answer is not JSON\)$/m);
   assert.match(text, /^Credit limit: +not reported$/m);
+  assert.match(
+    text,
+    /answered 200 without OpenRouter's key report \(is OPENROUTER_BASE_URL right\?\); the key was not checked$/,
+  );
   assert.doesNotMatch(text, /paid|credits purchased|1,?000/);
 });
 

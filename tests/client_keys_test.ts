@@ -449,3 +449,29 @@ Deno.test("createHandler() answers a client that named a model only from its lis
   );
   await auto.body?.cancel();
 });
+
+Deno.test("createHandler() treats openrouter/auto on a client's list as the alias it is, and answers 400 when no free model is on the list of a client that named one", async () => {
+  const QWEN = "qwen/qwen3-coder:free";
+  await using r = clientRig({
+    clientKeys: [
+      { name: "alice", key: ALICE, models: ["qwen/*", "openrouter/auto"] },
+      { name: "bob", key: BOB, models: ["openai/gpt-4o"] },
+    ],
+  });
+  r.fake.script(QWEN, errorStatus(502));
+  const auto = await r.chat(hello("openrouter/auto"), as(ALICE));
+  assert.equal(auto.status, 200);
+  assert.equal(
+    auto.headers.get("x-freerouter-model"),
+    "nvidia/nemotron-3-super-120b-a12b:free",
+    "the whole pool, not only the qwen models",
+  );
+  await auto.body?.cancel();
+  const paid = await r.chat(hello("openai/gpt-4o"), as(BOB));
+  assert.equal(paid.status, 400);
+  const body = await paid.json();
+  assert.equal(body.error.code, "no_capable_model");
+  assert.equal(body.error.param, "model");
+  assert.match(body.error.message, /on this client's list \(openai\/gpt-4o\)/);
+  assert.equal(r.fake.chatRequests().length, 2, "no attempt for bob");
+});

@@ -301,12 +301,26 @@ Deno.test("parseServerConfig() takes FREEROUTER_CORS_ORIGINS as * or origins, an
     parseServerConfig({ FREEROUTER_CORS_ORIGINS: "*" }).corsOrigins,
     ["*"],
   );
+  // An extension's or an app's origin, as the browser sends it.
+  assert.deepEqual(
+    parseServerConfig({
+      FREEROUTER_CORS_ORIGINS:
+        "chrome-extension://abcdefghijklmnop, moz-extension://4b1f-9c, tauri://localhost",
+    }).corsOrigins,
+    [
+      "chrome-extension://abcdefghijklmnop",
+      "moz-extension://4b1f-9c",
+      "tauri://localhost",
+    ],
+  );
   for (
     const bad of [
       "not a url",
       "https://a.example/",
       "https://a.example/app",
       "a.example",
+      "chrome-extension://abc/popup.html",
+      "null",
     ]
   ) {
     assert.match(

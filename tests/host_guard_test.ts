@@ -81,6 +81,39 @@ Deno.test("deno task start on loopback refuses a request whose Host names anothe
       assert.equal(served.status, 200, `${host}: ${served.body}`);
     }
   } finally {
+    await main.stop(); // all of stderr read
+  }
+  // Logged once per host, however many requests it sent.
+  const logged = main.stderr().match(/Refused a request for Host/g) ?? [];
+  assert.equal(logged.length, 1, main.stderr());
+});
+
+Deno.test("deno task start on loopback with FREEROUTER_API_KEY serves any Host (a tunnel or a reverse proxy keeps the public name)", async () => {
+  await using fake = startFakeOpenRouter();
+  const main = await startMain({
+    OPENROUTER_API_KEY: "sk-or-v1-process-test",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    FREEROUTER_KV_PATH: ":memory:",
+    FREEROUTER_API_KEY: "fr-access-key-0123",
+  });
+  try {
+    const host = "freerouter.example.com";
+    const health = await withHost(main.url, host, "/health");
+    assert.equal(health.status, 200, health.body);
+    const status = await withHost(
+      main.url,
+      host,
+      "/v1/freerouter/status",
+      "Authorization: Bearer fr-access-key-0123\r\n",
+    );
+    assert.equal(status.status, 200, status.body);
+    const unauthorised = await withHost(
+      main.url,
+      host,
+      "/v1/freerouter/status",
+    );
+    assert.equal(unauthorised.status, 401);
+  } finally {
     await main.stop();
   }
 });

@@ -11,6 +11,7 @@ import { isWellFormedKey, redactSecret } from "../src/core/secrets.ts";
 import { hello, rig, SERVER_KEY } from "./_harness.ts";
 import {
   chunk,
+  dailyCap,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   streamErrorEvent,
 } from "./fake_openrouter/mod.ts";
@@ -167,4 +168,22 @@ Deno.test("isWellFormedKey() refuses quotes and backticks, which OpenRouter keys
       assert.equal(isWellFormedKey(bad), false, bad);
     }
   }
+});
+
+Deno.test("createHandler() keeps the key out of an account block's reason (KV, the status report) when the daily cap's 429 quotes it", async () => {
+  await using r = rig();
+  const cap = dailyCap({ highBalance: true });
+  const body = cap.body as { error: { message: string } };
+  body.error.message += `(key ${SERVER_KEY})`;
+  r.fake.script(A, cap);
+  const res = await r.chat(hello());
+  assert.equal(res.status, 429);
+  const text = await res.text();
+  assert.ok(!text.includes(SERVER_KEY), text);
+  const status = await (await r.request("/v1/freerouter/status")).text();
+  assert.ok(!status.includes(SERVER_KEY), status);
+  assert.match(
+    status,
+    /free-models-per-day-high-balance\. \(key \[redacted\]\)/,
+  );
 });

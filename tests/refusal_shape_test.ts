@@ -140,3 +140,23 @@ Deno.test("createHandler() answers a client that speaks Anthropic's API (anthrop
   const openai = await r.request("/v1/messages/batches", { method: "POST" });
   assert.equal((await openai.json()).error.type, "not_found_error");
 });
+
+Deno.test("createHandler() keeps OpenRouter's refusal unchanged on chat completions even for a client that sends anthropic-version", async () => {
+  await using r = rig();
+  const refusal = {
+    error: {
+      message: "Provider rejected the input",
+      code: 400,
+      metadata: { x: 1 },
+    },
+  };
+  r.fake.script(A, { status: 400, body: refusal });
+  const res = await r.chat(hello(), {
+    headers: {
+      "content-type": "application/json",
+      "anthropic-version": "2023-06-01",
+    },
+  });
+  assert.equal(res.status, 400);
+  assert.deepEqual(await res.json(), refusal);
+});

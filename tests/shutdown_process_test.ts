@@ -7,7 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { deferred, within } from "./_async.ts";
-import { type MainProcess, startMain } from "./_deno_process.ts";
+import {
+  denoProcess,
+  MAIN,
+  type MainProcess,
+  startMain,
+} from "./_deno_process.ts";
 import {
   chunk,
   DONE,
@@ -129,5 +134,41 @@ Deno.test("deno task start: a SIGTERM sent as soon as the listening line is out 
     const status = await within(main.exited, "the exit");
     assert.equal(status.code, 0, `round ${round}:\n${main.stderr()}`);
     assert.match(main.stderr(), SHUTTING_DOWN);
+  }
+});
+
+Deno.test("deno task start: a SIGTERM while the start hangs (its client keys file is a FIFO nobody writes) exits at once with 143, by freerouter's own exit", async () => {
+  const dir = await Deno.makeTempDir();
+  const fifo = `${dir}/clients.json`;
+  try {
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.equal(made.code, 0, "mkfifo");
+    const child = denoProcess(MAIN, {
+      env: {
+        OPENROUTER_API_KEY: "sk-or-v1-process-test",
+        FREEROUTER_KV_PATH: ":memory:",
+        FREEROUTER_CLIENT_KEYS: fifo,
+        PORT: "0",
+      },
+    });
+    // Opening the FIFO for writing returns once the start opened it to read:
+    // the start is then waiting on it, with its signal listeners in place.
+    const writer = await within(
+      Deno.open(fifo, { write: true }),
+      "the start opening its keys file",
+    );
+    child.kill("SIGTERM");
+    const status = await within(child.status, "the exit");
+    writer.close();
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+    assert.equal(status.code, 143);
+    assert.equal(
+      status.signal,
+      null,
+      "freerouter exited, not the runtime's default",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -13,6 +13,7 @@
  * @module
  */
 import { z } from "zod";
+import { isAutoName } from "./aliases.ts";
 
 /**
  * One client of the proxy: its name (shown in the status and the metrics,
@@ -201,16 +202,16 @@ export function mayUseModel(
 /**
  * The models a client's request may be answered by, as the client's list of
  * ids and patterns; `undefined` for any. A client that named a model (an id,
- * with a `/`) is answered only by models on its list, its fallbacks too; an
- * alias the client may use (`auto`, `auto:*`, one of the operator's) grants
- * the alias's models.
+ * with a `/`, not `openrouter/auto`) is answered only by models on its list,
+ * its fallbacks too; an alias the client may use (`auto`, `auto:*`,
+ * `openrouter/auto`, one of the operator's) grants the alias's models.
  */
 export function modelsFor(
   client: ClientKey,
   model: string | undefined,
 ): readonly string[] | undefined {
   return client.models !== undefined && model !== undefined &&
-      model.includes("/")
+      model.includes("/") && !isAutoName(model)
     ? client.models
     : undefined;
 }

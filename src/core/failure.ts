@@ -7,6 +7,7 @@
  */
 import { type Capability, capabilityFromNotFound } from "./capabilities.ts";
 import { resetHint } from "./reset_hint.ts";
+import { redactSecret } from "./secrets.ts";
 
 /** The error object OpenRouter puts in error bodies and SSE error events. */
 export interface UpstreamErrorInfo {
@@ -307,4 +308,33 @@ export function sameModelRetry(
   if (effect?.kind !== "transient") return undefined;
   if (failure.kind === "network") return 0;
   return failure.kind === "http" && failure.status >= 500 ? 0 : undefined;
+}
+
+/**
+ * `failure` without `secret` (the key the attempt was sent with) in its text,
+ * parsed body and error message: an upstream may quote the request's
+ * authorization back, and a failure's text reaches clients (a refusal), the
+ * KV store and the status page (an account block's reason). The same object
+ * when there is nothing to redact.
+ */
+export function redactedFailure(
+  failure: UpstreamFailure,
+  secret: string | undefined,
+): UpstreamFailure {
+  const text = failure.text ??
+    (failure.body === undefined ? undefined : JSON.stringify(failure.body));
+  if (text === undefined || redactSecret(text, secret) === text) return failure;
+  const clean = redactSecret(text, secret);
+  let body: unknown = clean;
+  try {
+    body = JSON.parse(clean);
+  } catch {
+    // not JSON: the text is the body
+  }
+  return {
+    ...failure,
+    body,
+    error: errorInfo(body),
+    ...(failure.text === undefined ? {} : { text: clean }),
+  };
 }

@@ -158,9 +158,18 @@ export function isExpired(
   model: Pick<FreeModel, "expiration_date">,
   now: number,
 ): boolean {
-  return model.expiration_date !== null &&
-    Date.parse(model.expiration_date) <= now;
+  const date = model.expiration_date;
+  if (date === null) return false;
+  let at = expiries.get(date);
+  if (at === undefined) {
+    if (expiries.size >= 1000) expiries.clear();
+    expiries.set(date, at = Date.parse(date));
+  }
+  return at <= now; // NaN (a date that does not parse) never expires
 }
+
+/** Parsed expiration dates: a handful of distinct strings, parsed once. */
+const expiries = new Map<string, number>();
 
 /**
  * Builds the free pool from OpenRouter's raw `/models` rows: free chat models

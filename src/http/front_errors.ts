@@ -10,6 +10,14 @@
 import { anthropicErrorBody } from "../fronts/anthropic/mod.ts";
 import type { Front } from "./routes.ts";
 
+/**
+ * The front a request on a route every client shares (models, status, an
+ * unknown path) speaks: Anthropic's when it carries `anthropic-version`.
+ */
+export function sharedRouteFront(req: Request): "anthropic" | "openai" {
+  return req.headers.has("anthropic-version") ? "anthropic" : "openai";
+}
+
 /** The error response in the route's front's shape. */
 export async function inFrontShape(
   res: Response,

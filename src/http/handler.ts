@@ -11,7 +11,7 @@ import { clientKey, timingSafeEqual } from "./auth.ts";
 import { corsHeaders, originAllowed, preflight } from "./cors.ts";
 import type { HandlerContext, Trace } from "./context.ts";
 import { ClientRefusal } from "./clients.ts";
-import { inFrontShape } from "./front_errors.ts";
+import { inFrontShape, sharedRouteFront } from "./front_errors.ts";
 import { createSharing, type QuotaSharingOptions } from "./sharing.ts";
 import { record } from "./record.ts";
 import {
@@ -160,6 +160,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     }
     const origin = req.headers.get("origin");
     if (!originAllowed(origin, corsOrigins, () => new URL(req.url).origin)) {
+      trace.error = "origin_not_allowed";
       return errorResponse({
         status: 403,
         message: `Requests from the page at ${origin} are not allowed${
@@ -263,11 +264,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       }
       // A path no route knows, and the routes every front shares (models):
       // Anthropic's shape for a client that speaks it.
-      res = await inFrontShape(
-        res,
-        route?.front ??
-          (req.headers.has("anthropic-version") ? "anthropic" : undefined),
-      );
+      res = await inFrontShape(res, route?.front ?? sharedRouteFront(req));
     }
     if (trace.model === null) res.headers.set("x-request-id", id);
     if (corsOrigins.length > 0) {

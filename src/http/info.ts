@@ -17,19 +17,10 @@ import {
   listAliases,
 } from "../core/aliases.ts";
 import { baseOrder } from "../core/ranking.ts";
-import {
-  MODEL_SHAPES,
-  type ModelFront,
-  type ModelShape,
-} from "../fronts/model_entries.ts";
+import { MODEL_SHAPES, type ModelShape } from "../fronts/model_entries.ts";
 import { type HandlerContext, json } from "./context.ts";
-import { inFrontShape } from "./front_errors.ts";
+import { inFrontShape, sharedRouteFront } from "./front_errors.ts";
 import { healthQuota, quotaMetrics, statusQuota } from "./quota_info.ts";
-
-/** The front of a models request. */
-function frontOf(req: Request): ModelFront {
-  return req.headers.has("anthropic-version") ? "anthropic" : "openai";
-}
 
 /** The list body: the pool's models, then the aliases. */
 function listBody<Entry extends { id: string }>(
@@ -82,7 +73,7 @@ export async function models(
 ): Promise<Response> {
   const pool = await poolOf(req, ctx);
   if (pool instanceof Response) return pool;
-  const front = frontOf(req);
+  const front = sharedRouteFront(req);
   const ordered = baseOrder(
     pool,
     ctx.resolved.strategy === "quality" ? "quality" : "priority",
@@ -110,7 +101,7 @@ export async function model(
   ctx: HandlerContext,
   id: string,
 ): Promise<Response> {
-  const front = frontOf(req);
+  const front = sharedRouteFront(req);
   const pool = await poolOf(req, ctx);
   if (pool instanceof Response) return inFrontShape(pool, front);
   const entry = entryOf(MODEL_SHAPES[front], pool, ctx.resolved.aliases, id);

@@ -82,7 +82,11 @@ export interface Route {
   handle: RouteHandler;
   /** Open without the access key. */
   open?: boolean;
-  /** Errors in this front's shape (default OpenAI's). */
+  /**
+   * Errors in this front's shape. Unset on the routes every client shares
+   * (models, status, health): Anthropic's for a request that carries
+   * `anthropic-version`, else OpenAI's.
+   */
   front?: Front;
   /** A routed API: its requests are logged and listed on the status page. */
   api?: Api;
@@ -99,7 +103,10 @@ function route(
 
 /** The routes, by path without the `/v1` prefix. */
 export const ROUTES: Record<string, Route> = {
-  "/chat/completions": route("POST", "chat", chatCompletions, { api: "chat" }),
+  "/chat/completions": route("POST", "chat", chatCompletions, {
+    api: "chat",
+    front: "openai",
+  }),
   "/messages": route("POST", "messages", messages, {
     api: "messages",
     front: "anthropic",

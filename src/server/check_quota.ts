@@ -18,6 +18,7 @@ import { currentCounts } from "../core/account_limit.ts";
 import { accountIdOf } from "../state/account_id.ts";
 import { KvStateStore } from "../state/kv_store.ts";
 import { loadSamples } from "../state/quota_book.ts";
+import { isKvConnectUrl } from "./config.ts";
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
@@ -39,7 +40,7 @@ async function storedAccount(
   apiKey: string,
   now: number,
 ): Promise<StoredAccount> {
-  if (kvPath === ":memory:" || /^https?:\/\//.test(kvPath)) return NOTHING;
+  if (kvPath === ":memory:" || isKvConnectUrl(kvPath)) return NOTHING;
   try {
     await Deno.stat(kvPath);
   } catch {

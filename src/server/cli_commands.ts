@@ -251,6 +251,14 @@ export async function printKeyCheck(
     }`,
     ...await quotaLines(body, apiKey, config.kvPath, now),
   ];
+  // A 200 without `data` is not OpenRouter's /key (a captive portal, a base
+  // URL that serves something else): the key was not checked.
+  const checked = isRecord(body) && isRecord(body.data);
+  if (!checked) {
+    lines.push(
+      `GET ${url} answered 200 without OpenRouter's key report (is OPENROUTER_BASE_URL right?); the key was not checked`,
+    );
+  }
   out(lines.join("\n"));
-  return 0;
+  return checked ? 0 : 1;
 }

@@ -96,9 +96,16 @@ function corsOrigins(value: string | undefined): string[] {
   return (value ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "");
 }
 
-/** `*`, or an origin as a browser sends it: scheme, host and port only. */
+/**
+ * `*`, or an origin as a browser sends it: scheme, host and port only. An
+ * extension's or an app's origin (`chrome-extension://<id>`,
+ * `moz-extension://<id>`, `tauri://localhost`) is taken as written.
+ */
 function isOrigin(value: string): boolean {
   if (value === "*") return true;
+  if (!/^https?:/i.test(value)) {
+    return /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i.test(value);
+  }
   try {
     const origin = new URL(value).origin;
     return origin !== "null" && origin === value;
@@ -240,6 +247,11 @@ export function parseServerConfig(
     logFormat: e.LOG_FORMAT,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** Whether FREEROUTER_KV_PATH names a KV Connect URL rather than a file (or `:memory:`). */
+export function isKvConnectUrl(kvPath: string): boolean {
+  return /^https?:\/\//.test(kvPath);
 }
 
 /** Whether a listen address only accepts connections from this machine. */

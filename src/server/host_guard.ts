@@ -2,14 +2,15 @@
  * DNS rebinding: a page on `evil.example` whose name the attacker points at
  * 127.0.0.1 talks to a loopback-bound proxy as its own origin, so neither
  * CORS nor the `Origin` check stops it; its requests still name
- * `evil.example` in `Host`. A proxy that listens on loopback answers only
- * requests addressed to a loopback name.
+ * `evil.example` in `Host`. A proxy that listens on loopback without keys
+ * answers only requests addressed to a loopback name.
  *
  * @module
  */
 import { isLoopback } from "./config.ts";
 import { errorResponse } from "../errors.ts";
-import { anthropicErrorBody } from "../fronts/anthropic/mod.ts";
+import { inFrontShape, sharedRouteFront } from "../http/front_errors.ts";
+import type { Logger } from "../options.ts";
 
 /** The host name of a `Host` header (`localhost:8000`, `[::1]:8000`). */
 function hostName(host: string): string {
@@ -28,27 +29,35 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * `handler` for a server that listens on loopback only: a request whose
- * `Host` names another machine gets 403 `host_not_allowed` (in Anthropic's
- * shape for a client that sends `anthropic-version`).
+ * `handler` for a server that listens on loopback only, without keys: a
+ * request whose `Host` names another machine gets 403 `host_not_allowed` (in
+ * Anthropic's shape for a client that sends `anthropic-version`), and the
+ * first refusal of each host is logged.
  */
 export function loopbackOnly(
   handler: (req: Request) => Promise<Response>,
+  logger: Logger,
 ): (req: Request) => Promise<Response> {
+  /** Hosts refused so far (each is logged once; at most 100 are remembered). */
+  const refused = new Set<string>();
   return (req) => {
     const host = req.headers.get("host");
     if (host === null || isLoopbackHost(host)) return handler(req);
+    if (!refused.has(host) && refused.size < 100) {
+      refused.add(host);
+      logger.warn(
+        `Refused a request for Host ${
+          JSON.stringify(host.slice(0, 100))
+        }: without FREEROUTER_API_KEY, a loopback freerouter answers only requests for localhost (set a key to serve it through a tunnel or a reverse proxy)`,
+      );
+    }
     const message =
       `This freerouter listens on loopback and answers requests for localhost, not for ${
         JSON.stringify(host.slice(0, 100))
-      } (a page that points its own name at 127.0.0.1 is refused)`;
-    if (req.headers.has("anthropic-version")) {
-      return Promise.resolve(
-        Response.json(anthropicErrorBody(403, message), { status: 403 }),
-      );
-    }
-    return Promise.resolve(
+      } (a page that points its own name at 127.0.0.1 is refused; with FREEROUTER_API_KEY set, any name is served)`;
+    return inFrontShape(
       errorResponse({ status: 403, message, code: "host_not_allowed" }),
+      sharedRouteFront(req),
     );
   };
 }

@@ -104,26 +104,29 @@ export async function run(
     if (command.command === "check") {
       return await printKeyCheck(config, io.out, (io.now ?? Date.now)());
     }
-    // The first signal stops taking requests and lets the open ones end (a
-    // stream may take minutes); a second one stops at once. Listening for
-    // them starts before the server does: a signal sent once the "listening"
-    // line is out must never meet the runtime's default (an exit that skips
-    // the shutdown).
+    // Once the server runs, the first signal stops taking requests and lets
+    // the open ones end (a stream may take minutes); a second one stops at
+    // once. A signal while it starts (a KV store or keys file that hangs)
+    // stops at once too. Listening for them starts before the server does,
+    // and serve() returns without awaiting after its "listening" line, so a
+    // signal sent once that line is out finds the server running.
     let running: RunningServer | undefined;
     const forced = Promise.withResolvers<number>();
     let signals = 0;
     const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
       const listener = () => {
-        if (++signals === 1) void running?.shutdown();
+        if (++signals === 1 && running) void running.shutdown();
         else forced.resolve(signal === "SIGINT" ? 130 : 143);
       };
       Deno.addSignalListener(signal, listener);
       return { signal, listener };
     });
     try {
-      running = await serve(config);
-      if (signals > 0) void running.shutdown(); // a signal came while it started
-      const server = running;
+      const starting = serve(config);
+      starting.catch(() => {}); // a stop at once while it starts wins
+      const started = await Promise.race([starting, forced.promise]);
+      if (typeof started === "number") return started;
+      const server = running = started;
       return await Promise.race([
         server.finished.then(() => server.shutdown()).then(() => 0),
         forced.promise,

@@ -7,6 +7,7 @@
 import {
   checkExposure,
   ConfigError,
+  isKvConnectUrl,
   isLoopback,
   type ServerConfig,
 } from "./config.ts";
@@ -32,7 +33,7 @@ export async function openKv(
   path: string,
   accessToken?: string,
 ): Promise<Deno.Kv> {
-  const remote = /^https?:\/\//.test(path);
+  const remote = isKvConnectUrl(path);
   if (
     remote && accessToken !== undefined &&
     Deno.env.get("DENO_KV_ACCESS_TOKEN") !== accessToken
@@ -134,6 +135,20 @@ export function handlerFor(
   });
 }
 
+/**
+ * Whether requests must name this machine in `Host` (see host_guard.ts):
+ * on loopback without keys. With a key, a page that points its name at
+ * 127.0.0.1 cannot use the proxy anyway, and a tunnel or reverse proxy in
+ * front of it (which keeps the public name in `Host`) must work.
+ */
+function rebindingGuarded(
+  config: ServerConfig,
+  clientKeys: unknown,
+): boolean {
+  return isLoopback(config.host) && !config.accessKey &&
+    clientKeys === undefined;
+}
+
 /** Starts the proxy with a validated configuration. */
 export async function serve(
   config: ServerConfig,
@@ -158,11 +173,16 @@ export async function serve(
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer;
   try {
-    server = Deno.serve({
-      hostname: config.host,
-      port: config.port,
-      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-    }, isLoopback(config.host) ? loopbackOnly(handler) : handler);
+    server = Deno.serve(
+      {
+        hostname: config.host,
+        port: config.port,
+        onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+      },
+      rebindingGuarded(config, clientKeys)
+        ? loopbackOnly(handler, logger)
+        : handler,
+    );
   } catch (err) {
     await handler.close();
     kv.close();
@@ -178,6 +198,8 @@ export async function serve(
     `freerouter ${VERSION} listening on ${url} (OpenAI base URL ${url}/v1)`,
   );
   stderr?.flush(); // at once: people and scripts wait for this line
+  // From here to the return nothing awaits: main.ts relies on it, so that a
+  // signal sent once the line is out finds the server returned.
   if (!config.openrouterApiKey && (config.accessKey || clientKeys)) {
     // Clients then present freerouter's keys, which are never sent upstream.
     logger.warn(

@@ -75,7 +75,9 @@ export class Admission {
     let watched = typeof signal === "function" ? undefined : signal;
     const gone = () => {
       if (watched?.aborted) {
-        throw new FreeRouterError("aborted", "The client went away");
+        throw new FreeRouterError("aborted", "The client went away", {
+          attempts,
+        });
       }
     };
     await state.enqueue(account, async () => {
@@ -98,7 +100,7 @@ export class Admission {
           // A wait is long: watch the client from now on.
           watched ??= watch();
           gone();
-          await this.#wait(held.until - t, watched);
+          await this.#wait(held.until - t, watched, attempts);
           continue;
         }
         const slot = await state.takeSlot(account, this.limits(account), t);
@@ -113,23 +115,35 @@ export class Admission {
         }
         watched ??= watch();
         gone();
-        await this.#wait(slot.retryAt - t, watched);
+        await this.#wait(slot.retryAt - t, watched, attempts);
       }
     });
   }
 
-  /** Waits `ms` (a short wait the router chose), or throws when the client goes away. */
-  pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return this.#wait(ms, signal);
+  /**
+   * Waits `ms` (a short wait the router chose), or throws when the client
+   * goes away (with the request's `attempts` so far).
+   */
+  pause(
+    ms: number,
+    signal: AbortSignal | undefined,
+    attempts: Attempt[],
+  ): Promise<void> {
+    return this.#wait(ms, signal, attempts);
   }
 
-  async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  async #wait(
+    ms: number,
+    signal: AbortSignal | undefined,
+    attempts: Attempt[],
+  ): Promise<void> {
     try {
       await this.#options.sleep(ms, signal);
     } catch (err) {
       if (signal?.aborted) {
         throw new FreeRouterError("aborted", "The client went away", {
           cause: err,
+          attempts,
         });
       }
       throw err;

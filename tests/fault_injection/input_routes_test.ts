@@ -223,6 +223,30 @@ test("createHandler() allows any origin when CORS origins are *", async () => {
   await res.body?.cancel();
 });
 
+test("createHandler() serves a browser extension's origin that FREEROUTER_CORS_ORIGINS lists, and refuses an unlisted one", async () => {
+  const listed = "chrome-extension://abcdefghijklmnop";
+  await using r = rig({
+    corsOrigins: parseServerConfig({ FREEROUTER_CORS_ORIGINS: listed })
+      .corsOrigins,
+  });
+  const ok = await r.chat(hello(), {
+    headers: { "content-type": "text/plain", origin: listed },
+  });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get("access-control-allow-origin"), listed);
+  await ok.body?.cancel();
+  const other = await r.chat(hello(), {
+    headers: {
+      "content-type": "text/plain",
+      origin: "chrome-extension://ponmlkjihgfedcba",
+    },
+  });
+  assert.equal(
+    (await assertOpenAIError(other, 403)).code,
+    "origin_not_allowed",
+  );
+});
+
 test("createHandler() behind serve() answers preflights only when FREEROUTER_CORS_ORIGINS lists the origin, and refuses them otherwise", async () => {
   await using fake = startFakeOpenRouter();
   const base = {
