@@ -11,6 +11,15 @@ import { FREE_CHAT_IDS_IN_PRIORITY_ORDER } from "./fake_openrouter/mod.ts";
 
 const [A] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string];
 
+/** OpenRouter's JSON refusal, with a field of its own. */
+const REFUSAL = {
+  error: {
+    message: "Provider rejected the input",
+    code: 400,
+    metadata: { x: 1 },
+  },
+};
+
 const ODD_BODIES: Array<
   [string, { body?: unknown; headers?: Record<string, string> }, RegExp]
 > = [
@@ -70,18 +79,11 @@ Deno.test("createHandler() answers an upstream refusal whose body is not OpenRou
 
 Deno.test("createHandler() passes OpenRouter's JSON refusal through unchanged on chat completions, with X-FreeRouter-Attempts; the OpenAI SDK reads its message", async () => {
   await using r = rig();
-  const refusal = {
-    error: {
-      message: "Provider rejected the input",
-      code: 400,
-      metadata: { x: 1 },
-    },
-  };
-  r.fake.script(A, { status: 400, body: refusal });
+  r.fake.script(A, { status: 400, body: REFUSAL });
   const res = await r.chat(hello());
   assert.equal(res.status, 400);
   assert.equal(res.headers.get("x-freerouter-attempts"), "1");
-  assert.deepEqual(await res.json(), refusal);
+  assert.deepEqual(await res.json(), REFUSAL);
   for (const [, step] of ODD_BODIES) {
     r.fake.script(A, { status: 400, ...step });
     const client = new OpenAI({
@@ -143,14 +145,7 @@ Deno.test("createHandler() answers a client that speaks Anthropic's API (anthrop
 
 Deno.test("createHandler() keeps OpenRouter's refusal unchanged on chat completions even for a client that sends anthropic-version", async () => {
   await using r = rig();
-  const refusal = {
-    error: {
-      message: "Provider rejected the input",
-      code: 400,
-      metadata: { x: 1 },
-    },
-  };
-  r.fake.script(A, { status: 400, body: refusal });
+  r.fake.script(A, { status: 400, body: REFUSAL });
   const res = await r.chat(hello(), {
     headers: {
       "content-type": "application/json",
@@ -158,5 +153,5 @@ Deno.test("createHandler() keeps OpenRouter's refusal unchanged on chat completi
     },
   });
   assert.equal(res.status, 400);
-  assert.deepEqual(await res.json(), refusal);
+  assert.deepEqual(await res.json(), REFUSAL);
 });
