@@ -68,6 +68,7 @@ export function resumer(
             resume,
             continues,
             parsedEvents: context.parsedEvents,
+            onCut: context.onStreamCut,
           }),
         { attempts, continues, skip: broken },
       );

@@ -7,7 +7,7 @@
  */
 import type { Attempt } from "./errors.ts";
 import type { ClientSignal } from "./upstream/scope.ts";
-import type { StreamBreak } from "./upstream/stream_track.ts";
+import type { StreamBreak, StreamCut } from "./upstream/stream_track.ts";
 
 /** A routed answer: what answered, after which attempts. */
 export interface Routed<T> {
@@ -45,6 +45,8 @@ export interface RouteContext {
   models?: readonly string[];
   /** Told when a broken stream was resumed, or could not be. */
   onResume?: (outcome: "resumed" | "failed") => void;
+  /** Told once when a committed stream ends short of its answer (broken for good, or the client stopped reading). */
+  onStreamCut?: (cut: StreamCut) => void;
   /**
    * A committed stream's bytes carry the events the stream guard parsed
    * (upstream/parsed_events.ts), for a front that translates them.

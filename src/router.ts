@@ -121,9 +121,10 @@ export class Router {
    */
   stream(
     request: ChatCompletionRequest,
-    context: RouteContext,
+    asked: RouteContext,
   ): Promise<Routed<StreamAnswer>> {
     const attempts: Attempt[] = [];
+    const context = onceCut(asked);
     const resume = this.#options.streamResume
       ? resumer(
         request,
@@ -142,6 +143,7 @@ export class Router {
           ...i,
           resume,
           parsedEvents: context.parsedEvents,
+          onCut: context.onStreamCut,
         }),
       { attempts },
     );
@@ -335,4 +337,23 @@ export class Router {
       spent,
     );
   }
+}
+
+/**
+ * The context with its stream-cut callback told once: a continuation's guard
+ * and the first one's both see a stream's end.
+ */
+function onceCut(context: RouteContext): RouteContext {
+  const cut = context.onStreamCut;
+  if (cut === undefined) return context;
+  let told = false;
+  return {
+    ...context,
+    onStreamCut: (end) => {
+      if (!told) {
+        told = true;
+        cut(end);
+      }
+    },
+  };
 }

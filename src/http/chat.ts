@@ -41,6 +41,7 @@ export function routeContext(
   req: Request,
   key: string,
   ctx: HandlerContext,
+  trace: Trace,
   extra: Partial<RouteContext> = {},
 ): RouteContext {
   return {
@@ -48,6 +49,17 @@ export function routeContext(
     signal: () => req.signal,
     session: req.headers.get("x-freerouter-session"),
     onResume: (outcome) => ctx.metrics.resumes.inc({ outcome }),
+    // The request's line went out with its headers; this one tells its end.
+    onStreamCut: (cut) => {
+      ctx.metrics.streamsCut.inc({ how: cut.how });
+      ctx.resolved.logger.info("stream cut", {
+        request_id: trace.id,
+        how: cut.how,
+        model: cut.model,
+        after_events: cut.events,
+        ...(cut.error === undefined ? {} : { break: cut.error }),
+      });
+    },
     ...extra,
   };
 }
@@ -93,7 +105,7 @@ export async function chatCompletions(
   if (typeof key !== "string") return key;
   const request = await parsedBody(req, ctx, parseChat);
   if (request instanceof Response) return request;
-  const context = routeContext(req, key, ctx);
+  const context = routeContext(req, key, ctx, trace);
   trace.stream = request.stream === true;
   if (trace.stream) {
     const routed = traced(

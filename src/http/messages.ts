@@ -68,7 +68,7 @@ export async function messages(
   return await answerFront(ctx, trace, {
     chat,
     // Claude Code asks for 32k–128k tokens: each attempt gets what its model allows.
-    context: routeContext(req, key, ctx, { clampMaxTokens: true }),
+    context: routeContext(req, key, ctx, trace, { clampMaxTokens: true }),
     droppedTools,
     translator: (model) =>
       new MessagesStream({

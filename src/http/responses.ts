@@ -30,7 +30,7 @@ export async function responses(
   const id = newId("resp_");
   return await answerFront(ctx, trace, {
     chat,
-    context: routeContext(req, key, ctx, { clampMaxTokens: true }),
+    context: routeContext(req, key, ctx, trace, { clampMaxTokens: true }),
     droppedTools,
     translator: (model) =>
       new ResponsesStream({

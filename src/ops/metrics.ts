@@ -208,6 +208,11 @@ export class Metrics {
     "Committed streams that broke, by whether another model continued them.",
     ["outcome"],
   );
+  readonly streamsCut = new Counter(
+    "freerouter_streams_cut_total",
+    "Committed streams that ended short of their answer, by how (broken: the client got an error event; client_closed).",
+    ["how"],
+  );
 
   /** The exposition text, with gauges sampled now. */
   render(gauges: readonly GaugeSample[]): string {
@@ -218,6 +223,7 @@ export class Metrics {
       this.upstreamLatency,
       this.streamTtfb,
       this.resumes,
+      this.streamsCut,
       this.cache,
     ].map((m) => m.render());
     for (const g of gauges) {

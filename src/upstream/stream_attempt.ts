@@ -17,6 +17,7 @@ import {
   type Resume,
   startsAfresh,
   type StreamBreak,
+  type StreamCut,
   tracked,
 } from "./stream_track.ts";
 import { withParsedEvents } from "./parsed_events.ts";
@@ -48,6 +49,8 @@ export interface StreamAttemptInput extends AttemptInput {
   continues?: StreamBreak;
   /** The committed stream's bytes carry their parsed events (parsed_events.ts). */
   parsedEvents?: boolean;
+  /** Told when the committed stream ends short of its answer. */
+  onCut?: (cut: StreamCut) => void;
 }
 
 /**
@@ -122,6 +125,7 @@ export async function attemptStream(
             resume: input.resume,
             parsedEvents: input.parsedEvents,
             apiKey: input.apiKey,
+            onCut: input.onCut,
           }),
         },
       };

@@ -27,6 +27,7 @@ import {
   forwardedAs,
   type Resume,
   type StreamBreak,
+  type StreamCut,
   type Tracked,
 } from "./stream_track.ts";
 
@@ -151,6 +152,8 @@ export interface Guard {
   parsedEvents?: boolean;
   /** The key the stream was asked with: an upstream's error message that quotes it goes no further. */
   apiKey?: string;
+  /** Told when the stream ends short of its answer (see {@link StreamCut}). */
+  onCut?: (cut: StreamCut) => void;
 }
 
 /**
@@ -236,6 +239,12 @@ export function guardedStream(
     }
     const original = broken.origin ?? broken;
     closed = true;
+    guard.onCut?.({
+      how: "broken",
+      model: original.model,
+      events: state.events,
+      error: original.error,
+    });
     controller.enqueue(
       sseErrorEvent(
         `Stream from ${original.model} broke off after ${original.events} events: ${original.error}`,
@@ -371,6 +380,9 @@ export function guardedStream(
       }
     },
     cancel(reason) {
+      if (!closed) {
+        guard.onCut?.({ how: "client_closed", model, events: state.events });
+      }
       closed = true;
       scope.controller.abort(
         new DOMException("client went away", "AbortError"),

@@ -26,6 +26,21 @@ export interface StreamBreak {
   origin?: StreamBreak;
 }
 
+/**
+ * How a committed stream ended short of its answer: `broken` (the upstream
+ * broke and no model continued it: the client got an error event) or
+ * `client_closed` (the client stopped reading).
+ */
+export interface StreamCut {
+  how: "broken" | "client_closed";
+  /** The model whose stream it was (the first one's, after a resumption). */
+  model: string;
+  /** Data events forwarded before the end. */
+  events: number;
+  /** What broke, for `broken`. */
+  error?: string;
+}
+
 /** Continues a broken stream: a committed continuation, or undefined when none can be had. */
 export type Resume = (broken: StreamBreak) => Promise<
   { model: string; body: ReadableStream<Uint8Array> } | undefined
