@@ -152,7 +152,7 @@ export class UpstreamHTTPError extends Error {
     attempts: readonly Attempt[],
     contentType = "application/json",
   ) {
-    super(`OpenRouter answered ${status}: ${upstreamMessage(body)}`);
+    super(`OpenRouter answered ${status}: ${upstreamError(body).message}`);
     this.status = status;
     this.body = body;
     this.attempts = attempts;
@@ -160,16 +160,37 @@ export class UpstreamHTTPError extends Error {
   }
 }
 
-/** The `error` object of an upstream body, when it is OpenRouter's JSON shape. */
-function errorObject(body: string): Record<string, unknown> | undefined {
+/**
+ * An upstream body read once: its `error` object when it is OpenRouter's JSON
+ * shape, and the message to show (the error's message, a bare string error,
+ * or the body itself, shortened).
+ */
+interface UpstreamError {
+  object?: Record<string, unknown>;
+  message: string;
+}
+
+function upstreamError(body: string): UpstreamError {
+  let error: unknown;
   try {
-    const error = JSON.parse(body)?.error;
-    return typeof error === "object" && error !== null && !Array.isArray(error)
-      ? error
-      : undefined;
+    error = JSON.parse(body)?.error;
   } catch {
-    return undefined; // not JSON
+    // not JSON: the message is the text
   }
+  if (typeof error === "string" && error !== "") return { message: error };
+  const object = typeof error === "object" && error !== null &&
+      !Array.isArray(error)
+    ? error as Record<string, unknown>
+    : undefined;
+  const message = object?.message;
+  return {
+    object,
+    message: typeof message === "string" && message !== ""
+      ? message
+      : body.length > 200
+      ? `${body.slice(0, 200)}…`
+      : body || "(empty body)",
+  };
 }
 
 /**
@@ -179,14 +200,17 @@ function errorObject(body: string): Record<string, unknown> | undefined {
  * status and error fields, with `type` and `param` added where it has none.
  */
 export function refusalInOpenAIShape(err: UpstreamHTTPError): Response {
-  const parsed = errorObject(err.body);
-  const error = parsed ?? {};
+  return envelope(err, upstreamError(err.body));
+}
+
+function envelope(err: UpstreamHTTPError, parts: UpstreamError): Response {
+  const error = parts.object ?? {};
   return new Response(
     JSON.stringify({
       error: {
         ...error,
         // Not OpenRouter's shape: say who answered what.
-        message: parsed ? upstreamMessage(err.body) : err.message,
+        message: parts.object ? parts.message : err.message,
         type: typeof error.type === "string"
           ? error.type
           : openAIErrorType(err.status),
@@ -202,18 +226,6 @@ export function refusalInOpenAIShape(err: UpstreamHTTPError): Response {
       },
     },
   );
-}
-
-function upstreamMessage(body: string): string {
-  try {
-    const error = JSON.parse(body)?.error;
-    if (typeof error === "string" && error !== "") return error;
-    const message = error?.message;
-    if (typeof message === "string" && message !== "") return message;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  return body.length > 200 ? `${body.slice(0, 200)}…` : body || "(empty body)";
 }
 
 /** `X-FreeRouter-Attempts` for an error that made attempts. */
@@ -268,7 +280,7 @@ const TYPE_BY_STATUS: Record<number, string> = {
 };
 
 /** The OpenAI error `type` for an HTTP status (`api_error` for any other). */
-export function openAIErrorType(status: number): string {
+function openAIErrorType(status: number): string {
   return TYPE_BY_STATUS[status] ?? "api_error";
 }
 
@@ -298,7 +310,8 @@ export function toErrorResponse(err: unknown): Response {
   if (err instanceof UpstreamHTTPError) {
     // OpenRouter's JSON error passes through unchanged; anything else would
     // reach an OpenAI client as no error at all.
-    if (errorObject(err.body) === undefined) return refusalInOpenAIShape(err);
+    const parts = upstreamError(err.body);
+    if (parts.object === undefined) return envelope(err, parts);
     return new Response(err.body, {
       status: err.status,
       headers: {

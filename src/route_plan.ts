@@ -9,7 +9,7 @@
  */
 import type { Affinity } from "./core/affinity.ts";
 import { conversationKey, stickTo } from "./core/affinity.ts";
-import { poolFor } from "./core/aliases.ts";
+import { perPoolAndList, poolFor, type PoolListCache } from "./core/aliases.ts";
 import {
   budgetFor,
   describeMisfit,
@@ -36,24 +36,19 @@ export interface RoutePlan {
   body: (model: FreeModel) => string;
 }
 
-/** The models of a ranked pool on a client's list, once per (pool, list). */
-const onLists = new WeakMap<
-  readonly FreeModel[],
-  WeakMap<readonly string[], readonly FreeModel[]>
->();
+/** The models of a ranked pool on a client's list, in pool order. */
+const onLists: PoolListCache<readonly FreeModel[]> = new WeakMap();
 
 function onList(
   pool: readonly FreeModel[],
   list: readonly string[],
 ): readonly FreeModel[] {
-  let byList = onLists.get(pool);
-  if (byList === undefined) onLists.set(pool, byList = new WeakMap());
-  let models = byList.get(list);
-  if (models === undefined) {
-    models = pool.filter((m) => matchesAny(m.id, list));
-    byList.set(list, models);
-  }
-  return models;
+  return perPoolAndList(
+    onLists,
+    pool,
+    list,
+    () => pool.filter((m) => matchesAny(m.id, list)),
+  );
 }
 
 /**

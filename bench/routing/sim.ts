@@ -168,7 +168,6 @@ export function simulate(input: SimInput): RequestRecord[] {
     const key = String(c.id);
     stickTo(candidates, affinity?.get(key, arrival), cooldowns, arrival);
     let index = 0;
-    let attempts = 0;
     const tried: string[] = [];
     const failedBy: FailureCause[] = [];
     /** The same model again after the account's minute cap. */
@@ -184,7 +183,7 @@ export function simulate(input: SimInput): RequestRecord[] {
         at: arrival,
         ...result,
         ms: queue.now - arrival,
-        attempts,
+        attempts: tried.length,
         tried,
         failedBy,
       });
@@ -198,7 +197,7 @@ export function simulate(input: SimInput): RequestRecord[] {
       if (candidates.length === 0) {
         return finish({ failure: "no_capable_model" });
       }
-      if (index >= candidates.length || attempts >= MAX_ATTEMPTS) {
+      if (index >= candidates.length || tried.length >= MAX_ATTEMPTS) {
         return finish({ failure: "all_failed" });
       }
       // A model whose learned per-minute limit is spent is not sent to
@@ -251,7 +250,6 @@ export function simulate(input: SimInput): RequestRecord[] {
           );
         }
       }
-      attempts++;
       tried.push(model.id);
       const outcome = attempt(
         {

@@ -154,30 +154,47 @@ export function matchesPattern(id: string, pattern: string): boolean {
   return re.test(id);
 }
 
-/** The custom alias orders, by the ranked pool they were built from. */
-const customOrders = new WeakMap<
+/** Values kept per (ranked pool, list of patterns): see {@link perPoolAndList}. */
+export type PoolListCache<T> = WeakMap<
   readonly FreeModel[],
-  Map<readonly string[], FreeModel[]>
->();
+  WeakMap<readonly string[], T>
+>;
+
+/**
+ * `compute()` once per ranked pool and list of patterns: both are objects
+ * that stay the same until the catalog or the health changes (or the list's
+ * owner goes), so a request reuses what the last one computed.
+ */
+export function perPoolAndList<T>(
+  cache: PoolListCache<T>,
+  ranked: readonly FreeModel[],
+  list: readonly string[],
+  compute: () => T,
+): T {
+  let byList = cache.get(ranked);
+  if (byList === undefined) cache.set(ranked, byList = new WeakMap());
+  let value = byList.get(list);
+  if (value === undefined) byList.set(list, value = compute());
+  return value;
+}
+
+/** The custom alias orders, by the ranked pool they were built from. */
+const customOrders: PoolListCache<FreeModel[]> = new WeakMap();
 
 /** An alias's models: its entries in order, each pattern's matches in `ranked` order. */
 function customOrder(
   ranked: readonly FreeModel[],
   patterns: readonly string[],
 ): FreeModel[] {
-  let byAlias = customOrders.get(ranked);
-  if (byAlias === undefined) customOrders.set(ranked, byAlias = new Map());
-  let order = byAlias.get(patterns);
-  if (order === undefined) {
+  return perPoolAndList(customOrders, ranked, patterns, () => {
     const seen = new Set<FreeModel>();
     for (const pattern of patterns) {
       for (const m of ranked) {
         if (!seen.has(m) && matchesPattern(m.id, pattern)) seen.add(m);
       }
     }
-    byAlias.set(patterns, order = [...seen]);
-  }
-  return order;
+    return [...seen];
+  });
 }
 
 /** Inputs of {@link poolFor}. */

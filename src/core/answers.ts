@@ -23,7 +23,7 @@
  * @module
  */
 import type { ChatCompletionChunk } from "../types.ts";
-import { callIdOf, ToolCallKeys } from "./tool_call_keys.ts";
+import { ToolCallKeys } from "./tool_call_keys.ts";
 
 /** What an opening chunk means: read on, commit, or fail the attempt. */
 export type OpeningVerdict =
@@ -168,10 +168,7 @@ export class AnswerOpening {
         ) return "commit";
         if (Array.isArray(delta.tool_calls)) {
           for (const call of delta.tool_calls as ToolCallDelta[]) {
-            const key = this.#keys.of(
-              typeof call?.index === "number" ? call.index : 0,
-              callIdOf(call?.id),
-            );
+            const key = this.#keys.ofDelta(call);
             const raw = call?.function?.arguments;
             const piece = typeof raw === "string" ? raw : "";
             this.#first ??= key;

@@ -11,7 +11,7 @@ import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
 } from "../types.ts";
-import { callIdOf, ToolCallKeys } from "./tool_call_keys.ts";
+import { ToolCallKeys } from "./tool_call_keys.ts";
 
 /** Fields that do not change the answer: left out of the canonical body. */
 const IGNORED = new Set(["stream", "stream_options", "user"]);
@@ -145,10 +145,7 @@ export class ChunkAssembler {
 
   #toolDeltas(deltas: unknown[]): void {
     for (const d of deltas as Array<Record<string, unknown>>) {
-      const key = this.#keys.of(
-        typeof d?.index === "number" ? d.index : 0,
-        callIdOf(d?.id),
-      );
+      const key = this.#keys.ofDelta(d);
       const parts = this.#tools.get(key) ?? { name: "", arguments: "" };
       if (typeof d.id === "string") parts.id = d.id;
       if (typeof d.type === "string") parts.type = d.type;

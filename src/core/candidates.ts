@@ -102,7 +102,7 @@ export function orderCandidates(input: CandidateInput): CandidateOrder {
   let lead: FreeModel | undefined;
 
   const consider = (model: FreeModel): void => {
-    if (model.expiration_date !== null && isExpired(model, now)) return;
+    if (isExpired(model, now)) return;
     if (!simple) {
       const m = misfit(model, needs!, gaps?.get(model.id));
       if (m) {

@@ -323,8 +323,9 @@ export function redactedFailure(
 ): UpstreamFailure {
   const text = failure.text ??
     (failure.body === undefined ? undefined : JSON.stringify(failure.body));
-  if (text === undefined || redactSecret(text, secret) === text) return failure;
+  if (text === undefined) return failure;
   const clean = redactSecret(text, secret);
+  if (clean === text) return failure;
   let body: unknown = clean;
   try {
     body = JSON.parse(clean);

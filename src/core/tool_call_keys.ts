@@ -41,6 +41,14 @@ export class ToolCallKeys {
     if (id !== undefined && !this.#idOf.has(key)) this.#idOf.set(key, id);
     return key;
   }
+
+  /** The key of a chat completion's tool call delta (no `index`: 0). */
+  ofDelta(delta: { index?: unknown; id?: unknown } | undefined): number {
+    return this.of(
+      typeof delta?.index === "number" ? delta.index : 0,
+      callIdOf(delta?.id),
+    );
+  }
 }
 
 /** A delta's call id: a non-empty string, else `undefined`. */

@@ -9,12 +9,13 @@
  */
 import { anthropicErrorBody } from "../fronts/anthropic/mod.ts";
 import type { Front } from "./routes.ts";
+import type { ModelFront } from "../fronts/model_entries.ts";
 
 /**
  * The front a request on a route every client shares (models, status, an
  * unknown path) speaks: Anthropic's when it carries `anthropic-version`.
  */
-export function sharedRouteFront(req: Request): "anthropic" | "openai" {
+export function sharedRouteFront(req: Request): ModelFront {
   return req.headers.has("anthropic-version") ? "anthropic" : "openai";
 }
 

@@ -19,7 +19,7 @@ import {
 import { baseOrder } from "../core/ranking.ts";
 import { MODEL_SHAPES, type ModelShape } from "../fronts/model_entries.ts";
 import { type HandlerContext, json } from "./context.ts";
-import { inFrontShape, sharedRouteFront } from "./front_errors.ts";
+import { sharedRouteFront } from "./front_errors.ts";
 import { healthQuota, quotaMetrics, statusQuota } from "./quota_info.ts";
 
 /** The list body: the pool's models, then the aliases. */
@@ -103,20 +103,18 @@ export async function model(
 ): Promise<Response> {
   const front = sharedRouteFront(req);
   const pool = await poolOf(req, ctx);
-  if (pool instanceof Response) return inFrontShape(pool, front);
+  if (pool instanceof Response) return pool;
   const entry = entryOf(MODEL_SHAPES[front], pool, ctx.resolved.aliases, id);
   if (entry !== undefined) return json(JSON.stringify(entry));
-  return inFrontShape(
-    errorResponse({
-      status: 404,
-      message:
-        `The model '${id}' does not exist: it is neither a free model of the pool nor an alias (GET /v1/models lists them)`,
-      type: "invalid_request_error",
-      param: "model",
-      code: "model_not_found",
-    }),
-    front,
-  );
+  // In the front's shape: the handler converts the errors of shared routes.
+  return errorResponse({
+    status: 404,
+    message:
+      `The model '${id}' does not exist: it is neither a free model of the pool nor an alias (GET /v1/models lists them)`,
+    type: "invalid_request_error",
+    param: "model",
+    code: "model_not_found",
+  });
 }
 
 /** `GET /health`. */

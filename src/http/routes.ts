@@ -36,7 +36,7 @@ function unprefixed(pathname: string): string {
 const MODEL_PREFIX = "/models/";
 
 /** The route of one model: its id is the whole rest of the path, slashes included. */
-export const MODEL_ROUTE = "/models/{id}";
+const MODEL_ROUTE = "/models/{id}";
 
 /**
  * The route: the OpenAI paths without their optional `/v1` prefix and

@@ -94,7 +94,9 @@ export async function attemptStream(
     const opening = continues && !startsAfresh(continues)
       ? new ContinuationOpening(continues)
       : undefined;
-    if (continues) state.rewrite = continuationRewrite(continues);
+    if (continues) {
+      state.rewrite = opening?.rewrite ?? continuationRewrite(continues);
+    }
     const answer = opening ? undefined : new AnswerOpening();
     /** Data events held before the commit. */
     let held = 0;

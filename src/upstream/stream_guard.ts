@@ -63,11 +63,12 @@ interface Held {
   events: Array<{ event: Uint8Array; body: ChatCompletionChunk }>;
 }
 
+/** A choice whose delta carries a tool call. */
+const callsTool = (c: ChatCompletionChunk["choices"][number] | undefined) =>
+  c?.delta?.tool_calls != null || c?.delta?.function_call != null;
+
 function startsToolCall(body: ChatCompletionChunk): boolean {
-  return Array.isArray(body.choices) &&
-    body.choices.some((c) =>
-      c?.delta?.tool_calls != null || c?.delta?.function_call != null
-    );
+  return Array.isArray(body.choices) && body.choices.some(callsTool);
 }
 
 /** Holds `body` with the tool call it belongs to; what comes of it. */
