@@ -208,6 +208,85 @@ function bound(summaries: readonly Summary[]): string[] {
   ];
 }
 
+/** The penalties the trade-off section tries. */
+const PENALTIES = [10, 20, 40, 80, 160, 320, 1000];
+
+/**
+ * `quality` with a stronger health demotion than freerouter's (bench-only:
+ * score − penalty × recent failure share), against the other strategies:
+ * whether any penalty meets the three targets at once.
+ */
+function penaltySweep(busyModel: BusyModel): string[] {
+  const models = simulatedPool();
+  const traffic = makeTraffic(trafficOptions(seed));
+  const main = run(seed, busyModel).summaries;
+  const others = main.slice(1);
+  const swept = PENALTIES.map((penalty) => ({
+    penalty,
+    s: summarise(
+      "quality",
+      simulate({
+        strategy: "quality",
+        models,
+        traffic,
+        seed,
+        busyModel,
+        successPenalty: penalty,
+      }),
+      models,
+      traffic.conversations,
+    ),
+  }));
+  const rows = swept.map(({ penalty, s }) =>
+    `| ${penalty} | ${(100 * s.answered / s.requests).toFixed(1)} % | ${
+      s.attemptsPerAnswer.toFixed(3)
+    } | ${s.meanQuality.toFixed(2)} | ${
+      checks([s, ...others]).filter((c) => c.met).length
+    } of 3 |`
+  );
+  const thrifty = swept.reduce((a, b) =>
+    a.s.attemptsPerAnswer <= b.s.attemptsPerAnswer ? a : b
+  );
+  const fewest = others.reduce((a, b) =>
+    a.attemptsPerAnswer <= b.attemptsPerAnswer ? a : b
+  );
+  const allMet = swept.filter(({ s }) =>
+    checks([s, ...others]).every((c) => c.met)
+  );
+  const ref = (s: Summary) =>
+    `| ${s.strategy}${
+      s.strategy === "quality" ? " (its health tiers)" : ""
+    } | ${(100 * s.answered / s.requests).toFixed(1)} % | ${
+      s.attemptsPerAnswer.toFixed(3)
+    } | ${s.meanQuality.toFixed(2)} | |`;
+  return [
+    "## Trading quality for reliability",
+    "",
+    "Could a stronger health demotion buy `quality` the attempts it misses? Here (busy periods, seed " +
+    `${seed}) its order is re-sorted by score − penalty × the model's recent failure share (health of the ` +
+    "last 15 minutes; a bench-only probe, not a freerouter setting), in place of its health tiers, and " +
+    "checked against the targets with the other strategies as above:",
+    "",
+    "| penalty | answered | attempts / answer | mean quality | targets met |",
+    "|---|---:|---:|---:|---:|",
+    ...rows,
+    ...main.map(ref),
+    "",
+    allMet.length > 0
+      ? `Penalties ${
+        allMet.map((x) => x.penalty).join(", ")
+      } meet all three targets.`
+      : `No penalty meets all three targets. The fewest attempts per answer, ${
+        thrifty.s.attemptsPerAnswer.toFixed(3)
+      } at penalty ${thrifty.penalty}, are still more than ${fewest.strategy}'s ${
+        fewest.attemptsPerAnswer.toFixed(3)
+      }, and cost the quality lead (mean quality ${
+        thrifty.s.meanQuality.toFixed(2)
+      }): the stronger the demotion, the more \`quality\` answers with the models the others use.`,
+    "",
+  ];
+}
+
 function section(busyModel: BusyModel, title: string, text: string): string[] {
   const main = run(seed, busyModel);
   const others = extraSeeds.map((s) => ({ seed: s, ...run(s, busyModel) }));
@@ -354,6 +433,7 @@ const lines = [
   ...rankingTable(),
   "",
   ...SCENARIOS.flatMap((s) => section(s.busyModel, s.title, s.text)),
+  ...penaltySweep("periods"),
 ];
 
 const text = lines.join("\n");

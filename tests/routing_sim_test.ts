@@ -1,7 +1,10 @@
-/** The routing simulation's failure causes (bench/routing/sim.ts, upstream.ts). */
+/** The routing simulation's failure causes and its penalised quality order (bench/routing/sim.ts, upstream.ts). */
 import assert from "node:assert/strict";
 import { simulatedPool } from "../bench/routing/pool.ts";
-import { simulate } from "../bench/routing/sim.ts";
+import { penalisedOrder, simulate } from "../bench/routing/sim.ts";
+import { buildFreePool } from "../src/core/free_pool.ts";
+import { UNKNOWN_HEALTH } from "../src/core/health.ts";
+import { baseOrder, HEALTH_MEMORY_MS } from "../src/core/ranking.ts";
 import { makeTraffic } from "../bench/routing/traffic.ts";
 import type { BusyModel, FailureCause } from "../bench/routing/upstream.ts";
 
@@ -45,4 +48,27 @@ Deno.test("simulate() counts every upstream 429 as unforeseen when each attempt 
   const counts = causesOfAlwaysBusy("independent");
   assert.ok((counts.get("upstream_429") ?? 0) > 720);
   assert.equal(counts.get("upstream_429_again"), undefined);
+});
+
+Deno.test("penalisedOrder() lowers a model by the penalty times its recent failure share, and forgets old health", () => {
+  const pool = buildFreePool(simulatedPool().map((m) => m.row));
+  const base = baseOrder(pool, "quality").map((m) => m.id);
+  // The top two score 61 and 60: a failure share of 0.5 with penalty 10 costs the first 5 points.
+  const now = Date.UTC(2026, 11, 7, 12);
+  const failing = {
+    ...UNKNOWN_HEALTH,
+    attempts: 4,
+    successRate: 0.5,
+    lastAttemptAt: now - 1000,
+  };
+  const health = new Map([[base[0]!, failing]]);
+  const ids = (penalty: number, at = now) =>
+    penalisedOrder(pool, health, at, penalty).map((m) => m.id);
+  assert.deepEqual(ids(0), base);
+  const demoted = ids(10);
+  assert.equal(demoted[0], base[1]);
+  assert.ok(demoted.indexOf(base[0]!) > 1, demoted.join());
+  assert.ok(demoted.indexOf(base[0]!) < base.length - 1);
+  // Health older than HEALTH_MEMORY_MS no longer counts.
+  assert.deepEqual(ids(10, now + HEALTH_MEMORY_MS), base);
 });

@@ -36,7 +36,12 @@ import {
   minuteEnd,
   spend,
 } from "../../src/core/model_budget.ts";
-import type { Strategy } from "../../src/core/ranking.ts";
+import {
+  baseOrder,
+  HEALTH_MEMORY_MS,
+  type Strategy,
+} from "../../src/core/ranking.ts";
+import { qualityScores } from "../../src/core/quality.ts";
 import type { FreeModel } from "../../src/types.ts";
 import { EventQueue } from "./events.ts";
 import type { SimModel } from "./pool.ts";
@@ -98,11 +103,38 @@ export interface SimInput {
   traffic: Traffic;
   seed: number;
   busyModel: BusyModel;
+  /**
+   * Only with `quality`, and only here (freerouter has no such setting): the
+   * quality order re-sorted by score − `successPenalty` × (1 − the model's
+   * recent success rate), in place of its health tiers. A probe of how much
+   * quality a stronger health demotion would trade for fewer attempts.
+   */
+  successPenalty?: number;
+}
+
+/**
+ * `quality`'s order with each model's score lowered by `penalty` times its
+ * recent failure share (health of the last HEALTH_MEMORY_MS counts).
+ */
+export function penalisedOrder(
+  pool: readonly FreeModel[],
+  health: ReadonlyMap<string, ModelHealth>,
+  now: number,
+  penalty: number,
+): FreeModel[] {
+  const scores = qualityScores(pool, "intelligence");
+  return baseOrder(pool, "quality").map((m, i) => {
+    const h = health.get(m.id);
+    const recent = h !== undefined && h.attempts > 0 &&
+      h.lastAttemptAt + HEALTH_MEMORY_MS > now;
+    const failed = recent ? 1 - h.successRate : 0;
+    return { m, i, s: scores.get(m.id)!.score - penalty * failed };
+  }).sort((a, b) => b.s - a.s || a.i - b.i).map((e) => e.m);
 }
 
 /** Runs one strategy over the traffic; returns every request's record. */
 export function simulate(input: SimInput): RequestRecord[] {
-  const { strategy, models, traffic, seed, busyModel } = input;
+  const { strategy, models, traffic, seed, busyModel, successPenalty } = input;
   const pool = buildFreePool(models.map((m) => m.row));
   const byId = new Map(models.map((m, i) => [m.row.id as string, { m, i }]));
   const queue = new EventQueue();
@@ -134,6 +166,9 @@ export function simulate(input: SimInput): RequestRecord[] {
         [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
       }
       return shuffled;
+    }
+    if (successPenalty !== undefined && strategy === "quality") {
+      return penalisedOrder(pool, health, now, successPenalty);
     }
     const ranked = poolFor(pool, "auto", {
       strategy,
