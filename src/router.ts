@@ -71,9 +71,9 @@ export class Router {
   /** The free pool when state is loaded and the catalog fresh: the hot path, without waiting. */
   #freshPool(): readonly FreeModel[] | undefined {
     const { state, now, modelRefreshTtlMs } = this.#options;
-    const snapshot = state.catalog.snapshot;
-    return state.ready && snapshot &&
-        now() - snapshot.fetchedAt < modelRefreshTtlMs
+    const t = now();
+    const snapshot = state.catalog.at(t);
+    return state.ready && snapshot && t - snapshot.fetchedAt < modelRefreshTtlMs
       ? snapshot.pool
       : undefined;
   }

@@ -47,3 +47,41 @@ Deno.test("createHandler() neither lists nor tries a model whose expiration date
     ),
   );
 });
+
+Deno.test("createHandler() drops a cached model the moment its expiration date begins, without a catalog refresh", async () => {
+  const ENDS = "nex-agi/nex-n1-mini:free"; // its last free day is the rig's
+  await using r = rig({
+    modelRefreshTtl: 86_400, // the catalog stays fresh throughout
+    fakeOptions: {
+      models: [
+        catalogRow({
+          id: ENDS,
+          context_length: 4_000_000,
+          expiration_date: "2026-11-25",
+        }),
+        ...defaultCatalog(),
+      ],
+    },
+  });
+  const listed = async () =>
+    ((await (await r.request("/v1/models")).json()) as {
+      data: Array<{ id: string }>;
+    }).data.map((m) => m.id);
+  const modelOfAuto = async () =>
+    (await r.chat(hello("auto"))).headers.get("x-freerouter-model");
+  // The rig's clock reads 2026-11-24T12:00Z: the model is still free.
+  assert.equal((await listed())[0], ENDS);
+  assert.equal(await modelOfAuto(), ENDS);
+  r.clock.advance(12 * 3600_000 - 1);
+  assert.equal(await modelOfAuto(), ENDS);
+  r.clock.advance(1); // 2026-11-25T00:00Z
+  assert.ok(!(await listed()).includes(ENDS));
+  const next = await modelOfAuto();
+  assert.ok(next !== null && next !== ENDS, String(next));
+  const status = await (await r.request("/v1/freerouter/status")).json() as {
+    pool: Array<{ id: string }>;
+  };
+  assert.ok(status.pool.length > 0);
+  assert.ok(!status.pool.some((m) => m.id === ENDS));
+  assert.equal(r.fake.modelsRequests().length, 1);
+});

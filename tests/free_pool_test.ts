@@ -5,7 +5,9 @@ import {
   buildFreePool,
   comparePriority,
   isChatArchitecture,
+  isExpired,
   isFreePricing,
+  nextExpiry,
   toFreeModel,
 } from "../src/core/free_pool.ts";
 
@@ -499,4 +501,22 @@ Deno.test("buildFreePool() given now leaves out rows whose expiration date has b
     "a/later:free",
   ]);
   assert.equal(buildFreePool(rows).length, 4);
+});
+
+Deno.test("nextExpiry() is the earliest parsable expiration date of a pool, the instant isExpired() turns", () => {
+  const ending = (id: string, date: string | null) => ({
+    ...freeModel(id, 8192),
+    expiration_date: date,
+  });
+  const pool = [
+    ending("a/never:free", null),
+    ending("a/garbled:free", "someday"),
+    ending("a/later:free", "2026-12-31"),
+    ending("a/sooner:free", "2026-12-08"),
+  ];
+  const first = nextExpiry(pool);
+  assert.equal(first, Date.UTC(2026, 11, 8));
+  assert.ok(!isExpired(pool[3]!, first - 1));
+  assert.ok(isExpired(pool[3]!, first));
+  assert.equal(nextExpiry(pool.slice(0, 2)), Infinity);
 });

@@ -158,14 +158,34 @@ export function isExpired(
   model: Pick<FreeModel, "expiration_date">,
   now: number,
 ): boolean {
+  return expiryOf(model) <= now; // NaN (a date that does not parse) never expires
+}
+
+/**
+ * The first instant at which a model of `pool` expires ({@link isExpired}),
+ * or `Infinity` when none has a date: a cached pool needs no look at its
+ * models' dates before then.
+ */
+export function nextExpiry(
+  pool: readonly Pick<FreeModel, "expiration_date">[],
+): number {
+  let first = Infinity;
+  for (const model of pool) {
+    const at = expiryOf(model);
+    if (at < first) first = at; // false for NaN
+  }
+  return first;
+}
+
+function expiryOf(model: Pick<FreeModel, "expiration_date">): number {
   const date = model.expiration_date;
-  if (date === null) return false;
+  if (date === null) return Infinity;
   let at = expiries.get(date);
   if (at === undefined) {
     if (expiries.size >= 1000) expiries.clear();
     expiries.set(date, at = Date.parse(date));
   }
-  return at <= now; // NaN (a date that does not parse) never expires
+  return at;
 }
 
 /** Parsed expiration dates: a handful of distinct strings, parsed once. */

@@ -27,7 +27,7 @@ export function statusReport(
 ): Record<string, unknown> {
   const { state, now, strategy, rpm: configuredRpm } = options;
   const t = now();
-  const snapshot = state.catalog.snapshot;
+  const snapshot = state.catalog.at(t);
   const account = accountId === undefined
     ? undefined
     : state.accounts.get(accountId);
@@ -115,7 +115,7 @@ export function healthReport(
   now: number,
   serverAccount: string | undefined,
 ): Record<string, unknown> {
-  const snapshot = state.catalog.snapshot;
+  const snapshot = state.catalog.at(now);
   const held = serverAccount === undefined
     ? undefined
     : state.accounts.get(serverAccount)?.block;
@@ -162,7 +162,7 @@ export function stateGauges(state: RoutingState, now: number): GaugeSample[] {
     {
       name: "freerouter_pool_size",
       help: "Routable free models.",
-      values: [{ value: state.catalog.snapshot?.pool.length ?? 0 }],
+      values: [{ value: state.catalog.at(now)?.pool.length ?? 0 }],
     },
     {
       name: "freerouter_cooldowns_active",

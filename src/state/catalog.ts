@@ -1,10 +1,12 @@
 /**
  * The free-pool cache: fetched from OpenRouter, kept for a TTL, refreshed by one
  * upstream call however many requests ask (single flight), and never replaced
- * by a failed or empty refresh.
+ * by a failed or empty refresh. A model whose free variant ends while its pool
+ * is cached leaves the pool at that instant, refresh or not.
  *
  * @module
  */
+import { isExpired, nextExpiry } from "../core/free_pool.ts";
 import type { FreeModel } from "../types.ts";
 
 /** A free pool and when it was fetched. */
@@ -23,8 +25,10 @@ export class Catalog {
   #snapshot: CatalogSnapshot | undefined;
   #inflight: Promise<CatalogSnapshot> | undefined;
   #retryAt = 0;
+  /** When a model of the held pool expires next ({@link nextExpiry}). */
+  #expiresAt = Infinity;
 
-  /** The current snapshot, fresh or stale. */
+  /** The current snapshot, fresh or stale, as fetched (see {@link Catalog.at}). */
   get snapshot(): CatalogSnapshot | undefined {
     return this.#snapshot;
   }
@@ -37,8 +41,24 @@ export class Catalog {
   /** Adopts a snapshot (e.g. the last good one from KV) unless a newer one is held. */
   adopt(snapshot: CatalogSnapshot): void {
     if (!this.#snapshot || this.#snapshot.fetchedAt < snapshot.fetchedAt) {
-      this.#snapshot = snapshot;
+      this.#hold(snapshot);
     }
+  }
+
+  #hold(snapshot: CatalogSnapshot): void {
+    this.#snapshot = snapshot;
+    this.#expiresAt = nextExpiry(snapshot.pool);
+  }
+
+  /** The held snapshot without the models expired by `t` (the same object while none has). */
+  at(t: number): CatalogSnapshot | undefined {
+    const snapshot = this.#snapshot;
+    if (snapshot === undefined || t < this.#expiresAt) return snapshot;
+    this.#hold({
+      pool: snapshot.pool.filter((m) => !isExpired(m, t)),
+      fetchedAt: snapshot.fetchedAt,
+    });
+    return this.#snapshot;
   }
 
   /**
@@ -53,8 +73,8 @@ export class Catalog {
     onRefreshed: (snapshot: CatalogSnapshot) => void,
     onFailed: (err: unknown) => void,
   ): readonly FreeModel[] | Promise<readonly FreeModel[]> {
-    const snapshot = this.#snapshot;
     const t = now();
+    const snapshot = this.at(t);
     if (snapshot && t - snapshot.fetchedAt < ttlMs) return snapshot.pool;
     if (snapshot) {
       if (t >= this.#retryAt) {
@@ -74,7 +94,7 @@ export class Catalog {
     this.#inflight ??= load().then(
       (pool) => {
         const snapshot = { pool, fetchedAt: now() };
-        this.#snapshot = snapshot;
+        this.#hold(snapshot);
         this.#inflight = undefined;
         onRefreshed(snapshot);
         return snapshot;
