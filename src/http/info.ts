@@ -9,6 +9,7 @@
 import { errorResponse } from "../errors.ts";
 import { accountIdOf } from "../state/account_id.ts";
 import { healthReport, stateGauges, statusReport } from "../ops/status.ts";
+import { accountQuota } from "../ops/quota_report.ts";
 import { STATUS_PAGE_HTML } from "../ops/status_page.ts";
 import type { FreeModel } from "../types.ts";
 import {
@@ -125,9 +126,14 @@ export async function health(
   const { state, now } = ctx.resolved;
   const server = ctx.serverAccount();
   if (server !== undefined) await state.refreshCounts([server], now());
+  // One instant and one quota view for the status and the quota it reports.
+  const t = now();
+  const view = server === undefined
+    ? undefined
+    : accountQuota(state, server, t);
   return json(JSON.stringify({
-    ...healthReport(state, now(), server),
-    quota: healthQuota(ctx),
+    ...healthReport(state, t, server, view),
+    quota: healthQuota(ctx, t, view),
   }));
 }
 

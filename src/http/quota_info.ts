@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { QuotaView } from "../core/quota.ts";
 import type { GaugeSample } from "../ops/metrics.ts";
 import {
   clientGauges,
@@ -14,14 +15,15 @@ import {
 } from "../ops/quota_report.ts";
 import type { HandlerContext } from "./context.ts";
 
-/** `/health`'s `quota`: the server key's account (null with bring-your-own-key). */
+/** `/health`'s `quota`: the server key's account (null with bring-your-own-key), from its view at `now`. */
 export function healthQuota(
   ctx: HandlerContext,
+  now: number,
+  view: QuotaView | undefined,
 ): Record<string, unknown> | null {
   const account = ctx.serverAccount();
   if (account === undefined) return null;
-  const { state, now } = ctx.resolved;
-  const q = quotaReport(state, account, now());
+  const q = quotaReport(ctx.resolved.state, account, now, view);
   return {
     used_today: q.used_today,
     daily_limit: q.daily_limit,

@@ -36,13 +36,13 @@ export function accountQuota(
   });
 }
 
-/** The `quota` object of the status report and `/health`. */
+/** The `quota` object of the status report and `/health` (`q`: the account's view at `now`, when already computed). */
 export function quotaReport(
   state: RoutingState,
   accountId: string | undefined,
   now: number,
+  q: QuotaView = accountQuota(state, accountId, now),
 ): Record<string, unknown> {
-  const q = accountQuota(state, accountId, now);
   const key = accountId === undefined ? undefined : state.quota.key(accountId);
   const report = key?.report;
   const block = accountId === undefined

@@ -10,6 +10,7 @@
 import { learnedAt } from "../core/account_limit.ts";
 import { aliasOrders, poolFor, type PoolForInput } from "../core/aliases.ts";
 import { qualityScores } from "../core/quality.ts";
+import type { QuotaView } from "../core/quota.ts";
 import { trusted, usedThisMinute } from "../core/model_budget.ts";
 import type { GaugeSample } from "./metrics.ts";
 import { accountQuota } from "./quota_report.ts";
@@ -108,20 +109,21 @@ export function statusReport(
 /**
  * The JSON behind `GET /health`; `serverAccount` is the server key's account,
  * if any: `limited` while it is blocked, or its day's quota is spent (by a
- * 429, `/key` or the proxy's own count).
+ * 429, `/key` or the proxy's own count). `quota` is that account's view at
+ * `now`, when already computed.
  */
 export function healthReport(
   state: RoutingState,
   now: number,
   serverAccount: string | undefined,
+  quota: QuotaView | undefined = serverAccount === undefined
+    ? undefined
+    : accountQuota(state, serverAccount, now),
 ): Record<string, unknown> {
   const snapshot = state.catalog.at(now);
   const held = serverAccount === undefined
     ? undefined
     : state.accounts.get(serverAccount)?.block;
-  const quota = serverAccount === undefined
-    ? undefined
-    : accountQuota(state, serverAccount, now);
   const blocked = held && held.until > now
     ? held.until
     : quota?.exhausted

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { currentCounts, type WindowCounts } from "../core/account_limit.ts";
 import type { KeyReport } from "../core/key_report.ts";
 import { nextUtcMidnight } from "../core/quota.ts";
 import type { RoutingState } from "./state.ts";
@@ -30,7 +29,7 @@ export async function applyKeyReport(
   const account = state.account(id);
   const reset = nextUtcMidnight(now);
   account.learned = { ...account.learned, rpd: daily.limit, rpdUntil: reset };
-  const counts = await raiseDayCount(state, id, daily.used, now);
+  const counts = await state.raiseDayCount(id, daily.used, now);
   state.quota.sample(id, counts.dayCount, now);
   const held = account.block && account.block.until > now
     ? account.block
@@ -48,33 +47,4 @@ export async function applyKeyReport(
     account.block = undefined; // the report that blocked it was superseded
   }
   await state.saveAccount(id, now);
-}
-
-/**
- * Raises an account's count of the day to at least `used`: atomically in KV
- * (so every instance counts from it), and in memory.
- */
-async function raiseDayCount(
-  state: RoutingState,
-  id: string,
-  used: number,
-  now: number,
-): Promise<WindowCounts> {
-  const account = state.account(id);
-  const local = currentCounts(account.counts, now);
-  const raised = (c: WindowCounts) =>
-    c.dayCount >= used ? c : { ...c, dayCount: used };
-  let next = raised(local);
-  try {
-    next = await state.raiseStoredDayCount(id, used, now) ?? next;
-  } catch {
-    // KV unreachable: the count is raised in memory only.
-  }
-  if (next.dayCount > local.dayCount || account.counts === undefined) {
-    account.counts = {
-      ...local,
-      dayCount: Math.max(local.dayCount, next.dayCount),
-    };
-  }
-  return currentCounts(account.counts, now);
 }

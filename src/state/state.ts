@@ -367,16 +367,31 @@ export class RoutingState {
   }
 
   /**
-   * Raises an account's count of the day in the store to at least `used`;
-   * the counts stored, or `undefined` without a store.
+   * Raises an account's count of the day to at least `used` (what `/key`
+   * reported): atomically in the store, so that every instance counts from
+   * it, and in memory. Without a store, or when it cannot be written, in
+   * memory only. Returns the account's counts at `now`.
    */
-  raiseStoredDayCount(
+  async raiseDayCount(
     id: string,
     used: number,
     now: number,
-  ): Promise<WindowCounts | undefined> {
-    return this.#store?.raiseDayCount(id, used, now) ??
-      Promise.resolve(undefined);
+  ): Promise<WindowCounts> {
+    const account = this.account(id);
+    const local = currentCounts(account.counts, now);
+    let stored: WindowCounts | undefined;
+    if (this.#store) {
+      try {
+        stored = await this.#store.raiseDayCount(id, used, now);
+      } catch (err) {
+        this.#warn(`KV unavailable, raising the day's count locally: ${err}`);
+      }
+    }
+    const dayCount = Math.max(local.dayCount, stored?.dayCount ?? used);
+    if (dayCount > local.dayCount || account.counts === undefined) {
+      account.counts = { ...local, dayCount };
+    }
+    return currentCounts(account.counts, now);
   }
 
   /** An account's attempt counts at `now`, for the status page. */
