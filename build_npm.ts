@@ -83,7 +83,14 @@ async function writePackage(deno: DenoJson, deps: Dependency[]) {
     main: "./esm/mod.js",
     types: "./esm/mod.d.ts",
     exports: {
-      ".": { types: "./esm/mod.d.ts", import: "./esm/mod.js" },
+      // `default` lets Node's require(esm) (20.19 and later) and CommonJS
+      // tools load the package too.
+      ".": {
+        types: "./esm/mod.d.ts",
+        import: "./esm/mod.js",
+        default: "./esm/mod.js",
+      },
+      "./package.json": "./package.json",
     },
     files: ["esm/", "README.md", "LICENSE"],
     sideEffects: false,

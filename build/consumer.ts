@@ -23,6 +23,8 @@ const CONSUMER = join(SCRATCH, "consumer");
 const NPM_TESTS = join(ROOT, "npm_tests");
 /** The npm build of Deno KV, for the Node persistence test (skipped when it does not install). */
 const DENO_KV = "@deno/kv@0.14.0";
+/** The Node adapter the README recommends for createHandler(), which the handler tests serve through. */
+const NODE_SERVER = "@hono/node-server@2.1.11";
 
 const formatHost: ts.FormatDiagnosticsHost = {
   getCanonicalFileName: (f) => f,
@@ -86,14 +88,14 @@ export async function installConsumer(tarball: string): Promise<void> {
   );
   const install = ["install", "--no-package-lock", "--ignore-scripts"];
   try {
-    await npm([...install, tarball, DENO_KV], CONSUMER);
+    await npm([...install, tarball, NODE_SERVER, DENO_KV], CONSUMER);
   } catch (err) {
     console.warn(
       `  ${DENO_KV} did not install; the KV test will be skipped\n  ${
         (err as Error).message.split("\n").slice(0, 3).join("\n  ")
       }`,
     );
-    await npm([...install, tarball], CONSUMER);
+    await npm([...install, tarball, NODE_SERVER], CONSUMER);
   }
 }
 

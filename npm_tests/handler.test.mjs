@@ -1,5 +1,5 @@
-// createHandler() from the installed npm package, served through node:http by
-// a small Request/Response adapter, in front of the fake OpenRouter.
+// createHandler() from the installed npm package, served on Node by
+// @hono/node-server (the README's adapter), in front of the fake OpenRouter.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createHandler } from "freerouter";

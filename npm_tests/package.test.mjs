@@ -3,6 +3,7 @@
 // here: the Deno trap must be set before the package is first evaluated.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -41,6 +42,7 @@ test("the package resolves through exports to ESM with types, for Node >= 20", a
   assert.deepEqual(pkg.exports["."], {
     types: "./esm/mod.d.ts",
     import: "./esm/mod.js",
+    default: "./esm/mod.js",
   });
   assert.equal(pkg.types, "./esm/mod.d.ts");
   assert.ok(pkg.dependencies.zod, "zod is a dependency");
@@ -60,6 +62,16 @@ test("the package resolves through exports to ESM with types, for Node >= 20", a
   assert.match(dts, /export \{[^}]*FreeRouterClient/);
   assert.doesNotMatch(dts, /from "\.\/[^"]+\.ts"/, "d.ts imports end in .js");
 });
+
+test(
+  "require() loads the package where Node can require ESM (20.19 and later), and its package.json",
+  { skip: !process.features.require_module && "this Node cannot require ESM" },
+  () => {
+    const require = createRequire(import.meta.url);
+    assert.equal(typeof require("freerouter").FreeRouterClient, "function");
+    assert.equal(require("freerouter/package.json").name, "freerouter");
+  },
+);
 
 test("the documented API is exported", async () => {
   const mod = await import("freerouter");

@@ -14,6 +14,13 @@ import {
   UpstreamHTTPError,
 } from "freerouter";
 
+/** A message type declared as an interface, as SDKs declare theirs (no index signature). */
+interface SdkMessage {
+  role: "user" | "assistant";
+  content: string;
+  name?: string;
+}
+
 export async function smoke(kv: KvLike): Promise<string> {
   const state = new FreeRouterState({ kv });
   const client = new FreeRouterClient({ apiKey: "k", state, maxAttempts: 2 });
@@ -22,6 +29,8 @@ export async function smoke(kv: KvLike): Promise<string> {
   const completion: RoutedCompletion = await client.chat([
     { role: "user", content: "Hi" },
   ], { temperature: 0 });
+  const history: readonly SdkMessage[] = [{ role: "user", content: "Hi" }];
+  await client.chat(history);
   const chunks: ChatCompletionChunk[] = [];
   for await (const chunk of client.stream([{ role: "user", content: "Hi" }])) {
     chunks.push(chunk);

@@ -18,6 +18,8 @@ import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatMessage,
+  ChatMessageInput,
+  ChatRequestInput,
   FreeModel,
 } from "./types.ts";
 
@@ -96,6 +98,12 @@ export type RoutedCompletion = ChatCompletion & {
   freerouter: RouteInfo;
 };
 
+/** One call's controller, and how to unlink it when the call ends. */
+interface Call {
+  controller: AbortController;
+  done: () => void;
+}
+
 /**
  * Routes chat completions across OpenRouter's free models in-process, with the
  * same fallback and cooldowns as the proxy. There is no synchronous variant.
@@ -112,7 +120,11 @@ export class FreeRouterClient implements AsyncDisposable {
   readonly #router: Router;
   readonly #options: ResolvedRouterOptions;
   readonly #apiKey: string | undefined;
+  /** The calls under way: chats and streams, each with its own controller. */
   readonly #open = new Set<AbortController>();
+  /** Chats under way, which close() waits for once it has aborted them. */
+  readonly #chats = new Set<Promise<unknown>>();
+  #closed = false;
 
   /** Creates a client; see {@link FreeRouterClientOptions} for the defaults. */
   constructor(options: FreeRouterClientOptions = {}) {
@@ -127,31 +139,79 @@ export class FreeRouterClient implements AsyncDisposable {
     if (this.#apiKey) return this.#apiKey;
     throw new FreeRouterError(
       "missing_api_key",
-      "No OpenRouter key: pass { apiKey } or set OPENROUTER_API_KEY",
+      "No OpenRouter key: pass { apiKey } or set OPENROUTER_API_KEY " +
+        "(Deno reads it only with --allow-env=OPENROUTER_API_KEY, and .env with --allow-read)",
     );
   }
 
-  /** The routable free models, in the catalog's stored (`priority`) order; `auto` tries them in the strategy's order. */
+  /**
+   * A controller for one call, aborted by the caller's `signal` or by
+   * {@link FreeRouterClient.close}; `done()` unlinks it. Throws when the
+   * client is closed.
+   */
+  #call(signal: AbortSignal | undefined): Call {
+    if (this.#closed) {
+      throw new FreeRouterError("aborted", "The client is closed");
+    }
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal?.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener("abort", forward, { once: true });
+    this.#open.add(controller);
+    return {
+      controller,
+      done: () => {
+        signal?.removeEventListener("abort", forward);
+        this.#open.delete(controller);
+      },
+    };
+  }
+
+  /**
+   * The routable free models, in the catalog's stored (`priority`) order;
+   * `auto` tries them in the strategy's order. Throws
+   * {@link FreeRouterError} `no_free_models` when the catalog cannot be
+   * loaded and none is cached.
+   */
   models(): Promise<readonly FreeModel[]> {
-    return this.#router.models(this.#apiKey);
+    return this.#router.pool(this.#apiKey);
   }
 
   /**
    * One chat completion. Throws {@link UpstreamHTTPError} when OpenRouter
    * refuses the request itself, {@link FreeRouterError} when every candidate
-   * failed.
+   * failed, or `aborted` when `signal` or {@link FreeRouterClient.close}
+   * stopped it.
    */
-  async chat(
-    messages: ChatMessage[],
+  chat(
+    messages: readonly ChatMessageInput[],
     options: ChatOptions = {},
   ): Promise<RoutedCompletion> {
     const { signal, ...fields } = options;
+    let call: Call;
+    try {
+      call = this.#call(signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const request: ChatCompletionRequest = {
       ...fields,
       model: fields.model ?? "auto",
-      messages,
+      // Read, never changed: the router copies what it alters.
+      messages: messages as ChatMessage[],
     };
     delete request.stream;
+    const answer = this.#complete(request, call.controller.signal);
+    const settled = answer.then(call.done, call.done);
+    this.#chats.add(settled);
+    settled.then(() => this.#chats.delete(settled));
+    return answer;
+  }
+
+  async #complete(
+    request: ChatCompletionRequest,
+    signal: AbortSignal,
+  ): Promise<RoutedCompletion> {
     const routed = await this.#router.complete(request, {
       apiKey: this.#key(),
       signal,
@@ -170,7 +230,7 @@ export class FreeRouterClient implements AsyncDisposable {
    * upstream request. A stream that breaks off throws {@link FreeRouterError}.
    */
   async *stream(
-    messages: ChatMessage[],
+    messages: readonly ChatMessageInput[],
     options: ChatOptions = {},
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const { signal, ...fields } = options;
@@ -205,18 +265,14 @@ export class FreeRouterClient implements AsyncDisposable {
    * `aborted`, whether the stream had begun or not.
    */
   async *streamRaw(
-    payload: ChatCompletionRequest,
+    payload: ChatRequestInput,
     options: { signal?: AbortSignal } = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
-    const controller = new AbortController();
-    const forward = () => controller.abort(options.signal?.reason);
-    if (options.signal?.aborted) forward();
-    else options.signal?.addEventListener("abort", forward, { once: true });
-    this.#open.add(controller);
+    const { controller, done } = this.#call(options.signal);
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
       const routed = await this.#router.stream(
-        { ...payload, stream: true },
+        { ...payload, stream: true } as ChatCompletionRequest,
         { apiKey: this.#key(), signal: controller.signal },
       );
       reader = routed.answer.body.getReader();
@@ -232,16 +288,22 @@ export class FreeRouterClient implements AsyncDisposable {
         yield value;
       }
     } finally {
-      options.signal?.removeEventListener("abort", forward);
-      this.#open.delete(controller);
+      done();
       controller.abort();
       await reader?.cancel().catch(() => {});
     }
   }
 
-  /** Aborts open streams and waits for background work. The KV handle, if any, stays open. */
+  /**
+   * Closes the client: aborts the chats and streams under way (they end
+   * with {@link FreeRouterError} `aborted`), waits for the chats to settle
+   * and for background writes, and refuses later calls. The KV handle, if
+   * any, stays open.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const controller of this.#open) controller.abort();
+    await Promise.all(this.#chats);
     if (this.#options.ownsState) await this.#options.state.close();
     else await this.#options.state.settle();
   }

@@ -48,5 +48,7 @@ export type {
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatMessage,
+  ChatMessageInput,
+  ChatRequestInput,
   FreeModel,
 } from "./types.ts";

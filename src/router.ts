@@ -103,6 +103,17 @@ export class Router {
     );
   }
 
+  /** {@link Router.models}, failing with {@link FreeRouterError} `no_free_models`. */
+  pool(apiKey?: string): Promise<readonly FreeModel[]> {
+    return this.models(apiKey).catch((err) => {
+      throw new FreeRouterError(
+        "no_free_models",
+        `No free model is available: ${messageOf(err)}`,
+        { cause: err },
+      );
+    });
+  }
+
   readonly #warn = (message: string): void =>
     this.#options.logger.warn(message);
 
@@ -157,14 +168,7 @@ export class Router {
   ): Promise<Routed<T>> {
     const { state, now, maxAttempts, maxWaitMs, logger } = this.#options;
     const deadline = now() + maxWaitMs;
-    const pool = this.#freshPool() ??
-      await this.models(context.apiKey).catch((err) => {
-        throw new FreeRouterError(
-          "no_free_models",
-          `No free model is available: ${messageOf(err)}`,
-          { cause: err },
-        );
-      });
+    const pool = this.#freshPool() ?? await this.pool(context.apiKey);
     const { candidates, named, conversation, body } = planRoute(
       this.#options,
       this.#affinity,
@@ -236,7 +240,10 @@ export class Router {
           attempts.push(
             attemptOf(model.id, "aborted", now() - started, continuation),
           );
-          throw new FreeRouterError("aborted", err.message, { attempts });
+          throw new FreeRouterError("aborted", err.message, {
+            attempts,
+            cause: err.cause,
+          });
         }
         throw err;
       }

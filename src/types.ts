@@ -25,6 +25,43 @@ export interface ChatMessage {
 }
 
 /**
+ * A message as `FreeRouterClient`'s methods take it: a
+ * {@link ChatMessage}, or any typed message with a `role`, such as the
+ * OpenAI SDK's `ChatCompletionMessageParam` (freerouter reads messages and
+ * never changes them, so read-only arrays are fine too).
+ *
+ * @example Pass a typed, read-only history
+ * ```ts
+ * import type { ChatMessageInput } from "@freerouter/freerouter";
+ * interface UserMessage { role: "user"; content: string }
+ * const history: readonly ChatMessageInput[] = [
+ *   { role: "user", content: "Hello" } satisfies UserMessage,
+ * ];
+ * ```
+ */
+export type ChatMessageInput = ChatMessage | { readonly role: string };
+
+/**
+ * A request body as `FreeRouterClient.streamRaw()` takes it: a
+ * {@link ChatCompletionRequest}, or a typed one such as the OpenAI SDK's
+ * `ChatCompletionCreateParamsStreaming`.
+ *
+ * @example A typed request body
+ * ```ts
+ * import type { ChatRequestInput } from "@freerouter/freerouter";
+ * const body: ChatRequestInput = {
+ *   model: "auto",
+ *   messages: [{ role: "user", content: "Hello" }],
+ * };
+ * ```
+ */
+export type ChatRequestInput = ChatCompletionRequest | {
+  readonly model?: string | null;
+  readonly messages: readonly ChatMessageInput[];
+  readonly stream?: boolean | null;
+};
+
+/**
  * A chat completion request body. `model` may be `"auto"`, a free model id, or
  * left out; every other field is forwarded to OpenRouter unchanged.
  *

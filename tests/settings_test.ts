@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { SETTINGS } from "../src/core/settings.ts";
+import { createHandler } from "../src/http/handler.ts";
 import { resolveRouterOptions } from "../src/options.ts";
 import { parseServerConfig } from "../src/server/config.ts";
 
@@ -30,6 +31,8 @@ const outOfBounds: Array<[keyof typeof SETTINGS, number, string]> = [
   ["requestTimeout", 86_401, "must be at most 86400"],
   ["rpm", -1, "must be 0 (off) or more"],
   ["maxWait", 3_601, "must be at most 3600"],
+  ["maxBodyBytes", 1_023, "must be at least 1024"],
+  ["maxBodyBytes", 4_096.5, "must be a whole number"],
 ];
 for (const [name, value, words] of outOfBounds) {
   Deno.test(`settings: ${name}=${value} is refused by both, in the same words (${words})`, () => {
@@ -38,9 +41,12 @@ for (const [name, value, words] of outOfBounds) {
       () => parseServerConfig({ [setting.env]: String(value) }),
       { message: new RegExp(`${setting.env} ${escape(words)}`) },
     );
-    if (name === "maxBodyBytes") return; // a handler option, checked by the handler
     assert.throws(
-      () => resolveRouterOptions({ [name]: value }),
+      // maxBodyBytes is the handler's option, the others the router's.
+      () =>
+        name === "maxBodyBytes"
+          ? createHandler({ maxBodyBytes: value })
+          : resolveRouterOptions({ [name]: value }),
       { name: "RangeError", message: new RegExp(`"${name}" ${escape(words)}`) },
     );
   });
@@ -49,3 +55,12 @@ for (const [name, value, words] of outOfBounds) {
 function escape(text: string): string {
   return text.replace(/[()]/g, "\\$&");
 }
+
+Deno.test("settings: createHandler() refuses a maxBodyBytes that is not a number (NaN would turn the cap off)", () => {
+  for (const value of [NaN, "2048" as unknown as number]) {
+    assert.throws(() => createHandler({ maxBodyBytes: value }), {
+      name: "RangeError",
+      message: /"maxBodyBytes"/,
+    });
+  }
+});

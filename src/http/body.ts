@@ -6,10 +6,6 @@
  */
 import { errorResponse } from "../errors.ts";
 import { concatBytes } from "../upstream/sse.ts";
-import { SETTINGS } from "../core/settings.ts";
-
-/** The default cap on request bodies: 10 MiB. */
-export const DEFAULT_MAX_BODY_BYTES: number = SETTINGS.maxBodyBytes.default;
 
 const decoder = new TextDecoder();
 

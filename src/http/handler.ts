@@ -6,13 +6,13 @@
  *
  * @module
  */
-import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
+import { SETTINGS } from "../core/settings.ts";
 import { clientKey, timingSafeEqual } from "./auth.ts";
 import { corsHeaders, originAllowed, preflight } from "./cors.ts";
 import type { HandlerContext, Trace } from "./context.ts";
 import { ClientRefusal } from "./clients.ts";
 import { inFrontShape, sharedRouteFront } from "./front_errors.ts";
-import { createSharing, type QuotaSharingOptions } from "./sharing.ts";
+import { checked, createSharing, type QuotaSharingOptions } from "./sharing.ts";
 import { record } from "./record.ts";
 import {
   type Front,
@@ -63,7 +63,8 @@ export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
    */
   accessKey?: string;
   /**
-   * Largest request body accepted, bytes; larger ones get 413 unread.
+   * Largest request body accepted, bytes (at least 1024, a whole number:
+   * `RangeError` otherwise); larger ones get 413 unread.
    * @default {10485760}
    */
   maxBodyBytes?: number;
@@ -117,6 +118,7 @@ export interface FreeRouterHandler extends AsyncDisposable {
  */
 export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   const resolved: ResolvedRouterOptions = resolveRouterOptions(options);
+  const maxBodyBytes = checked(SETTINGS.maxBodyBytes, options.maxBodyBytes);
   const router = new Router(resolved);
   const { apiKey, accessKey, corsOrigins = [] } = options;
   const { logger, now } = resolved;
@@ -134,7 +136,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     resolved,
     metrics: new Metrics(),
     recent: new RecentRequests(),
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBodyBytes,
     hasAccessKey: guarded,
     upstreamKey: (req) => apiKey || (guarded ? undefined : clientKey(req)),
     serverAccount: () => serverAccount,

@@ -86,7 +86,11 @@ export interface Sharing {
   close(): Promise<void>;
 }
 
-function checked(setting: NumericSetting, value: number | undefined): number {
+/** `value` (or the setting's default) when it is valid for `setting`; throws `RangeError` otherwise. */
+export function checked(
+  setting: NumericSetting,
+  value: number | undefined,
+): number {
   const v = value ?? setting.default;
   const problem = settingProblem(setting, v);
   if (problem) {

@@ -75,8 +75,9 @@ export class Admission {
     let watched = typeof signal === "function" ? undefined : signal;
     const gone = () => {
       if (watched?.aborted) {
-        throw new FreeRouterError("aborted", "The client went away", {
+        throw new FreeRouterError("aborted", "The request was aborted", {
           attempts,
+          cause: watched.reason,
         });
       }
     };

@@ -110,7 +110,9 @@ export class AttemptScope {
   /** The failure for an error thrown while fetching or reading. */
   failureOf(status = 0): UpstreamFailure {
     if (this.clientAborted) {
-      throw new FreeRouterError("aborted", "The client went away");
+      throw new FreeRouterError("aborted", "The request was aborted", {
+        cause: this.#signal?.reason,
+      });
     }
     return { kind: this.deadline.fired ? "timeout" : "network", status };
   }

@@ -1,0 +1,115 @@
+/**
+ * FreeRouterClient's edges as a library user meets them: close() stops the
+ * chats under way (not only streams) and waits for them, a closed client
+ * refuses calls, an abort keeps the caller's reason, models() fails with the
+ * same typed error as chat(), and typed read-only inputs (the OpenAI SDK's
+ * message and request types) are accepted as they are.
+ */
+import assert from "node:assert/strict";
+import type OpenAI from "openai";
+import { clientFor, manualClock, MESSAGES } from "./_harness.ts";
+import {
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
+  startFakeOpenRouter,
+} from "./fake_openrouter/mod.ts";
+import { type ChatMessageInput, FreeRouterError } from "../src/mod.ts";
+
+const [A] = POOL as [string];
+
+Deno.test("FreeRouterClient.close() aborts a chat under way, waits for it, and sends no attempt after", async () => {
+  await using fake = startFakeOpenRouter();
+  fake.script(A, { hang: true });
+  const fr = clientFor(fake, manualClock());
+  const chat = fr.chat(MESSAGES);
+  const outcome = chat.then(
+    () => "answered",
+    (err) => err,
+  );
+  await fake.waitForChatRequests(1);
+  await fr.close();
+  // close() has returned: the chat has already settled, as aborted.
+  let settled = false;
+  void outcome.then(() => (settled = true));
+  await Promise.resolve();
+  assert.ok(settled, "close() returned before the chat settled");
+  const err = await outcome;
+  assert.ok(err instanceof FreeRouterError, String(err));
+  assert.equal(err.code, "aborted");
+  assert.deepEqual(err.attempts.map((a) => [a.model, a.outcome]), [
+    [A, "aborted"],
+  ]);
+  assert.equal(fake.chatRequests().length, 1);
+});
+
+Deno.test("FreeRouterClient refuses chat() and stream() once closed, before any upstream request", async () => {
+  await using fake = startFakeOpenRouter();
+  const fr = clientFor(fake, manualClock());
+  await fr.close();
+  await assert.rejects(fr.chat(MESSAGES), {
+    name: "FreeRouterError",
+    code: "aborted",
+    message: /closed/,
+  });
+  await assert.rejects(fr.stream(MESSAGES).next(), {
+    name: "FreeRouterError",
+    code: "aborted",
+    message: /closed/,
+  });
+  assert.equal(fake.chatRequests().length, 0);
+});
+
+Deno.test("FreeRouterClient.chat() aborted by the caller rejects with the caller's reason as its cause", async () => {
+  await using fake = startFakeOpenRouter();
+  fake.script(A, { hang: true });
+  await using fr = clientFor(fake, manualClock());
+  const controller = new AbortController();
+  const chat = fr.chat(MESSAGES, { signal: controller.signal });
+  await fake.waitForChatRequests(1);
+  const reason = new Error("the user pressed Esc");
+  controller.abort(reason);
+  const err = await chat.catch((e) => e);
+  assert.ok(err instanceof FreeRouterError, String(err));
+  assert.equal(err.code, "aborted");
+  assert.equal(err.cause, reason);
+});
+
+Deno.test("FreeRouterClient.models() fails with FreeRouterError no_free_models when the catalog cannot be loaded, as chat() does", async () => {
+  const fake = startFakeOpenRouter();
+  const baseUrl = fake.baseUrl;
+  await fake[Symbol.asyncDispose]();
+  await using fr = clientFor(fake, manualClock(), { baseUrl });
+  for (const call of [() => fr.models(), () => fr.chat(MESSAGES)]) {
+    const err = await call().catch((e) => e);
+    assert.ok(err instanceof FreeRouterError, String(err));
+    assert.equal(err.code, "no_free_models");
+    assert.ok(err.cause !== undefined);
+  }
+});
+
+Deno.test("FreeRouterClient takes the OpenAI SDK's typed, read-only messages and request bodies unchanged", async () => {
+  await using fake = startFakeOpenRouter();
+  await using fr = clientFor(fake, manualClock());
+  const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
+    { role: "system", content: "Be brief." },
+    { role: "user", content: "Hello" },
+  ];
+  const history: readonly ChatMessageInput[] = Object.freeze(
+    messages.map((m) => Object.freeze(m)),
+  );
+  const completion = await fr.chat(history, { temperature: 0 });
+  assert.equal(completion.freerouter.model, A);
+  const body: OpenAI.Chat.ChatCompletionCreateParamsStreaming = {
+    model: "auto",
+    messages,
+    stream: true,
+  };
+  let bytes = 0;
+  for await (const chunk of fr.streamRaw(body)) bytes += chunk.length;
+  assert.ok(bytes > 0);
+  for await (const _ of fr.stream(messages)) { /* drained */ }
+  const sent = fake.chatRequests().map((r) =>
+    (r.body as { messages: unknown }).messages
+  );
+  assert.equal(sent.length, 3);
+  for (const m of sent) assert.deepEqual(m, messages);
+});
