@@ -74,13 +74,16 @@ export interface RouterOptions {
    */
   modelRefreshTtl?: number;
   /**
-   * Seconds an attempt may take to produce its response headers (streams: its
-   * first data event) before it counts as a transient failure.
+   * Seconds an attempt may take to begin its answer (its response headers,
+   * then its first data event for streams or the first byte of its JSON
+   * otherwise; OpenRouter's keep-alive comments and whitespace do not count)
+   * before it counts as a transient failure.
    * @default {60}
    */
   requestTimeout?: number;
   /**
-   * Seconds a response may stay silent mid-body (streams: between events).
+   * Seconds a response may stay silent mid-body (streams: between data
+   * events; keep-alive comments do not count).
    * @default {60}
    */
   streamIdleTimeout?: number;

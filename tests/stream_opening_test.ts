@@ -427,11 +427,12 @@ Deno.test("a stream that reasons, writes only whitespace and finishes is resumed
   );
 });
 
-Deno.test("keep-alive comments keep a held tool call alive, as they keep a committed stream alive", async () => {
-  await using r = rig({ streamIdleTimeout: 1, streamResume: false });
-  // The pauses pace the upstream (each well under the idle timeout, so a
-  // loaded machine does not stretch one past it; together over it); nothing
-  // waits on them.
+Deno.test("a held tool call whose deltas keep coming is forwarded whole with the keep-alive comments between them", async () => {
+  await using r = rig({ streamIdleTimeout: 2, streamResume: false });
+  // The pauses pace the upstream (data 600 ms apart, well under the idle
+  // timeout, so that a loaded machine does not stretch a gap past it);
+  // nothing waits on them. Comments alone would not keep it alive
+  // (keepalive_timeouts_test.ts).
   using pacer = new Pacer();
   const parts = [
     chunk(A, { role: "assistant", content: "" }, null, m),
@@ -439,13 +440,11 @@ Deno.test("keep-alive comments keep a held tool call alive, as they keep a commi
     pacer.gate(300),
     PROCESSING,
     pacer.gate(300),
-    PROCESSING,
+    chunk(A, toolDelta(0, '"ls'), null, m),
     pacer.gate(300),
     PROCESSING,
     pacer.gate(300),
-    PROCESSING,
-    pacer.gate(300),
-    chunk(A, toolDelta(0, '"ls"}'), null, m),
+    chunk(A, toolDelta(0, ' -la"}'), null, m),
     chunk(A, { content: "" }, "tool_calls", m),
     DONE,
   ];

@@ -11,6 +11,7 @@ import {
   chunk,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   minuteCap,
+  PROCESSING,
   startFakeOpenRouter,
   streamOk,
 } from "./fake_openrouter/mod.ts";
@@ -223,6 +224,87 @@ Deno.test("deno task start: a non-streaming attempt that hangs times out and fal
     const body = await res.json();
     assert.equal(body.model, SECOND);
     await bounded(fake.chatRequests()[0]!.aborted, "the hung attempt's abort");
+  } finally {
+    await main.stop();
+  }
+});
+
+/** OpenRouter's keep-alive, every 500 ms for 100 s, counting those sent. */
+function keepAlives(keepAlive: string) {
+  const sent = { count: 0 };
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        sent.count++;
+        resolve();
+      }, 500);
+      timers.add(t);
+    });
+  const parts = Array.from({ length: 200 }, () => [pause, keepAlive]).flat();
+  return {
+    parts,
+    sent,
+    [Symbol.dispose]: () => timers.forEach((t) => clearTimeout(t)),
+  };
+}
+
+Deno.test("deno task start: a committed stream that sends only keep-alive comments is resumed after FREEROUTER_STREAM_IDLE_TIMEOUT", async () => {
+  await using fake = startFakeOpenRouter();
+  using comments = keepAlives(PROCESSING);
+  fake.script(FIRST, {
+    stream: {
+      parts: [
+        chunk(FIRST, { role: "assistant", content: "" }),
+        chunk(FIRST, "Hel"),
+        ...comments.parts,
+      ],
+      end: "hang",
+    },
+  });
+  fake.script(SECOND, { stream: streamOk(SECOND, ["lo", "!"]) });
+  const main = await proxy(fake.baseUrl, {
+    FREEROUTER_STREAM_IDLE_TIMEOUT: "3",
+  });
+  try {
+    const res = await post(main, ask(true));
+    assert.equal(res.headers.get("x-freerouter-model"), FIRST);
+    const events = await dataEvents(res, main);
+    assert.equal(events.at(-1), "[DONE]");
+    assert.equal(fake.chatRequests()[1]?.model, SECOND);
+    await bounded(
+      fake.chatRequests()[0]!.aborted,
+      "the stalled attempt's abort",
+    );
+    assert.ok(comments.sent.count < 200, "every keep-alive was waited for");
+  } finally {
+    await main.stop();
+  }
+});
+
+Deno.test("deno task start: a non-streaming answer that is only whitespace padding falls back after REQUEST_TIMEOUT", async () => {
+  await using fake = startFakeOpenRouter();
+  using padding = keepAlives("\n");
+  fake.script(FIRST, {
+    stream: {
+      status: 200,
+      headers: { "content-type": "application/json" },
+      parts: padding.parts,
+      end: "hang",
+    },
+  });
+  const main = await proxy(fake.baseUrl, { REQUEST_TIMEOUT: "3" });
+  try {
+    const res = await bounded(post(main, ask(false)), "the answer");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-freerouter-model"), SECOND);
+    assert.equal((await res.json()).model, SECOND);
+    await bounded(
+      fake.chatRequests()[0]!.aborted,
+      "the padded attempt's abort",
+    );
+    assert.ok(padding.sent.count < 200, "all the padding was waited for");
   } finally {
     await main.stop();
   }

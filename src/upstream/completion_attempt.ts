@@ -107,14 +107,22 @@ export async function attemptCompletion(
     const chunks: Uint8Array[] = [];
     let size = 0;
     let done = reader === undefined;
+    /** Whether the answer has begun: OpenRouter pads a slow one with whitespace. */
+    let begun = false;
     try {
       while (!done && size <= LARGE_BODY_BYTES) {
-        scope.deadline.arm(options.idleTimeoutMs);
+        // Until the answer begins, REQUEST_TIMEOUT (armed before the request)
+        // runs on: the padding is a keep-alive, not an answer, as a stream's
+        // comments are not. From then on, each read gets the idle timeout.
+        if (begun) scope.deadline.arm(options.idleTimeoutMs);
         const read = await scope.read(reader!);
         if (read.done) done = true;
         else {
           chunks.push(read.value);
           size += read.value.length;
+          if (!begun && skipWhitespace(read.value).length > 0) {
+            begun = true;
+          }
         }
       }
     } catch {

@@ -161,9 +161,10 @@ export async function attemptStream(
       for (let event = splitter.next(); event; event = splitter.next()) {
         const data = sseData(event);
         if (data === undefined) { // a comment: keep waiting
+          // A keep-alive says nothing of the answer: the deadline runs on
+          // (REQUEST_TIMEOUT before the first data event, the idle timeout
+          // after one), as after the commit.
           head.push(event.slice());
-          // Once data flows, a comment is a sign of life, as after the commit.
-          if (held > 0) scope.deadline.arm(options.idleTimeoutMs);
           continue;
         }
         if (data === "[DONE]") return ended();

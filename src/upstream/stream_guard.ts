@@ -280,11 +280,14 @@ export function guardedStream(
       }
     };
     for (let event = splitter.next(); event; event = splitter.next()) {
-      if (waiting) {
+      const check = checkEvent(event, state, holding);
+      // A comment (OpenRouter's keep-alive) is forwarded but is no sign of
+      // an answer: the idle deadline runs on until a data event.
+      const comment = check.kind === "forward" && check.body === undefined;
+      if (waiting && !comment) {
         waiting = false;
         scope.deadline.clear(); // a slow client must not look like a stalled upstream
       }
-      const check = checkEvent(event, state, holding);
       if (check.kind === "skip") continue;
       if (check.kind === "forward") {
         emit(check);
