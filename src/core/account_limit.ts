@@ -123,3 +123,52 @@ export function admit(
     next: { ...c, minuteCount: c.minuteCount + 1, dayCount: c.dayCount + 1 },
   };
 }
+
+/**
+ * The block an account holds when `next` replaces `current`: a 429's block
+ * outranks one set from `/key`; otherwise the one that holds longer stays.
+ * The rule of one instance taking a new block, and of two instances' writes
+ * meeting in the store.
+ */
+export function mergeBlock(
+  current: AccountBlock | undefined,
+  next: AccountBlock,
+): AccountBlock {
+  if (current === undefined) return next;
+  if (current.source === "key" && next.source !== "key") return next;
+  return current.until < next.until ? next : current;
+}
+
+/**
+ * What the store keeps when an instance writes its view `mine` of an
+ * account's block over `stored` (which another instance may have written
+ * since this one read it). With a block of its own, {@link mergeBlock}. With
+ * none, the stored block stays, unless it was set from `/key`: the instance
+ * writes no block only after a `/key` report with room, which lifts those.
+ */
+export function storedBlock(
+  stored: AccountBlock | undefined,
+  mine: AccountBlock | undefined,
+): AccountBlock | undefined {
+  if (mine !== undefined) return mergeBlock(stored, mine);
+  return stored?.source === "key" ? undefined : stored;
+}
+
+/** Two views of the learned limits, each limit from the view that trusts it longer. */
+export function mergeLearned(
+  a: LearnedLimits,
+  b: LearnedLimits,
+): LearnedLimits {
+  const rpm = (a.rpmUntil ?? 0) >= (b.rpmUntil ?? 0) ? a : b;
+  const rpd = (a.rpdUntil ?? 0) >= (b.rpdUntil ?? 0) ? a : b;
+  const merged: LearnedLimits = {};
+  if (rpm.rpm !== undefined) {
+    merged.rpm = rpm.rpm;
+    merged.rpmUntil = rpm.rpmUntil;
+  }
+  if (rpd.rpd !== undefined) {
+    merged.rpd = rpd.rpd;
+    merged.rpdUntil = rpd.rpdUntil;
+  }
+  return merged;
+}

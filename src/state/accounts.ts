@@ -11,6 +11,7 @@ import {
   LEARNED_RPM_MS,
   learnedAt,
   type LearnedLimits,
+  mergeBlock,
   type WindowCounts,
 } from "../core/account_limit.ts";
 
@@ -69,16 +70,14 @@ export function pruneAccounts(
   }
 }
 
-/** Blocks an account until the reset (the later block wins) and remembers the limit the upstream reported. */
+/** Blocks an account until the reset ({@link mergeBlock}) and remembers the limit the upstream reported. */
 export function applyBlock(
   account: AccountState,
   block: AccountBlock,
   limit: number | undefined,
   now: number,
 ): void {
-  if (!account.block || account.block.until < block.until) {
-    account.block = block;
-  }
+  account.block = mergeBlock(account.block, block);
   if (limit !== undefined) {
     account.learned = block.scope === "day"
       ? { ...account.learned, rpd: limit, rpdUntil: block.until }

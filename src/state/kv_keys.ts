@@ -49,6 +49,11 @@ export function isBlock(value: unknown): value is AccountBlock {
     typeof v.until === "number";
 }
 
+/** Whether a stored value can be an account's learned limits. */
+export function isLearned(value: unknown): value is LearnedLimits {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** One account's shared state, as stored. */
 export interface StoredAccount {
   block: AccountBlock | undefined;

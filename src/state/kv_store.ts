@@ -15,7 +15,12 @@ import type {
   SlotRefusal,
   WindowCounts,
 } from "../core/account_limit.ts";
-import { admit, currentCounts } from "../core/account_limit.ts";
+import {
+  admit,
+  currentCounts,
+  mergeLearned,
+  storedBlock,
+} from "../core/account_limit.ts";
 import type { CatalogSnapshot } from "./catalog.ts";
 import type { CooldownEntry } from "../core/cooldown.ts";
 import type { ModelHealth } from "../core/health.ts";
@@ -33,6 +38,7 @@ import {
   HEALTH_TTL_MS,
   isBlock,
   isCooldownEntry,
+  isLearned,
   isStoredModel,
   PART_CHARS,
   REV,
@@ -127,11 +133,8 @@ export class KvStateStore {
       if (kind === "block" && isBlock(entry.value) && entry.value.until > now) {
         account.block = entry.value;
       }
-      if (
-        kind === "limits" && typeof entry.value === "object" &&
-        entry.value !== null
-      ) {
-        account.limits = entry.value as LearnedLimits;
+      if (kind === "limits" && isLearned(entry.value)) {
+        account.limits = entry.value;
       }
       accounts.set(id, account);
     }
@@ -210,24 +213,46 @@ export class KvStateStore {
     });
   }
 
-  /** Writes an account's block (or clears it) and its learned limits. */
+  /**
+   * Writes an account's block (or clears it) and its learned limits, merged
+   * with what another instance may have stored since this one read it
+   * ({@link storedBlock}, {@link mergeLearned}): a check-and-set, retried
+   * when another write comes between. Returns what is stored.
+   */
   async saveAccount(
     id: string,
     block: AccountBlock | undefined,
     limits: LearnedLimits,
     now: number,
-  ): Promise<void> {
-    await this.#commit(() => {
-      const op = this.#changed().set(accountLimits(id), limits, {
-        expireIn: 2 * 86_400_000,
+  ): Promise<{ block: AccountBlock | undefined; learned: LearnedLimits }> {
+    const blockKey = accountBlock(id);
+    const limitsKey = accountLimits(id);
+    for (;;) {
+      const [held, learned] = await withRetry(() =>
+        Promise.all([this.#kv.get(blockKey), this.#kv.get(limitsKey)])
+      );
+      const merged = storedBlock(
+        isBlock(held.value) && held.value.until > now ? held.value : undefined,
+        block,
+      );
+      const mergedLimits = mergeLearned(
+        limits,
+        isLearned(learned.value) ? learned.value : {},
+      );
+      const committed = await withRetry(() => {
+        const op = this.#changed()
+          .check({ key: blockKey, versionstamp: held.versionstamp })
+          .check({ key: limitsKey, versionstamp: learned.versionstamp })
+          .set(limitsKey, mergedLimits, { expireIn: 2 * 86_400_000 });
+        if (merged) {
+          op.set(blockKey, merged, {
+            expireIn: Math.max(1, merged.until - now) + GC_MARGIN_MS,
+          });
+        } else op.delete(blockKey);
+        return op.commit();
       });
-      if (block) {
-        op.set(accountBlock(id), block, {
-          expireIn: Math.max(1, block.until - now) + GC_MARGIN_MS,
-        });
-      } else op.delete(accountBlock(id));
-      return op;
-    });
+      if (committed.ok) return { block: merged, learned: mergedLimits };
+    }
   }
 
   /** Writes health entries (not shared live: no rev change). */

@@ -12,6 +12,8 @@ import {
   type AccountLimits,
   admit,
   currentCounts,
+  mergeBlock,
+  mergeLearned,
   type SlotRefusal,
   type WindowCounts,
 } from "../core/account_limit.ts";
@@ -279,10 +281,6 @@ export class RoutingState {
     now: number,
   ): Promise<void> {
     const account = this.account(id);
-    // A 429 outranks a block set from /key (which a later /key may lift).
-    if (account.block?.source === "key" && block.source !== "key") {
-      account.block = undefined;
-    }
     applyBlock(account, block, limit, now);
     if (block.scope === "day" && block.source !== "key") {
       this.quota.dayBlocked(id);
@@ -290,10 +288,28 @@ export class RoutingState {
     await this.saveAccount(id, now);
   }
 
-  /** Writes an account's block and learned limits through to KV. */
+  /**
+   * Writes an account's block and learned limits through to KV, merged with
+   * what other instances stored there ({@link storedBlock},
+   * {@link mergeLearned}); the account then holds the merged result.
+   */
   async saveAccount(id: string, now: number): Promise<void> {
-    const { block, learned } = this.account(id);
-    await this.#write((store) => store.saveAccount(id, block, learned, now));
+    const account = this.account(id);
+    const mine = account.block;
+    await this.#write(async (store) => {
+      const { block, learned } = await store.saveAccount(
+        id,
+        mine,
+        account.learned,
+        now,
+      );
+      // A block taken while this write ran is merged in, not overwritten.
+      if (account.block === mine) account.block = block;
+      else if (block !== undefined) {
+        account.block = mergeBlock(account.block, block);
+      }
+      account.learned = mergeLearned(account.learned, learned);
+    });
   }
 
   /** Counts one upstream attempt of an account against the limits, or says when there will be room. */
