@@ -73,6 +73,9 @@ export function resumer(
         { attempts, continues, skip: broken },
       );
       logger.info("stream resumed", {
+        ...(context.requestId === undefined
+          ? {}
+          : { request_id: context.requestId }),
         broken_model: at.model,
         break: at.error,
         after_events: at.events,

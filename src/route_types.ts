@@ -43,6 +43,8 @@ export interface RouteContext {
    * `models` list, when the client named a model); `undefined` for any.
    */
   models?: readonly string[];
+  /** The request's id in the proxy's log lines, when it has one. */
+  requestId?: string;
   /** Told when a broken stream was resumed, or could not be. */
   onResume?: (outcome: "resumed" | "failed") => void;
   /** Told once when a committed stream ends short of its answer (broken for good, or the client stopped reading). */

@@ -104,6 +104,7 @@ function logger(): StreamTranslator & { log: unknown[] } {
     push: (chunk) => (log.push(chunk), "+"),
     finish: () => (log.push("finish"), "."),
     fail: (message) => (log.push(`fail: ${message}`), "!"),
+    keepAlive: () => (log.push("keep-alive"), "~"),
   };
 }
 

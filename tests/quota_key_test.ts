@@ -115,6 +115,11 @@ Deno.test("quota: the limiter refuses the request past the limit /key reported w
   assert.equal(health.status, "limited", "a spent day is a limit");
   assert.equal(health.account_blocked_until, new Date(MIDNIGHT).toISOString());
   assert.equal(health.quota.exhausted, true);
+  // The status report agrees: the account is blocked until midnight.
+  const { account } = await (await r.request("/v1/freerouter/status")).json();
+  assert.equal(account.blocked, true);
+  assert.equal(account.blocked_until, new Date(MIDNIGHT).toISOString());
+  assert.equal(account.block_scope, "day");
 });
 
 Deno.test("quota: with FREEROUTER_RPM=0 (no per-minute limit) the day is still counted, and the limit /key reported still stops requests", async () => {

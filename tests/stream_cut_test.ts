@@ -21,14 +21,16 @@ const [A, B] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string];
 /** A rig whose "stream cut" lines are kept, with the request ids its request lines carry. */
 function cutRig(streamResume: boolean) {
   const cuts: Array<Record<string, unknown>> = [];
+  const resumed: Array<Record<string, unknown>> = [];
   const ids: unknown[] = [];
   const told = deferred();
   const log = (message: string, fields?: Record<string, unknown>) => {
     if (message === "request") ids.push(fields?.request_id);
     if (message === "stream cut") cuts.push(fields ?? {}), told.resolve();
+    if (message === "stream resumed") resumed.push(fields ?? {});
   };
   const r = rig({ streamResume, logger: { info: log, warn: () => {} } });
-  return { r, cuts, ids, told: told.promise };
+  return { r, cuts, resumed, ids, told: told.promise };
 }
 
 /** "Hel", then an error event: a break after commit. */
@@ -98,12 +100,16 @@ Deno.test("createHandler() tells a stream the client stopped reading: client_clo
 });
 
 Deno.test("createHandler() does not call a stream another model continued to its end cut; one whose continuation broke too is cut once", async () => {
-  const { r, cuts } = cutRig(true);
+  const { r, cuts, resumed, ids } = cutRig(true);
   await using _ = r;
   r.fake.script(A, brokenAfterHel(A));
   const whole = await r.chat(hello("auto", { stream: true }));
   assert.match(await whole.text(), /data: \[DONE\]/);
   assert.equal(cuts.length, 0, JSON.stringify(cuts));
+  // The resumption's line names its request.
+  assert.equal(resumed.length, 1, JSON.stringify(resumed));
+  assert.equal(resumed[0]!.request_id, ids[0]);
+  assert.equal(resumed[0]!.broken_model, A);
   r.fake.script(A, brokenAfterHel(A));
   r.fake.script(B, brokenAfterHel(B));
   for (const model of FREE_CHAT_IDS_IN_PRIORITY_ORDER.slice(2)) {

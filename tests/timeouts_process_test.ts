@@ -118,40 +118,70 @@ async function proxy(
   });
 }
 
-Deno.test("deno task start: a committed stream whose upstream goes silent is resumed on the next model, one answer and one [DONE]", async () => {
-  await using fake = startFakeOpenRouter();
-  fake.script(FIRST, {
-    stream: {
-      parts: [
-        chunk(FIRST, { role: "assistant", content: "" }),
-        chunk(FIRST, "Hel"),
-      ],
-      end: "hang",
-    },
+/** OpenRouter's keep-alive, every 500 ms for 100 s, counting those sent. */
+function keepAlives(keepAlive: string) {
+  const sent = { count: 0 };
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        sent.count++;
+        resolve();
+      }, 500);
+      timers.add(t);
+    });
+  const parts = Array.from({ length: 200 }, () => [pause, keepAlive]).flat();
+  return {
+    parts,
+    sent,
+    [Symbol.dispose]: () => timers.forEach((t) => clearTimeout(t)),
+  };
+}
+
+for (const keepingAlive of [false, true]) {
+  const silence = keepingAlive
+    ? "sends only keep-alive comments"
+    : "goes silent";
+  Deno.test(`deno task start: a committed stream whose upstream ${silence} is resumed on the next model, one answer and one [DONE]`, async () => {
+    await using fake = startFakeOpenRouter();
+    using comments = keepAlives(PROCESSING);
+    fake.script(FIRST, {
+      stream: {
+        parts: [
+          chunk(FIRST, { role: "assistant", content: "" }),
+          chunk(FIRST, "Hel"),
+          ...(keepingAlive ? comments.parts : []),
+        ],
+        end: "hang",
+      },
+    });
+    fake.script(SECOND, { stream: streamOk(SECOND, ["lo", "!"]) });
+    const main = await proxy(fake.baseUrl, {
+      FREEROUTER_STREAM_IDLE_TIMEOUT: "3",
+    });
+    try {
+      const res = await post(main, ask(true));
+      assert.equal(res.headers.get("x-freerouter-model"), FIRST);
+      const events = await dataEvents(res, main);
+      assert.equal(events.at(-1), "[DONE]");
+      assert.equal(events.filter((e) => e === "[DONE]").length, 1);
+      const text = events.slice(0, -1).map((e) =>
+        JSON.parse(e).choices[0]?.delta?.content ?? ""
+      ).join("");
+      assert.equal(text, "Hello!");
+      const [stalled, continued] = fake.chatRequests();
+      await bounded(stalled!.aborted, "the stalled attempt's abort");
+      assert.equal(continued!.model, SECOND);
+      const messages = (continued!.body as { messages: unknown[] }).messages;
+      assert.deepEqual(messages.at(-1), { role: "assistant", content: "Hel" });
+      // The idle timeout ended it, not the end of the keep-alives.
+      assert.ok(comments.sent.count < 200, "every keep-alive was waited for");
+    } finally {
+      await main.stop();
+    }
   });
-  fake.script(SECOND, { stream: streamOk(SECOND, ["lo", "!"]) });
-  const main = await proxy(fake.baseUrl, {
-    FREEROUTER_STREAM_IDLE_TIMEOUT: "3",
-  });
-  try {
-    const res = await post(main, ask(true));
-    assert.equal(res.headers.get("x-freerouter-model"), FIRST);
-    const events = await dataEvents(res, main);
-    assert.equal(events.at(-1), "[DONE]");
-    assert.equal(events.filter((e) => e === "[DONE]").length, 1);
-    const text = events.slice(0, -1).map((e) =>
-      JSON.parse(e).choices[0]?.delta?.content ?? ""
-    ).join("");
-    assert.equal(text, "Hello!");
-    const [stalled, continued] = fake.chatRequests();
-    await bounded(stalled!.aborted, "the stalled attempt's abort");
-    assert.equal(continued!.model, SECOND);
-    const messages = (continued!.body as { messages: unknown[] }).messages;
-    assert.deepEqual(messages.at(-1), { role: "assistant", content: "Hel" });
-  } finally {
-    await main.stop();
-  }
-});
+}
 
 Deno.test("deno task start: with FREEROUTER_STREAM_RESUME=off, a committed stream whose upstream goes silent ends with stream_stalled, no [DONE], and the upstream request is aborted", async () => {
   await using fake = startFakeOpenRouter();
@@ -224,60 +254,6 @@ Deno.test("deno task start: a non-streaming attempt that hangs times out and fal
     const body = await res.json();
     assert.equal(body.model, SECOND);
     await bounded(fake.chatRequests()[0]!.aborted, "the hung attempt's abort");
-  } finally {
-    await main.stop();
-  }
-});
-
-/** OpenRouter's keep-alive, every 500 ms for 100 s, counting those sent. */
-function keepAlives(keepAlive: string) {
-  const sent = { count: 0 };
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const pause = () =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        sent.count++;
-        resolve();
-      }, 500);
-      timers.add(t);
-    });
-  const parts = Array.from({ length: 200 }, () => [pause, keepAlive]).flat();
-  return {
-    parts,
-    sent,
-    [Symbol.dispose]: () => timers.forEach((t) => clearTimeout(t)),
-  };
-}
-
-Deno.test("deno task start: a committed stream that sends only keep-alive comments is resumed after FREEROUTER_STREAM_IDLE_TIMEOUT", async () => {
-  await using fake = startFakeOpenRouter();
-  using comments = keepAlives(PROCESSING);
-  fake.script(FIRST, {
-    stream: {
-      parts: [
-        chunk(FIRST, { role: "assistant", content: "" }),
-        chunk(FIRST, "Hel"),
-        ...comments.parts,
-      ],
-      end: "hang",
-    },
-  });
-  fake.script(SECOND, { stream: streamOk(SECOND, ["lo", "!"]) });
-  const main = await proxy(fake.baseUrl, {
-    FREEROUTER_STREAM_IDLE_TIMEOUT: "3",
-  });
-  try {
-    const res = await post(main, ask(true));
-    assert.equal(res.headers.get("x-freerouter-model"), FIRST);
-    const events = await dataEvents(res, main);
-    assert.equal(events.at(-1), "[DONE]");
-    assert.equal(fake.chatRequests()[1]?.model, SECOND);
-    await bounded(
-      fake.chatRequests()[0]!.aborted,
-      "the stalled attempt's abort",
-    );
-    assert.ok(comments.sent.count < 200, "every keep-alive was waited for");
   } finally {
     await main.stop();
   }

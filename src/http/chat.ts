@@ -48,6 +48,7 @@ export function routeContext(
     apiKey: key,
     signal: () => req.signal,
     session: req.headers.get("x-freerouter-session"),
+    requestId: trace.id,
     onResume: (outcome) => ctx.metrics.resumes.inc({ outcome }),
     // The request's line went out with its headers; this one tells its end.
     onStreamCut: (cut) => {

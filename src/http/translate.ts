@@ -21,6 +21,8 @@ export interface StreamTranslator {
   finish(): string;
   /** The upstream broke after commit. */
   fail(message: string, code?: string | number | null): string;
+  /** The front's keep-alive, for an upstream keep-alive comment (`""` for none). */
+  keepAlive(): string;
 }
 
 const encoder = new TextEncoder();
@@ -85,15 +87,20 @@ export function translateStream(
             out += event === DONE ? finish() : onValue(event);
             if (ended) break;
           }
+          // Bytes with no data event are comments: keep-alives.
+          if (parsed.length === 0) out += translator.keepAlive();
         } else {
           splitter.push(chunk);
+          let comments = false;
           for (let event = splitter.next(); event; event = splitter.next()) {
             const data = sseData(event);
-            if (data === undefined) continue; // a comment
-            out += onData(data);
+            if (data === undefined) comments = true; // a keep-alive
+            else out += onData(data);
             if (ended) break;
           }
           splitter.detach();
+          // One front keep-alive for the chunk's comments, when nothing else went out.
+          if (comments && out === "" && !ended) out = translator.keepAlive();
         }
         emit(controller, out);
       },

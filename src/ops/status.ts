@@ -34,9 +34,23 @@ export function statusReport(
     : state.accounts.get(accountId);
   const counts = state.countsAt(accountId ?? "", t);
   const learned = learnedAt(account?.learned ?? {}, t);
-  const block = account?.block && account.block.until > t
+  const held = account?.block && account.block.until > t
     ? account.block
     : undefined;
+  // A day spent by freerouter's own count blocks as a 429's block does (as
+  // /health says), though no block is stored.
+  const spent = held === undefined && accountId !== undefined
+    ? accountQuota(state, accountId, t)
+    : undefined;
+  const block = held ??
+    (spent?.exhausted
+      ? {
+        scope: "day" as const,
+        until: spent.resetsAt,
+        reason:
+          "the day's free-model requests are spent (freerouter's own count)",
+      }
+      : undefined);
   const stored = snapshot?.pool ?? [];
   const ranking: PoolForInput = {
     strategy,

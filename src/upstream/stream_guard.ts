@@ -38,6 +38,11 @@ const DONE = withParsedEvents(new TextEncoder().encode("data: [DONE]\n\n"), [
   DONE_EVENT,
 ]);
 
+/** What a stream sends while a continuation is sought, at most this far apart. */
+const MAX_KEEPALIVE_MS = 10_000;
+/** The keep-alive comment of a stream whose continuation is sought. */
+const RESUMING = new TextEncoder().encode(": resuming\n\n");
+
 /** One event to forward: `event` is a string when rewritten from its `body`; no `body` for a comment. */
 interface Forward {
   event: Uint8Array | string;
@@ -226,9 +231,20 @@ export function guardedStream(
       created: state.created ?? 0,
       origin: state.origin,
     };
-    const next = state.resumable && guard.resume
-      ? await guard.resume(broken).catch(() => undefined)
-      : undefined;
+    let next: Awaited<ReturnType<NonNullable<Guard["resume"]>>> | undefined;
+    if (state.resumable && guard.resume) {
+      // The search may take a few attempts: keep-alive comments tell the
+      // client (and the fronts, which turn them into their own keep-alives)
+      // that the stream goes on, so that its own idle timeout does not end it.
+      const keepAlive = setInterval(() => {
+        if (!closed) controller.enqueue(RESUMING);
+      }, Math.min(MAX_KEEPALIVE_MS, idleMs / 2)); // cleared below, whatever happens
+      try {
+        next = await guard.resume(broken).catch(() => undefined);
+      } finally {
+        clearInterval(keepAlive);
+      }
+    }
     if (closed) { // the client went away while the continuation was sought
       next?.body.cancel().catch(() => {});
       return;

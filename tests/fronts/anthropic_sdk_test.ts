@@ -30,7 +30,7 @@ function sse(chunks: ChatCompletionChunk[], thinking = false): string {
     inputTokens: 5,
     thinking,
   });
-  let text = stream.start() + stream.ping();
+  let text = stream.start() + stream.keepAlive();
   for (const c of chunks) text += stream.push(c);
   return text + stream.finish();
 }

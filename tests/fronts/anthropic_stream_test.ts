@@ -454,7 +454,7 @@ Deno.test("MessagesStream.fail() mid-text emits one error event and nothing afte
   assert.equal(stream.push(chunk({ content: "more" })), "");
   assert.equal(stream.finish(), "");
   assert.equal(stream.fail("again"), "");
-  assert.equal(stream.ping(), "");
+  assert.equal(stream.keepAlive(), "");
   assert.equal(stream.start(), "");
 });
 
@@ -491,10 +491,12 @@ Deno.test("MessagesStream.push() before start() sends message_start first", () =
   assert.equal(stream.start(), "");
 });
 
-Deno.test("MessagesStream.ping() is a ping event", () => {
+Deno.test("MessagesStream.keepAlive() is a ping event once the message has started", () => {
   const stream = new MessagesStream({ id: "msg_1", model: "m" });
-  assert.equal(stream.ping(), 'event: ping\ndata: {"type":"ping"}\n\n');
-  assert.deepEqual(parseSse(stream.ping()), [{
+  assert.equal(stream.keepAlive(), "", "no ping before message_start");
+  stream.start();
+  assert.equal(stream.keepAlive(), 'event: ping\ndata: {"type":"ping"}\n\n');
+  assert.deepEqual(parseSse(stream.keepAlive()), [{
     event: "ping",
     data: { type: "ping" },
   }]);

@@ -120,9 +120,9 @@ export class MessagesStream {
     });
   }
 
-  /** A keep-alive `ping` event. */
-  ping(): string {
-    return this.#done ? "" : PING;
+  /** A keep-alive `ping` event (none before the opening events or after the end). */
+  keepAlive(): string {
+    return this.#done || !this.#started ? "" : PING;
   }
 
   /** The events for one upstream chunk (a `message_start` first if not sent). */

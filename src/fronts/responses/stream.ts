@@ -82,6 +82,9 @@ function text(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
 
+/** The keep-alive comment (see {@link ResponsesStream.keepAlive}). */
+const KEEPALIVE = ": keep-alive\n\n";
+
 /**
  * Translates one chat completion stream into Responses events; see the
  * module doc.
@@ -132,6 +135,15 @@ export class ResponsesStream {
     if (this.#started || this.#ended) return "";
     this.#started = true;
     return this.#out.opening(this.#response("in_progress", { output: [] }));
+  }
+
+  /**
+   * A keep-alive while the upstream sends nothing: an SSE comment (the
+   * Responses API has no ping event; SSE clients skip comments), none before
+   * the opening events or after the end.
+   */
+  keepAlive(): string {
+    return this.#started && !this.#ended ? KEEPALIVE : "";
   }
 
   /** The events of one upstream chunk (often one delta event, maybe none). */
