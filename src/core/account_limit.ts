@@ -93,6 +93,25 @@ export function currentCounts(
   };
 }
 
+/**
+ * `counts` with the attempts of `extra` added, in the windows of `now` (what
+ * `extra` counted in an earlier minute or day is over and adds nothing).
+ */
+export function addCounts(
+  counts: WindowCounts | undefined,
+  extra: WindowCounts | undefined,
+  now: number,
+): WindowCounts {
+  const c = currentCounts(counts, now);
+  if (extra === undefined) return c;
+  const e = currentCounts(extra, now);
+  return {
+    ...c,
+    minuteCount: c.minuteCount + e.minuteCount,
+    dayCount: c.dayCount + e.dayCount,
+  };
+}
+
 /** A refused slot: when the window that is full (`scope`) will have room. */
 export interface SlotRefusal {
   ok: false;

@@ -16,6 +16,7 @@ import type {
   WindowCounts,
 } from "../core/account_limit.ts";
 import {
+  addCounts,
   admit,
   currentCounts,
   mergeLearned,
@@ -272,18 +273,22 @@ export class KvStateStore {
   /**
    * Counts one attempt against the limits, atomically across every instance
    * on this store: `{ ok: true }`, or `{ ok: false, retryAt }` when the limits
-   * are reached.
+   * are reached. `unsynced`: attempts counted only in memory while the store
+   * could not be reached, added with this one.
    */
   async takeSlot(
     account: string,
     limits: AccountLimits,
     now: number,
+    unsynced?: WindowCounts,
   ): Promise<{ ok: true; counts: WindowCounts } | SlotRefusal> {
     const verdict = await this.#counts.count<SlotRefusal>(
       account,
       accountCounts(account),
       (current) => {
-        const slot = admit(current, limits, now);
+        // Attempts this instance counted in memory while the store was out
+        // are added with this one, so that every instance counts them.
+        const slot = admit(addCounts(current, unsynced, now), limits, now);
         return slot.ok ? { next: slot.next } : { refused: slot };
       },
     );

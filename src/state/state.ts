@@ -10,6 +10,7 @@
 import {
   type AccountBlock,
   type AccountLimits,
+  addCounts,
   admit,
   currentCounts,
   mergeBlock,
@@ -83,6 +84,8 @@ export class RoutingState {
   readonly #store: KvStateStore | undefined;
   readonly #syncIntervalMs: number;
   readonly #dirtyHealth = new Set<string>();
+  /** Attempts counted in memory while the store could not be reached, by account. */
+  readonly #unsynced = new Map<string, WindowCounts>();
   readonly #pending = new Set<Promise<unknown>>();
   #loaded: Promise<void> | undefined;
   #ready = false;
@@ -320,15 +323,18 @@ export class RoutingState {
   ): Promise<{ ok: true } | SlotRefusal> {
     const account = this.account(id);
     if (this.#store) {
+      const unsynced = this.#unsynced.get(id);
       try {
-        const result = await this.#store.takeSlot(id, limits, now);
+        const result = await this.#store.takeSlot(id, limits, now, unsynced);
         if (result.ok) {
+          if (unsynced) this.#unsynced.delete(id); // now in the store
           account.counts = result.counts;
           this.quota.sample(id, result.counts.dayCount, now);
         }
         return result;
       } catch (err) {
-        // KV unreachable: keep routing, counting in memory only.
+        // KV unreachable: keep routing, counting in memory only (and add
+        // these attempts to the store's counts once it answers again).
         this.#warn(`KV limiter unavailable, counting locally: ${err}`);
       }
     }
@@ -336,6 +342,14 @@ export class RoutingState {
     if (result.ok) {
       account.counts = result.next;
       this.quota.sample(id, result.next.dayCount, now);
+      if (this.#store) {
+        const one = {
+          ...currentCounts(undefined, now),
+          minuteCount: 1,
+          dayCount: 1,
+        };
+        this.#unsynced.set(id, addCounts(this.#unsynced.get(id), one, now));
+      }
     }
     return result;
   }

@@ -1,0 +1,92 @@
+/**
+ * Attempts an instance counted in memory while its KV store could not be
+ * reached are added to the store's counts once it answers again, so that
+ * every instance sharing the store counts them (before, they were lost: the
+ * store stayed below what OpenRouter had counted).
+ */
+import assert from "node:assert/strict";
+import { addCounts } from "../src/core/account_limit.ts";
+import { RoutingState } from "../src/state/state.ts";
+import { accountCounts } from "../src/state/kv_keys.ts";
+import type { KvAtomicLike, KvLike } from "../src/state/kv_types.ts";
+
+const NOW = Date.parse("2026-12-07T15:30:20Z");
+const ID = "account-fingerprint";
+const LIMITS = { rpm: 20, rpd: 50 };
+
+/** A KV store that can be taken down: every read and commit then fails. */
+function flaky(kv: Deno.Kv): KvLike & { down: boolean } {
+  const fail = () => Promise.reject(new Error("the store is unreachable"));
+  const store = {
+    down: false,
+    get: (key: Deno.KvKey) => store.down ? fail() : kv.get(key),
+    set: (key: Deno.KvKey, value: unknown, options?: { expireIn?: number }) =>
+      store.down ? fail() : kv.set(key, value, options),
+    list: (selector: { prefix: Deno.KvKey }) => kv.list(selector),
+    atomic(): KvAtomicLike {
+      const op = kv.atomic();
+      const wrapped: KvAtomicLike = {
+        check: (c) => (op.check(c as Deno.AtomicCheck), wrapped),
+        set: (key, value, options) => (op.set(key, value, options), wrapped),
+        delete: (key) => (op.delete(key), wrapped),
+        commit: () => store.down ? fail() : op.commit(),
+      };
+      return wrapped;
+    },
+    close: () => kv.close(),
+  };
+  return store as KvLike & { down: boolean };
+}
+
+Deno.test("RoutingState.takeSlot(): attempts counted locally while the store was down reach the store with the next one", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = flaky(kv);
+  const warnings: string[] = [];
+  const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
+  try {
+    await state.load(() => NOW, (w) => warnings.push(w));
+    assert.equal((await state.takeSlot(ID, LIMITS, NOW)).ok, true);
+    store.down = true;
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await state.takeSlot(ID, LIMITS, NOW + 1)).ok, true);
+    }
+    assert.equal(warnings.filter((w) => /counting locally/.test(w)).length, 2);
+    store.down = false;
+    assert.equal((await state.takeSlot(ID, LIMITS, NOW + 2)).ok, true);
+    const stored = (await kv.get(accountCounts(ID))).value as {
+      dayCount: number;
+      minuteCount: number;
+    };
+    assert.equal(stored.dayCount, 4);
+    assert.equal(stored.minuteCount, 4);
+    assert.equal(state.countsAt(ID, NOW + 2).dayCount, 4);
+    // Counted once: the next slot adds only itself.
+    await state.takeSlot(ID, LIMITS, NOW + 3);
+    assert.equal(
+      ((await kv.get(accountCounts(ID))).value as { dayCount: number })
+        .dayCount,
+      5,
+    );
+  } finally {
+    await state.close();
+  }
+});
+
+Deno.test("addCounts(): what the extra counted in a window that is over adds nothing", () => {
+  const at = (t: number, n: number) => ({
+    minute: Math.floor(t / 60_000),
+    minuteCount: n,
+    day: Math.floor(t / 86_400_000),
+    dayCount: n,
+  });
+  const base = at(NOW, 3);
+  assert.deepEqual(addCounts(base, at(NOW, 2), NOW), at(NOW, 5));
+  // Counted a minute ago: today's count only.
+  assert.deepEqual(addCounts(base, at(NOW - 60_000, 2), NOW), {
+    ...at(NOW, 3),
+    dayCount: 5,
+  });
+  // Counted yesterday: nothing.
+  assert.deepEqual(addCounts(base, at(NOW - 86_400_000, 2), NOW), base);
+  assert.deepEqual(addCounts(undefined, undefined, NOW), at(NOW, 0));
+});
