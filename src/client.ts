@@ -174,6 +174,11 @@ export class FreeRouterClient implements AsyncDisposable {
    * loaded and none is cached.
    */
   models(): Promise<readonly FreeModel[]> {
+    if (this.#closed) {
+      return Promise.reject(
+        new FreeRouterError("aborted", "The client is closed"),
+      );
+    }
     return this.#router.pool(this.#apiKey);
   }
 
@@ -272,7 +277,11 @@ export class FreeRouterClient implements AsyncDisposable {
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
       const routed = await this.#router.stream(
-        { ...payload, stream: true } as ChatCompletionRequest,
+        {
+          ...payload,
+          model: payload.model ?? "auto",
+          stream: true,
+        } as ChatCompletionRequest,
         { apiKey: this.#key(), signal: controller.signal },
       );
       reader = routed.answer.body.getReader();
@@ -281,7 +290,9 @@ export class FreeRouterClient implements AsyncDisposable {
         if (done) {
           // Cut by the caller's signal or close(): not a whole answer.
           if (controller.signal.aborted) {
-            throw new FreeRouterError("aborted", "The stream was aborted");
+            throw new FreeRouterError("aborted", "The stream was aborted", {
+              cause: controller.signal.reason,
+            });
           }
           return;
         }

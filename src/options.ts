@@ -74,19 +74,25 @@ export interface RouterOptions {
    */
   modelRefreshTtl?: number;
   /**
-   * Seconds an attempt may take to begin its answer (its response headers,
-   * then its first data event for streams or the first byte of its JSON
-   * otherwise; OpenRouter's keep-alive comments and whitespace do not count)
-   * before it counts as a transient failure.
+   * Seconds an attempt may take to produce its response headers (streams:
+   * its first data event; OpenRouter's keep-alive comments before it do not
+   * count) before it counts as a transient failure.
    * @default {60}
    */
   requestTimeout?: number;
   /**
-   * Seconds a response may stay silent mid-body (streams: between data
-   * events; keep-alive comments do not count).
+   * Seconds a response may stay silent mid-body (streams: between events).
    * @default {60}
    */
   streamIdleTimeout?: number;
+  /**
+   * Seconds a response may go on with nothing but OpenRouter's keep-alives
+   * (`: OPENROUTER PROCESSING` comments in a stream, whitespace before a
+   * non-streaming answer): a model at work is waited for this long, one
+   * hung behind them no longer.
+   * @default {300}
+   */
+  keepAliveTimeout?: number;
   /**
    * Account-wide attempts per minute (OpenRouter allows about 20 free-model
    * requests a minute per account). Attempts beyond it wait (see `maxWait`)
@@ -181,6 +187,7 @@ export interface ResolvedRouterOptions {
   modelRefreshTtlMs: number;
   requestTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
   rpm: number;
   maxWaitMs: number;
   strategy: Strategy;
@@ -269,6 +276,7 @@ export function resolveRouterOptions(
       SETTINGS.streamIdleTimeout,
       options.streamIdleTimeout,
     ),
+    keepAliveTimeoutMs: ms(SETTINGS.keepAliveTimeout, options.keepAliveTimeout),
     state: routingState(
       options.state ?? new FreeRouterState({ kv: options.kv }),
     ),

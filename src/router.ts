@@ -60,6 +60,7 @@ export class Router {
       fetch: options.fetch,
       requestTimeoutMs: options.requestTimeoutMs,
       idleTimeoutMs: options.streamIdleTimeoutMs,
+      keepAliveMs: options.keepAliveTimeoutMs,
     };
   }
 

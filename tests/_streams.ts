@@ -289,3 +289,22 @@ export class Pacer implements Disposable {
     this.#timers.clear();
   }
 }
+
+/**
+ * `count` copies of `keepAlive` (a comment, or whitespace before a JSON
+ * body), `everyMs` apart, as the fake's `parts`; `sent` counts those written.
+ */
+export function keepAlives(
+  pacer: Pacer,
+  keepAlive: string,
+  count: number,
+  everyMs: number,
+): { parts: StreamScript["parts"]; sent: { count: number } } {
+  const sent = { count: 0 };
+  const parts = Array.from({ length: count }, () => [
+    pacer.gate(everyMs),
+    () => Promise.resolve(void sent.count++),
+    keepAlive,
+  ]).flat();
+  return { parts, sent };
+}

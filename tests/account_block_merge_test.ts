@@ -16,6 +16,7 @@ import {
 import type { KeyReport } from "../src/core/key_report.ts";
 import { applyKeyReport } from "../src/state/quota.ts";
 import { RoutingState } from "../src/state/state.ts";
+import type { KvAtomicLike, KvLike } from "../src/state/kv_types.ts";
 import { withKvFile } from "./_harness.ts";
 
 const NOW = Date.parse("2026-12-07T15:30:20Z");
@@ -34,12 +35,18 @@ const MINUTE: AccountBlock = {
 const KEY_DAY: AccountBlock = { ...DAY, reason: "/key", source: "key" };
 const ID = "account-fingerprint";
 
-Deno.test("mergeBlock(): the block that holds longer stays; a 429's block outranks one set from /key", () => {
+Deno.test("mergeBlock(): the block that holds longer stays; a daily-cap 429's block is not given up for one set from /key", () => {
   assert.equal(mergeBlock(undefined, MINUTE), MINUTE);
   assert.equal(mergeBlock(DAY, MINUTE), DAY);
   assert.equal(mergeBlock(MINUTE, DAY), DAY);
-  assert.equal(mergeBlock(KEY_DAY, MINUTE), MINUTE);
+  // A per-minute 429 does not lift the day /key said is spent.
+  assert.equal(mergeBlock(KEY_DAY, MINUTE), KEY_DAY);
+  assert.equal(mergeBlock(MINUTE, KEY_DAY), KEY_DAY);
+  // Either way round, the daily-cap 429's block holds, even when it ends first.
   assert.equal(mergeBlock(DAY, KEY_DAY), DAY);
+  assert.equal(mergeBlock(KEY_DAY, DAY), DAY);
+  const early = { ...DAY, until: MIDNIGHT - 3_600_000 };
+  assert.equal(mergeBlock(early, KEY_DAY), early);
 });
 
 Deno.test("storedBlock(): writing no block keeps a stored 429 block and lifts a stored /key block", () => {
@@ -134,5 +141,57 @@ Deno.test("a /key report with room still lifts a block another instance set from
     assert.equal(await blockIn(kv), null);
     await a.syncNow();
     assert.equal(a.account(ID).block, undefined);
+  });
+});
+
+Deno.test("saveAccount() re-reads and merges when another instance writes between its read and its commit", async () => {
+  await withKvFile(async (path) => {
+    const kvA = await Deno.openKv(path);
+    const kvB = await Deno.openKv(path);
+    const b = new RoutingState({ kv: kvB, syncIntervalMs: 60_000 });
+    /** Run once, inside a's first commit: b's write lands between a's read and commit. */
+    let between: (() => Promise<void>) | undefined = () =>
+      b.blockAccount(ID, DAY, 50, NOW);
+    let commits = 0;
+    const racing: KvLike = {
+      get: (key) => kvA.get(key as Deno.KvKey),
+      set: (key, value, options) => kvA.set(key as Deno.KvKey, value, options),
+      list: (selector) => kvA.list(selector as { prefix: Deno.KvKey }),
+      close: () => kvA.close(),
+      atomic() {
+        const op = kvA.atomic();
+        const wrapped: KvAtomicLike = {
+          check: (c) => (op.check(c as Deno.AtomicCheck), wrapped),
+          set: (k, v, o) => (op.set(k as Deno.KvKey, v, o), wrapped),
+          delete: (k) => (op.delete(k as Deno.KvKey), wrapped),
+          commit: async () => {
+            commits++;
+            const run = between;
+            between = undefined;
+            await run?.();
+            return await op.commit();
+          },
+        };
+        return wrapped;
+      },
+    };
+    const a = new RoutingState({ kv: racing, syncIntervalMs: 60_000 });
+    try {
+      await a.load(() => NOW);
+      await b.load(() => NOW);
+      await a.blockAccount(ID, MINUTE, 20, NOW);
+      assert.equal(
+        commits,
+        2,
+        "the first commit failed its check and was retried",
+      );
+      assert.deepEqual(await blockIn(kvB), DAY);
+      assert.deepEqual(a.account(ID).block, DAY);
+    } finally {
+      await a.close();
+      await b.close();
+      kvA.close();
+      kvB.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type OpenAI from "openai";
 import { clientFor, manualClock, MESSAGES } from "./_harness.ts";
 import {
+  chunk,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   startFakeOpenRouter,
 } from "./fake_openrouter/mod.ts";
@@ -112,4 +113,47 @@ Deno.test("FreeRouterClient takes the OpenAI SDK's typed, read-only messages and
   );
   assert.equal(sent.length, 3);
   for (const m of sent) assert.deepEqual(m, messages);
+});
+
+Deno.test("FreeRouterClient.models() is refused once the client is closed", async () => {
+  await using fake = startFakeOpenRouter();
+  const fr = clientFor(fake, manualClock());
+  await fr.close();
+  await assert.rejects(fr.models(), {
+    name: "FreeRouterError",
+    code: "aborted",
+  });
+  assert.equal(fake.modelsRequests().length, 0);
+});
+
+Deno.test("FreeRouterClient.streamRaw() routes a body whose model is null as auto", async () => {
+  await using fake = startFakeOpenRouter();
+  await using fr = clientFor(fake, manualClock());
+  let bytes = 0;
+  for await (
+    const chunk of fr.streamRaw({ model: null, messages: MESSAGES })
+  ) bytes += chunk.length;
+  assert.ok(bytes > 0);
+  assert.equal(fake.chatRequests()[0]?.model, A);
+});
+
+Deno.test("FreeRouterClient.stream() aborted after it began rejects with the caller's reason as its cause", async () => {
+  await using fake = startFakeOpenRouter();
+  fake.script(A, {
+    stream: {
+      parts: [chunk(A, { role: "assistant", content: "" }), chunk(A, "Hel")],
+      end: "hang",
+    },
+  });
+  await using fr = clientFor(fake, manualClock());
+  const controller = new AbortController();
+  const reason = new Error("the user pressed Esc");
+  const err = await (async () => {
+    for await (const _ of fr.stream(MESSAGES, { signal: controller.signal })) {
+      controller.abort(reason);
+    }
+  })().catch((e) => e);
+  assert.ok(err instanceof FreeRouterError, String(err));
+  assert.equal(err.code, "aborted");
+  assert.equal(err.cause, reason);
 });

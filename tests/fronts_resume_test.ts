@@ -200,3 +200,24 @@ for (const { front, path, body, keepAlive } of KEEPALIVE_FRONTS.slice(1)) {
     assert.ok(text.indexOf(keepAlive) < text.indexOf('"lo"'), text);
   });
 }
+
+Deno.test("a stream sends its first keep-alive as soon as the continuation is sought, not one interval later", async () => {
+  // A 60 s idle timeout: the next keep-alive would be 10 s away.
+  await using r = rig({ strategy: "priority", streamIdleTimeout: 60 });
+  r.fake.script(A, breaking());
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const ok = streamOk(B, ["ld", "!"]);
+  r.fake.script(B, { stream: { ...ok, parts: [() => held, ...ok.parts] } });
+  const res = await r.chat({
+    model: "auto",
+    stream: true,
+    messages: [{ role: "user", content: "Say hello" }],
+  });
+  const { before } = await readAcross(
+    res,
+    (t) => t.includes(": resuming\n\n"),
+    release,
+  );
+  assert.ok(before.includes("wor"), "the keep-alive came before the text");
+});

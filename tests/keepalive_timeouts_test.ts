@@ -1,16 +1,15 @@
 /**
- * OpenRouter's keep-alives are not answers: `: OPENROUTER PROCESSING`
- * comments in a stream, and whitespace before a non-streaming body, keep the
- * connection open while a provider works, and a provider that hangs sends
- * them for as long as it hangs. They never extend a timeout: a stream that
- * sends only comments after its last data event breaks after the idle
- * timeout (and is resumed), one that sends only comments after its role chunk
- * falls back, and a body that sends only whitespace falls back after
- * REQUEST_TIMEOUT.
+ * OpenRouter's keep-alives (`: OPENROUTER PROCESSING` comments in a stream,
+ * whitespace before a non-streaming body) say that a provider is at work, and
+ * a provider that hangs sends them for as long as it hangs. So they extend the
+ * idle deadline (a model that thinks quietly is waited for), but never past
+ * FREEROUTER_KEEPALIVE_TIMEOUT after the response's last progress: a stream
+ * that sends only comments after a data event then breaks (and is resumed,
+ * or falls back before commit), and a body that is only whitespace falls back.
  *
- * The upstream's keep-alives are counted as the fake sends them: a timeout
- * that fires ends the attempt long before the last one, and one that never
- * fires would wait for them all. No assertion reads a clock.
+ * The upstream's keep-alives are counted as the fake sends them: a bound that
+ * holds ends the attempt long before the last one, and one that does not
+ * would wait for them all. No assertion reads a clock.
  */
 import assert from "node:assert/strict";
 import { within } from "./_async.ts";
@@ -22,27 +21,23 @@ import {
   PROCESSING,
   streamOk,
 } from "./fake_openrouter/mod.ts";
-import { Pacer } from "./_streams.ts";
+import { keepAlives, Pacer } from "./_streams.ts";
 
 const [A, B] = POOL as [string, string];
-/** Keep-alives the fake has to offer: 40 s of them, 20 ms apart. */
-const KEEP_ALIVES = 2_000;
+/** Keep-alives the fake has to offer when they go on and on: 40 s of them, 20 ms apart. */
+const ENDLESS = 2_000;
+/** A keep-alive bound the endless keep-alives pass at once. */
+const SHORT = { streamIdleTimeout: 0.2, keepAliveTimeout: 0.5 };
+/**
+ * For keep-alives that must keep a model: 15 of them, 100 ms apart (1.5 s,
+ * past the 1 s idle timeout, far below the 30 s keep-alive bound).
+ */
+const PATIENT = { streamIdleTimeout: 1, keepAliveTimeout: 30 };
 
-/** `count` copies of `keepAlive`, 20 ms apart, counting those sent. */
-function keepAlives(pacer: Pacer, keepAlive: string) {
-  const sent = { count: 0 };
-  const parts = Array.from({ length: KEEP_ALIVES }, () => [
-    pacer.gate(20),
-    () => Promise.resolve(void sent.count++),
-    keepAlive,
-  ]).flat();
-  return { parts, sent };
-}
-
-Deno.test("a committed stream that sends only keep-alive comments breaks after the idle timeout and is resumed on the next model", async () => {
-  await using r = rig({ streamIdleTimeout: 0.2 });
+Deno.test("a committed stream that sends only keep-alive comments breaks at the keep-alive bound and is resumed on the next model", async () => {
+  await using r = rig(SHORT);
   using pacer = new Pacer();
-  const { parts, sent } = keepAlives(pacer, PROCESSING);
+  const { parts, sent } = keepAlives(pacer, PROCESSING, ENDLESS, 20);
   r.fake.script(A, {
     stream: {
       parts: [
@@ -57,23 +52,23 @@ Deno.test("a committed stream that sends only keep-alive comments breaks after t
   const res = await r.chat(hello("auto", { stream: true }));
   assert.equal(res.headers.get("x-freerouter-model"), A);
   const text = await within(res.text(), "the resumed stream");
-  assert.match(text, new RegExp(`: resumed on ${B.replace(/[.:/]/g, "\\$&")}`));
+  assert.ok(text.includes(`: resumed on ${B}`), text);
   assert.match(text, /data: \[DONE\]\n\n$/);
   await within(
     r.fake.chatRequests()[0]!.aborted,
     "the stalled upstream's abort",
   );
   assert.ok(
-    sent.count < KEEP_ALIVES,
+    sent.count < ENDLESS,
     `all ${sent.count} keep-alives were waited for`,
   );
   assert.equal(r.fake.chatRequests().length, 2);
 });
 
-Deno.test("a stream that sends only keep-alive comments after its role chunk falls back to the next model before commit", async () => {
-  await using r = rig({ streamIdleTimeout: 0.2 });
+Deno.test("a stream that sends only keep-alive comments after its role chunk falls back to the next model at the keep-alive bound", async () => {
+  await using r = rig(SHORT);
   using pacer = new Pacer();
-  const { parts, sent } = keepAlives(pacer, PROCESSING);
+  const { parts, sent } = keepAlives(pacer, PROCESSING, ENDLESS, 20);
   r.fake.script(A, {
     stream: {
       parts: [chunk(A, { role: "assistant", content: "" }), ...parts],
@@ -89,15 +84,38 @@ Deno.test("a stream that sends only keep-alive comments after its role chunk fal
   assert.equal(res.headers.get("x-freerouter-attempts"), "2");
   await res.body!.cancel();
   assert.ok(
-    sent.count < KEEP_ALIVES,
+    sent.count < ENDLESS,
     `all ${sent.count} keep-alives were waited for`,
   );
 });
 
-Deno.test("a non-streaming answer padded with whitespace that never begins falls back after REQUEST_TIMEOUT", async () => {
-  await using r = rig({ requestTimeout: 0.3 });
+Deno.test("a model that thinks behind keep-alive comments past the idle timeout, after its role chunk, still answers", async () => {
+  await using r = rig(PATIENT);
   using pacer = new Pacer();
-  const { parts, sent } = keepAlives(pacer, "\n");
+  const { parts } = keepAlives(pacer, PROCESSING, 15, 100);
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        chunk(A, { role: "assistant", content: "" }),
+        ...parts,
+        chunk(A, "Hello", "stop"),
+        "data: [DONE]\n\n",
+      ],
+    },
+  });
+  const res = await within(
+    r.chat(hello("auto", { stream: true })),
+    "the response head",
+  );
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(res.headers.get("x-freerouter-attempts"), "1");
+  assert.match(await res.text(), /"Hello"/);
+});
+
+Deno.test("a non-streaming answer padded with whitespace that never begins falls back at the keep-alive bound", async () => {
+  await using r = rig({ requestTimeout: 0.3, ...SHORT });
+  using pacer = new Pacer();
+  const { parts, sent } = keepAlives(pacer, "\n", ENDLESS, 20);
   r.fake.script(A, {
     stream: {
       status: 200,
@@ -110,29 +128,26 @@ Deno.test("a non-streaming answer padded with whitespace that never begins falls
   const res = await within(r.chat(hello("auto")), "the answer");
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(res.headers.get("x-freerouter-model"), B);
-  assert.equal(
-    (await res.json()).choices[0].message.content,
-    "Hello world",
-  );
+  assert.equal((await res.json()).choices[0].message.content, "Hello world");
   assert.ok(
-    sent.count < KEEP_ALIVES,
+    sent.count < ENDLESS,
     `all ${sent.count} keep-alives were waited for`,
   );
 });
 
-Deno.test("a non-streaming answer padded with whitespace that then arrives is taken, whatever the padding", async () => {
-  await using r = rig({ requestTimeout: 5 });
+Deno.test("a non-streaming answer padded with whitespace past REQUEST_TIMEOUT and the idle timeout is taken when it arrives", async () => {
+  await using r = rig({ requestTimeout: 1, ...PATIENT });
+  using pacer = new Pacer();
+  const { parts } = keepAlives(pacer, "\n", 15, 100);
   r.fake.script(A, {
     stream: {
       status: 200,
       headers: { "content-type": "application/json" },
-      parts: ["\n", "\n \n", JSON.stringify(ok(A).body)],
+      parts: [...parts, JSON.stringify(ok(A).body)],
     },
   });
-  const res = await r.chat(hello("auto"));
+  const res = await within(r.chat(hello("auto")), "the answer");
   assert.equal(res.headers.get("x-freerouter-model"), A);
-  assert.equal(
-    (await res.json()).choices[0].message.content,
-    "Hello world",
-  );
+  assert.equal(res.headers.get("x-freerouter-attempts"), "1");
+  assert.equal((await res.json()).choices[0].message.content, "Hello world");
 });

@@ -75,6 +75,7 @@ async function guarded(parts: readonly string[]): Promise<Uint8Array[]> {
     fetch: upstream,
     requestTimeoutMs: 60_000,
     idleTimeoutMs: 60_000,
+    keepAliveMs: 300_000,
   }, { model: "m:free", body: "{}", apiKey: "k", parsedEvents: true });
   assert.ok(result.ok, "the stream commits");
   return await Array.fromAsync(result.value.body);
@@ -298,6 +299,7 @@ Deno.test("a fresh continuation's record lists only the events its bytes hold (t
       fetch,
       requestTimeoutMs: 60_000,
       idleTimeoutMs: 60_000,
+      keepAliveMs: 300_000,
     },
     {
       model: "b:free",

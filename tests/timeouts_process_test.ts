@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type MainProcess, startMain } from "./_deno_process.ts";
+import { keepAlives, Pacer } from "./_streams.ts";
 import {
   chunk,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
@@ -118,34 +119,14 @@ async function proxy(
   });
 }
 
-/** OpenRouter's keep-alive, every 500 ms for 100 s, counting those sent. */
-function keepAlives(keepAlive: string) {
-  const sent = { count: 0 };
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const pause = () =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        sent.count++;
-        resolve();
-      }, 500);
-      timers.add(t);
-    });
-  const parts = Array.from({ length: 200 }, () => [pause, keepAlive]).flat();
-  return {
-    parts,
-    sent,
-    [Symbol.dispose]: () => timers.forEach((t) => clearTimeout(t)),
-  };
-}
-
 for (const keepingAlive of [false, true]) {
   const silence = keepingAlive
     ? "sends only keep-alive comments"
     : "goes silent";
   Deno.test(`deno task start: a committed stream whose upstream ${silence} is resumed on the next model, one answer and one [DONE]`, async () => {
     await using fake = startFakeOpenRouter();
-    using comments = keepAlives(PROCESSING);
+    using pacer = new Pacer();
+    const comments = keepAlives(pacer, PROCESSING, 200, 500);
     fake.script(FIRST, {
       stream: {
         parts: [
@@ -157,8 +138,10 @@ for (const keepingAlive of [false, true]) {
       },
     });
     fake.script(SECOND, { stream: streamOk(SECOND, ["lo", "!"]) });
+    // Keep-alives extend the idle deadline up to the keep-alive bound.
     const main = await proxy(fake.baseUrl, {
       FREEROUTER_STREAM_IDLE_TIMEOUT: "3",
+      FREEROUTER_KEEPALIVE_TIMEOUT: "4",
     });
     try {
       const res = await post(main, ask(true));
@@ -259,9 +242,10 @@ Deno.test("deno task start: a non-streaming attempt that hangs times out and fal
   }
 });
 
-Deno.test("deno task start: a non-streaming answer that is only whitespace padding falls back after REQUEST_TIMEOUT", async () => {
+Deno.test("deno task start: a non-streaming answer that is only whitespace padding falls back at FREEROUTER_KEEPALIVE_TIMEOUT", async () => {
   await using fake = startFakeOpenRouter();
-  using padding = keepAlives("\n");
+  using pacer = new Pacer();
+  const padding = keepAlives(pacer, "\n", 200, 500);
   fake.script(FIRST, {
     stream: {
       status: 200,
@@ -270,7 +254,10 @@ Deno.test("deno task start: a non-streaming answer that is only whitespace paddi
       end: "hang",
     },
   });
-  const main = await proxy(fake.baseUrl, { REQUEST_TIMEOUT: "3" });
+  const main = await proxy(fake.baseUrl, {
+    REQUEST_TIMEOUT: "3",
+    FREEROUTER_KEEPALIVE_TIMEOUT: "4",
+  });
   try {
     const res = await bounded(post(main, ask(false)), "the answer");
     assert.equal(res.status, 200);

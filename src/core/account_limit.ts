@@ -144,18 +144,24 @@ export function admit(
 }
 
 /**
- * The block an account holds when `next` replaces `current`: a 429's block
- * outranks one set from `/key`; otherwise the one that holds longer stays.
- * The rule of one instance taking a new block, and of two instances' writes
- * meeting in the store.
+ * The block an account holds when `next` meets `current`: the one that holds
+ * longer (on a tie, `current`), except that a daily-cap 429's block is never
+ * given up for one set from `/key` (which a later `/key` with room would
+ * lift, though OpenRouter's counters lag). The rule of one instance taking a
+ * new block, and of two instances' writes meeting in the store.
  */
 export function mergeBlock(
   current: AccountBlock | undefined,
   next: AccountBlock,
 ): AccountBlock {
   if (current === undefined) return next;
-  if (current.source === "key" && next.source !== "key") return next;
-  return current.until < next.until ? next : current;
+  const [longer, shorter] = current.until < next.until
+    ? [next, current]
+    : [current, next];
+  return longer.source === "key" && shorter.source !== "key" &&
+      shorter.scope === "day"
+    ? shorter
+    : longer;
 }
 
 /**

@@ -58,6 +58,11 @@ export const SETTINGS = {
     "FREEROUTER_STREAM_IDLE_TIMEOUT",
     60,
   ),
+  keepAliveTimeout: secondsSetting(
+    "keepAliveTimeout",
+    "FREEROUTER_KEEPALIVE_TIMEOUT",
+    300,
+  ),
   rpm: {
     option: "rpm",
     env: "FREEROUTER_RPM",

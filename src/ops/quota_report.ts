@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { learnedAt } from "../core/account_limit.ts";
+import { type AccountBlock, learnedAt } from "../core/account_limit.ts";
 import type { ClientKey } from "../core/client_keys.ts";
 import { type QuotaView, quotaView } from "../core/quota.ts";
 import type { ClientUsageView } from "../state/client_usage.ts";
@@ -34,6 +34,31 @@ export function accountQuota(
     samples: state.quota.samples(id),
     now,
   });
+}
+
+/**
+ * An account's block at `now` as the reports show it: the one it holds, or,
+ * when its day is spent by freerouter's own count (no 429 said so), a day
+ * block until the reset, for the limiter refuses every request all the same.
+ * `view`: the account's quota view at `now`, when already computed.
+ */
+export function reportedBlock(
+  state: RoutingState,
+  accountId: string,
+  now: number,
+  view?: QuotaView,
+): AccountBlock | undefined {
+  const held = state.accounts.get(accountId)?.block;
+  if (held !== undefined && held.until > now) return held;
+  const q = view ?? accountQuota(state, accountId, now);
+  return q.exhausted
+    ? {
+      scope: "day",
+      until: q.resetsAt,
+      reason:
+        "the day's free-model requests are spent (freerouter's own count)",
+    }
+    : undefined;
 }
 
 /** The `quota` object of the status report and `/health` (`q`: the account's view at `now`, when already computed). */

@@ -13,7 +13,7 @@ import { qualityScores } from "../core/quality.ts";
 import type { QuotaView } from "../core/quota.ts";
 import { trusted, usedThisMinute } from "../core/model_budget.ts";
 import type { GaugeSample } from "./metrics.ts";
-import { accountQuota } from "./quota_report.ts";
+import { accountQuota, reportedBlock } from "./quota_report.ts";
 import type { ResolvedRouterOptions } from "../options.ts";
 import type { RoutingState } from "../state/state.ts";
 
@@ -34,23 +34,9 @@ export function statusReport(
     : state.accounts.get(accountId);
   const counts = state.countsAt(accountId ?? "", t);
   const learned = learnedAt(account?.learned ?? {}, t);
-  const held = account?.block && account.block.until > t
-    ? account.block
-    : undefined;
-  // A day spent by freerouter's own count blocks as a 429's block does (as
-  // /health says), though no block is stored.
-  const spent = held === undefined && accountId !== undefined
-    ? accountQuota(state, accountId, t)
-    : undefined;
-  const block = held ??
-    (spent?.exhausted
-      ? {
-        scope: "day" as const,
-        until: spent.resetsAt,
-        reason:
-          "the day's free-model requests are spent (freerouter's own count)",
-      }
-      : undefined);
+  const block = accountId === undefined
+    ? undefined
+    : reportedBlock(state, accountId, t);
   const stored = snapshot?.pool ?? [];
   const ranking: PoolForInput = {
     strategy,
@@ -135,14 +121,9 @@ export function healthReport(
     : accountQuota(state, serverAccount, now),
 ): Record<string, unknown> {
   const snapshot = state.catalog.at(now);
-  const held = serverAccount === undefined
+  const blocked = serverAccount === undefined
     ? undefined
-    : state.accounts.get(serverAccount)?.block;
-  const blocked = held && held.until > now
-    ? held.until
-    : quota?.exhausted
-    ? quota.resetsAt
-    : undefined;
+    : reportedBlock(state, serverAccount, now, quota)?.until;
   return {
     status: blocked !== undefined
       ? "limited"

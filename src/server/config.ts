@@ -25,6 +25,7 @@ export interface ServerConfig {
   cooldownSeconds: number;
   requestTimeout: number;
   streamIdleTimeout: number;
+  keepAliveTimeout: number;
   kvPath: string;
   /** The KV Connect access token (`DENO_KV_ACCESS_TOKEN`), when set. */
   kvAccessToken: string | undefined;
@@ -131,6 +132,7 @@ const envSchema = z.object({
   COOLDOWN_SECONDS: setting(SETTINGS.cooldownSeconds),
   REQUEST_TIMEOUT: setting(SETTINGS.requestTimeout),
   FREEROUTER_STREAM_IDLE_TIMEOUT: setting(SETTINGS.streamIdleTimeout),
+  FREEROUTER_KEEPALIVE_TIMEOUT: setting(SETTINGS.keepAliveTimeout),
   FREEROUTER_KV_PATH: z.string().trim().min(1, "must not be empty").default(
     ".freerouter/kv.sqlite",
   ),
@@ -228,6 +230,7 @@ export function parseServerConfig(
     cooldownSeconds: e.COOLDOWN_SECONDS,
     requestTimeout: e.REQUEST_TIMEOUT,
     streamIdleTimeout: e.FREEROUTER_STREAM_IDLE_TIMEOUT,
+    keepAliveTimeout: e.FREEROUTER_KEEPALIVE_TIMEOUT,
     kvPath: e.FREEROUTER_KV_PATH,
     kvAccessToken: e.DENO_KV_ACCESS_TOKEN,
     accessKey: e.FREEROUTER_API_KEY,

@@ -118,6 +118,7 @@ export function handlerFor(
     modelRefreshTtl: config.modelRefreshTtl,
     requestTimeout: config.requestTimeout,
     streamIdleTimeout: config.streamIdleTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
     rpm: config.rpm,
     maxWait: config.maxWait,
     strategy: config.strategy,

@@ -142,8 +142,8 @@ export class Admission {
       await this.#options.sleep(ms, signal);
     } catch (err) {
       if (signal?.aborted) {
-        throw new FreeRouterError("aborted", "The client went away", {
-          cause: err,
+        throw new FreeRouterError("aborted", "The request was aborted", {
+          cause: signal.reason,
           attempts,
         });
       }

@@ -228,7 +228,10 @@ export class KvStateStore {
   ): Promise<{ block: AccountBlock | undefined; learned: LearnedLimits }> {
     const blockKey = accountBlock(id);
     const limitsKey = accountLimits(id);
-    for (;;) {
+    for (let tries = 0;; tries++) {
+      if (tries >= 20) {
+        throw new Error(`too much contention on account ${id}'s block`);
+      }
       const [held, learned] = await withRetry(() =>
         Promise.all([this.#kv.get(blockKey), this.#kv.get(limitsKey)])
       );

@@ -225,7 +225,9 @@ export class RoutingState {
   async #write(write: (store: KvStateStore) => Promise<void>): Promise<void> {
     if (!this.#store) return;
     this.#generation++;
-    const work = write(this.#store);
+    // Bumped again when it ends: a sync that read the store while it ran
+    // read it before this write and is not adopted.
+    const work = write(this.#store).finally(() => this.#generation++);
     this.#track(work.catch(() => {}));
     await work;
   }
@@ -297,15 +299,15 @@ export class RoutingState {
    * {@link mergeLearned}); the account then holds the merged result.
    */
   async saveAccount(id: string, now: number): Promise<void> {
-    const account = this.account(id);
-    const mine = account.block;
+    const { block: mine, learned: mineLearned } = this.account(id);
     await this.#write(async (store) => {
       const { block, learned } = await store.saveAccount(
         id,
         mine,
-        account.learned,
+        mineLearned,
         now,
       );
+      const account = this.account(id); // a sync may have replaced it
       // A block taken while this write ran is merged in, not overwritten.
       if (account.block === mine) account.block = block;
       else if (block !== undefined) {
@@ -334,7 +336,9 @@ export class RoutingState {
         return result;
       } catch (err) {
         // KV unreachable: keep routing, counting in memory only (and add
-        // these attempts to the store's counts once it answers again).
+        // these attempts to the store's counts once it answers again; a
+        // commit whose reply was lost is then counted twice, erring on the
+        // side of the quota).
         this.#warn(`KV limiter unavailable, counting locally: ${err}`);
       }
     }

@@ -12,6 +12,7 @@ import {
   type AttemptInput,
   type AttemptResult,
   bodyFailure,
+  keepAliveDeadline,
   parseJson,
   readAll,
   skipWhitespace,
@@ -109,11 +110,10 @@ export async function attemptCompletion(
     let done = reader === undefined;
     /** Whether the answer has begun: OpenRouter pads a slow one with whitespace. */
     let begun = false;
+    /** When the headers came: the padding after them is a keep-alive, for keepAliveMs at most. */
+    const headersAt = performance.now();
     try {
       while (!done && size <= LARGE_BODY_BYTES) {
-        // Until the answer begins, REQUEST_TIMEOUT (armed before the request)
-        // runs on: the padding is a keep-alive, not an answer, as a stream's
-        // comments are not. From then on, each read gets the idle timeout.
         if (begun) scope.deadline.arm(options.idleTimeoutMs);
         const read = await scope.read(reader!);
         if (read.done) done = true;
@@ -122,6 +122,10 @@ export async function attemptCompletion(
           size += read.value.length;
           if (!begun && skipWhitespace(read.value).length > 0) {
             begun = true;
+          } else if (!begun) {
+            // The model is at work (the padding says so), but not forever.
+            const idle = keepAliveDeadline(options, headersAt);
+            if (idle !== undefined) scope.deadline.arm(idle);
           }
         }
       }

@@ -23,6 +23,26 @@ export interface UpstreamOptions {
   requestTimeoutMs: number;
   /** Ms a response body may stay silent (streams: between events). */
   idleTimeoutMs: number;
+  /** Ms a response may go on with nothing but keep-alives ({@link keepAliveDeadline}). */
+  keepAliveMs: number;
+}
+
+/** The timeouts of a response body. */
+export type Timeouts = Pick<UpstreamOptions, "idleTimeoutMs" | "keepAliveMs">;
+
+/**
+ * How long the idle deadline may run after a keep-alive (a comment, or
+ * whitespace before a non-streaming answer), `progressAt` being when the
+ * response last made progress (`performance.now()` time): the idle timeout,
+ * but never past `keepAliveMs` after that progress. `undefined` once that is
+ * spent (the armed deadline then stands).
+ */
+export function keepAliveDeadline(
+  options: Timeouts,
+  progressAt: number,
+): number | undefined {
+  const left = progressAt + options.keepAliveMs - performance.now();
+  return left > 0 ? Math.min(options.idleTimeoutMs, left) : undefined;
 }
 
 /** One attempt's input. */

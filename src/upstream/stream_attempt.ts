@@ -25,6 +25,7 @@ import { concatBytes, sseData, SseSplitter } from "./sse.ts";
 import {
   type AttemptInput,
   type AttemptResult,
+  keepAliveDeadline,
   parseJson,
   reusingReader,
   unusableAnswer,
@@ -122,7 +123,7 @@ export async function attemptStream(
           headers: res.headers,
           body: guardedStream(first, splitter, reader, scope, {
             model: input.model,
-            idleMs: options.idleTimeoutMs,
+            timeouts: options,
             state,
             resume: input.resume,
             parsedEvents: input.parsedEvents,
@@ -147,6 +148,8 @@ export async function attemptStream(
     };
     const ended = (): AttemptResult<StreamAnswer> =>
       fail({ kind: endedAs(), status: res.status, headers: res.headers });
+    /** When the last data event came (for the keep-alive bound). */
+    let dataAt = 0;
     for (;;) {
       let chunk: Awaited<
         ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
@@ -161,10 +164,14 @@ export async function attemptStream(
       for (let event = splitter.next(); event; event = splitter.next()) {
         const data = sseData(event);
         if (data === undefined) { // a comment: keep waiting
-          // A keep-alive says nothing of the answer: the deadline runs on
-          // (REQUEST_TIMEOUT before the first data event, the idle timeout
-          // after one), as after the commit.
           head.push(event.slice());
+          // Before the first data event, REQUEST_TIMEOUT runs on. After it,
+          // a keep-alive extends the idle deadline, up to keepAliveMs after
+          // the last data event (as after the commit).
+          if (held > 0) {
+            const idle = keepAliveDeadline(options, dataAt);
+            if (idle !== undefined) scope.deadline.arm(idle);
+          }
           continue;
         }
         if (data === "[DONE]") return ended();
@@ -210,6 +217,7 @@ export async function attemptStream(
         if (verdict === "commit") return commit();
         // The upstream is answering: from here, silence is a stall.
         scope.deadline.arm(options.idleTimeoutMs);
+        dataAt = performance.now();
       }
       splitter.detach(); // the next read reuses the buffer
       if (splitter.pendingBytes > MAX_EVENT_BYTES) {

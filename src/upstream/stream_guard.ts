@@ -17,7 +17,7 @@ import {
   withParsedEvents,
 } from "./parsed_events.ts";
 import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
-import { parseJson } from "./request.ts";
+import { keepAliveDeadline, parseJson, type Timeouts } from "./request.ts";
 import type { AttemptScope } from "./scope.ts";
 import { AnswerOpening } from "../core/answers.ts";
 import { errorInfo } from "../core/failure.ts";
@@ -150,7 +150,8 @@ const encoder = new TextEncoder();
 /** The guard's settings. */
 export interface Guard {
   model: string;
-  idleMs: number;
+  /** The idle timeout, and how long keep-alive comments may extend it. */
+  timeouts: Timeouts;
   state: Tracked;
   /** Continues the answer after a break, when it may. */
   resume: Resume | undefined;
@@ -193,7 +194,12 @@ export function guardedStream(
   scope: AttemptScope,
   guard: Guard,
 ): ReadableStream<Uint8Array> {
-  const { model, idleMs, state } = guard;
+  const { model, timeouts, state } = guard;
+  const idleMs = timeouts.idleTimeoutMs;
+  /** When the upstream last sent a data event (`performance.now()` time). */
+  let progressAt = performance.now();
+  /** Whether keep-alive comments extended the idle deadline since then. */
+  let keptAlive = false;
   // Only a front that reads them pays for the records (a chat stream does not).
   const keep = guard.parsedEvents === true;
   let closed = false;
@@ -236,8 +242,14 @@ export function guardedStream(
       // The search may take a few attempts: keep-alive comments tell the
       // client (and the fronts, which turn them into their own keep-alives)
       // that the stream goes on, so that its own idle timeout does not end it.
+      // The first at once: a stall has already been silent for idleMs.
+      controller.enqueue(RESUMING);
       const keepAlive = setInterval(() => {
-        if (!closed) controller.enqueue(RESUMING);
+        try {
+          if (!closed) controller.enqueue(RESUMING);
+        } catch {
+          // The stream is gone: the resumption finds out on its own.
+        }
       }, Math.min(MAX_KEEPALIVE_MS, idleMs / 2)); // cleared below, whatever happens
       try {
         next = await guard.resume(broken).catch(() => undefined);
@@ -300,9 +312,22 @@ export function guardedStream(
       // A comment (OpenRouter's keep-alive) is forwarded but is no sign of
       // an answer: the idle deadline runs on until a data event.
       const comment = check.kind === "forward" && check.body === undefined;
-      if (waiting && !comment) {
-        waiting = false;
-        scope.deadline.clear(); // a slow client must not look like a stalled upstream
+      if (comment) {
+        // A keep-alive: the model is at work, for keepAliveMs at most.
+        const idle = waiting
+          ? keepAliveDeadline(timeouts, progressAt)
+          : undefined;
+        if (idle !== undefined) {
+          scope.deadline.arm(idle);
+          keptAlive = true;
+        }
+      } else {
+        progressAt = performance.now();
+        keptAlive = false;
+        if (waiting) {
+          waiting = false;
+          scope.deadline.clear(); // a slow client must not look like a stalled upstream
+        }
       }
       if (check.kind === "skip") continue;
       if (check.kind === "forward") {
@@ -380,7 +405,11 @@ export function guardedStream(
           return await broke(
             controller,
             scope.deadline.fired
-              ? `no event for ${idleMs / 1000} s`
+              ? keptAlive
+                ? `only keep-alive comments for ${
+                  Math.round((performance.now() - progressAt) / 1000)
+                } s`
+                : `no event for ${idleMs / 1000} s`
               : "the connection was lost",
             scope.deadline.fired ? "stream_stalled" : "connection_lost",
           );
