@@ -14,12 +14,15 @@ import {
   toolCallStream,
 } from "../_agent_fronts.ts";
 import {
+  chunk,
   type DynamicStep,
   type FakeOpenRouter,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   ok,
+  PROCESSING,
   startFakeOpenRouter,
   type Step,
+  streamErrorEvent,
   streamOk,
 } from "../fake_openrouter/mod.ts";
 
@@ -59,6 +62,26 @@ export function answerText(c: Conversation, text: string): Step {
   if (!c.stream) return ok(c.model, text);
   const cut = Math.ceil(text.length / 2);
   return { stream: streamOk(c.model, [text.slice(0, cut), text.slice(cut)]) };
+}
+
+/**
+ * A streamed answer that breaks after half of `text`: a keep-alive comment,
+ * then an error event (freerouter resumes it on the next model, which
+ * answers the whole `text`: the repeat of the forwarded half is dropped).
+ */
+export function answerBreaking(c: Conversation, text: string): Step {
+  if (!c.stream) return ok(c.model, text);
+  return {
+    stream: {
+      parts: [
+        chunk(c.model, { role: "assistant", content: "" }),
+        chunk(c.model, text.slice(0, Math.ceil(text.length / 2))),
+        PROCESSING,
+        streamErrorEvent({ withChoices: true, code: 502 }),
+      ],
+      end: "hang",
+    },
+  };
 }
 
 /** An answer calling one tool, streamed when the request streams. */

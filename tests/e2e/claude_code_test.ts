@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { claudeBin, CLIENTS_MISSING, runClaude } from "./_clients.ts";
 import {
+  answerBreaking,
   answerText,
   assertToolRoundTrip,
   CLIENT_TIMEOUT_SEC,
@@ -120,6 +121,31 @@ Deno.test({
         run.stdout + run.stderr,
       );
       assert.equal(run.json?.is_error, false);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code gets the whole answer when the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const text = `A whole answer for ${nonce()}, in two halves.`;
+      let calls = 0;
+      scriptEveryModel(
+        fake,
+        (c) => ++calls === 1 ? answerBreaking(c, text) : answerText(c, text),
+      );
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: "Say something.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        maxRetries: 0,
+      });
+      assert.equal(run.json?.result, text, run.stdout + run.stderr);
+      assert.equal(run.json?.is_error, false);
+      assert.equal(fake.chatRequests().length, 2, run.stderr);
     });
   },
 });

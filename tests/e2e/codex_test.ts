@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { CLIENTS_MISSING, codexBin, runCodex } from "./_clients.ts";
 import {
+  answerBreaking,
   answerText,
   assertToolRoundTrip,
   CLIENT_TIMEOUT_SEC,
@@ -109,6 +110,31 @@ Deno.test({
       const models = fallbackModels(fake, run.stderr);
       assert.equal(run.stdout.trim(), `Recovered on ${models[1]}.`, run.stderr);
       assert.equal(run.code, 0);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex gets the whole answer when the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const text = `A whole answer for ${nonce()}, in two halves.`;
+      let calls = 0;
+      scriptEveryModel(
+        fake,
+        (c) => ++calls === 1 ? answerBreaking(c, text) : answerText(c, text),
+      );
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: "Say something.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        streamMaxRetries: 0,
+      });
+      assert.equal(run.stdout.trim(), text, run.stderr);
+      assert.equal(run.code, 0);
+      assert.equal(fake.chatRequests().length, 2, run.stderr);
     });
   },
 });
