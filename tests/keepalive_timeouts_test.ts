@@ -19,6 +19,7 @@ import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   ok,
   PROCESSING,
+  streamErrorEvent,
   streamOk,
 } from "./fake_openrouter/mod.ts";
 import { keepAlives, Pacer } from "./_streams.ts";
@@ -150,4 +151,35 @@ Deno.test("a non-streaming answer padded with whitespace past REQUEST_TIMEOUT an
   assert.equal(res.headers.get("x-freerouter-model"), A);
   assert.equal(res.headers.get("x-freerouter-attempts"), "1");
   assert.equal((await res.json()).choices[0].message.content, "Hello world");
+});
+
+Deno.test("a continuation that thinks behind keep-alive comments after its role chunk is waited for, as a fresh attempt is", async () => {
+  await using r = rig({ requestTimeout: 1, ...PATIENT });
+  using pacer = new Pacer();
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        chunk(A, { role: "assistant", content: "" }),
+        chunk(A, "Hel"),
+        streamErrorEvent({ withChoices: true, code: 502 }),
+      ],
+      end: "hang",
+    },
+  });
+  const { parts } = keepAlives(pacer, PROCESSING, 15, 100);
+  r.fake.script(B, {
+    stream: {
+      parts: [
+        chunk(B, { role: "assistant", content: "" }),
+        ...parts,
+        chunk(B, "lo", "stop"),
+        "data: [DONE]\n\n",
+      ],
+    },
+  });
+  const res = await r.chat(hello("auto", { stream: true }));
+  const text = await within(res.text(), "the resumed stream");
+  assert.match(text, /"lo"/);
+  assert.match(text, /data: \[DONE\]\n\n$/);
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B]);
 });

@@ -148,7 +148,7 @@ export async function attemptStream(
     };
     const ended = (): AttemptResult<StreamAnswer> =>
       fail({ kind: endedAs(), status: res.status, headers: res.headers });
-    /** When the last data event came (for the keep-alive bound). */
+    /** When the last data event came (for the keep-alive bound); 0 before the first. */
     let dataAt = 0;
     for (;;) {
       let chunk: Awaited<
@@ -168,7 +168,7 @@ export async function attemptStream(
           // Before the first data event, REQUEST_TIMEOUT runs on. After it,
           // a keep-alive extends the idle deadline, up to keepAliveMs after
           // the last data event (as after the commit).
-          if (held > 0) {
+          if (dataAt > 0) {
             const idle = keepAliveDeadline(options, dataAt);
             if (idle !== undefined) scope.deadline.arm(idle);
           }
@@ -186,7 +186,13 @@ export async function attemptStream(
         const parsed = body as ChatCompletionChunk;
         if (opening) {
           const taken = opening.take(parsed, state);
-          if (taken === "hold") continue;
+          if (taken === "hold") {
+            // A continuation's opening, held while it is compared with the
+            // text so far: it is answering, as a fresh attempt's events say.
+            scope.deadline.arm(options.idleTimeoutMs);
+            dataAt = performance.now();
+            continue;
+          }
           if (taken === "reject") {
             return fail({
               kind: "prefill_rejected",
