@@ -72,6 +72,42 @@ Deno.test("RoutingState.takeSlot(): attempts counted locally while the store was
   }
 });
 
+Deno.test("RoutingState: attempts counted locally reach the store even when the next slot is refused, and on a sync tick or close when none comes", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = flaky(kv);
+  const stored = async () =>
+    ((await kv.get(accountCounts(ID))).value as { dayCount: number } | null)
+      ?.dayCount ?? 0;
+  const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
+  try {
+    await state.load(() => NOW, () => {});
+    // The minute is full in the store (another instance spent it) while
+    // this one, cut off, counts two attempts of its own.
+    for (let i = 0; i < 20; i++) await state.takeSlot(ID, LIMITS, NOW);
+    store.down = true;
+    await state.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
+    await state.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
+    store.down = false;
+    const refused = await state.takeSlot(ID, LIMITS, NOW);
+    assert.equal(refused.ok, false);
+    assert.equal(await stored(), 22, "the refused slot still wrote them");
+    // An instance that sends nothing more: the sync tick writes them.
+    store.down = true;
+    await state.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
+    store.down = false;
+    await state.syncNow();
+    assert.equal(await stored(), 23);
+    // And close() does, when no tick comes before it.
+    store.down = true;
+    await state.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
+    store.down = false;
+  } finally {
+    await state.close();
+  }
+  assert.equal(await stored(), 24);
+  kv.close();
+});
+
 Deno.test("addCounts(): what the extra counted in a window that is over adds nothing", () => {
   const at = (t: number, n: number) => ({
     minute: Math.floor(t / 60_000),

@@ -276,28 +276,42 @@ export class KvStateStore {
   /**
    * Counts one attempt against the limits, atomically across every instance
    * on this store: `{ ok: true }`, or `{ ok: false, retryAt }` when the limits
-   * are reached. `unsynced`: attempts counted only in memory while the store
-   * could not be reached, added with this one.
+   * are reached.
    */
   async takeSlot(
     account: string,
     limits: AccountLimits,
     now: number,
-    unsynced?: WindowCounts,
   ): Promise<{ ok: true; counts: WindowCounts } | SlotRefusal> {
     const verdict = await this.#counts.count<SlotRefusal>(
       account,
       accountCounts(account),
       (current) => {
-        // Attempts this instance counted in memory while the store was out
-        // are added with this one, so that every instance counts them.
-        const slot = admit(addCounts(current, unsynced, now), limits, now);
+        const slot = admit(current, limits, now);
         return slot.ok ? { next: slot.next } : { refused: slot };
       },
     );
     return "refused" in verdict
       ? verdict.refused
       : { ok: true, counts: verdict.next };
+  }
+
+  /**
+   * Adds attempts this instance counted only in memory (while the store
+   * could not be reached) to an account's stored counts, atomically; the
+   * counts now stored.
+   */
+  async addToCounts(
+    account: string,
+    extra: WindowCounts,
+    now: number,
+  ): Promise<WindowCounts> {
+    const verdict = await this.#counts.count<never>(
+      account,
+      accountCounts(account),
+      (current) => ({ next: addCounts(current, extra, now) }),
+    );
+    return (verdict as { next: WindowCounts }).next;
   }
 
   /** An account's block, if one holds at `now`. */

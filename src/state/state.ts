@@ -190,6 +190,7 @@ export class RoutingState {
     this.#syncing = true;
     const work = (async () => {
       await this.#flushHealth();
+      await this.#flushUnsynced(undefined, this.#now());
       const generation = this.#generation;
       const rev = await this.#store!.rev();
       if (rev === this.#rev) return;
@@ -325,11 +326,10 @@ export class RoutingState {
   ): Promise<{ ok: true } | SlotRefusal> {
     const account = this.account(id);
     if (this.#store) {
-      const unsynced = this.#unsynced.get(id);
       try {
-        const result = await this.#store.takeSlot(id, limits, now, unsynced);
+        await this.#flushUnsynced(id, now);
+        const result = await this.#store.takeSlot(id, limits, now);
         if (result.ok) {
-          if (unsynced) this.#unsynced.delete(id); // now in the store
           account.counts = result.counts;
           this.quota.sample(id, result.counts.dayCount, now);
         }
@@ -356,6 +356,24 @@ export class RoutingState {
       }
     }
     return result;
+  }
+
+  /**
+   * Adds the attempts counted in memory while the store was out to the
+   * store's counts (of one account, or of all), so that every instance
+   * counts them: before the account's next slot, on each sync tick, and on
+   * close. Throws when the store cannot be written (they stay pending).
+   */
+  async #flushUnsynced(id: string | undefined, now: number): Promise<void> {
+    const store = this.#store;
+    if (!store || this.#unsynced.size === 0) return;
+    for (const [account, extra] of this.#unsynced) {
+      if (id !== undefined && account !== id) continue;
+      const stored = await store.addToCounts(account, extra, now);
+      this.#unsynced.delete(account);
+      const mine = this.accounts.get(account);
+      if (mine) mine.counts = stored;
+    }
   }
 
   /**
@@ -479,6 +497,9 @@ export class RoutingState {
     await this.settle();
     await this.#flushHealth().catch((err) =>
       this.#warn(`Could not save model health in KV: ${err}`)
+    );
+    await this.#flushUnsynced(undefined, this.#now()).catch((err) =>
+      this.#warn(`Could not add the attempts counted locally to KV: ${err}`)
     );
   }
 }

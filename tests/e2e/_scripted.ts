@@ -65,23 +65,29 @@ export function answerText(c: Conversation, text: string): Step {
 }
 
 /**
- * A streamed answer that breaks after half of `text`: a keep-alive comment,
- * then an error event (freerouter resumes it on the next model, which
- * answers the whole `text`: the repeat of the forwarded half is dropped).
+ * The first request's streamed answer breaks after half of a fresh text: a
+ * keep-alive comment, then an error event (freerouter resumes it on the next
+ * model, which answers the whole text: the repeat of the forwarded half is
+ * dropped). Returns the text the client should end with.
  */
-export function answerBreaking(c: Conversation, text: string): Step {
-  if (!c.stream) return ok(c.model, text);
-  return {
-    stream: {
-      parts: [
-        chunk(c.model, { role: "assistant", content: "" }),
-        chunk(c.model, text.slice(0, Math.ceil(text.length / 2))),
-        PROCESSING,
-        streamErrorEvent({ withChoices: true, code: 502 }),
-      ],
-      end: "hang",
-    },
-  };
+export function scriptBreakingOnce(fake: FakeOpenRouter): string {
+  const text = `A whole answer for ${nonce()}, in two halves.`;
+  let calls = 0;
+  scriptEveryModel(fake, (c) => {
+    if (++calls > 1 || !c.stream) return answerText(c, text);
+    return {
+      stream: {
+        parts: [
+          chunk(c.model, { role: "assistant", content: "" }),
+          chunk(c.model, text.slice(0, Math.ceil(text.length / 2))),
+          PROCESSING,
+          streamErrorEvent({ withChoices: true, code: 502 }),
+        ],
+        end: "hang",
+      },
+    };
+  });
+  return text;
 }
 
 /** An answer calling one tool, streamed when the request streams. */

@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { CLIENTS_MISSING, codexBin, runCodex } from "./_clients.ts";
 import {
-  answerBreaking,
   answerText,
   assertToolRoundTrip,
   CLIENT_TIMEOUT_SEC,
@@ -17,6 +16,7 @@ import {
   greeting,
   markerCommand,
   nonce,
+  scriptBreakingOnce,
   scriptEveryModel,
   scriptGreeting,
   scriptToolTurn,
@@ -120,12 +120,7 @@ Deno.test({
   ignore: missing,
   async fn() {
     await withStack(async ({ fake, url }) => {
-      const text = `A whole answer for ${nonce()}, in two halves.`;
-      let calls = 0;
-      scriptEveryModel(
-        fake,
-        (c) => ++calls === 1 ? answerBreaking(c, text) : answerText(c, text),
-      );
+      const text = scriptBreakingOnce(fake);
       const run = await runCodex({
         baseUrl: url,
         prompt: "Say something.",
