@@ -309,11 +309,10 @@ export function guardedStream(
     };
     for (let event = splitter.next(); event; event = splitter.next()) {
       const check = checkEvent(event, state, holding);
-      // A comment (OpenRouter's keep-alive) is forwarded but is no sign of
-      // an answer: the idle deadline runs on until a data event.
+      // A comment (OpenRouter's keep-alive) is forwarded; it extends the
+      // idle deadline, but never past keepAliveMs after the last data event.
       const comment = check.kind === "forward" && check.body === undefined;
       if (comment) {
-        // A keep-alive: the model is at work, for keepAliveMs at most.
         const idle = waiting
           ? keepAliveDeadline(timeouts, progressAt)
           : undefined;
