@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { isRecord } from "./core/records.ts";
 
 /**
  * One upstream attempt of a routed request.
@@ -178,10 +179,7 @@ function upstreamError(body: string): UpstreamError {
     // not JSON: the message is the text
   }
   if (typeof error === "string" && error !== "") return { message: error };
-  const object = typeof error === "object" && error !== null &&
-      !Array.isArray(error)
-    ? error as Record<string, unknown>
-    : undefined;
+  const object = isRecord(error) ? error : undefined;
   const message = object?.message;
   return {
     object,

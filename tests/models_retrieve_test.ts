@@ -30,15 +30,23 @@ function assertListsAll(ids: readonly string[]): void {
   assert.ok(ids.length > ALIAS_IDS.length + 2, "several pool models");
 }
 
+/** Every model an SDK lists, retrieved alone, is the entry the list shows. */
+async function assertRetrievedAsListed(models: {
+  list(): PromiseLike<{ data: Array<{ id: string }> }>;
+  retrieve(id: string): PromiseLike<object>;
+}): Promise<void> {
+  const list = (await models.list()).data;
+  assertListsAll(list.map((m) => m.id));
+  for (const listed of list) {
+    const retrieved = await models.retrieve(listed.id);
+    assert.deepEqual({ ...retrieved }, { ...listed }, listed.id);
+  }
+}
+
 Deno.test("models.retrieve() (OpenAI SDK) returns each pool model and alias exactly as /v1/models lists it", async () => {
   await using r = rig({ aliases: CUSTOM });
   const client = openaiSdk(r.handler);
-  const list = (await client.models.list()).data;
-  assertListsAll(list.map((m) => m.id));
-  for (const listed of list) {
-    const retrieved = await client.models.retrieve(listed.id);
-    assert.deepEqual({ ...retrieved }, { ...listed }, listed.id);
-  }
+  await assertRetrievedAsListed(client.models);
   const qwen = await client.models.retrieve(QWEN);
   assert.equal(qwen.id, QWEN);
   assert.equal(qwen.object, "model");
@@ -53,12 +61,7 @@ Deno.test("models.retrieve() (OpenAI SDK) returns each pool model and alias exac
 Deno.test("models.retrieve() (Anthropic SDK, anthropic-version sent) returns each pool model and alias in Anthropic's shape, as models.list() shows it", async () => {
   await using r = rig({ aliases: CUSTOM });
   const client = anthropicSdk(r.handler);
-  const list = (await client.models.list()).data;
-  assertListsAll(list.map((m) => m.id));
-  for (const listed of list) {
-    const retrieved = await client.models.retrieve(listed.id);
-    assert.deepEqual({ ...retrieved }, { ...listed }, listed.id);
-  }
+  await assertRetrievedAsListed(client.models);
   const qwen = await client.models.retrieve(QWEN);
   assert.deepEqual(Object.keys(qwen).sort(), [
     "created_at",

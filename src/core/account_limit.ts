@@ -137,10 +137,19 @@ export function admit(
   if (limits.rpm && c.minuteCount >= limits.rpm) {
     return { ok: false, retryAt: (c.minute + 1) * MINUTE_MS, scope: "minute" };
   }
-  return {
-    ok: true,
-    next: { ...c, minuteCount: c.minuteCount + 1, dayCount: c.dayCount + 1 },
-  };
+  return { ok: true, next: plusOne(c) };
+}
+
+/** `counts` with one more attempt at `now`, whatever the limits. */
+export function oneMore(
+  counts: WindowCounts | undefined,
+  now: number,
+): WindowCounts {
+  return plusOne(currentCounts(counts, now));
+}
+
+function plusOne(c: WindowCounts): WindowCounts {
+  return { ...c, minuteCount: c.minuteCount + 1, dayCount: c.dayCount + 1 };
 }
 
 /**

@@ -5,13 +5,10 @@
  * @module
  */
 import type { FreeModel } from "../types.ts";
+import { isRecord } from "./records.ts";
 
 /** Pricing keys that are not prices. */
 const NON_PRICE_KEYS = new Set(["discount", "overrides"]);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** A price as OpenRouter writes it (a decimal string, sometimes a number), or NaN. */
 function parsePrice(value: unknown): number {

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { ChatCompletionRequest } from "../types.ts";
+import { isRecord as isObject } from "./records.ts";
 
 const chatRequestSchema = z.looseObject({
   model: z.string().optional(),
@@ -19,10 +20,6 @@ export interface InvalidRequest {
   message: string;
   /** The field's path, e.g. `messages` or `messages.0.role`. */
   param: string | null;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

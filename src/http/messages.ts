@@ -18,6 +18,7 @@ import { keyOrRefusal, parsedBody, routeContext } from "./chat.ts";
 import { type HandlerContext, json, type Trace } from "./context.ts";
 import { answerFront } from "./front.ts";
 import { newId } from "./translate.ts";
+import { isRecord as isObject } from "../core/records.ts";
 
 /**
  * A translated request, or the 400 to answer. A `count_tokens` body has no
@@ -37,10 +38,6 @@ async function translated(
     ));
   if (parsed instanceof Response) return parsed;
   return { parsed, ...toChatRequest(parsed) };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The prompt's estimated tokens: the router's context estimate without the completion budget. */

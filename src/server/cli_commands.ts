@@ -9,7 +9,9 @@ import { ConfigError, type ServerConfig } from "./config.ts";
 import { handlerFor, openKv } from "./serve.ts";
 import { redactSecret, withoutCredentials } from "../core/secrets.ts";
 import { failedRequestError } from "../upstream/get_text.ts";
+import { parseJson } from "../upstream/request.ts";
 import type { FreeModel } from "../types.ts";
+import { isRecord } from "../core/records.ts";
 
 function capabilityList(model: FreeModel): string {
   const caps: string[] = [];
@@ -140,9 +142,6 @@ function isUnanswered(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 /**
  * The `Tier:` of a `/key` answer (its text, `undefined` when it could not be
  * read): unknown unless `is_free_tier` says it.
@@ -188,12 +187,7 @@ export async function printKeyCheck(
     return CHECK_NOT_ANSWERED;
   }
   const text = await res.text().catch(() => undefined);
-  let body: unknown;
-  try {
-    body = text === undefined ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
+  const body = text === undefined ? undefined : parseJson(text);
   if (!res.ok) {
     const reported = isRecord(body) && isRecord(body.error)
       ? body.error.message

@@ -7,6 +7,7 @@
  */
 import type { AccountBlock, LearnedLimits } from "../core/account_limit.ts";
 import type { CooldownEntry } from "../core/cooldown.ts";
+import { isRecord } from "../core/records.ts";
 
 export const ROOT = "freerouter";
 export const REV = [ROOT, "rev"] as const;
@@ -51,7 +52,7 @@ export function isBlock(value: unknown): value is AccountBlock {
 
 /** Whether a stored value can be an account's learned limits. */
 export function isLearned(value: unknown): value is LearnedLimits {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return isRecord(value);
 }
 
 /** One account's shared state, as stored. */

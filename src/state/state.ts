@@ -10,11 +10,11 @@
 import {
   type AccountBlock,
   type AccountLimits,
-  addCounts,
   admit,
   currentCounts,
   mergeBlock,
   mergeLearned,
+  oneMore,
   type SlotRefusal,
   type WindowCounts,
 } from "../core/account_limit.ts";
@@ -347,12 +347,7 @@ export class RoutingState {
       account.counts = result.next;
       this.quota.sample(id, result.next.dayCount, now);
       if (this.#store) {
-        const one = {
-          ...currentCounts(undefined, now),
-          minuteCount: 1,
-          dayCount: 1,
-        };
-        this.#unsynced.set(id, addCounts(this.#unsynced.get(id), one, now));
+        this.#unsynced.set(id, oneMore(this.#unsynced.get(id), now));
       }
     }
     return result;

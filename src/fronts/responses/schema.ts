@@ -13,6 +13,7 @@
  * @module
  */
 import { z } from "zod";
+import { isRecord } from "../../core/records.ts";
 
 /** Why an image or file given by `file_id` is refused. */
 const FILE_ID_MESSAGE =
@@ -122,10 +123,6 @@ function otherType(known: ReadonlySet<string>) {
       abort: true,
     }),
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
