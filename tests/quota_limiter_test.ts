@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { FreeRouterState } from "../src/mod.ts";
 import { MAX_ACCOUNTS } from "../src/state/accounts.ts";
 import { routingState } from "../src/state/public_state.ts";
-import { hello, manualClock, rig } from "./_harness.ts";
+import { hello, manualClock, rig, withKvFile } from "./_harness.ts";
 import { within } from "./_async.ts";
-import { errorStatus, modelRpm } from "./fake_openrouter/mod.ts";
+import { dailyCap, errorStatus, modelRpm, ok } from "./fake_openrouter/mod.ts";
 import { A, B, C, catalog, models, quotaRig, status } from "./_quota.ts";
 
 Deno.test("createHandler() opens the circuit after 3 transient failures in a row and closes it after the cooldown", async () => {
@@ -299,6 +299,94 @@ Deno.test("createHandler() lets a client that leaves while queued take no limite
     "the next minute's slot was not taken",
   );
   assert.equal(r.fake.chatRequests().length, 1);
+});
+
+Deno.test("createHandler() refuses a request waiting for the next minute as soon as another attempt learns the day's cap", async () => {
+  const clock = manualClock();
+  const release = Promise.withResolvers<void>();
+  const asleep = Promise.withResolvers<void>();
+  const sleeps: number[] = [];
+  await using r = rig({
+    fakeOptions: { models: catalog() },
+    clock,
+    rpm: 1,
+    maxWait: 120,
+    // A wait that only ends when its signal aborts: the request must be
+    // woken by the block, not by its timer.
+    sleep: (ms, signal) => {
+      sleeps.push(ms);
+      asleep.resolve();
+      return new Promise((_, reject) => {
+        signal?.addEventListener("abort", () => reject(signal.reason), {
+          once: true,
+        });
+      });
+    },
+  });
+  r.fake.script(A, { ...dailyCap(), gate: () => release.promise });
+  const first = r.chat(hello()); // takes this minute's only slot
+  await within(
+    r.fake.waitForChatRequests(1),
+    "the first attempt to reach the fake",
+  );
+  const waiting = r.chat(hello());
+  await within(
+    asleep.promise,
+    "the second request to wait for the next minute",
+  );
+  release.resolve(); // the first attempt meets the daily cap
+  const capped = await within(first, "the first answer");
+  assert.equal(capped.status, 429);
+  await capped.body?.cancel();
+  const refused = await within(waiting, "the waiting request to be refused");
+  assert.equal(refused.status, 429);
+  const body = await refused.json();
+  assert.equal(body.error.code, "daily_limit_reached");
+  assert.equal(sleeps.length, 1);
+  assert.equal(r.fake.chatRequests().length, 1, "no attempt after the cap");
+});
+
+Deno.test("createHandler() refuses a request waiting for the next minute once another instance on its KV file learns the day's cap", async () => {
+  await withKvFile(async (path) => {
+    const clock = manualClock();
+    const asleep = Promise.withResolvers<void>();
+    using kv1 = await Deno.openKv(path);
+    using kv2 = await Deno.openKv(path);
+    await using one = rig({
+      fakeOptions: { models: catalog() },
+      clock,
+      kv: kv1,
+      rpm: 1,
+    });
+    await using two = rig({
+      fake: one.fake,
+      clock,
+      kv: kv2,
+      rpm: 1,
+      maxWait: 120,
+      // Ends only when its signal aborts (see the test above).
+      sleep: (_ms, signal) => {
+        asleep.resolve();
+        return new Promise((_, reject) => {
+          signal?.addEventListener("abort", () => reject(signal.reason), {
+            once: true,
+          });
+        });
+      },
+    });
+    one.fake.script(A, ok(A), dailyCap());
+    await (await one.chat(hello())).body?.cancel(); // this minute's only slot
+    const waiting = two.chat(hello());
+    await within(asleep.promise, "the other instance's request to wait");
+    clock.advance(60_000); // a new minute: the first instance may try again
+    const capped = await one.chat(hello());
+    assert.equal(capped.status, 429);
+    await capped.body?.cancel();
+    const refused = await within(waiting, "the waiting request to be refused");
+    assert.equal(refused.status, 429);
+    assert.equal((await refused.json()).error.code, "daily_limit_reached");
+    assert.equal(one.fake.chatRequests().length, 2, "no attempt after the cap");
+  });
 });
 
 Deno.test("RoutingState forgets idle accounts beyond MAX_ACCOUNTS, keeping blocked and counted ones", async () => {

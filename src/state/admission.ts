@@ -101,7 +101,7 @@ export class Admission {
           // A wait is long: watch the client from now on.
           watched ??= watch();
           gone();
-          await this.#wait(held.until - t, watched, attempts);
+          await this.#wait(held.until - t, watched, attempts, account);
           continue;
         }
         const slot = await state.takeSlot(account, this.limits(account), t);
@@ -116,7 +116,7 @@ export class Admission {
         }
         watched ??= watch();
         gone();
-        await this.#wait(slot.retryAt - t, watched, attempts);
+        await this.#wait(slot.retryAt - t, watched, attempts, account);
       }
     });
   }
@@ -133,13 +133,25 @@ export class Admission {
     return this.#wait(ms, signal, attempts);
   }
 
+  /**
+   * Sleeps `ms`; with `account`, ends early (without error) when that
+   * account's block changes, so that the caller checks again.
+   */
   async #wait(
     ms: number,
     signal: AbortSignal | undefined,
     attempts: Attempt[],
+    account?: string,
   ): Promise<void> {
+    const wake = account === undefined ? undefined : new AbortController();
+    const unwatch = account === undefined
+      ? undefined
+      : this.#options.state.onBlockChange(account, () => wake?.abort());
+    const sleepSignal = wake && signal
+      ? AbortSignal.any([signal, wake.signal])
+      : wake?.signal ?? signal;
     try {
-      await this.#options.sleep(ms, signal);
+      await this.#options.sleep(ms, sleepSignal);
     } catch (err) {
       if (signal?.aborted) {
         throw new FreeRouterError("aborted", "The request was aborted", {
@@ -147,7 +159,10 @@ export class Admission {
           attempts,
         });
       }
+      if (wake?.signal.aborted) return;
       throw err;
+    } finally {
+      unwatch?.();
     }
   }
 }

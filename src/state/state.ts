@@ -98,6 +98,8 @@ export class RoutingState {
   #warn: Reporter = () => {};
   #now: () => number = Date.now;
   readonly #queue = new KeyedFifo();
+  /** Who waits for a change of an account's block, by account (see {@link onBlockChange}). */
+  readonly #blockWatchers = new Map<string, Set<() => void>>();
 
   constructor(options: FreeRouterStateOptions) {
     this.#store = options.kv ? new KvStateStore(options.kv) : undefined;
@@ -173,7 +175,40 @@ export class RoutingState {
         });
       }
     }
+    const before = this.accounts;
     this.accounts = accounts;
+    for (const id of this.#blockWatchers.keys()) {
+      if (before.get(id)?.block !== accounts.get(id)?.block) {
+        this.#blockChanged(id);
+      }
+    }
+  }
+
+  /**
+   * Calls `fn` on every change of an account's block, whether made here or
+   * taken in from another instance, until the returned function is called
+   * (a waiting admission re-checks then: a minute's wait that has become the
+   * day's is refused at once).
+   */
+  onBlockChange(id: string, fn: () => void): () => void {
+    let watchers = this.#blockWatchers.get(id);
+    if (watchers === undefined) {
+      this.#blockWatchers.set(id, watchers = new Set());
+    }
+    const set = watchers;
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.#blockWatchers.get(id) === set) {
+        this.#blockWatchers.delete(id);
+      }
+    };
+  }
+
+  #blockChanged(id: string): void {
+    const watchers = this.#blockWatchers.get(id);
+    if (watchers === undefined) return;
+    for (const fn of [...watchers]) fn();
   }
 
   /**
@@ -301,6 +336,7 @@ export class RoutingState {
    */
   async saveAccount(id: string, now: number): Promise<void> {
     const { block: mine, learned: mineLearned } = this.account(id);
+    this.#blockChanged(id); // the caller changed it in memory
     await this.#write(async (store) => {
       const { block, learned } = await store.saveAccount(
         id,
@@ -309,12 +345,14 @@ export class RoutingState {
         now,
       );
       const account = this.account(id); // a sync may have replaced it
+      const held = account.block;
       // A block taken while this write ran is merged in, not overwritten.
       if (account.block === mine) account.block = block;
       else if (block !== undefined) {
         account.block = mergeBlock(account.block, block);
       }
       account.learned = mergeLearned(account.learned, learned);
+      if (account.block !== held) this.#blockChanged(id);
     });
   }
 
