@@ -8,35 +8,11 @@ import assert from "node:assert/strict";
 import { addCounts } from "../src/core/account_limit.ts";
 import { RoutingState } from "../src/state/state.ts";
 import { accountCounts } from "../src/state/kv_keys.ts";
-import type { KvAtomicLike, KvLike } from "../src/state/kv_types.ts";
+import { flaky } from "./_flaky_kv.ts";
 
 const NOW = Date.parse("2026-12-07T15:30:20Z");
 const ID = "account-fingerprint";
 const LIMITS = { rpm: 20, rpd: 50 };
-
-/** A KV store that can be taken down: every read and commit then fails. */
-function flaky(kv: Deno.Kv): KvLike & { down: boolean } {
-  const fail = () => Promise.reject(new Error("the store is unreachable"));
-  const store = {
-    down: false,
-    get: (key: Deno.KvKey) => store.down ? fail() : kv.get(key),
-    set: (key: Deno.KvKey, value: unknown, options?: { expireIn?: number }) =>
-      store.down ? fail() : kv.set(key, value, options),
-    list: (selector: { prefix: Deno.KvKey }) => kv.list(selector),
-    atomic(): KvAtomicLike {
-      const op = kv.atomic();
-      const wrapped: KvAtomicLike = {
-        check: (c) => (op.check(c as Deno.AtomicCheck), wrapped),
-        set: (key, value, options) => (op.set(key, value, options), wrapped),
-        delete: (key) => (op.delete(key), wrapped),
-        commit: () => store.down ? fail() : op.commit(),
-      };
-      return wrapped;
-    },
-    close: () => kv.close(),
-  };
-  return store as KvLike & { down: boolean };
-}
 
 Deno.test("RoutingState.takeSlot(): attempts counted locally while the store was down reach the store with the next one", async () => {
   const kv = await Deno.openKv(":memory:");

@@ -2,14 +2,17 @@
  * Each client key's requests, counted in UTC minute and day windows against
  * its own limits: atomically in the KV store the account's counts live in
  * (so every instance on the store enforces one limit), or in memory without
- * one (or while KV is unreachable). Clients are named by their name, never
+ * one (or while KV is unreachable: those requests are added to the store's
+ * counts once it answers again). Clients are named by their name, never
  * their key.
  *
  * @module
  */
 import {
+  addCounts,
   admit,
   currentCounts,
+  oneMore,
   type WindowCounts,
 } from "../core/account_limit.ts";
 import { CountsEntries } from "./kv_counts.ts";
@@ -81,6 +84,8 @@ export class ClientUsage {
   readonly #memory = new Map<string, ClientCounts>();
   /** The counts this instance wrote to KV last. */
   #entries: CountsEntries<ClientCounts> | undefined;
+  /** Requests counted in memory while KV could not be reached, by client. */
+  readonly #unsynced = new Map<string, ClientCounts>();
   #warned = false;
 
   /** Counts in `kv` when given, else in memory. */
@@ -96,6 +101,7 @@ export class ClientUsage {
   ): Promise<ClientAdmission> {
     if (this.#kv) {
       try {
+        await this.#flush(this.#kv, now);
         const result = await this.#takeInKv(this.#kv, name, limits, now);
         if (result.ok) this.#memory.set(name, result.counts);
         return result;
@@ -109,8 +115,46 @@ export class ClientUsage {
       }
     }
     const result = admitClient(this.#memory.get(name), limits, now);
-    if (result.ok) this.#memory.set(name, result.counts);
+    if (result.ok) {
+      this.#memory.set(name, result.counts);
+      if (this.#kv) {
+        this.#unsynced.set(name, {
+          ...oneMore(this.#unsynced.get(name), now),
+          last: now,
+        });
+      }
+    }
     return result;
+  }
+
+  /**
+   * Adds the requests counted in memory while the store was out to the
+   * store's counts, so that every instance counts them. Throws when the
+   * store cannot be written (the rest stay pending).
+   */
+  async #flush(kv: KvLike, now: number): Promise<void> {
+    if (this.#unsynced.size === 0) return;
+    for (const [name, extra] of this.#unsynced) {
+      const verdict = await this.#entriesOf(kv).count<never>(
+        name,
+        clientCountsKey(name),
+        (current) => ({
+          next: {
+            ...addCounts(current, extra, now),
+            last: Math.max(current?.last ?? 0, extra.last),
+          },
+        }),
+      );
+      this.#unsynced.delete(name);
+      this.#memory.set(name, (verdict as { next: ClientCounts }).next);
+    }
+  }
+
+  #entriesOf(kv: KvLike): CountsEntries<ClientCounts> {
+    return this.#entries ??= new CountsEntries(
+      kv,
+      (raw) => isCounts(raw) ? raw : undefined,
+    );
   }
 
   async #takeInKv(
@@ -119,11 +163,7 @@ export class ClientUsage {
     limits: ClientLimits,
     now: number,
   ): Promise<ClientAdmission> {
-    const counts = this.#entries ??= new CountsEntries(
-      kv,
-      (raw) => isCounts(raw) ? raw : undefined,
-    );
-    const verdict = await counts.count<ClientAdmission>(
+    const verdict = await this.#entriesOf(kv).count<ClientAdmission>(
       name,
       clientCountsKey(name),
       (current) => {
@@ -146,6 +186,7 @@ export class ClientUsage {
     const stored = new Map(this.#memory);
     if (this.#kv) {
       try {
+        await this.#flush(this.#kv, now);
         for await (const entry of this.#kv.list({ prefix: PREFIX })) {
           const [, , name, kind] = entry.key;
           if (
