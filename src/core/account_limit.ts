@@ -31,8 +31,16 @@ export interface WindowCounts {
   minuteCount: number;
   /** `floor(epochMs / 86 400 000)`: the UTC day. */
   day: number;
-  /** Attempts counted that day. */
+  /**
+   * Requests counted that day: freerouter's attempts, raised to what
+   * OpenRouter's `GET /key` reported when that is more (see
+   * {@link withKeyUsed}).
+   */
   dayCount: number;
+  /** The day's last `GET /key` count applied, if any. */
+  keyUsed?: number;
+  /** How much of `dayCount` only `/key` reported (not freerouter's attempts); 0 when absent. */
+  keyExtra?: number;
 }
 
 /** The limits in force; 0 or `undefined` means no limit. */
@@ -85,12 +93,39 @@ export function currentCounts(
 ): WindowCounts {
   const minute = Math.floor(now / MINUTE_MS);
   const day = Math.floor(now / DAY_MS);
-  return {
+  const current: WindowCounts = {
     minute,
     minuteCount: counts?.minute === minute ? counts.minuteCount : 0,
     day,
     dayCount: counts?.day === day ? counts.dayCount : 0,
   };
+  if (counts?.day === day && counts.keyUsed !== undefined) {
+    current.keyUsed = counts.keyUsed;
+    current.keyExtra = counts.keyExtra ?? 0;
+  }
+  return current;
+}
+
+/**
+ * The counts once OpenRouter's `GET /key` reports `used` free-model requests
+ * today. The day's count rises to `used` (OpenRouter also counts what other
+ * clients of the key sent) and never falls below freerouter's own attempts.
+ * A report below the last one applied today shows that one was stale (a read
+ * answered across the reset, or counters that lag across it): the count then
+ * falls back to the new report, or to freerouter's attempts when more.
+ */
+export function withKeyUsed(
+  counts: WindowCounts | undefined,
+  used: number,
+  now: number,
+): WindowCounts {
+  const c = currentCounts(counts, now);
+  const attempts = c.dayCount - (c.keyExtra ?? 0);
+  const stale = c.keyUsed !== undefined && used < c.keyUsed;
+  const dayCount = stale
+    ? Math.max(attempts, used)
+    : Math.max(c.dayCount, used);
+  return { ...c, dayCount, keyUsed: used, keyExtra: dayCount - attempts };
 }
 
 /**

@@ -28,12 +28,14 @@ export function nextUtcMidnight(now: number): number {
   return (Math.floor(now / DAY_MS) + 1) * DAY_MS;
 }
 
-const dayOf = (t: number) => Math.floor(t / DAY_MS);
+/** The UTC day of an instant (days since the epoch). */
+export const dayOf = (t: number): number => Math.floor(t / DAY_MS);
 
 /**
  * The samples after one more: other days' samples dropped (the count starts
  * again at midnight), samples older than the window dropped except the
- * newest of them (the base of the rate), and a sample closer than
+ * newest of them (the base of the rate), samples above the new one dropped
+ * (they counted a stale `/key` report), and a sample closer than
  * {@link SAMPLE_SPACING_MS} to the previous one replacing it (the first one
  * stays). At most about 62 samples are kept.
  */
@@ -47,11 +49,13 @@ export function addSample(
   // The newest sample before the window stays as the base of the rate.
   let firstInside = kept.findIndex((s) => s.t >= start);
   if (firstInside === -1) firstInside = kept.length;
-  const out = kept.slice(Math.max(0, firstInside - 1));
-  const last = out.at(-1);
-  if (last && last.used > sample.used) {
-    sample = { t: sample.t, used: last.used }; // the day's count never falls
+  let out = kept.slice(Math.max(0, firstInside - 1));
+  // The day's count falls only when a stale /key report is set right
+  // (`withKeyUsed`): the samples that counted it go.
+  if (out.some((s) => s.used > sample.used)) {
+    out = out.filter((s) => s.used <= sample.used);
   }
+  const last = out.at(-1);
   if (
     out.length >= 2 && last !== undefined &&
     sample.t - last.t < SAMPLE_SPACING_MS

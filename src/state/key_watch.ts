@@ -2,11 +2,14 @@
  * Keeps an account's quota in step with OpenRouter's `GET /key`: reads it at
  * start, every few minutes (an unref'd timer), and soon after a daily-cap 429
  * blocks the account. A failed read changes nothing but the note of the
- * failure: the limits learned so far stay.
+ * failure: the limits learned so far stay. A read answered after the 00:00 UTC
+ * that followed its start is not applied (its counts may be yesterday's): it
+ * is read again at once.
  *
  * @module
  */
 import type { KeyReport } from "../core/key_report.ts";
+import { dayOf } from "../core/quota.ts";
 import { unrefTimer } from "../runtime.ts";
 import { applyKeyReport } from "./quota.ts";
 import type { RoutingState } from "./state.ts";
@@ -79,6 +82,7 @@ export class KeyWatch {
       return; // the next tick tries again
     }
     let report: KeyReport;
+    const asked = now();
     try {
       report = await read(this.#abort.signal);
     } catch (err) {
@@ -89,6 +93,11 @@ export class KeyWatch {
       return;
     }
     if (this.#closed) return;
+    if (dayOf(asked) !== dayOf(now())) {
+      // Read across 00:00 UTC: the counts may be yesterday's. Read again.
+      this.#again = true;
+      return;
+    }
     try {
       await applyKeyReport(state, id, report, now());
     } catch (err) {

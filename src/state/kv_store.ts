@@ -21,6 +21,7 @@ import {
   currentCounts,
   mergeLearned,
   storedBlock,
+  withKeyUsed,
 } from "../core/account_limit.ts";
 import type { CatalogSnapshot } from "./catalog.ts";
 import type { CooldownEntry } from "../core/cooldown.ts";
@@ -326,11 +327,11 @@ export class KvStateStore {
   }
 
   /**
-   * Raises an account's count of the day to at least `used` (a `/key`
-   * report), atomically; returns the counts now stored. Gives up (throws)
-   * after 20 conflicting commits.
+   * Applies a `GET /key` count of the day to an account's counts
+   * ({@link withKeyUsed}), atomically; returns the counts now stored. Gives
+   * up (throws) after 20 conflicting commits.
    */
-  async raiseDayCount(
+  async applyKeyUsed(
     account: string,
     used: number,
     now: number,
@@ -340,9 +341,10 @@ export class KvStateStore {
       accountCounts(account),
       (stored) => {
         const c = currentCounts(stored, now);
-        return c.dayCount >= used
+        const next = withKeyUsed(c, used, now);
+        return next.dayCount === c.dayCount && next.keyUsed === c.keyUsed
           ? { refused: c }
-          : { next: { ...c, dayCount: used } };
+          : { next };
       },
       20,
     );

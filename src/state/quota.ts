@@ -1,8 +1,9 @@
 /**
  * A `GET /key` report applied to an account's state: its
  * `free_model_daily_requests` sets the daily limit (until the next 00:00 UTC)
- * and raises today's count to what OpenRouter counted (never lowers it: the
- * upstream's counters can lag). When nothing remains, the account is blocked
+ * and raises today's count to what OpenRouter counted (lowered only when an
+ * earlier report of the day was stale, and never below freerouter's own
+ * attempts: see `withKeyUsed`). When nothing remains, the account is blocked
  * until the reset (a block a later report with room lifts); a block learned
  * from a daily-cap 429 is never lifted by a report.
  *
@@ -29,7 +30,7 @@ export async function applyKeyReport(
   const account = state.account(id);
   const reset = nextUtcMidnight(now);
   account.learned = { ...account.learned, rpd: daily.limit, rpdUntil: reset };
-  const counts = await state.raiseDayCount(id, daily.used, now);
+  const counts = await state.applyKeyUsed(id, daily.used, now);
   state.quota.sample(id, counts.dayCount, now);
   const held = account.block && account.block.until > now
     ? account.block

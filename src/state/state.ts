@@ -10,6 +10,7 @@
 import {
   type AccountBlock,
   type AccountLimits,
+  addCounts,
   admit,
   currentCounts,
   mergeBlock,
@@ -17,6 +18,7 @@ import {
   oneMore,
   type SlotRefusal,
   type WindowCounts,
+  withKeyUsed,
 } from "../core/account_limit.ts";
 import {
   accountOf,
@@ -438,6 +440,14 @@ export class RoutingState {
       if (stored === undefined) return;
       const mine = currentCounts(this.accounts.get(id)?.counts, now);
       const theirs = currentCounts(stored, now);
+      if (lowered(mine, theirs)) {
+        // Another instance applied a /key report that showed the count
+        // this one holds stale.
+        const counts = addCounts(theirs, this.#unsynced.get(id), now);
+        this.account(id).counts = counts;
+        this.quota.sample(id, counts.dayCount, now);
+        return;
+      }
       if (
         theirs.dayCount <= mine.dayCount &&
         theirs.minuteCount <= mine.minuteCount
@@ -452,30 +462,29 @@ export class RoutingState {
   }
 
   /**
-   * Raises an account's count of the day to at least `used` (what `/key`
-   * reported): atomically in the store, so that every instance counts from
-   * it, and in memory. Without a store, or when it cannot be written, in
-   * memory only. Returns the account's counts at `now`.
+   * Applies a `GET /key` count of the day to an account's counts
+   * ({@link withKeyUsed}: raised to it, or lowered when an earlier report of
+   * the day was stale): atomically in the store, so that every instance
+   * counts from it, and in memory. Without a store, or when it cannot be
+   * written, in memory only. Returns the account's counts at `now`.
    */
-  async raiseDayCount(
+  async applyKeyUsed(
     id: string,
     used: number,
     now: number,
   ): Promise<WindowCounts> {
     const account = this.account(id);
-    const local = currentCounts(account.counts, now);
-    let stored: WindowCounts | undefined;
     if (this.#store) {
       try {
-        stored = await this.#store.raiseDayCount(id, used, now);
+        const stored = await this.#store.applyKeyUsed(id, used, now);
+        // With the attempts counted here that the store has yet to take.
+        account.counts = addCounts(stored, this.#unsynced.get(id), now);
+        return currentCounts(account.counts, now);
       } catch (err) {
-        this.#warn(`KV unavailable, raising the day's count locally: ${err}`);
+        this.#warn(`KV unavailable, applying /key's count locally: ${err}`);
       }
     }
-    const dayCount = Math.max(local.dayCount, stored?.dayCount ?? used);
-    if (dayCount > local.dayCount || account.counts === undefined) {
-      account.counts = { ...local, dayCount };
-    }
+    account.counts = withKeyUsed(account.counts, used, now);
     return currentCounts(account.counts, now);
   }
 
@@ -535,4 +544,10 @@ export class RoutingState {
       this.#warn(`Could not add the attempts counted locally to KV: ${err}`)
     );
   }
+}
+
+/** Whether the stored counts of the day were lowered by a `/key` report since `mine` was read. */
+function lowered(mine: WindowCounts, theirs: WindowCounts): boolean {
+  return mine.keyUsed !== undefined && theirs.keyUsed !== undefined &&
+    theirs.keyUsed < mine.keyUsed;
 }
