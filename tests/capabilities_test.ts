@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { requestNeeds } from "../src/core/capabilities.ts";
+import type { ChatCompletionRequest } from "../src/types.ts";
 import { parseServerConfig } from "../src/server/config.ts";
 import { serve } from "../src/server/serve.ts";
 import { hello, rig } from "./_harness.ts";
@@ -149,6 +151,21 @@ Deno.test("createHandler() prefers reasoning-capable models when reasoning is as
   assert.deepEqual(tried, [CAPABLE, PLAIN_TOOLS, SMALL, UNKNOWN]);
   const plain = await triedFor(hello("auto", { include_reasoning: true }));
   assert.equal(plain[0], CAPABLE);
+});
+
+Deno.test("requestNeeds(): reasoning is a preference unless it is excluded, disabled or of effort none", () => {
+  const prefers = (reasoning: unknown) =>
+    requestNeeds({
+      model: "auto",
+      messages: [{ role: "user", content: "hi" }],
+      reasoning,
+    } as ChatCompletionRequest).prefersReasoning;
+  assert.equal(prefers({ effort: "high" }), true);
+  assert.equal(prefers({ max_tokens: 2048 }), true);
+  assert.equal(prefers({ effort: "none" }), false);
+  assert.equal(prefers({ exclude: true }), false);
+  assert.equal(prefers({ enabled: false }), false);
+  assert.equal(prefers(undefined), false);
 });
 
 Deno.test("createHandler() skips an explicitly requested model that is known to lack a need", async () => {

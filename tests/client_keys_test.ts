@@ -107,7 +107,12 @@ for (
     [
       "a short key",
       '{"clients": [{"name": "bob", "key": "short"}]}',
-      'clients[0] ("bob") key must be at least 8 characters',
+      'clients[0] ("bob") key must be at least 8 printable ASCII characters',
+    ],
+    [
+      "a key no HTTP client can send (not ASCII)",
+      '{"clients": [{"name": "bob", "key": "ключ-секрет-123"}]}',
+      'clients[0] ("bob") key must be at least 8 printable ASCII characters',
     ],
     [
       "no clients list",
@@ -138,6 +143,17 @@ for (
     }
   });
 }
+
+Deno.test("loadClientKeys() reads a file saved with a byte order mark", async () => {
+  const path = await writeTemp(
+    `\uFEFF${JSON.stringify({ clients: [{ name: "ci", key: BOB }] })}`,
+  );
+  try {
+    assert.deepEqual(await loadClientKeys(path), [{ name: "ci", key: BOB }]);
+  } finally {
+    await Deno.remove(path);
+  }
+});
 
 Deno.test("freerouter refuses to start on a bad client keys file (exit 2, one line) or a missing one", async () => {
   const path = await writeTemp('{"clients": [{"name": "alice"}]}');

@@ -25,11 +25,13 @@ const ignore = !hasChromium && Deno.env.get("CI") !== "true";
 
 async function withPage(
   fn: (page: Page, errors: string[]) => Promise<void>,
+  viewer: { timezoneId?: string; locale?: string } = {},
 ): Promise<void> {
   const profile = await Deno.makeTempDir({ prefix: "freerouter-chromium-" });
   let context: BrowserContext | undefined;
   try {
     context = await chromium.launchPersistentContext(profile, {
+      ...viewer,
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1280, height: 900 },
@@ -170,7 +172,7 @@ Deno.test({
       assert.match(first, /^[45] h \d\d min$/);
       assert.match(
         await page.locator("#quota-projection dd").innerText(),
-        /20 requests\/hour over the last hour: runs out at \d\d:\d\d:\d\d\s+in (59 min \d\d s|1 h 00 min)/,
+        /20 requests\/hour over the last hour: runs out at \d\d:\d\d:\d\d \S+\s+in (59 min \d\d s|1 h 00 min)/,
       );
       assert.match(
         await page.locator("#quota-key dd").innerText(),
@@ -304,5 +306,47 @@ Deno.test({
     } finally {
       await r[Symbol.asyncDispose]();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "status page (Chromium): times of day name the viewer's time zone, since the reset is shown in UTC beside them",
+  ignore,
+  async fn() {
+    const now = Date.now();
+    await using served = serveOnLoopback((req) =>
+      new URL(req.url).pathname.endsWith("/freerouter/status")
+        ? Response.json(report(now))
+        : new Response(STATUS_PAGE_HTML, {
+          headers: { "content-type": "text/html" },
+        })
+    );
+    await withPage(async (page, errors) => {
+      await page.goto(`${served.url}/`);
+      await page.locator("#quota-projection").waitFor();
+      // The projection's instant as New York's clocks show it.
+      const runsOut = new Intl.DateTimeFormat("en-US", {
+        timeZone: "America/New_York",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+        hourCycle: "h23",
+        timeZoneName: "short",
+      }).format(new Date(now + 3600_000));
+      const [hms, zone] = runsOut.split(" ");
+      assert.match(zone!, /^(EST|EDT)$/);
+      assert.ok(
+        (await page.locator("#quota-projection dd").innerText()).includes(
+          `runs out at ${hms} ${zone}`,
+        ),
+        `${runsOut} in the projection`,
+      );
+      assert.match(
+        await page.locator("#quota-reset dd").innerText(),
+        new RegExp(`\\d\\d:\\d\\d:\\d\\d ${zone}`),
+      );
+      assert.deepEqual(errors, []);
+    }, { timezoneId: "America/New_York", locale: "en-US" });
   },
 });

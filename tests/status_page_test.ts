@@ -210,7 +210,7 @@ Deno.test({
       await page.locator(`tr[data-model="${A}"][data-state="cooling_down"]`)
         .waitFor();
       const stateA = await rowA.locator('[data-col="state"]').innerText();
-      assert.match(stateA, /^cooling down until \d\d:\d\d:\d\d$/);
+      assert.match(stateA, /^cooling down until \d\d:\d\d:\d\d \S+$/);
       const reasonA = await rowA.locator('[data-col="reason"]').innerText();
       assert.match(reasonA, /429/, `reason shown: ${reasonA}`);
       assert.equal(
@@ -262,7 +262,7 @@ Deno.test({
       );
       assert.match(
         await page.locator("#updated").innerText(),
-        /^updated \d\d:\d\d:\d\d$/,
+        /^updated \d\d:\d\d:\d\d \S+$/,
       );
 
       // A model id made of markup is shown as text and runs nothing.
@@ -402,7 +402,7 @@ Deno.test({
       await page.locator("#account-state dd .badge.bad").waitFor();
       assert.match(
         await account.innerText(),
-        /^blocked until \d\d:\d\d:\d\d\n.+/,
+        /^blocked until \d\d:\d\d:\d\d \S+\n.+/,
       );
       await screenshot(page, "status_page_dark.png");
 

@@ -87,7 +87,8 @@ function positive(value: unknown): number | undefined {
  * Reads a request's needs. `tools` or `tool_choice` need "tools";
  * `response_format` of type `json_schema` needs "structured_outputs", of type
  * `json_object` "response_format"; `image_url`, `input_audio` and `file`
- * content parts need those inputs; `reasoning`/`include_reasoning` is a
+ * content parts need those inputs; `reasoning` (unless excluded, disabled or
+ * of effort `none`) or `include_reasoning` is a
  * preference. Prompt tokens are estimated as characters / 4 over messages and
  * tool definitions.
  */
@@ -107,11 +108,13 @@ export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
   const reasoning = request.reasoning as {
     exclude?: unknown;
     enabled?: unknown;
+    effort?: unknown;
   } | undefined;
   const prefersReasoning = request.include_reasoning === true ||
     (typeof reasoning === "object" && reasoning !== null &&
       reasoning.exclude !== true &&
-      reasoning.enabled !== false);
+      reasoning.enabled !== false &&
+      reasoning.effort !== "none");
   return {
     required: [...required],
     prefersReasoning,

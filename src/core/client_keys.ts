@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import { isAutoName } from "./aliases.ts";
+import { isWellFormedKey } from "./secrets.ts";
 
 /**
  * One client of the proxy: its name (shown in the status and the metrics,
@@ -34,7 +35,7 @@ import { isAutoName } from "./aliases.ts";
 export interface ClientKey {
   /** Letters, digits and `._@-`; unique. */
   name: string;
-  /** The secret the client sends (`Authorization: Bearer …` or `x-api-key`); 8 characters or more, unique. */
+  /** The secret the client sends (`Authorization: Bearer …` or `x-api-key`); 8 printable ASCII characters or more, unique. */
   key: string;
   /** Requests per UTC day; absent: no limit. */
   requestsPerDay?: number;
@@ -48,6 +49,12 @@ export interface ClientKey {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/**
+ * What a client key must be: a header carries it, so printable ASCII
+ * ({@link isWellFormedKey}); a key no HTTP client can send would never match.
+ */
+const KEY_RULE =
+  "must be at least 8 printable ASCII characters, without spaces or quotes";
 
 const limit = z.number({ error: "must be a number" }).int(
   "must be a whole number",
@@ -59,8 +66,8 @@ const entrySchema = z.strictObject({
       "must be 1–64 letters, digits or ._@- (starting with a letter or digit)",
   }),
   key: z.string({ error: "is required (a string)" }).refine(
-    (k) => k.trim() === k && k.length >= 8 && !/\s/.test(k),
-    { error: "must be at least 8 characters, without spaces" },
+    (k) => k.length >= 8 && isWellFormedKey(k),
+    { error: KEY_RULE },
   ),
   requests_per_day: limit.optional(),
   requests_per_minute: limit.optional(),
@@ -154,11 +161,10 @@ export function clientKeysProblem(
           "name must be 1–64 letters, digits or ._@- (starting with a letter or digit)",
       };
     }
-    if (typeof c.key !== "string" || c.key.length < 8 || /\s/.test(c.key)) {
-      return {
-        entry,
-        problem: "key must be at least 8 characters, without spaces",
-      };
+    if (
+      typeof c.key !== "string" || c.key.length < 8 || !isWellFormedKey(c.key)
+    ) {
+      return { entry, problem: `key ${KEY_RULE}` };
     }
     for (const field of ["requestsPerDay", "requestsPerMinute"] as const) {
       const v = c[field];

@@ -5,13 +5,16 @@
  * @module
  */
 import type { ChatCompletionRequest } from "../types.ts";
+import { isRecord } from "./records.ts";
 
 /**
  * Serialises a request once; each attempt only splices its model (and, when
  * the budget is clamped, its `max_tokens`) in front. The client's fields are
  * kept as they are, `model` replaced. OpenRouter's own fallback fields
  * (`models`, `route`) are dropped: they could route to a paid model, and
- * freerouter does the fallback itself.
+ * freerouter does the fallback itself. A reasoning budget
+ * (`reasoning.max_tokens`) that a clamped `max_tokens` no longer exceeds is
+ * lowered to half of it, so that the thinking leaves room for the answer.
  */
 export function bodyForModels(
   request: ChatCompletionRequest,
@@ -19,20 +22,39 @@ export function bodyForModels(
   const { model: _model, models: _models, route: _route, ...rest } = request;
   const tail = JSON.stringify(rest).slice(1); // `…}` without the opening brace
   const separator = tail === "}" ? "" : ",";
-  let unbudgeted: string | undefined; // the tail without the budget fields
+  /** The request without the budget fields, and its tail. */
+  let unbudgetedRest: Record<string, unknown> | undefined;
+  let unbudgeted: string | undefined;
+  const thinking = reasoningBudget(rest.reasoning);
   return (model, maxTokens) => {
     const head = `{"model":${JSON.stringify(model)}`;
     if (maxTokens === undefined) return `${head}${separator}${tail}`;
-    if (unbudgeted === undefined) {
-      const {
-        max_tokens: _max,
-        max_completion_tokens: _maxCompletion,
-        ...unbudgetedRest
-      } = rest;
-      unbudgeted = JSON.stringify(unbudgetedRest).slice(1);
+    if (unbudgetedRest === undefined) {
+      const { max_tokens: _max, max_completion_tokens: _maxCompletion, ...r } =
+        rest;
+      unbudgetedRest = r;
     }
+    if (thinking !== undefined && thinking >= maxTokens) {
+      // Rare (a clamp below the thinking budget): serialised per attempt.
+      return JSON.stringify({
+        model,
+        max_tokens: maxTokens,
+        ...unbudgetedRest,
+        reasoning: {
+          ...rest.reasoning as Record<string, unknown>,
+          max_tokens: Math.max(1, Math.floor(maxTokens / 2)),
+        },
+      });
+    }
+    unbudgeted ??= JSON.stringify(unbudgetedRest).slice(1);
     return `${head},"max_tokens":${maxTokens}${
       unbudgeted === "}" ? "" : ","
     }${unbudgeted}`;
   };
+}
+
+/** The request's reasoning budget in tokens (`reasoning.max_tokens`), if any. */
+function reasoningBudget(reasoning: unknown): number | undefined {
+  const budget = isRecord(reasoning) ? reasoning.max_tokens : undefined;
+  return typeof budget === "number" ? budget : undefined;
 }

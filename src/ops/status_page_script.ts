@@ -27,11 +27,21 @@ export const STATUS_PAGE_HELPERS: string = `
   }
 
   const pad = (n) => String(n).padStart(2, "0");
+  /** The viewer's time zone as clocks show it ("CET", "GMT+2", "UTC"). */
+  const ZONE = (() => {
+    try {
+      const parts = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(new Date());
+      return (parts.find((p) => p.type === "timeZoneName") || {}).value || "";
+    } catch {
+      return "";
+    }
+  })();
+  /** A time of day in the viewer's zone, named (the date too when it is not near). */
   function clock(value) {
     if (!value) return "";
     const d = new Date(value);
     if (Number.isNaN(d.getTime())) return String(value);
-    const hms = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+    const hms = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + (ZONE ? " " + ZONE : "");
     if (Math.abs(d.getTime() - Date.now()) < 20 * 3600 * 1000) return hms;
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + hms;
   }

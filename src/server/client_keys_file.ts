@@ -30,7 +30,8 @@ export async function loadClientKeys(
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // A byte order mark (some Windows editors write one) is not JSON.
+    value = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (err) {
     // V8's message may quote the text (a key): only the place is shown.
     const at = /\(line \d+ column \d+\)/.exec(String(err))?.[0];
