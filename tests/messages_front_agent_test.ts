@@ -312,3 +312,24 @@ for (const [model, asked] of [[A, 128_000], [GEMMA, 32_000]] as const) {
     );
   });
 }
+
+Deno.test("a thinking budget above the clamped max_tokens is lowered below it, so that the model that gets it has room to answer", async () => {
+  await using r = rig();
+  const body = {
+    ...claudeCodeBody(GEMMA, 32_000),
+    thinking: { type: "enabled", budget_tokens: 31_999 },
+  };
+  const res = await postLikeClaudeCode(r, body);
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  const [sent] = r.fake.chatRequests();
+  const upstream = sent!.body as {
+    max_tokens: number;
+    reasoning: { max_tokens: number };
+  };
+  assert.ok(upstream.max_tokens <= limitOf(r, GEMMA), `${upstream.max_tokens}`);
+  assert.equal(
+    upstream.reasoning.max_tokens,
+    Math.floor(upstream.max_tokens / 2),
+  );
+});

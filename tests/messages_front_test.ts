@@ -231,7 +231,9 @@ Deno.test("a request without max_tokens gets 400 invalid_request_error in Anthro
       type: "invalid_request_error",
       message: "max_tokens: Field required",
     },
+    request_id: err.requestID,
   });
+  assert.match(err.requestID ?? "", /./, "the SDK read request-id");
   assert.equal(r.fake.chatRequests().length, 0);
 });
 

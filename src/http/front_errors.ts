@@ -3,7 +3,8 @@
  * shape (passing upstream refusals through, except on the Responses front,
  * which gets them in OpenAI's full envelope); a route whose clients speak
  * Anthropic's API gets the same status, headers and message in Anthropic's
- * `{type: "error", error: {type, message}}`. Only error responses are read.
+ * `{type: "error", error: {type, message}, request_id}`, the request id in a
+ * `request-id` header as well. Only error responses are read.
  *
  * @module
  */
@@ -19,10 +20,14 @@ export function sharedRouteFront(req: Request): ModelFront {
   return req.headers.has("anthropic-version") ? "anthropic" : "openai";
 }
 
-/** The error response in the route's front's shape. */
+/**
+ * The error response in the route's front's shape. Anthropic's carries
+ * `requestId`, when given, as `request_id` and in a `request-id` header.
+ */
 export async function inFrontShape(
   res: Response,
   front: Front | undefined,
+  requestId?: string,
 ): Promise<Response> {
   if (front !== "anthropic" || res.status < 400) return res;
   let message = res.statusText || `HTTP ${res.status}`;
@@ -41,8 +46,7 @@ export async function inFrontShape(
   const headers = new Headers(res.headers);
   headers.set("content-type", "application/json");
   headers.delete("content-length");
-  return new Response(JSON.stringify(anthropicErrorBody(res.status, message)), {
-    status: res.status,
-    headers,
-  });
+  if (requestId !== undefined) headers.set("request-id", requestId);
+  const body = anthropicErrorBody(res.status, message, { requestId });
+  return new Response(JSON.stringify(body), { status: res.status, headers });
 }

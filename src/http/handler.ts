@@ -266,7 +266,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       }
       // A path no route knows, and the routes every front shares (models):
       // Anthropic's shape for a client that speaks it.
-      res = await inFrontShape(res, route?.front ?? sharedRouteFront(req));
+      res = await inFrontShape(res, route?.front ?? sharedRouteFront(req), id);
     }
     if (trace.model === null) res.headers.set("x-request-id", id);
     if (corsOrigins.length > 0) {

@@ -2,7 +2,10 @@
  * `POST /v1/messages` (Anthropic Messages, what Claude Code speaks) and
  * `POST /v1/messages/count_tokens`: translated at the edge into a chat
  * completion for the one router, and back. Errors take Anthropic's shape in
- * the route table (`front: "anthropic"`).
+ * the route table (`front: "anthropic"`). Every response these handlers give
+ * carries the request id in `request-id` too, where Anthropic's SDK reads it
+ * (`message._request_id`, `APIError.requestID`); see `front_errors.ts` for
+ * the errors' `request_id`.
  *
  * @module
  */
@@ -46,8 +49,22 @@ function promptTokens(chat: ChatCompletionRequest): number {
   return needs.contextTokens - (needs.maxTokens ?? 0);
 }
 
+/** The response with the request id in `request-id` as well (`x-request-id` stays). */
+function withRequestId(res: Response, trace: Trace): Response {
+  res.headers.set("request-id", trace.id);
+  return res;
+}
+
 /** Answers an Anthropic Messages request, streaming or not. */
 export async function messages(
+  req: Request,
+  ctx: HandlerContext,
+  trace: Trace,
+): Promise<Response> {
+  return withRequestId(await answer(req, ctx, trace), trace);
+}
+
+async function answer(
   req: Request,
   ctx: HandlerContext,
   trace: Trace,
@@ -81,8 +98,13 @@ export async function messages(
 export async function countTokens(
   req: Request,
   ctx: HandlerContext,
+  trace: Trace,
 ): Promise<Response> {
   const t = await translated(req, ctx, true);
-  if (t instanceof Response) return t;
-  return json(JSON.stringify({ input_tokens: promptTokens(t.request) }));
+  return withRequestId(
+    t instanceof Response
+      ? t
+      : json(JSON.stringify({ input_tokens: promptTokens(t.request) })),
+    trace,
+  );
 }

@@ -178,6 +178,7 @@ test("createHandler() answers preflights and adds CORS headers for listed origin
       "x-freerouter-cache",
       "x-freerouter-dropped-tools",
       "x-request-id",
+      "request-id",
       "retry-after",
     ]
   ) assert.ok(exposed.includes(header), `${header} in ${exposed}`);

@@ -264,7 +264,24 @@ Deno.test("MessagesStream passes arguments split across many deltas through unch
   assert.deepEqual(events.slice(-3, -2), [stop(0)]);
 });
 
-Deno.test("MessagesStream drops deltas for a tool call whose block is already closed", () => {
+Deno.test("MessagesStream drops deltas for a tool call whose block text already closed", () => {
+  const events = run([
+    chunk({ tool_calls: [toolDelta(0, { id: "a", name: "A", args: "{" })] }),
+    chunk({ content: "x" }),
+    chunk({ tool_calls: [toolDelta(0, { args: "}" })] }),
+    chunk({}, "tool_calls"),
+  ]);
+  assert.deepEqual(events.slice(1, -2), [
+    toolStart(0, "a", "A"),
+    jsonDelta(0, "{"),
+    stop(0),
+    textStart(1),
+    textDelta(1, "x"),
+    stop(1),
+  ]);
+});
+
+Deno.test("MessagesStream keeps a tool call's later deltas when another call started in between", () => {
   const events = run([
     chunk({ tool_calls: [toolDelta(0, { id: "a", name: "A", args: "{" })] }),
     chunk({ tool_calls: [toolDelta(1, { id: "b", name: "B", args: "{}" })] }),
@@ -274,6 +291,7 @@ Deno.test("MessagesStream drops deltas for a tool call whose block is already cl
   assert.deepEqual(events.slice(1, -2), [
     toolStart(0, "a", "A"),
     jsonDelta(0, "{"),
+    jsonDelta(0, "}"),
     stop(0),
     toolStart(1, "b", "B"),
     jsonDelta(1, "{}"),

@@ -424,12 +424,13 @@ Deno.test("toChatRequest() maps tool_choice, and leaves tool fields out when onl
   });
   assert.equal(choice({ type: "web_search_preview" }), "auto");
   assert.equal(choice({ type: "mcp", server_label: "s" }), "auto");
+  const allowF = [{ type: "function", name: "f" }];
   assert.equal(
-    choice({ type: "allowed_tools", mode: "required", tools: [] }),
+    choice({ type: "allowed_tools", mode: "required", tools: allowF }),
     "required",
   );
   assert.equal(
-    choice({ type: "allowed_tools", mode: "auto", tools: [] }),
+    choice({ type: "allowed_tools", mode: "auto", tools: allowF }),
     "auto",
   );
 

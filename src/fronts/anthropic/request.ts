@@ -19,6 +19,9 @@
  * - Tools with an `input_schema` become function tools; server tools (no
  *   `input_schema`) are dropped and named in `droppedTools`. Without any
  *   function tool, `tool_choice` and `parallel_tool_calls` are left out too.
+ *   A `tool_choice` of type `tool` naming a dropped tool becomes `auto`; one
+ *   naming no tool of `tools` at all is rejected by
+ *   {@link parseMessagesRequest}, as Anthropic's API answers it (400).
  *
  * @module
  */
@@ -40,7 +43,8 @@ export type ParseMessagesResult =
 
 /**
  * Validates a Messages request body. A missing `max_tokens` gives Anthropic's
- * own message, `max_tokens: Field required`.
+ * own message, `max_tokens: Field required`; a `tool_choice` naming a tool
+ * that `tools` does not define is rejected too.
  *
  * @example
  * ```ts
@@ -54,7 +58,12 @@ export function parseMessagesRequest(body: unknown): ParseMessagesResult {
     return { ok: false, message: "The request body must be a JSON object" };
   }
   const result = messagesRequestSchema.safeParse(body);
-  if (result.success) return { ok: true, request: result.data };
+  if (result.success) {
+    return unknownToolChoice(result.data) ?? {
+      ok: true,
+      request: result.data,
+    };
+  }
   const issue = mostSpecificIssue(result.error.issues[0]!);
   const param = issue.path.map(String).join(".");
   if (param === "max_tokens" && !("max_tokens" in body)) {
@@ -70,6 +79,24 @@ export function parseMessagesRequest(body: unknown): ParseMessagesResult {
   return param
     ? { ok: false, message: `${param}: ${issue.message}`, param }
     : { ok: false, message: issue.message };
+}
+
+/** The rejection of a `tool_choice` that names a tool `tools` does not define. */
+function unknownToolChoice(
+  request: MessagesRequest,
+): ParseMessagesResult | undefined {
+  const choice = request.tool_choice;
+  if (choice?.type !== "tool") return undefined;
+  if (request.tools?.some((tool) => tool.name === choice.name)) {
+    return undefined;
+  }
+  return {
+    ok: false,
+    message: `tool_choice.name: no tool named ${
+      JSON.stringify(choice.name)
+    } in tools`,
+    param: "tool_choice.name",
+  };
 }
 
 /** The result of {@link toChatRequest}. */
@@ -234,6 +261,26 @@ function messagesOf(request: MessagesRequest): ChatMessage[] {
 }
 
 /**
+ * The chat `tool_choice`; a choice of one tool that is not among the
+ * function tools sent (`functions`: a dropped server tool) becomes `auto`.
+ */
+function toolChoiceOf(
+  choice: NonNullable<MessagesRequest["tool_choice"]>,
+  functions: ReadonlySet<string>,
+): unknown {
+  switch (choice.type) {
+    case "any":
+      return "required";
+    case "tool":
+      return functions.has(choice.name)
+        ? { type: "function", function: { name: choice.name } }
+        : "auto";
+    default:
+      return choice.type;
+  }
+}
+
+/**
  * Translates a validated Messages request (see the module doc).
  *
  * @example
@@ -261,6 +308,7 @@ export function toChatRequest(request: MessagesRequest): ToChatResult {
 
   const droppedTools: string[] = [];
   const tools: unknown[] = [];
+  const names = new Set<string>();
   for (const tool of request.tools ?? []) {
     if (!tool.input_schema) {
       droppedTools.push(tool.name);
@@ -272,16 +320,13 @@ export function toChatRequest(request: MessagesRequest): ToChatResult {
     };
     if (tool.description) fn.description = tool.description;
     tools.push({ type: "function", function: fn });
+    names.add(tool.name);
   }
   const choice = request.tool_choice;
   if (tools.length) {
     chat.tools = tools;
     if (choice) {
-      chat.tool_choice = choice.type === "any"
-        ? "required"
-        : choice.type === "tool"
-        ? { type: "function", function: { name: choice.name } }
-        : choice.type;
+      chat.tool_choice = toolChoiceOf(choice, names);
       if (choice.type !== "none" && choice.disable_parallel_tool_use) {
         chat.parallel_tool_calls = false;
       }

@@ -2,15 +2,25 @@
  * Chat completion chunks → Anthropic Messages stream events, each framed as
  * `event: <type>\ndata: <json>\n\n`.
  *
- * One content block per run, in order, indexes from 0: a run of text, a run of
+ * One content block at a time, indexes from 0: a run of text, a run of
  * reasoning (only when the request asked for thinking), or one tool call. A
- * block is closed (`content_block_stop`) when the next run starts and at the
- * end. Deltas for a tool call whose block was already closed (the upstream
- * went back to an earlier tool call index) are dropped: a closed block cannot
- * be reopened. A new call id under an index already used is a new call (some
- * providers number every call 0). A tool call whose first delta has no name is held until the
- * name arrives, and dropped if it never does. See `response.ts` for the stop
- * reasons.
+ * block is closed (`content_block_stop`) when the next one starts and at the
+ * end; a closed block cannot be reopened.
+ *
+ * Tool calls: the first one streams live, its block opening when its name
+ * arrives (the call is held until then, and dropped if no name ever comes)
+ * and its argument deltas following as they come. A call that starts while
+ * another tool block is open is held (its id, name and arguments kept), since
+ * providers may interleave the deltas of parallel calls and the open call's
+ * arguments may still grow; so is every later call while one is held. Held
+ * calls are sent at {@link MessagesStream.finish}, each as a whole block
+ * (start, one `input_json_delta`, stop) in the order the calls started, after
+ * the open block closes. A held call streams live after all if it gets a delta
+ * when it is the earliest call not yet shown and no tool block is open. Text
+ * and reasoning are never held: they close an open tool block, and a later
+ * argument delta for that call is dropped. A new call id under an index
+ * already used is a new call (some providers number every call 0). See
+ * `response.ts` for the stop reasons.
  *
  * @module
  */
@@ -41,9 +51,11 @@ interface ToolCallDelta {
   function?: { name?: unknown; arguments?: unknown };
 }
 
-/** A tool call whose block is not started yet: its name has not arrived. */
-interface PendingTool {
+/** A tool call not shown yet, or the live one (its arguments are sent as they come). */
+interface ToolCall {
   id: string | undefined;
+  name: string | undefined;
+  /** The arguments not sent yet. */
   args: string;
 }
 
@@ -73,17 +85,19 @@ export class MessagesStream {
   #started = false;
   #done = false;
   /** The open block, if any. */
-  #open: "text" | "thinking" | "tool" | "pending" | undefined;
+  #open: "text" | "thinking" | "tool" | undefined;
   /** The index of the open block. */
   #index = -1;
   /** The open block's delta frame, around the delta text. */
   #head = "";
   #tail = "";
-  /** The upstream tool call index of the open tool block. */
-  #toolKey: number | undefined;
-  #toolId: string | undefined;
-  #pending: PendingTool | undefined;
-  /** Upstream tool call indexes that have had a block. */
+  /** The key of the tool call whose block is open (streaming live). */
+  #live: number | undefined;
+  /** The live tool call and the held ones, in the order they started. */
+  #calls = new Map<number, ToolCall>();
+  /** The key of the tool call that started last. */
+  #last: number | undefined;
+  /** The keys of every tool call seen, its block closed or not. */
   #seenTools = new Set<number>();
   #keys = new ToolCallKeys();
   #anyTool = false;
@@ -163,10 +177,13 @@ export class MessagesStream {
     return out;
   }
 
-  /** Closes the open block, then `message_delta` and `message_stop`. */
+  /**
+   * Closes the open block, sends the held tool calls, then `message_delta`
+   * and `message_stop`.
+   */
   finish(): string {
     if (this.#done) return "";
-    let out = this.start() + this.#close();
+    let out = this.start() + this.#close() + this.#flushHeld();
     this.#done = true;
     const stop = stopReasonOf(
       this.#finish,
@@ -225,58 +242,84 @@ export class MessagesStream {
     const open = this.#open;
     if (open === undefined) return "";
     this.#open = undefined;
-    if (open === "pending") {
-      this.#pending = undefined; // never named: no block to show
-      return "";
+    if (open === "tool") {
+      this.#calls.delete(this.#live!);
+      this.#live = undefined;
     }
     return frame({ type: "content_block_stop", index: this.#index });
   }
 
-  #tool(call: ToolCallDelta): string {
-    const id = callIdOf(call.id);
-    const key = typeof call.index === "number"
-      ? this.#keys.of(call.index, id)
-      : (this.#open === "tool" || this.#open === "pending") &&
-          (id === undefined || id === this.#toolId)
-      ? this.#toolKey!
+  /** The key of a tool call delta: by its index, else the last call's when the id fits. */
+  #keyOf(delta: ToolCallDelta, id: string | undefined): number {
+    if (typeof delta.index === "number") return this.#keys.of(delta.index, id);
+    const last = this.#last === undefined
+      ? undefined
+      : this.#calls.get(this.#last);
+    return last && (id === undefined || id === last.id)
+      ? this.#last!
       : this.#keys.fresh();
-    const name = call.function?.name;
-    const args = typeof call.function?.arguments === "string"
-      ? call.function.arguments
-      : "";
-    if (key === this.#toolKey && this.#open === "tool") {
-      return args ? this.#args(args) : "";
-    }
-    if (key === this.#toolKey && this.#open === "pending") {
-      const pending = this.#pending!;
-      pending.args += args;
-      pending.id ??= id;
-      this.#toolId ??= id;
-      return typeof name === "string" && name ? this.#startTool(name) : "";
-    }
-    if (this.#seenTools.has(key)) return ""; // its block is closed
-    const out = this.#close();
-    this.#seenTools.add(key);
-    this.#toolKey = key;
-    this.#toolId = id;
-    this.#open = "pending";
-    this.#pending = { id, args };
-    return out +
-      (typeof name === "string" && name ? this.#startTool(name) : "");
   }
 
-  /** Starts the pending tool's block, with the arguments held so far. */
-  #startTool(name: string): string {
-    const { id, args } = this.#pending!;
-    this.#pending = undefined;
+  #tool(delta: ToolCallDelta): string {
+    const id = callIdOf(delta.id);
+    const key = this.#keyOf(delta, id);
+    const name = delta.function?.name;
+    const args = typeof delta.function?.arguments === "string"
+      ? delta.function.arguments
+      : "";
+    if (key === this.#live) return args ? this.#args(args) : "";
+    let call = this.#calls.get(key);
+    if (call === undefined) {
+      if (this.#seenTools.has(key)) return ""; // its block is closed
+      this.#seenTools.add(key);
+      this.#last = key;
+      call = { id, name: undefined, args: "" };
+      this.#calls.set(key, call);
+    }
+    call.id ??= id;
+    call.args += args;
+    if (typeof name === "string" && name) call.name ??= name;
+    return this.#mayGoLive(key, call);
+  }
+
+  /**
+   * Opens the block of a held call that has its name, is the earliest call
+   * not shown yet, and has no other tool block open before it.
+   */
+  #mayGoLive(key: number, call: ToolCall): string {
+    if (
+      this.#live !== undefined || call.name === undefined ||
+      this.#calls.keys().next().value !== key
+    ) return "";
+    const out = this.#close();
     this.#open = "tool";
+    this.#live = key;
+    return out + this.#startTool(call);
+  }
+
+  /** The held calls that have a name, each as a whole block; the rest are dropped. */
+  #flushHeld(): string {
+    let out = "";
+    for (const call of this.#calls.values()) {
+      if (call.name === undefined) continue;
+      out += this.#startTool(call) +
+        frame({ type: "content_block_stop", index: this.#index });
+    }
+    this.#calls.clear();
+    return out;
+  }
+
+  /** Starts a tool call's block, with the arguments held so far. */
+  #startTool(call: ToolCall): string {
+    const { id, args } = call;
+    call.args = "";
     this.#anyTool = true;
     this.#index++;
     [this.#head, this.#tail] = blockDeltaFrame(this.#index, "input_json_delta");
     const block: ToolUseBlock = {
       type: "tool_use",
       id: id ?? `toolu_${this.#options.id.replace(/^msg_/, "")}_${this.#index}`,
-      name,
+      name: call.name!,
       input: {},
       caller: { type: "direct" },
     };

@@ -5,13 +5,17 @@
  * cannot serve, naming the parameter: `previous_response_id`,
  * `conversation`, `item_reference` items, `prompt` (a stored prompt
  * template), `background: true`, and images or files given only by
- * `file_id`. Everything else the issue lists is accepted.
+ * `file_id`. It also refuses, before any model is tried, an `input` that
+ * would translate to no message (every item of a type freerouter drops), an
+ * input item of a type the Responses API does not have (see `schema.ts`),
+ * and a `tool_choice` naming tools the request does not define (see
+ * `tool_choice.ts`). Everything else the issue lists is accepted.
  *
  * Translation ({@link toChatRequest}): messages as in `input.ts`, tools as in
  * `tools.ts`, and
- * - `tool_choice` → chat's (see `toChatToolChoice`); `parallel_tool_calls`
- *   passes. Both are left out when no tool is left after dropping the hosted
- *   ones.
+ * - `tool_choice` → chat's, `allowed_tools` keeping only the tools it lists
+ *   (see `tool_choice.ts`); `parallel_tool_calls` passes. Both are left out
+ *   when no tool is left after dropping the hosted ones.
  * - `max_output_tokens` → `max_tokens`; `temperature`, `top_p`, `user` pass.
  * - `text.format` `json_schema` → `response_format: {type: "json_schema",
  *   json_schema: {name, schema, strict?, description?}}`; `json_object` →
@@ -32,7 +36,12 @@ import {
   type ResponsesRequest,
   responsesRequestSchema,
 } from "./schema.ts";
-import { toChatToolChoice, toChatTools, type ToolNames } from "./tools.ts";
+import {
+  allowedOnly,
+  checkToolChoice,
+  toChatToolChoice,
+} from "./tool_choice.ts";
+import { toChatTools, type ToolNames } from "./tools.ts";
 
 export type { ResponsesRequest } from "./schema.ts";
 export { type ToolNames, type ToolTarget } from "./tools.ts";
@@ -80,6 +89,9 @@ function paramOf(path: readonly PropertyKey[]): string {
 
 const STATELESS =
   "freerouter is stateless (like OpenRouter's Responses API) and stores no responses";
+
+const NOTHING_TO_SEND =
+  "input: every item is of a type freerouter does not translate (reasoning, compaction, hosted tool calls), which leaves no message to send";
 
 /**
  * Validates a Responses request body; see the module doc for what is
@@ -142,7 +154,14 @@ export function parseResponsesRequest(body: unknown): ParseResponsesResult {
   ) {
     return { ok: false, param: "input", message: "input: Field required" };
   }
-  return { ok: true, request };
+  if (
+    Array.isArray(request.input) &&
+    request.input.every((item) => item.type === "dropped")
+  ) {
+    return { ok: false, param: "input", message: NOTHING_TO_SEND };
+  }
+  const issue = checkToolChoice(request, toChatTools(request).names);
+  return issue ? { ok: false, ...issue } : { ok: true, request };
 }
 
 /** The result of {@link toChatRequest}. */
@@ -197,11 +216,13 @@ export function toChatRequest(request: ResponsesRequest): ToChatResult {
     messages: toChatMessages(request, names),
     stream: request.stream === true,
   };
-  if (tools.length > 0) {
-    chat.tools = tools;
-    if (request.tool_choice != null) {
-      chat.tool_choice = toChatToolChoice(request.tool_choice, names);
-    }
+  const choice = request.tool_choice == null
+    ? undefined
+    : toChatToolChoice(request.tool_choice, names, request.tools);
+  const sent = allowedOnly(tools, choice?.allowed);
+  if (sent.length > 0) {
+    chat.tools = sent;
+    if (choice) chat.tool_choice = choice.choice;
     if (request.parallel_tool_calls != null) {
       chat.parallel_tool_calls = request.parallel_tool_calls;
     }

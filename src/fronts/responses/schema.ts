@@ -5,13 +5,21 @@
  * `client_metadata`, `metadata`, `truncation`, `service_tier`,
  * `safety_identifier`, `stream_options`, future fields).
  *
- * Input items of a type freerouter does not translate (`reasoning`,
- * `compaction`, hosted tool calls and their outputs, future types) are
- * accepted and become `{type: "dropped"}`. An `item_reference` (an item with
- * only an `id`) is an error: nothing is stored to refer to.
+ * Input items of a Responses API type freerouter does not translate
+ * (`reasoning`, `compaction`, hosted tool calls and their outputs; see
+ * {@link INPUT_ITEM_TYPES}) are accepted and become `{type: "dropped"}`, and
+ * so are items of a type the table does not know: the API adds item types,
+ * and a client such as Codex sends what OpenAI accepts, so refusing them
+ * would break it on its next release. (A request left with no message is
+ * refused: see `request.ts`.) An `item_reference` (an item with only an
+ * `id`) is an error: nothing is stored to refer to.
+ *
+ * `tool_choice` is checked for its shape here; whether the tools it names
+ * exist is checked against the request's tools by `tool_choice.ts`.
  *
  * @module
  */
+import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { z } from "zod";
 import { isRecord } from "../../core/records.ts";
 
@@ -97,17 +105,68 @@ const itemReference = z.looseObject({ type: z.literal("item_reference") })
       "`item_reference` is not supported: freerouter is stateless and stores no items; send the items themselves",
   });
 
-const KNOWN_ITEM_TYPES: ReadonlySet<string> = new Set([
-  "message",
-  "function_call",
-  "function_call_output",
-  "custom_tool_call",
-  "custom_tool_call_output",
-  "item_reference",
-]);
+/**
+ * Every input item type of the Responses API (the `openai` SDK's
+ * `ResponseInputItem`, checked by the compiler both ways) and what freerouter
+ * does with it.
+ */
+export const INPUT_ITEM_TYPES = {
+  message: "translated",
+  function_call: "translated",
+  function_call_output: "translated",
+  custom_tool_call: "translated",
+  custom_tool_call_output: "translated",
+  item_reference: "refused",
+  reasoning: "dropped",
+  compaction: "dropped",
+  compaction_trigger: "dropped",
+  additional_tools: "dropped",
+  program: "dropped",
+  program_output: "dropped",
+  file_search_call: "dropped",
+  computer_call: "dropped",
+  computer_call_output: "dropped",
+  web_search_call: "dropped",
+  tool_search_call: "dropped",
+  tool_search_output: "dropped",
+  image_generation_call: "dropped",
+  code_interpreter_call: "dropped",
+  local_shell_call: "dropped",
+  local_shell_call_output: "dropped",
+  shell_call: "dropped",
+  shell_call_output: "dropped",
+  apply_patch_call: "dropped",
+  apply_patch_call_output: "dropped",
+  mcp_list_tools: "dropped",
+  mcp_approval_request: "dropped",
+  mcp_approval_response: "dropped",
+  mcp_call: "dropped",
+} as const satisfies Record<
+  NonNullable<ResponseInputItem["type"]>,
+  "translated" | "dropped" | "refused"
+>;
+
+type ItemType = keyof typeof INPUT_ITEM_TYPES;
+
+const ITEM_TYPES = Object.keys(INPUT_ITEM_TYPES) as ItemType[];
+const DROPPED_ITEM_TYPES = ITEM_TYPES.filter((type) =>
+  INPUT_ITEM_TYPES[type] === "dropped"
+) as [ItemType, ...ItemType[]];
 
 /** An input item freerouter does not translate. */
 const DROPPED = { type: "dropped" } as const;
+
+const droppedItem = z.looseObject({ type: z.enum(DROPPED_ITEM_TYPES) })
+  .transform(() => DROPPED);
+
+/** The message for an item that is no object, or of no known type. */
+function itemIssue(issue: { input?: unknown }): string {
+  if (!isRecord(issue.input)) return "an input item must be an object";
+  const types = ITEM_TYPES.map((type) => `\`${type}\``).join(", ");
+  return `Invalid value ${
+    JSON.stringify(issue.input.type)
+  }: an input item's type is one of ${types}`;
+}
 
 /**
  * The message of the issue a catch-all branch raises for a known type, which
@@ -142,8 +201,11 @@ const item = z.preprocess(
       customToolCall,
       customToolCallOutput,
       itemReference,
-    ]),
-    otherType(KNOWN_ITEM_TYPES).transform(() => DROPPED),
+      droppedItem,
+    ], { error: itemIssue }),
+    // A type newer than this table (the API grows; clients such as Codex
+    // send what it accepts): dropped, not refused.
+    otherType(new Set(ITEM_TYPES)).transform(() => DROPPED),
   ]),
 );
 
@@ -189,13 +251,38 @@ const tool = z.union([
   otherType(CLIENT_TOOL_TYPES),
 ]);
 
+/** Tool types named in `tool_choice` (and `allowed_tools`) by `name`. */
+const NAMED_TYPES = ["function", "custom"] as const;
+
+/** A tool named by `tool_choice`: a function or custom tool, by name. */
+const namedChoice = z.looseObject({
+  type: z.enum(NAMED_TYPES),
+  name: z.string(),
+});
+
+/** One tool of an `allowed_tools` list; hosted ones by their type. */
+const allowedTool = z.union([
+  z.looseObject({
+    type: z.enum([...NAMED_TYPES, "namespace"]),
+    name: z.string(),
+  }),
+  otherType(CLIENT_TOOL_TYPES),
+]);
+
+const allowedTools = z.looseObject({
+  type: z.literal("allowed_tools"),
+  mode: z.enum(["auto", "required"]),
+  tools: z.array(allowedTool),
+});
+
+/**
+ * `tool_choice`: a mode, a named tool, `allowed_tools`, or a hosted tool's
+ * choice (`web_search_preview`, `mcp`, `shell`, …).
+ */
 const toolChoice = z.union([
   z.enum(["auto", "none", "required"]),
-  z.looseObject({
-    type: z.string(),
-    name: z.string().nullish(),
-    mode: z.string().nullish(),
-  }),
+  z.discriminatedUnion("type", [namedChoice, allowedTools]),
+  otherType(new Set([...NAMED_TYPES, "allowed_tools"])),
 ]);
 
 const textFormat = z.discriminatedUnion("type", [
@@ -256,3 +343,9 @@ export type ClientTool = z.output<
 export type FunctionToolDef = z.output<typeof functionTool>;
 /** A validated custom tool (top-level or inside a namespace). */
 export type CustomToolDef = z.output<typeof customTool>;
+/** A validated `tool_choice`. */
+export type ToolChoice = NonNullable<ResponsesRequest["tool_choice"]>;
+/** A `tool_choice` naming a function or custom tool. */
+export type NamedChoice = z.output<typeof namedChoice>;
+/** A `tool_choice` of type `allowed_tools`. */
+export type AllowedToolsChoice = z.output<typeof allowedTools>;

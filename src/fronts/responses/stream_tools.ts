@@ -6,9 +6,12 @@
  * is known; arguments seen before go in one delta then.
  *
  * Function calls stream `response.function_call_arguments.delta` as the
- * arguments come. Custom tool calls cannot: the upstream streams JSON
- * arguments `{"input": …}`, so the input is sent when the call ends, as one
- * `response.custom_tool_call_input.delta` (when not empty) and
+ * arguments come, and the deltas add up to the arguments of
+ * `response.function_call_arguments.done`: blank arguments are held back,
+ * and a call that ends without any (so with `{}`, see `finishedArguments`)
+ * gets one delta of `{}`. Custom tool calls cannot stream: the upstream
+ * streams JSON arguments `{"input": …}`, so the input is sent when the call
+ * ends, as one `response.custom_tool_call_input.delta` (when not empty) and
  * `response.custom_tool_call_input.done`.
  *
  * @module
@@ -27,6 +30,8 @@ interface Call {
   callId: string;
   chatName: string;
   args: string;
+  /** How much of `args` went out in argument deltas. */
+  sent: number;
   custom: boolean;
   /** A function call's argument deltas, once added. */
   frames: DeltaFrames | undefined;
@@ -69,6 +74,7 @@ export class ToolTrack {
         callId,
         chatName: "",
         args: "",
+        sent: 0,
         custom: false,
         frames: undefined,
       };
@@ -76,9 +82,8 @@ export class ToolTrack {
     }
     if (call.callId === "") call.callId = callId;
     if (call.chatName === "") call.chatName = text(fn.name);
-    const args = text(fn.arguments);
-    call.args += args;
-    if (call.index >= 0) return sse + this.#argumentsDelta(call, args);
+    call.args += text(fn.arguments);
+    if (call.index >= 0) return sse + this.#argumentsDelta(call);
     return call.chatName === "" ? sse : sse + this.#add(call);
   }
 
@@ -119,11 +124,19 @@ export class ToolTrack {
         delta: "",
       });
     }
-    return added.sse + this.#argumentsDelta(call, call.args);
+    return added.sse + this.#argumentsDelta(call);
   }
 
-  #argumentsDelta(call: Call, delta: string): string {
-    return delta === "" || !call.frames ? "" : call.frames(delta);
+  /**
+   * The arguments not sent yet, as one delta, once they are not blank: a
+   * call whose arguments stay blank finishes with `{}` instead.
+   */
+  #argumentsDelta(call: Call, args = call.args): string {
+    if (!call.frames || call.sent === args.length) return "";
+    if (args.trim() === "") return "";
+    const delta = args.slice(call.sent);
+    call.sent = args.length;
+    return call.frames(delta);
   }
 
   #item(call: Call, args = call.args) {
@@ -144,6 +157,7 @@ export class ToolTrack {
     );
     const at = { item_id: call.id, output_index: call.index };
     if (item.type === "function_call") {
+      sse += this.#argumentsDelta(call, item.arguments);
       sse += this.#out.emit({
         type: "response.function_call_arguments.done",
         ...at,

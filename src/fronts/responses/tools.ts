@@ -20,6 +20,9 @@
  * Chat names are unique: top-level names are used as they are; a later tool
  * whose chat name is taken gets `_2`, `_3`, … appended.
  *
+ * `tool_choice` is translated, and checked against these tools, in
+ * `tool_choice.ts`.
+ *
  * @module
  */
 import {
@@ -48,6 +51,10 @@ export interface ToolTarget {
 export class ToolNames {
   #byChatName = new Map<string, ToolTarget>();
   #byKey = new Map<string, string>();
+  /** Chat names by the tools' own names, in registration order. */
+  #byName = new Map<string, string[]>();
+  /** Chat names of each namespace group's tools. */
+  #groups = new Map<string, string[]>();
 
   /** Registers a tool and returns its (unique) chat name. */
   add(target: ToolTarget): string {
@@ -60,7 +67,27 @@ export class ToolNames {
     }
     this.#byChatName.set(chatName, target);
     this.#byKey.set(keyOf(target.name, target.namespace), chatName);
+    push(this.#byName, target.name, chatName);
+    if (target.namespace !== undefined) {
+      push(this.#groups, target.namespace, chatName);
+    }
     return chatName;
+  }
+
+  /**
+   * The chat name of a declared tool of `kind` called `name`, as
+   * `tool_choice` names one (without a namespace): the top-level tool, else
+   * the first namespaced one; `undefined` when there is none.
+   */
+  find(kind: ToolTarget["kind"], name: string): string | undefined {
+    return this.#byName.get(name)?.find((chatName) =>
+      this.#byChatName.get(chatName)?.kind === kind
+    );
+  }
+
+  /** The chat names of a namespace group's tools; `undefined` for none. */
+  group(namespace: string): readonly string[] | undefined {
+    return this.#groups.get(namespace);
   }
 
   /** The tool a chat name stands for; an unknown name is a plain function. */
@@ -85,7 +112,14 @@ function keyOf(name: string, namespace: string | undefined): string {
   return namespace === undefined ? name : `${namespace}\u0000${name}`;
 }
 
-type ChatTool = Record<string, unknown>;
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const values = map.get(key);
+  if (values) values.push(value);
+  else map.set(key, [value]);
+}
+
+/** A chat completion function tool. */
+export type ChatTool = Record<string, unknown>;
 
 const EMPTY_PARAMETERS = { type: "object", properties: {} } as const;
 
@@ -189,30 +223,4 @@ function translate(
   return tool.type === "function"
     ? functionTool(tool, chatName, groupDescription)
     : customTool(tool, chatName, groupDescription);
-}
-
-/**
- * `tool_choice` for chat: `auto`, `none` and `required` as they are; a named
- * `function` or `custom` tool becomes a chat function choice under its chat
- * name; `allowed_tools` becomes its `mode`; a hosted tool's choice
- * (`web_search_preview`, `mcp`, `shell`, …) becomes `auto`.
- */
-export function toChatToolChoice(
-  choice: NonNullable<ResponsesRequest["tool_choice"]>,
-  names: ToolNames,
-): unknown {
-  if (typeof choice === "string") return choice;
-  if (
-    (choice.type === "function" || choice.type === "custom") &&
-    typeof choice.name === "string"
-  ) {
-    return {
-      type: "function",
-      function: { name: names.chatName(choice.name) },
-    };
-  }
-  if (choice.type === "allowed_tools" && choice.mode === "required") {
-    return "required";
-  }
-  return "auto";
 }
