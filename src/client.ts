@@ -292,6 +292,7 @@ export class FreeRouterClient implements AsyncDisposable {
           if (controller.signal.aborted) {
             throw new FreeRouterError("aborted", "The stream was aborted", {
               cause: controller.signal.reason,
+              attempts: routed.attempts,
             });
           }
           return;
@@ -314,6 +315,8 @@ export class FreeRouterClient implements AsyncDisposable {
   async close(): Promise<void> {
     this.#closed = true;
     for (const controller of this.#open) controller.abort();
+    // No one else waits for a catalog fetch of a state only this client has.
+    if (this.#options.ownsState) this.#router.close();
     await Promise.all(this.#chats);
     if (this.#options.ownsState) await this.#options.state.close();
     else await this.#options.state.settle();

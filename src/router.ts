@@ -40,7 +40,11 @@ import type {
   AttemptResult,
   UpstreamOptions,
 } from "./upstream/request.ts";
-import { readSignal } from "./upstream/scope.ts";
+import {
+  CLIENT_WATCH_DELAY_MS,
+  readSignal,
+  settledByAbort,
+} from "./upstream/scope.ts";
 import type { ChatCompletionRequest, FreeModel } from "./types.ts";
 
 /** Routes chat completions across the free pool. */
@@ -50,6 +54,8 @@ export class Router {
   readonly #admission: Admission;
   /** Which model answered which conversation (in memory, bounded). */
   readonly #affinity = new Affinity();
+  /** Aborts the catalog fetch under way when the router closes. */
+  readonly #closing = new AbortController();
 
   /** Creates a router over resolved options. */
   constructor(options: ResolvedRouterOptions) {
@@ -86,7 +92,7 @@ export class Router {
     const { state, now, modelRefreshTtlMs } = this.#options;
     await state.load(now, this.#warn);
     return await state.catalog.pool(
-      () => fetchFreePool(this.#options, apiKey, now()),
+      () => fetchFreePool(this.#options, apiKey, now(), this.#closing.signal),
       now,
       modelRefreshTtlMs,
       (fresh) => {
@@ -113,6 +119,43 @@ export class Router {
         { cause: err },
       );
     });
+  }
+
+  /**
+   * Aborts a catalog fetch under way (its waiters get `no_free_models`), for
+   * the owner of the state when it closes: no request waits for it then.
+   */
+  close(): void {
+    this.#closing.abort(new Error("The router is closed"));
+  }
+
+  /**
+   * {@link Router.pool}, or `aborted` as soon as the client goes away while
+   * it loads. The client's signal is read only once the wait has lasted
+   * {@link CLIENT_WATCH_DELAY_MS} (see `ClientSignal`).
+   */
+  async #poolFor(context: RouteContext): Promise<readonly FreeModel[]> {
+    const pool = this.pool(context.apiKey);
+    /** A failure of a client that has gone is its abort. */
+    const gone = (err: unknown): never => {
+      const signal = readSignal(context.signal);
+      if (!signal?.aborted) throw err;
+      pool.catch(() => {}); // shared with other requests; not this one's
+      throw new FreeRouterError("aborted", "The request was aborted", {
+        cause: signal.reason,
+      });
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const long = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), CLIENT_WATCH_DELAY_MS);
+    });
+    const quick = await Promise.race([pool, long]).catch(gone).finally(() =>
+      clearTimeout(timer)
+    );
+    if (quick !== undefined) return quick;
+    const signal = readSignal(context.signal);
+    if (signal === undefined) return await pool;
+    return await settledByAbort(pool, signal).catch(gone);
   }
 
   readonly #warn = (message: string): void =>
@@ -169,7 +212,7 @@ export class Router {
   ): Promise<Routed<T>> {
     const { state, now, maxAttempts, maxWaitMs, logger } = this.#options;
     const deadline = now() + maxWaitMs;
-    const pool = this.#freshPool() ?? await this.pool(context.apiKey);
+    const pool = this.#freshPool() ?? await this.#poolFor(context);
     const { candidates, named, conversation, body } = planRoute(
       this.#options,
       this.#affinity,

@@ -2,12 +2,14 @@
  * FreeRouterClient's edges as a library user meets them: close() stops the
  * chats under way (not only streams) and waits for them, a closed client
  * refuses calls, an abort keeps the caller's reason, models() fails with the
- * same typed error as chat(), and typed read-only inputs (the OpenAI SDK's
- * message and request types) are accepted as they are.
+ * same typed error as chat(), typed read-only inputs (the OpenAI SDK's
+ * message and request types) are accepted as they are, and nothing waits for
+ * a catalog fetch that hangs once its caller has gone.
  */
 import assert from "node:assert/strict";
 import type OpenAI from "openai";
-import { clientFor, manualClock, MESSAGES } from "./_harness.ts";
+import { clientFor, hello, manualClock, MESSAGES, rig } from "./_harness.ts";
+import { within } from "./_async.ts";
 import {
   chunk,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
@@ -137,7 +139,7 @@ Deno.test("FreeRouterClient.streamRaw() routes a body whose model is null as aut
   assert.equal(fake.chatRequests()[0]?.model, A);
 });
 
-Deno.test("FreeRouterClient.stream() aborted after it began rejects with the caller's reason as its cause", async () => {
+Deno.test("FreeRouterClient.stream() aborted after it began rejects with the caller's reason as its cause and the attempts it made", async () => {
   await using fake = startFakeOpenRouter();
   fake.script(A, {
     stream: {
@@ -156,4 +158,62 @@ Deno.test("FreeRouterClient.stream() aborted after it began rejects with the cal
   assert.ok(err instanceof FreeRouterError, String(err));
   assert.equal(err.code, "aborted");
   assert.equal(err.cause, reason);
+  // The attempts it made are reported, as for any other failure.
+  assert.deepEqual(err.attempts.map((a) => a.model), [A]);
+});
+
+Deno.test("FreeRouterClient.close() does not wait for a first catalog fetch that hangs: the chat waiting for it ends aborted", async () => {
+  await using fake = startFakeOpenRouter();
+  const reached = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  fake.scriptModels({
+    gate: () => {
+      reached.resolve();
+      return release.promise;
+    },
+  });
+  // A timeout far beyond the watchdogs: only an abort ends the fetch.
+  const fr = clientFor(fake, manualClock(), { requestTimeout: 600 });
+  const chat = fr.chat(MESSAGES).then(() => "answered", (err) => err);
+  try {
+    await within(reached.promise, "the catalog fetch to start");
+    await within(fr.close(), "close() with the catalog fetch hanging");
+    const err = await within(chat, "the chat to settle");
+    assert.ok(err instanceof FreeRouterError, String(err));
+    assert.equal(err.code, "aborted");
+    assert.equal(fake.chatRequests().length, 0);
+  } finally {
+    release.resolve();
+  }
+});
+
+Deno.test("a proxy request whose client leaves while the first catalog fetch hangs ends at once, and the fetch goes on for the others", async () => {
+  await using fake = startFakeOpenRouter();
+  const reached = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  fake.scriptModels({
+    body: { data: fake.models },
+    gate: () => {
+      reached.resolve();
+      return release.promise;
+    },
+  });
+  await using r = rig({ fake, requestTimeout: 600 });
+  const leaving = new AbortController();
+  const left = r.chat(hello(), { signal: leaving.signal });
+  const staying = r.chat(hello());
+  try {
+    await within(reached.promise, "the catalog fetch to start");
+    leaving.abort();
+    const res = await within(left, "the request whose client left to end");
+    assert.equal(res.status, 499);
+    await res.body?.cancel();
+    release.resolve(); // the catalog arrives: the other request is answered
+    const answered = await within(staying, "the other request");
+    assert.equal(answered.status, 200);
+    await answered.body?.cancel();
+    assert.equal(fake.modelsRequests().length, 1, "one fetch for both");
+  } finally {
+    release.resolve();
+  }
 });

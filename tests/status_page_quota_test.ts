@@ -146,19 +146,24 @@ function report(now: number): Record<string, unknown> {
   };
 }
 
+/** The status page on loopback, its status endpoint answering `status`. */
+function servePage(status: Record<string, unknown>) {
+  return serveOnLoopback((req) =>
+    new URL(req.url).pathname.endsWith("/freerouter/status")
+      ? Response.json(status)
+      : new Response(STATUS_PAGE_HTML, {
+        headers: { "content-type": "text/html" },
+      })
+  );
+}
+
 Deno.test({
   name:
     "status page (Chromium): shows the day's quota with a live reset countdown and the projection, the clients, ranks and quality, APIs and continuations",
   ignore,
   async fn() {
     const now = Date.now();
-    await using served = serveOnLoopback((req) =>
-      new URL(req.url).pathname.endsWith("/freerouter/status")
-        ? Response.json(report(now))
-        : new Response(STATUS_PAGE_HTML, {
-          headers: { "content-type": "text/html" },
-        })
-    );
+    await using served = servePage(report(now));
     await withPage(async (page, errors) => {
       await page.goto(`${served.url}/`);
       await page.locator("#quota-used").waitFor();
@@ -315,13 +320,7 @@ Deno.test({
   ignore,
   async fn() {
     const now = Date.now();
-    await using served = serveOnLoopback((req) =>
-      new URL(req.url).pathname.endsWith("/freerouter/status")
-        ? Response.json(report(now))
-        : new Response(STATUS_PAGE_HTML, {
-          headers: { "content-type": "text/html" },
-        })
-    );
+    await using served = servePage(report(now));
     await withPage(async (page, errors) => {
       await page.goto(`${served.url}/`);
       await page.locator("#quota-projection").waitFor();

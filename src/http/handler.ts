@@ -286,6 +286,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   }
 
   const close = async () => {
+    if (resolved.ownsState) router.close();
     await sharing.close();
     await serverAccountReady;
     await (resolved.ownsState

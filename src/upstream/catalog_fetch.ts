@@ -21,8 +21,11 @@ export async function fetchFreePool(
   options: CatalogFetchOptions,
   apiKey: string | undefined,
   now?: number,
+  signal?: AbortSignal,
 ): Promise<readonly FreeModel[]> {
-  const body = JSON.parse(await getText(options, "/models", apiKey)) as {
+  const body = JSON.parse(
+    await getText(options, "/models", apiKey, signal),
+  ) as {
     data?: unknown;
   };
   if (!Array.isArray(body?.data)) {
