@@ -4,7 +4,7 @@
  * whose arguments are not JSON, counts as that model's failure.
  */
 import assert from "node:assert/strict";
-import { notAnAnswer } from "../src/core/answers.ts";
+import { noAnswerIn, notAnAnswer } from "../src/core/answers.ts";
 import { hello, jsonOf, rig } from "./_harness.ts";
 import {
   completionBody,
@@ -66,6 +66,41 @@ Deno.test("notAnAnswer(): empty content, unparseable tool arguments; not a lengt
     })),
     "invalid_tool_call",
   );
+});
+
+Deno.test("noAnswerIn(): with n > 1 one good choice is an answer; an unparseable tool call in any choice is not", () => {
+  const empty = { message: { content: "" }, finish_reason: "stop" };
+  const text = { message: { content: "Hi" }, finish_reason: "stop" };
+  const broken = {
+    message: {
+      content: null,
+      tool_calls: [{ function: { name: "f", arguments: '{"a":' } }],
+    },
+    finish_reason: "tool_calls",
+  };
+  assert.equal(noAnswerIn([empty, text]), undefined);
+  assert.equal(noAnswerIn([text]), undefined);
+  assert.equal(noAnswerIn([empty, empty]), "empty_answer");
+  assert.equal(noAnswerIn([empty]), "empty_answer");
+  assert.equal(noAnswerIn([text, broken]), "invalid_tool_call");
+});
+
+Deno.test("a non-streaming 200 with n = 2 whose first choice is empty and second has text is an answer", async () => {
+  await using r = rig({ strategy: "priority" });
+  const body = completionBody(A, "") as { choices: unknown[] };
+  body.choices.push({
+    index: 1,
+    message: { role: "assistant", content: "The second choice" },
+    finish_reason: "stop",
+  });
+  r.fake.script(A, { status: 200, body });
+  const res = await r.chat(hello("auto", { n: 2 }));
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(res.headers.get("x-freerouter-attempts"), "1");
+  const answer = await jsonOf(res) as {
+    choices: Array<{ message: { content: string } }>;
+  };
+  assert.equal(answer.choices[1]!.message.content, "The second choice");
 });
 
 for (

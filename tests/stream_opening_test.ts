@@ -205,6 +205,42 @@ Deno.test("a stream whose opening tool call ends with arguments that do not pars
   assert.ok(events.every((e) => !e.includes('"ls')), "nothing of A was sent");
 });
 
+Deno.test("a stream whose later parallel tool call never parses ends with an invalid_tool_call error event, not [DONE] (the first call committed it)", async () => {
+  await using r = rig();
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, toolDelta(0, "{}", "read"), null, m),
+      chunk(A, toolDelta(1, '{"path": ', "read"), null, m),
+      chunk(A, { content: "" }, "tool_calls", m),
+      DONE,
+    ]),
+  );
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.ok(!events.includes("[DONE]"), "not ended as a whole answer");
+  assert.equal(JSON.parse(events.at(-1)!).error.code, "invalid_tool_call");
+});
+
+Deno.test("a stream of parallel tool calls that all parse ends with [DONE]", async () => {
+  await using r = rig();
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }, null, m),
+      chunk(A, toolDelta(0, "{}", "read"), null, m),
+      chunk(A, toolDelta(1, '{"path": ', "read"), null, m),
+      chunk(A, toolDelta(1, '"a.txt"}'), null, m),
+      chunk(A, { content: "" }, "tool_calls", m),
+      DONE,
+    ]),
+  );
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(events.at(-1), "[DONE]");
+});
+
 Deno.test("a stream whose opening tool call holds more than MAX_HELD_BYTES of arguments commits anyway (a later stall is not a fallback)", async () => {
   await using r = rig({ streamIdleTimeout: 0.2, streamResume: false });
   const piece = "x".repeat(64 * 1024);

@@ -103,6 +103,23 @@ export function notAnAnswer(
 }
 
 /**
+ * Whether a non-streaming 200's choices hold no answer: a tool call whose
+ * arguments are not JSON in any choice, or no answer in every choice (with
+ * `n` > 1, one good choice is an answer). See {@link notAnAnswer}.
+ */
+export function noAnswerIn(
+  choices: readonly unknown[],
+): "empty_answer" | "invalid_tool_call" | undefined {
+  let empty = choices.length > 0;
+  for (const choice of choices) {
+    const verdict = notAnAnswer(choice);
+    if (verdict === "invalid_tool_call") return verdict;
+    if (verdict === undefined) empty = false;
+  }
+  return empty ? "empty_answer" : undefined;
+}
+
+/**
  * How much of an opening is held before it goes on anyway: arguments this
  * long are streamed rather than buffered further.
  */
@@ -200,6 +217,46 @@ export class AnswerOpening {
       if (!argumentsParse(args)) return "invalid_tool_call";
     }
     return "commit";
+  }
+}
+
+/**
+ * The arguments of the tool calls a committed stream forwarded, call by call,
+ * so that its end can tell whether every call is usable: a later call of a
+ * parallel set is not held (only the first one decides the commit), and one
+ * whose arguments never parse must not end the stream as a whole answer.
+ * Past {@link MAX_HELD_BYTES} of arguments nothing more is kept, and the
+ * calls count as usable (the same bound as holding).
+ */
+export class ForwardedToolCalls {
+  readonly #args = new Map<number, string>();
+  readonly #keys = new ToolCallKeys();
+  #bytes = 0;
+
+  /** Notes the tool call deltas of one forwarded chunk. */
+  add(chunk: ChatCompletionChunk): void {
+    if (this.#bytes > MAX_HELD_BYTES || !Array.isArray(chunk?.choices)) return;
+    for (const choice of chunk.choices) {
+      const calls = (choice?.delta as { tool_calls?: unknown } | undefined)
+        ?.tool_calls;
+      if (!Array.isArray(calls)) continue;
+      for (const call of calls as ToolCallDelta[]) {
+        const key = this.#keys.ofDelta(call);
+        const raw = call?.function?.arguments;
+        const piece = typeof raw === "string" ? raw : "";
+        this.#bytes += piece.length;
+        this.#args.set(key, (this.#args.get(key) ?? "") + piece);
+      }
+    }
+  }
+
+  /** Whether every call's arguments parse (or too many were forwarded to tell). */
+  usable(): boolean {
+    if (this.#bytes > MAX_HELD_BYTES) return true;
+    for (const args of this.#args.values()) {
+      if (!argumentsParse(args)) return false;
+    }
+    return true;
   }
 }
 

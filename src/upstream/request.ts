@@ -11,7 +11,7 @@ import {
   settledByAbort,
 } from "./scope.ts";
 import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
-import { notAnAnswer } from "../core/answers.ts";
+import { noAnswerIn } from "../core/answers.ts";
 
 /** How to reach OpenRouter. */
 export interface UpstreamOptions {
@@ -221,7 +221,7 @@ export function bodyFailure(
       };
     }
   }
-  const unanswered = notAnAnswer(choices[0]);
+  const unanswered = noAnswerIn(choices);
   return unanswered
     ? { kind: unanswered, status: res.status, body, headers: res.headers }
     : undefined;

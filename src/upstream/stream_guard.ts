@@ -176,6 +176,14 @@ function endCheck(state: Tracked, what: string): EventCheck {
       code: "incomplete_stream",
     };
   }
+  if (state.calls !== undefined && !state.calls.usable()) {
+    // A later call of a parallel set (only the first one is held).
+    return {
+      kind: "break",
+      error: "the upstream sent a tool call whose arguments do not parse",
+      code: "invalid_tool_call",
+    };
+  }
   return state.answered ? { kind: "done" } : {
     kind: "break",
     error: "the model finished without an answer (reasoning only)",

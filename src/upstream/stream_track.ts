@@ -6,7 +6,7 @@
  * @module
  */
 import type { ChatCompletionChunk } from "../types.ts";
-import { visible } from "../core/answers.ts";
+import { ForwardedToolCalls, visible } from "../core/answers.ts";
 
 /** Why and where a committed stream broke. */
 export interface StreamBreak {
@@ -68,6 +68,8 @@ export interface Tracked {
   origin: StreamBreak | undefined;
   /** A continuation's events are rewritten: the first stream's id and created, no role-only chunk. */
   rewrite: ((chunk: ChatCompletionChunk) => string | undefined) | undefined;
+  /** The tool calls forwarded, once one was (their arguments are checked at the end). */
+  calls: ForwardedToolCalls | undefined;
 }
 
 /** Whether the next model answers a break afresh: nothing but reasoning (or whitespace) was forwarded. */
@@ -90,6 +92,7 @@ export function tracked(continues?: StreamBreak): Tracked {
     created: continues?.created,
     origin: continues?.origin ?? continues,
     rewrite: undefined,
+    calls: undefined,
   };
 }
 
@@ -100,12 +103,17 @@ export function track(body: ChatCompletionChunk, state: Tracked): void {
   state.created ??= typeof body.created === "number" ? body.created : undefined;
   const choices = body.choices;
   if (!Array.isArray(choices)) return;
+  let noted = false;
   for (const choice of choices) {
     if (choice?.finish_reason != null) {
       state.finished = true;
       if (choice.finish_reason === "length") state.answered = true;
     }
     const delta = choice?.delta;
+    if (delta?.tool_calls != null && !noted) {
+      noted = true; // add() reads every choice of the chunk
+      (state.calls ??= new ForwardedToolCalls()).add(body);
+    }
     if (
       !state.answered && delta != null &&
       (delta.tool_calls != null || delta.function_call != null ||
