@@ -26,10 +26,17 @@ import { aliasProblem, type CustomAliases } from "./core/aliases.ts";
  * ```
  */
 export interface Logger {
+  /**
+   * Detail for finding a problem (a line per upstream attempt). Leave it
+   * out when not wanted: freerouter then builds none of these lines.
+   */
+  debug?(message: string, fields?: Record<string, unknown>): void;
   /** Something worth knowing that needs no action (e.g. one line per request). */
   info(message: string, fields?: Record<string, unknown>): void;
   /** Something went wrong but routing goes on (e.g. a failed catalog refresh). */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure that should not happen (an internal error); `warn` when absent. */
+  error?(message: string, fields?: Record<string, unknown>): void;
 }
 
 /**

@@ -117,3 +117,40 @@ Deno.test("deno task start on loopback with FREEROUTER_API_KEY serves any Host (
     await main.stop();
   }
 });
+
+Deno.test("deno task start on a non-loopback address without keys (FREEROUTER_ALLOW_OPEN) refuses a web page's request even when its Origin matches Host, unless FREEROUTER_CORS_ORIGINS lists it", async () => {
+  await using fake = startFakeOpenRouter();
+  const main = await startMain({
+    OPENROUTER_API_KEY: "sk-or-v1-process-test",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    FREEROUTER_KV_PATH: ":memory:",
+    HOST: "0.0.0.0",
+    FREEROUTER_ALLOW_OPEN: "1",
+    FREEROUTER_CORS_ORIGINS: "https://app.example",
+  });
+  const url = main.url.replace("0.0.0.0", "127.0.0.1");
+  try {
+    const port = new URL(url).port;
+    // A rebinding page: its own name in Host and in Origin.
+    const rebound = await withHost(
+      url,
+      `evil.example:${port}`,
+      "/v1/models",
+      `Origin: http://evil.example:${port}\r\n`,
+    );
+    assert.equal(rebound.status, 403, rebound.body);
+    assert.equal(JSON.parse(rebound.body).error.code, "origin_not_allowed");
+    const listed = await withHost(
+      url,
+      `freerouter.lan:${port}`,
+      "/v1/models",
+      "Origin: https://app.example\r\n",
+    );
+    assert.equal(listed.status, 200, listed.body);
+    // Clients that are not pages send no Origin, whatever name they use.
+    const sdk = await withHost(url, `freerouter.lan:${port}`, "/v1/models");
+    assert.equal(sdk.status, 200, sdk.body);
+  } finally {
+    await main.stop();
+  }
+});

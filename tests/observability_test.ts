@@ -108,6 +108,21 @@ Deno.test("consoleLogger() writes JSON or pretty lines and drops levels below LO
   assert.match(lines[1]!, /^\S+ WARN kept model=a:free attempts=a=429,b=ok$/);
 });
 
+Deno.test("consoleLogger(): debug lines only at LOG_LEVEL=debug (none is built otherwise), error lines at every level", () => {
+  const lines: string[] = [];
+  const write = (l: string) => void lines.push(l);
+  assert.equal(consoleLogger({ level: "info", write }).debug, undefined);
+  const debug = consoleLogger({ level: "debug", write });
+  debug.debug!("attempt", { n: 1 });
+  const quiet = consoleLogger({ level: "error", write });
+  quiet.info("dropped");
+  quiet.warn("dropped");
+  quiet.error!("kept");
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, / DEBUG attempt n=1$/);
+  assert.match(lines[1]!, / ERROR kept$/);
+});
+
 Deno.test("createHandler() serves Prometheus metrics: requests, attempts, fallbacks, cooldowns, latency, stream TTFB", async () => {
   await using r = rig({ cooldownSeconds: 60 });
   r.fake.script(A, cloudflare429());

@@ -18,6 +18,23 @@ function tooLarge(maxBytes: number): Response {
   });
 }
 
+/**
+ * The answer to a body that could not be read to its end: the client closed
+ * the connection while sending it, or freerouter is stopping (Deno's server
+ * then ends the reads of bodies under way; the runtime tells the two apart in
+ * no way). Not an internal error: a retryable 503, which a client that
+ * finishes sending after the stop reads.
+ */
+function unreadable(): Response {
+  return errorResponse({
+    status: 503,
+    message:
+      "The request body could not be read to its end (the connection closed, or freerouter is stopping); send it again",
+    code: "body_unreadable",
+    headers: { "retry-after": "1" },
+  });
+}
+
 /** Reads at most `maxBytes`; `undefined` when the body is larger (the rest is not read). */
 async function readCapped(
   req: Request,
@@ -48,7 +65,7 @@ async function readCapped(
  * The parsed JSON body, or the error response to send: 413 when it is larger
  * than `maxBytes` (judged from `Content-Length` when given, else while
  * reading), 400 for invalid JSON, 415 for a body that is neither JSON nor
- * declared as JSON.
+ * declared as JSON, 503 for one that could not be read to its end.
  */
 export async function readJsonBody(
   req: Request,
@@ -62,9 +79,14 @@ export async function readJsonBody(
   }
   // With a declared length (checked above), one read on the Rust side;
   // otherwise read chunk by chunk up to the cap.
-  const bytes = Number.isFinite(declared)
-    ? new Uint8Array(await req.arrayBuffer())
-    : await readCapped(req, maxBytes);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = Number.isFinite(declared)
+      ? new Uint8Array(await req.arrayBuffer())
+      : await readCapped(req, maxBytes);
+  } catch {
+    return { ok: false, response: unreadable() };
+  }
   if (bytes === undefined) return { ok: false, response: tooLarge(maxBytes) };
   const text = decoder.decode(bytes);
   try {

@@ -227,11 +227,11 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
         ? err.code
         : "upstream_refused";
     } else {
-      logger.warn(
-        `Unexpected error: ${
-          err instanceof Error ? err.stack ?? err.message : String(err)
-        }`,
-      );
+      const message = `Unexpected error: ${
+        err instanceof Error ? err.stack ?? err.message : String(err)
+      }`;
+      if (logger.error) logger.error(message);
+      else logger.warn(message);
     }
     // Chat completions pass OpenRouter's refusals through unchanged (issue 2);
     // the Responses front promises OpenAI's envelope.

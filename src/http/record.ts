@@ -59,5 +59,18 @@ export function record(ctx: HandlerContext, answered: Answered): void {
     error: trace.error,
   };
   ctx.recent.push(entry);
-  ctx.resolved.logger.info("request", logFields(entry));
+  const { logger } = ctx.resolved;
+  logger.info("request", logFields(entry));
+  if (logger.debug) {
+    for (const [i, a] of trace.attempts.entries()) {
+      logger.debug("attempt", {
+        request_id: trace.id,
+        n: i + 1,
+        model: a.model,
+        outcome: a.outcome,
+        ms: Math.round(a.ms),
+        ...(a.continuation ? { continuation: true } : {}),
+      });
+    }
+  }
 }

@@ -3,7 +3,12 @@
  * 127.0.0.1 talks to a loopback-bound proxy as its own origin, so neither
  * CORS nor the `Origin` check stops it; its requests still name
  * `evil.example` in `Host`. A proxy that listens on loopback without keys
- * answers only requests addressed to a loopback name.
+ * answers only requests addressed to a loopback name. One that listens on
+ * another address without keys (`FREEROUTER_ALLOW_OPEN`, e.g. in a container
+ * published on 127.0.0.1) cannot tell its own names from the attacker's, so
+ * it refuses every request a web page sends (one with an `Origin`) unless
+ * `FREEROUTER_CORS_ORIGINS` lists that origin; clients that are not pages
+ * send no `Origin`.
  *
  * @module
  */
@@ -57,6 +62,31 @@ export function loopbackOnly(
       } (a page that points its own name at 127.0.0.1 is refused; with FREEROUTER_API_KEY set, any name is served)`;
     return inFrontShape(
       errorResponse({ status: 403, message, code: "host_not_allowed" }),
+      sharedRouteFront(req),
+    );
+  };
+}
+
+/**
+ * `handler` for a server that listens on a non-loopback address without
+ * keys: a request with an `Origin` that `corsOrigins` does not list gets 403
+ * `origin_not_allowed` (in Anthropic's shape for a client that sends
+ * `anthropic-version`), even when it matches `Host`: under DNS rebinding the
+ * page's own name is the one in `Host`.
+ */
+export function openServerOrigins(
+  handler: (req: Request) => Promise<Response>,
+  corsOrigins: readonly string[],
+): (req: Request) => Promise<Response> {
+  if (corsOrigins.includes("*")) return handler;
+  return (req) => {
+    const origin = req.headers.get("origin");
+    if (origin === null || corsOrigins.includes(origin)) return handler(req);
+    const message = `Requests from the page at ${
+      JSON.stringify(origin.slice(0, 100))
+    } are not allowed: this freerouter has no key, so only the origins FREEROUTER_CORS_ORIGINS lists may call it from a browser`;
+    return inFrontShape(
+      errorResponse({ status: 403, message, code: "origin_not_allowed" }),
       sharedRouteFront(req),
     );
   };

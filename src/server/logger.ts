@@ -53,7 +53,14 @@ export function consoleLogger(
       );
     };
   };
-  return { info: emit("info"), warn: emit("warn") };
+  const logger: Logger = {
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+  };
+  // Left out below its level, so that no debug line is even built.
+  if (min === 0) logger.debug = emit("debug");
+  return logger;
 }
 
 /** Where {@link LineBuffer} sends a batch of lines. */

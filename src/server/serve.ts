@@ -11,7 +11,7 @@ import {
   isLoopback,
   type ServerConfig,
 } from "./config.ts";
-import { loopbackOnly } from "./host_guard.ts";
+import { loopbackOnly, openServerOrigins } from "./host_guard.ts";
 import { loadClientKeys } from "./client_keys_file.ts";
 import {
   createHandler,
@@ -137,17 +137,23 @@ export function handlerFor(
 }
 
 /**
- * Whether requests must name this machine in `Host` (see host_guard.ts):
- * on loopback without keys. With a key, a page that points its name at
- * 127.0.0.1 cannot use the proxy anyway, and a tunnel or reverse proxy in
- * front of it (which keeps the public name in `Host`) must work.
+ * The handler behind the DNS-rebinding guard (see host_guard.ts): without
+ * keys, on loopback requests must name this machine in `Host`, and on any
+ * other address a web page's request needs its origin listed. With a key, a
+ * page that points its name at the proxy cannot use it anyway, and a tunnel
+ * or reverse proxy in front of it (which keeps the public name in `Host`)
+ * must work.
  */
-function rebindingGuarded(
+function guarded(
+  handler: FreeRouterHandler,
   config: ServerConfig,
   clientKeys: unknown,
-): boolean {
-  return isLoopback(config.host) && !config.accessKey &&
-    clientKeys === undefined;
+  logger: Logger,
+): (req: Request) => Promise<Response> {
+  if (config.accessKey || clientKeys !== undefined) return handler;
+  return isLoopback(config.host)
+    ? loopbackOnly(handler, logger)
+    : openServerOrigins(handler, config.corsOrigins);
 }
 
 /** Starts the proxy with a validated configuration. */
@@ -160,6 +166,13 @@ export async function serve(
   const logger = customLogger ?? consoleLogger({
     format: config.logFormat,
     level: config.logLevel,
+    write: stderr!.write,
+  });
+  // The lines that say where it listens and that it stops are written
+  // whatever LOG_LEVEL is: people and scripts wait for them.
+  const lifecycle = customLogger ?? consoleLogger({
+    format: config.logFormat,
+    level: "info",
     write: stderr!.write,
   });
   checkExposure(config);
@@ -180,9 +193,7 @@ export async function serve(
         port: config.port,
         onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
       },
-      rebindingGuarded(config, clientKeys)
-        ? loopbackOnly(handler, logger)
-        : handler,
+      guarded(handler, config, clientKeys, logger),
     );
   } catch (err) {
     await handler.close();
@@ -195,7 +206,7 @@ export async function serve(
     ? `[${addr.hostname}]`
     : addr.hostname;
   const url = `http://${host}:${addr.port}`;
-  logger.info(
+  lifecycle.info(
     `freerouter ${VERSION} listening on ${url} (OpenAI base URL ${url}/v1)`,
   );
   stderr?.flush(); // at once: people and scripts wait for this line
@@ -222,7 +233,7 @@ export async function serve(
   let stopped: Promise<void> | undefined;
   const shutdown = () =>
     stopped ??= (async () => {
-      logger.info(
+      lifecycle.info(
         "Shutting down once the open requests end (SIGINT or SIGTERM again stops at once)",
       );
       await server.shutdown();
