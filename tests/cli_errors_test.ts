@@ -245,6 +245,24 @@ Deno.test("run() models and check name the base URL (without its credentials) wh
   assert.ok(!text.includes(KEY), text);
 });
 
+Deno.test("run() models says the catalog did not answer in time, not that a signal was aborted", async () => {
+  await using fake = startFakeOpenRouter();
+  fake.scriptModels({ hang: true });
+  const models = captureIo();
+  assert.equal(
+    await run(["models"], {
+      OPENROUTER_API_KEY: KEY,
+      OPENROUTER_BASE_URL: fake.baseUrl,
+      FREEROUTER_KV_PATH: ":memory:",
+      REQUEST_TIMEOUT: "1",
+    }, models.io),
+    1,
+  );
+  const said = models.err.join("\n");
+  assert.match(said, /GET \/models: no answer within 1 s/);
+  assert.doesNotMatch(said, /signal has been aborted/);
+});
+
 Deno.test("freerouter models and check (the start command) name the base URL when OpenRouter is unreachable", async () => {
   await using dir = await tempDir();
   const base = `http://127.0.0.1:${closedPort()}/api/v1`;

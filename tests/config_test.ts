@@ -191,6 +191,29 @@ Deno.test("parseServerConfig() keeps the message on one line when the bad value 
   configError({ OPENROUTER_BASE_URL: "ftp://a\nb" }, "OPENROUTER_BASE_URL");
 });
 
+Deno.test("parseServerConfig() rejects a HOST nothing can listen on, naming the key", () => {
+  for (const host of ["bad host", "999.1.1.1", "localhost:8000", "http://x"]) {
+    assert.match(
+      configError({ HOST: host, FREEROUTER_API_KEY: ACCESS_SECRET }, "HOST"),
+      /must be a host name or an IP address/,
+    );
+  }
+  for (const host of ["0.0.0.0", "::", "::1", "[::1]", "localhost", "fr.lan"]) {
+    assert.equal(parseServerConfig({ HOST: host }).host, host);
+  }
+});
+
+Deno.test("parseServerConfig() rejects a FREEROUTER_API_KEY shorter than 8 characters or with spaces, never echoing it", () => {
+  for (const key of ["short", "has space in it", 'quo"ted-key-1']) {
+    const message = configError(
+      { FREEROUTER_API_KEY: key },
+      "FREEROUTER_API_KEY",
+    );
+    assert.match(message, /at least 8 printable ASCII characters/);
+    assert.ok(!message.includes(key), message);
+  }
+});
+
 Deno.test("parseServerConfig() rejects out-of-range and non-numeric values, naming the key", () => {
   const cases: Array<[string, string]> = [
     ["MAX_ATTEMPTS", "0"],

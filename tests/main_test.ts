@@ -63,6 +63,32 @@ Deno.test("main reads .env from the working directory, and the environment wins 
   }
 });
 
+Deno.test("main warns about a .env variable that looks like a setting but is none, naming the one meant", async () => {
+  await using fake = startFakeOpenRouter();
+  const dir = await Deno.makeTempDir({ prefix: "freerouter-env-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/.env`,
+      "FREEROUTER_MAX_ATTEMPTS=3\nFREEROUTER_TYPO=1\nUNRELATED=x\n",
+    );
+    const main = await startMain({
+      OPENROUTER_API_KEY: "sk-or-v1-test",
+      OPENROUTER_BASE_URL: fake.baseUrl,
+      FREEROUTER_KV_PATH: ":memory:",
+    }, dir);
+    await main.stop();
+    const stderr = main.stderr();
+    assert.match(
+      stderr,
+      /WARN FREEROUTER_MAX_ATTEMPTS is not a freerouter setting and is ignored \(did you mean MAX_ATTEMPTS\?\)/,
+    );
+    assert.match(stderr, /WARN FREEROUTER_TYPO is not a freerouter setting/);
+    assert.doesNotMatch(stderr, /UNRELATED/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("main never prints the OpenRouter key in a configuration error", async () => {
   const { code, stderr } = await runToEnd({
     OPENROUTER_API_KEY: "sk-or-v1-secret-value-123",

@@ -92,6 +92,23 @@ const upstreamKey = optionalSecret.refine(
   },
 );
 
+/**
+ * Whether `host` can be listened on by name or address: what a URL takes as
+ * its host (an IPv6 address bare or in brackets), so `999.1.1.1` or a name
+ * with a space is refused before the listen fails on it.
+ */
+function isHostName(host: string): boolean {
+  if (/[\s/@?#\\]/.test(host)) return false;
+  const bracketed = host.includes(":") && !host.startsWith("[")
+    ? `[${host}]`
+    : host;
+  try {
+    return new URL(`http://${bracketed}/`).hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
 /** The comma-separated entries of FREEROUTER_CORS_ORIGINS. */
 function corsOrigins(value: string | undefined): string[] {
   return (value ?? "").split(",").map((o) => o.trim()).filter((o) => o !== "");
@@ -121,7 +138,9 @@ const envSchema = z.object({
     protocol: /^https?$/,
     error: "must be an http(s) URL",
   }).default(DEFAULT_BASE_URL),
-  HOST: z.string().trim().min(1, "must not be empty").default("127.0.0.1"),
+  HOST: z.string().trim().min(1, "must not be empty").refine(isHostName, {
+    error: "must be a host name or an IP address (127.0.0.1, 0.0.0.0, ::1 …)",
+  }).default("127.0.0.1"),
   PORT: decimal("must be a port number").pipe(
     z.number().int("must be an integer")
       .min(0, "must be between 0 and 65535")
@@ -136,7 +155,13 @@ const envSchema = z.object({
   FREEROUTER_KV_PATH: z.string().trim().min(1, "must not be empty").default(
     ".freerouter/kv.sqlite",
   ),
-  FREEROUTER_API_KEY: optionalSecret,
+  FREEROUTER_API_KEY: optionalSecret.refine(
+    (v) => v === undefined || (v.length >= 8 && isWellFormedKey(v)),
+    {
+      error:
+        "must be at least 8 printable ASCII characters, without spaces or quotes",
+    },
+  ),
   DENO_KV_ACCESS_TOKEN: optionalSecret,
   FREEROUTER_RPM: setting(SETTINGS.rpm),
   FREEROUTER_MAX_WAIT: setting(SETTINGS.maxWait),
@@ -189,6 +214,30 @@ const envSchema = z.object({
  * read exactly these (`--allow-env=…`; a test keeps the two lists equal).
  */
 export const ENV_KEYS: readonly string[] = Object.keys(envSchema.shape);
+
+/**
+ * Warnings for the variables of `env` that look like freerouter's settings
+ * (`FREEROUTER_*`, `OPENROUTER_*`) but are none, with the setting meant when
+ * it differs only by the `FREEROUTER_` prefix. The process reads only the
+ * settings it knows, so these come from `.env`, which is read whole.
+ */
+export function unknownSettings(
+  env: Record<string, string | undefined>,
+): string[] {
+  const known = new Set(ENV_KEYS);
+  const out: string[] = [];
+  for (const key of Object.keys(env)) {
+    if (!/^(FREEROUTER|OPENROUTER)_/.test(key) || known.has(key)) continue;
+    const meant = [key.replace(/^FREEROUTER_/, ""), `FREEROUTER_${key}`]
+      .find((k) => k !== key && known.has(k));
+    out.push(
+      `${key} is not a freerouter setting and is ignored${
+        meant ? ` (did you mean ${meant}?)` : ""
+      }`,
+    );
+  }
+  return out;
+}
 
 const SECRETS = new Set([
   "OPENROUTER_API_KEY",

@@ -9,7 +9,12 @@
  *
  * @module
  */
-import { ConfigError, ENV_KEYS, parseServerConfig } from "./config.ts";
+import {
+  ConfigError,
+  ENV_KEYS,
+  parseServerConfig,
+  unknownSettings,
+} from "./config.ts";
 import { printKeyCheck, printModels } from "./cli_commands.ts";
 import { loadEnv } from "../env.ts";
 import { type RunningServer, serve } from "./serve.ts";
@@ -122,7 +127,7 @@ export async function run(
       return { signal, listener };
     });
     try {
-      const starting = serve(config);
+      const starting = serve(config, undefined, unknownSettings(env));
       starting.catch(() => {}); // a stop at once while it starts wins
       const started = await Promise.race([starting, forced.promise]);
       if (typeof started === "number") return started;

@@ -156,10 +156,11 @@ function guarded(
     : openServerOrigins(handler, config.corsOrigins);
 }
 
-/** Starts the proxy with a validated configuration. */
+/** Starts the proxy with a validated configuration; `warnings` are logged once it listens. */
 export async function serve(
   config: ServerConfig,
   customLogger?: Logger,
+  warnings: readonly string[] = [],
 ): Promise<RunningServer> {
   // Log lines go to stderr in batches: flushed on shutdown and at exit.
   const stderr = customLogger ? undefined : stderrLines();
@@ -209,6 +210,7 @@ export async function serve(
   lifecycle.info(
     `freerouter ${VERSION} listening on ${url} (OpenAI base URL ${url}/v1)`,
   );
+  for (const warning of warnings) logger.warn(warning);
   stderr?.flush(); // at once: people and scripts wait for this line
   // From here to the return nothing awaits: main.ts relies on it, so that a
   // signal sent once the line is out finds the server returned.

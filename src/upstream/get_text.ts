@@ -48,7 +48,16 @@ export async function getText(
 ): Promise<string> {
   const { baseUrl, fetch, requestTimeoutMs } = options;
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), requestTimeoutMs);
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new DOMException(
+          `GET ${path}: no answer within ${requestTimeoutMs / 1000} s`,
+          "TimeoutError",
+        ),
+      ),
+    requestTimeoutMs,
+  );
   const abort = () => controller.abort();
   signal?.addEventListener("abort", abort, { once: true });
   try {

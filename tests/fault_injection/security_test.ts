@@ -312,7 +312,9 @@ test("createHandler() behind serve() refuses to start when HOST is not loopback 
       },
       host,
     );
-    checkExposure(config({ HOST: host, FREEROUTER_API_KEY: "k" }));
+    checkExposure(
+      config({ HOST: host, FREEROUTER_API_KEY: "fr-test-key-1234" }),
+    );
     checkExposure(config({ HOST: host, FREEROUTER_ALLOW_OPEN: "1" }));
   }
   for (const host of ["127.0.0.1", "127.0.0.53", "localhost", "::1", "[::1]"]) {
@@ -338,7 +340,9 @@ test("createHandler() behind serve() neither binds nor opens KV when it refuses 
 
 test("createHandler() behind serve() starts on a non-loopback HOST when FREEROUTER_API_KEY is set or FREEROUTER_ALLOW_OPEN=1", async () => {
   for (
-    const extra of [{ FREEROUTER_API_KEY: "k" }, { FREEROUTER_ALLOW_OPEN: "1" }]
+    const extra of [{ FREEROUTER_API_KEY: "fr-test-key-1234" }, {
+      FREEROUTER_ALLOW_OPEN: "1",
+    }]
   ) {
     const config = parseServerConfig({
       HOST: "0.0.0.0",
