@@ -45,6 +45,7 @@ export function resumer(
   attempts: Attempt[],
   logger: Logger,
   route: RouteLoop,
+  onBreak?: (at: StreamBreak) => void,
 ): Resume | undefined {
   if (typeof request.n === "number" && request.n > 1) return undefined;
   const broken = new Set<string>();
@@ -69,6 +70,7 @@ export function resumer(
             continues,
             parsedEvents: context.parsedEvents,
             onCut: context.onStreamCut,
+            onBreak,
           }),
         { attempts, continues, skip: broken },
       );

@@ -23,6 +23,7 @@ import { hasRoom } from "./core/model_budget.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 import { attemptStream, type StreamAnswer } from "./upstream/stream_attempt.ts";
 import { resumer } from "./resume.ts";
+import type { StreamBreak } from "./upstream/stream_track.ts";
 import { planRoute } from "./route_plan.ts";
 import type { RouteContext, Routed, RouteRun } from "./route_types.ts";
 
@@ -180,6 +181,26 @@ export class Router {
   ): Promise<Routed<StreamAnswer>> {
     const attempts: Attempt[] = [];
     const context = onceCut(asked);
+    const { state, now } = this.#options;
+    // A stream that breaks after its commit is a failure of its model: it
+    // counts in the model's health after the success its commit counted (a
+    // break in the stream's first bytes is seen before that is recorded).
+    const counted = new Set<string>();
+    const held: StreamBreak[] = [];
+    const failed = (at: StreamBreak) =>
+      state.observe(at.model, {
+        ok: false,
+        error: `stream broke after ${at.events} events: ${at.error}`,
+        transient: true,
+      }, now());
+    const onBreak = (at: StreamBreak) => {
+      if (counted.has(at.model)) failed(at);
+      else held.push(at);
+    };
+    const onCommitted = (model: string) => {
+      counted.add(model);
+      for (const at of held.splice(0)) failed(at);
+    };
     const resume = this.#options.streamResume
       ? resumer(
         request,
@@ -187,7 +208,8 @@ export class Router {
         attempts,
         this.#options.logger,
         (prefilled, attempt, run) =>
-          this.#route(prefilled, context, attempt, run),
+          this.#route(prefilled, context, attempt, { ...run, onCommitted }),
+        onBreak,
       )
       : undefined;
     return this.#route(
@@ -199,8 +221,9 @@ export class Router {
           resume,
           parsedEvents: context.parsedEvents,
           onCut: context.onStreamCut,
+          onBreak,
         }),
-      { attempts },
+      { attempts, onCommitted },
     );
   }
 
@@ -295,6 +318,7 @@ export class Router {
       if (result.ok) {
         attempts.push(attemptOf(model.id, "ok", ms, continuation));
         state.observe(model.id, { ok: true, latencyMs: ms }, now());
+        run.onCommitted?.(model.id);
         if (conversation !== undefined) {
           this.#affinity.set(conversation, model.id, now());
         }

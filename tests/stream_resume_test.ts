@@ -455,3 +455,17 @@ Deno.test("resume: the library's stream() yields the whole answer after a break"
   assert.equal(text, "Hello world!");
   assert.deepEqual(fake.chatRequests().map((q) => q.model), [A, B]);
 });
+
+for (const resume of [true, false]) {
+  Deno.test(`a stream that breaks after its commit counts as a failure of its model in the health that ranks it (streamResume ${resume})`, async () => {
+    await using r = rig(opts({ streamResume: resume }));
+    r.fake.script(A, failing(A, ["Hello ", "wor"]));
+    r.fake.script(B, { stream: streamOk(B, ["ld", "!"]) });
+    await events(await r.chat(hello("auto", { stream: true })));
+    const status = await (await r.request("/v1/freerouter/status")).json();
+    const a = status.pool.find((m: { id: string }) => m.id === A);
+    assert.equal(a.consecutive_failures, 1);
+    assert.match(a.last_error, /stream broke after \d+ events/);
+    assert.ok(a.success_rate < 1, `success rate ${a.success_rate}`);
+  });
+}

@@ -52,6 +52,8 @@ export interface StreamAttemptInput extends AttemptInput {
   parsedEvents?: boolean;
   /** Told when the committed stream ends short of its answer. */
   onCut?: (cut: StreamCut) => void;
+  /** Told when the upstream breaks after commit (the model failed). */
+  onBreak?: (at: StreamBreak) => void;
 }
 
 /**
@@ -129,6 +131,7 @@ export async function attemptStream(
             parsedEvents: input.parsedEvents,
             apiKey: input.apiKey,
             onCut: input.onCut,
+            onBreak: input.onBreak,
           }),
         },
       };

@@ -161,6 +161,8 @@ export interface Guard {
   apiKey?: string;
   /** Told when the stream ends short of its answer (see {@link StreamCut}). */
   onCut?: (cut: StreamCut) => void;
+  /** Told when the upstream breaks after commit (before any resumption): the model failed. */
+  onBreak?: (at: StreamBreak) => void;
 }
 
 /**
@@ -245,6 +247,7 @@ export function guardedStream(
       created: state.created ?? 0,
       origin: state.origin,
     };
+    guard.onBreak?.(broken);
     let next: Awaited<ReturnType<NonNullable<Guard["resume"]>>> | undefined;
     if (state.resumable && guard.resume) {
       // The search may take a few attempts: keep-alive comments tell the
