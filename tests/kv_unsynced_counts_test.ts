@@ -14,30 +14,30 @@ const NOW = Date.parse("2026-12-07T15:30:20Z");
 const ID = "account-fingerprint";
 const LIMITS = { rpm: 20, rpd: 50 };
 
-Deno.test("RoutingState.takeSlot(): attempts counted locally while the store was down reach the store with the next one", async () => {
+Deno.test("AccountCounts.takeSlot(): attempts counted locally while the store was down reach the store with the next one", async () => {
   const kv = await Deno.openKv(":memory:");
   const store = flaky(kv);
   const warnings: string[] = [];
   const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
   try {
     await state.load(() => NOW, (w) => warnings.push(w));
-    assert.equal((await state.takeSlot(ID, LIMITS, NOW)).ok, true);
+    assert.equal((await state.counts.takeSlot(ID, LIMITS, NOW)).ok, true);
     store.down = true;
     for (let i = 0; i < 2; i++) {
-      assert.equal((await state.takeSlot(ID, LIMITS, NOW + 1)).ok, true);
+      assert.equal((await state.counts.takeSlot(ID, LIMITS, NOW + 1)).ok, true);
     }
     assert.equal(warnings.filter((w) => /counting locally/.test(w)).length, 2);
     store.down = false;
-    assert.equal((await state.takeSlot(ID, LIMITS, NOW + 2)).ok, true);
+    assert.equal((await state.counts.takeSlot(ID, LIMITS, NOW + 2)).ok, true);
     const stored = (await kv.get(accountCounts(ID))).value as {
       dayCount: number;
       minuteCount: number;
     };
     assert.equal(stored.dayCount, 4);
     assert.equal(stored.minuteCount, 4);
-    assert.equal(state.countsAt(ID, NOW + 2).dayCount, 4);
+    assert.equal(state.counts.at(ID, NOW + 2).dayCount, 4);
     // Counted once: the next slot adds only itself.
-    await state.takeSlot(ID, LIMITS, NOW + 3);
+    await state.counts.takeSlot(ID, LIMITS, NOW + 3);
     assert.equal(
       ((await kv.get(accountCounts(ID))).value as { dayCount: number })
         .dayCount,
@@ -59,23 +59,23 @@ Deno.test("RoutingState: attempts counted locally reach the store even when the 
     await state.load(() => NOW, () => {});
     // The minute is full in the store (another instance spent it) while
     // this one, cut off, counts two attempts of its own.
-    for (let i = 0; i < 20; i++) await state.takeSlot(ID, LIMITS, NOW);
+    for (let i = 0; i < 20; i++) await state.counts.takeSlot(ID, LIMITS, NOW);
     store.down = true;
-    await state.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
-    await state.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
+    await state.counts.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
+    await state.counts.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
     store.down = false;
-    const refused = await state.takeSlot(ID, LIMITS, NOW);
+    const refused = await state.counts.takeSlot(ID, LIMITS, NOW);
     assert.equal(refused.ok, false);
     assert.equal(await stored(), 22, "the refused slot still wrote them");
     // An instance that sends nothing more: the sync tick writes them.
     store.down = true;
-    await state.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
+    await state.counts.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
     store.down = false;
     await state.syncNow();
     assert.equal(await stored(), 23);
     // And close() does, when no tick comes before it.
     store.down = true;
-    await state.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
+    await state.counts.takeSlot(ID, { rpm: 30, rpd: 50 }, NOW);
     store.down = false;
   } finally {
     await state.close();

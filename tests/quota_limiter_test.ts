@@ -400,7 +400,7 @@ Deno.test("RoutingState forgets idle accounts beyond MAX_ACCOUNTS, keeping block
     50,
     now,
   );
-  await state.takeSlot("counted", { rpm: 20, rpd: undefined }, now);
+  await state.counts.takeSlot("counted", { rpm: 20, rpd: undefined }, now);
   for (let i = 0; i < MAX_ACCOUNTS + 500; i++) state.account(`junk-${i}`);
   assert.ok(
     state.accounts.size <= MAX_ACCOUNTS,

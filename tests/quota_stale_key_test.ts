@@ -169,7 +169,7 @@ Deno.test("KeyWatch does not apply a /key read answered after the 00:00 UTC that
   try {
     await watch.settled();
     assert.equal(reads, 2);
-    assert.equal(state.countsAt("acct", clock.now()).dayCount, 0);
+    assert.equal(state.counts.at("acct", clock.now()).dayCount, 0);
     assert.equal(state.account("acct").block, undefined);
     assert.equal(
       state.quota.key("acct")?.report?.freeDaily?.used,

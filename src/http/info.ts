@@ -125,7 +125,7 @@ export async function health(
 ): Promise<Response> {
   const { state, now } = ctx.resolved;
   const server = ctx.serverAccount();
-  if (server !== undefined) await state.refreshCounts([server], now());
+  if (server !== undefined) await state.counts.refreshCounts([server], now());
   // One instant and one quota view for the status and the quota it reports.
   const t = now();
   const view = server === undefined
@@ -146,7 +146,10 @@ export async function status(
   await ctx.router.models(key).catch(() => {});
   const account = key ? await accountIdOf(key) : undefined;
   if (account !== undefined) {
-    await ctx.resolved.state.refreshCounts([account], ctx.resolved.now());
+    await ctx.resolved.state.counts.refreshCounts(
+      [account],
+      ctx.resolved.now(),
+    );
   }
   return json(
     JSON.stringify({
@@ -164,7 +167,7 @@ export async function metrics(
 ): Promise<Response> {
   const { state, now } = ctx.resolved;
   const server = ctx.serverAccount();
-  await state.refreshCounts(
+  await state.counts.refreshCounts(
     new Set([
       ...state.accounts.keys(),
       ...server === undefined ? [] : [server],

@@ -28,7 +28,7 @@ export function accountQuota(
   const account = state.accounts.get(id);
   const block = account?.block;
   return quotaView({
-    used: state.countsAt(id, now).dayCount,
+    used: state.counts.at(id, now).dayCount,
     limit: learnedAt(account?.learned ?? {}, now).rpd,
     blocked: block !== undefined && block.scope === "day" && block.until > now,
     samples: state.quota.samples(id),

@@ -32,7 +32,7 @@ export function statusReport(
   const account = accountId === undefined
     ? undefined
     : state.accounts.get(accountId);
-  const counts = state.countsAt(accountId ?? "", t);
+  const counts = state.counts.at(accountId ?? "", t);
   const learned = learnedAt(account?.learned ?? {}, t);
   const block = accountId === undefined
     ? undefined
@@ -151,7 +151,7 @@ export function stateGauges(state: RoutingState, now: number): GaugeSample[] {
   let dayCount = 0;
   for (const [id, account] of state.accounts) {
     if (account.block && account.block.until > now) blocked++;
-    const counts = state.countsAt(id, now);
+    const counts = state.counts.at(id, now);
     minuteCount += counts.minuteCount;
     dayCount += counts.dayCount;
   }

@@ -104,7 +104,11 @@ export class Admission {
           await this.#wait(held.until - t, watched, attempts, account);
           continue;
         }
-        const slot = await state.takeSlot(account, this.limits(account), t);
+        const slot = await state.counts.takeSlot(
+          account,
+          this.limits(account),
+          t,
+        );
         if (slot.ok) return;
         if (slot.retryAt > deadline) {
           throw accountLimited(

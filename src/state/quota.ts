@@ -30,7 +30,7 @@ export async function applyKeyReport(
   const account = state.account(id);
   const reset = nextUtcMidnight(now);
   account.learned = { ...account.learned, rpd: daily.limit, rpdUntil: reset };
-  const counts = await state.applyKeyUsed(id, daily.used, now);
+  const counts = await state.counts.applyKeyUsed(id, daily.used, now);
   state.quota.sample(id, counts.dayCount, now);
   const held = account.block && account.block.until > now
     ? account.block

@@ -9,16 +9,8 @@
  */
 import {
   type AccountBlock,
-  type AccountLimits,
-  addCounts,
-  admit,
-  currentCounts,
   mergeBlock,
   mergeLearned,
-  oneMore,
-  type SlotRefusal,
-  type WindowCounts,
-  withKeyUsed,
 } from "../core/account_limit.ts";
 import {
   accountOf,
@@ -27,6 +19,7 @@ import {
   pruneAccounts,
 } from "./accounts.ts";
 import { Catalog, type CatalogSnapshot } from "./catalog.ts";
+import { AccountCounts } from "./account_counts.ts";
 import { KeyedFifo } from "./fifo.ts";
 import { unrefTimer } from "../runtime.ts";
 import { type CooldownEntry, mergeCooldown } from "../core/cooldown.ts";
@@ -81,13 +74,13 @@ export class RoutingState {
   accounts: Map<string, AccountState> = new Map();
   /** Each account's `/key` reports and day-count samples. */
   readonly quota: QuotaBook;
+  /** The accounts' attempt counts. */
+  readonly counts: AccountCounts;
   /** The KV store the state is persisted in, if any (client counts and the response cache use it too). */
   readonly kv: KvLike | undefined;
   readonly #store: KvStateStore | undefined;
   readonly #syncIntervalMs: number;
   readonly #dirtyHealth = new Set<string>();
-  /** Attempts counted in memory while the store could not be reached, by account. */
-  readonly #unsynced = new Map<string, WindowCounts>();
   readonly #pending = new Set<Promise<unknown>>();
   #loaded: Promise<void> | undefined;
   #ready = false;
@@ -107,6 +100,14 @@ export class RoutingState {
     this.#store = options.kv ? new KvStateStore(options.kv) : undefined;
     this.kv = options.kv;
     this.quota = new QuotaBook(options.kv);
+    const store = this.#store;
+    this.counts = new AccountCounts({
+      store,
+      quota: this.quota,
+      account: (id) => this.account(id),
+      known: (id) => this.accounts.get(id),
+      warn: (message) => this.#warn(message),
+    });
     this.#syncIntervalMs = options.syncIntervalMs ?? 500;
   }
 
@@ -227,7 +228,7 @@ export class RoutingState {
     this.#syncing = true;
     const work = (async () => {
       await this.#flushHealth();
-      await this.#flushUnsynced(undefined, this.#now());
+      await this.counts.flushUnsynced(undefined, this.#now());
       const generation = this.#generation;
       const rev = await this.#store!.rev();
       if (rev === this.#rev) return;
@@ -358,59 +359,6 @@ export class RoutingState {
     });
   }
 
-  /** Counts one upstream attempt of an account against the limits, or says when there will be room. */
-  async takeSlot(
-    id: string,
-    limits: AccountLimits,
-    now: number,
-  ): Promise<{ ok: true } | SlotRefusal> {
-    const account = this.account(id);
-    if (this.#store) {
-      try {
-        await this.#flushUnsynced(id, now);
-        const result = await this.#store.takeSlot(id, limits, now);
-        if (result.ok) {
-          account.counts = result.counts;
-          this.quota.sample(id, result.counts.dayCount, now);
-        }
-        return result;
-      } catch (err) {
-        // KV unreachable: keep routing, counting in memory only (and add
-        // these attempts to the store's counts once it answers again; a
-        // commit whose reply was lost is then counted twice, erring on the
-        // side of the quota).
-        this.#warn(`KV limiter unavailable, counting locally: ${err}`);
-      }
-    }
-    const result = admit(account.counts, limits, now);
-    if (result.ok) {
-      account.counts = result.next;
-      this.quota.sample(id, result.next.dayCount, now);
-      if (this.#store) {
-        this.#unsynced.set(id, oneMore(this.#unsynced.get(id), now));
-      }
-    }
-    return result;
-  }
-
-  /**
-   * Adds the attempts counted in memory while the store was out to the
-   * store's counts (of one account, or of all), so that every instance
-   * counts them: before the account's next slot, on each sync tick, and on
-   * close. Throws when the store cannot be written (they stay pending).
-   */
-  async #flushUnsynced(id: string | undefined, now: number): Promise<void> {
-    const store = this.#store;
-    if (!store || this.#unsynced.size === 0) return;
-    for (const [account, extra] of this.#unsynced) {
-      if (id !== undefined && account !== id) continue;
-      const stored = await store.addToCounts(account, extra, now);
-      this.#unsynced.delete(account);
-      const mine = this.accounts.get(account);
-      if (mine) mine.counts = stored;
-    }
-  }
-
   /**
    * Runs `fn` after every earlier queued call of the same account has
    * finished (FIFO admission per account: one account's wait never holds up
@@ -423,74 +371,6 @@ export class RoutingState {
   /** Calls waiting in {@link enqueue}. */
   get waiting(): number {
     return this.#queue.waiting;
-  }
-
-  /**
-   * Takes the accounts' counts from the store, where every instance counts:
-   * an instance that sent nothing lately still reports what the others
-   * spent. For the reports (status, health, metrics), not the hot path,
-   * which reads the store only when it counts. Without a store, or when it
-   * cannot be read, the counts stay this instance's.
-   */
-  async refreshCounts(ids: Iterable<string>, now: number): Promise<void> {
-    const store = this.#store;
-    if (!store) return;
-    await Promise.all([...ids].map(async (id) => {
-      const stored = await store.readCounts(id).catch(() => undefined);
-      if (stored === undefined) return;
-      const mine = currentCounts(this.accounts.get(id)?.counts, now);
-      const theirs = currentCounts(stored, now);
-      if (lowered(mine, theirs)) {
-        // Another instance applied a /key report that showed the count
-        // this one holds stale.
-        const counts = addCounts(theirs, this.#unsynced.get(id), now);
-        this.account(id).counts = counts;
-        this.quota.sample(id, counts.dayCount, now);
-        return;
-      }
-      if (
-        theirs.dayCount <= mine.dayCount &&
-        theirs.minuteCount <= mine.minuteCount
-      ) return;
-      this.account(id).counts = {
-        ...theirs,
-        minuteCount: Math.max(mine.minuteCount, theirs.minuteCount),
-        dayCount: Math.max(mine.dayCount, theirs.dayCount),
-      };
-      this.quota.sample(id, Math.max(mine.dayCount, theirs.dayCount), now);
-    }));
-  }
-
-  /**
-   * Applies a `GET /key` count of the day to an account's counts
-   * ({@link withKeyUsed}: raised to it, or lowered when an earlier report of
-   * the day was stale): atomically in the store, so that every instance
-   * counts from it, and in memory. Without a store, or when it cannot be
-   * written, in memory only. Returns the account's counts at `now`.
-   */
-  async applyKeyUsed(
-    id: string,
-    used: number,
-    now: number,
-  ): Promise<WindowCounts> {
-    const account = this.account(id);
-    if (this.#store) {
-      try {
-        const stored = await this.#store.applyKeyUsed(id, used, now);
-        // With the attempts counted here that the store has yet to take.
-        account.counts = addCounts(stored, this.#unsynced.get(id), now);
-        return currentCounts(account.counts, now);
-      } catch (err) {
-        this.#warn(`KV unavailable, applying /key's count locally: ${err}`);
-      }
-    }
-    account.counts = withKeyUsed(account.counts, used, now);
-    return currentCounts(account.counts, now);
-  }
-
-  /** An account's attempt counts at `now`, for the status page. */
-  countsAt(id: string, now: number): WindowCounts {
-    return currentCounts(this.accounts.get(id)?.counts, now);
   }
 
   /**
@@ -540,14 +420,8 @@ export class RoutingState {
     await this.#flushHealth().catch((err) =>
       this.#warn(`Could not save model health in KV: ${err}`)
     );
-    await this.#flushUnsynced(undefined, this.#now()).catch((err) =>
+    await this.counts.flushUnsynced(undefined, this.#now()).catch((err) =>
       this.#warn(`Could not add the attempts counted locally to KV: ${err}`)
     );
   }
-}
-
-/** Whether the stored counts of the day were lowered by a `/key` report since `mine` was read. */
-function lowered(mine: WindowCounts, theirs: WindowCounts): boolean {
-  return mine.keyUsed !== undefined && theirs.keyUsed !== undefined &&
-    theirs.keyUsed < mine.keyUsed;
 }
