@@ -210,6 +210,36 @@ Deno.test("parseMessagesRequest() requires a non-empty messages array", () => {
   assert.equal(rejection({ max_tokens: 1, messages: "hi" }).param, "messages");
 });
 
+Deno.test("parseMessagesRequest() rejects a message without content, as Anthropic does, except a final assistant prefill", () => {
+  for (const content of [[], ""]) {
+    assert.deepEqual(
+      rejection({
+        max_tokens: 1,
+        messages: [
+          { role: "user", content: "hi" },
+          { role: "assistant", content: "Hello" },
+          { role: "user", content },
+        ],
+      }),
+      {
+        message:
+          "messages.2.content: all messages must have non-empty content except for the optional final assistant message",
+        param: "messages.2.content",
+      },
+    );
+  }
+  assert.ok(
+    parseMessagesRequest({
+      max_tokens: 1,
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: [] },
+      ],
+    }).ok,
+    "a final empty assistant message is allowed",
+  );
+});
+
 Deno.test("parseMessagesRequest() accepts only the user, assistant and system roles", () => {
   const bad = rejection({
     max_tokens: 1,

@@ -43,8 +43,9 @@ export type ParseMessagesResult =
 
 /**
  * Validates a Messages request body. A missing `max_tokens` gives Anthropic's
- * own message, `max_tokens: Field required`; a `tool_choice` naming a tool
- * that `tools` does not define is rejected too.
+ * own message, `max_tokens: Field required`; a message without content (but
+ * a final assistant one) and a `tool_choice` naming a tool that `tools` does
+ * not define are rejected too.
  *
  * @example
  * ```ts
@@ -59,7 +60,7 @@ export function parseMessagesRequest(body: unknown): ParseMessagesResult {
   }
   const result = messagesRequestSchema.safeParse(body);
   if (result.success) {
-    return unknownToolChoice(result.data) ?? {
+    return emptyMessage(result.data) ?? unknownToolChoice(result.data) ?? {
       ok: true,
       request: result.data,
     };
@@ -79,6 +80,28 @@ export function parseMessagesRequest(body: unknown): ParseMessagesResult {
   return param
     ? { ok: false, message: `${param}: ${issue.message}`, param }
     : { ok: false, message: issue.message };
+}
+
+/**
+ * The rejection of a message without content, as Anthropic's API answers it:
+ * every message needs some, except a final assistant message (a prefill).
+ * Sent on, it would cost an attempt that no model can answer.
+ */
+function emptyMessage(
+  request: MessagesRequest,
+): ParseMessagesResult | undefined {
+  const last = request.messages.length - 1;
+  const index = request.messages.findIndex(({ role, content }, i) =>
+    content.length === 0 && !(i === last && role === "assistant")
+  );
+  if (index < 0) return undefined;
+  const param = `messages.${index}.content`;
+  return {
+    ok: false,
+    message:
+      `${param}: all messages must have non-empty content except for the optional final assistant message`,
+    param,
+  };
 }
 
 /** The rejection of a `tool_choice` that names a tool `tools` does not define. */
