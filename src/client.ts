@@ -316,7 +316,7 @@ export class FreeRouterClient implements AsyncDisposable {
     this.#closed = true;
     for (const controller of this.#open) controller.abort();
     // No one else waits for a catalog fetch of a state only this client has.
-    if (this.#options.ownsState) this.#router.close();
+    if (this.#options.ownsState) this.#router.close(true);
     await Promise.all(this.#chats);
     if (this.#options.ownsState) await this.#options.state.close();
     else await this.#options.state.settle();

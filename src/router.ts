@@ -56,7 +56,7 @@ export class Router {
   /** Which model answered which conversation (in memory, bounded). */
   readonly #affinity = new Affinity();
   /** Aborts the catalog fetch under way when the router closes. */
-  readonly #closing = new AbortController();
+  #closing = new AbortController();
 
   /** Creates a router over resolved options. */
   constructor(options: ResolvedRouterOptions) {
@@ -123,11 +123,14 @@ export class Router {
   }
 
   /**
-   * Aborts a catalog fetch under way (its waiters get `no_free_models`), for
-   * the owner of the state when it closes: no request waits for it then.
+   * Aborts the catalog fetch under way (its waiters get `no_free_models`),
+   * for the owner of the state when it closes: no request waits for it then.
+   * `final` (a closed client) aborts every later fetch too; otherwise a
+   * later request fetches again (a handler still used after `close()`).
    */
-  close(): void {
+  close(final = false): void {
     this.#closing.abort(new Error("The router is closed"));
+    if (!final) this.#closing = new AbortController();
   }
 
   /**

@@ -11,7 +11,7 @@ import { CHECK_NOT_ANSWERED } from "../src/server/cli_commands.ts";
 import { loadClientKeys } from "../src/server/client_keys_file.ts";
 import { ConfigError } from "../src/server/config.ts";
 import { withoutCredentials } from "../src/core/secrets.ts";
-import { failedRequestError } from "../src/upstream/get_text.ts";
+import { failedRequestError, getText } from "../src/upstream/get_text.ts";
 import { denoProcess, MAIN, runScript, startMain } from "./_deno_process.ts";
 import { within } from "./_async.ts";
 import { captureIo } from "./_harness.ts";
@@ -261,6 +261,24 @@ Deno.test("run() models says the catalog did not answer in time, not that a sign
   const said = models.err.join("\n");
   assert.match(said, /GET \/models: no answer within 1 s/);
   assert.doesNotMatch(said, /signal has been aborted/);
+});
+
+Deno.test("getText() with a signal that has already aborted sends no request and rejects with its reason", async () => {
+  await using fake = startFakeOpenRouter();
+  const closed = new AbortController();
+  const reason = new Error("The router is closed");
+  closed.abort(reason);
+  await assert.rejects(
+    () =>
+      getText(
+        { baseUrl: fake.baseUrl, fetch, requestTimeoutMs: 600_000 },
+        "/models",
+        KEY,
+        closed.signal,
+      ),
+    (err: Error) => err.message === reason.message,
+  );
+  assert.equal(fake.modelsRequests().length, 0);
 });
 
 Deno.test("freerouter models and check (the start command) name the base URL when OpenRouter is unreachable", async () => {

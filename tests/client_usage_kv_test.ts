@@ -103,3 +103,21 @@ Deno.test("ClientUsage.usage(): requests counted while KV was down reach the sto
   assert.equal(value.dayCount, 2);
   assert.equal(value.last, now);
 });
+
+Deno.test("ClientUsage: requests counted while KV was down are added once, however many requests arrive together when it is back", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = flaky(kv);
+  const a = new ClientUsage(store, () => {});
+  const now = Date.parse("2026-11-24T12:00:00Z");
+  store.down = true;
+  await a.take("alice", {}, now);
+  await a.take("alice", {}, now);
+  store.down = false;
+  await Promise.all(
+    ["bob", "carol", "dave"].map((name) => a.take(name, {}, now + 1)),
+  );
+  const stored = (await kv.get(clientCountsKey("alice"))).value as {
+    dayCount: number;
+  };
+  assert.equal(stored.dayCount, 2);
+});

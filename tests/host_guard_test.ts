@@ -14,7 +14,7 @@ async function withHost(
   host: string,
   path: string,
   extra = "",
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; head: string; body: string }> {
   const { hostname, port } = new URL(url);
   const conn = await Deno.connect({ hostname, port: Number(port) });
   await conn.write(
@@ -24,7 +24,8 @@ async function withHost(
   );
   const text = await new Response(conn.readable).text();
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
-  return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  const end = text.indexOf("\r\n\r\n");
+  return { status, head: text.slice(0, end), body: text.slice(end + 4) };
 }
 
 Deno.test("isLoopbackHost() takes localhost, *.localhost, 127.0.0.0/8 and [::1], with or without a port, and nothing else", () => {
@@ -76,6 +77,11 @@ Deno.test("deno task start on loopback refuses a request whose Host names anothe
     );
     assert.equal(anthropic.status, 403);
     assert.equal(JSON.parse(anthropic.body).error.type, "permission_error");
+    // As every answer, with its request id (where Anthropic's SDK reads it too).
+    const id = /^request-id: (\S+)/im.exec(anthropic.head)?.[1];
+    assert.match(id ?? "", /./, anthropic.head);
+    assert.equal(JSON.parse(anthropic.body).request_id, id);
+    assert.match(anthropic.head, new RegExp(`^x-request-id: ${id}`, "im"));
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
       const served = await withHost(main.url, host, "/health");
       assert.equal(served.status, 200, `${host}: ${served.body}`);

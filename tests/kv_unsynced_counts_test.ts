@@ -102,3 +102,25 @@ Deno.test("addCounts(): what the extra counted in a window that is over adds not
   assert.deepEqual(addCounts(base, at(NOW - 86_400_000, 2), NOW), base);
   assert.deepEqual(addCounts(undefined, undefined, NOW), at(NOW, 0));
 });
+
+Deno.test("AccountCounts: attempts counted while the store was down are added once when a sync tick and a slot flush them together", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = flaky(kv);
+  const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
+  try {
+    await state.load(() => NOW, () => {});
+    store.down = true;
+    for (let i = 0; i < 3; i++) await state.counts.takeSlot(ID, LIMITS, NOW);
+    store.down = false;
+    await Promise.all([
+      state.syncNow(),
+      state.counts.takeSlot(ID, LIMITS, NOW + 1),
+    ]);
+    const stored = (await kv.get(accountCounts(ID))).value as {
+      dayCount: number;
+    };
+    assert.equal(stored.dayCount, 4, "three counted locally, one slot");
+  } finally {
+    await state.close();
+  }
+});

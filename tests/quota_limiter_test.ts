@@ -301,6 +301,15 @@ Deno.test("createHandler() lets a client that leaves while queued take no limite
   assert.equal(r.fake.chatRequests().length, 1);
 });
 
+/** A sleep that never ends by itself: it rejects when `signal` aborts. */
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((_, reject) => {
+    signal?.addEventListener("abort", () => reject(signal.reason), {
+      once: true,
+    });
+  });
+}
+
 Deno.test("createHandler() refuses a request waiting for the next minute as soon as another attempt learns the day's cap", async () => {
   const clock = manualClock();
   const release = Promise.withResolvers<void>();
@@ -316,11 +325,7 @@ Deno.test("createHandler() refuses a request waiting for the next minute as soon
     sleep: (ms, signal) => {
       sleeps.push(ms);
       asleep.resolve();
-      return new Promise((_, reject) => {
-        signal?.addEventListener("abort", () => reject(signal.reason), {
-          once: true,
-        });
-      });
+      return untilAborted(signal);
     },
   });
   r.fake.script(A, { ...dailyCap(), gate: () => release.promise });
@@ -367,11 +372,7 @@ Deno.test("createHandler() refuses a request waiting for the next minute once an
       // Ends only when its signal aborts (see the test above).
       sleep: (_ms, signal) => {
         asleep.resolve();
-        return new Promise((_, reject) => {
-          signal?.addEventListener("abort", () => reject(signal.reason), {
-            once: true,
-          });
-        });
+        return untilAborted(signal);
       },
     });
     one.fake.script(A, ok(A), dailyCap());

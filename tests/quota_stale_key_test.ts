@@ -41,6 +41,12 @@ Deno.test("withKeyUsed(): /key raises the day's count, a later lower report sets
     withKeyUsed(oneMore(higher, t + 300_000), 9, t + 360_000).dayCount,
     10,
   );
+  // A report answered before the last one applied (another instance applied
+  // a later one first) changes nothing.
+  const later = withKeyUsed(c, 60, t + 600_000);
+  assert.equal(later.dayCount, 60);
+  const older = withKeyUsed(later, 55, t + 300_000);
+  assert.deepEqual([older.dayCount, older.keyUsed], [60, 60]);
   // The next day starts without the reports of this one.
   const tomorrow = currentCounts(higher, Date.parse("2026-11-26T00:00:01Z"));
   assert.equal(tomorrow.dayCount, 0);

@@ -205,18 +205,22 @@ Deno.test("a stream whose opening tool call ends with arguments that do not pars
   assert.ok(events.every((e) => !e.includes('"ls')), "nothing of A was sent");
 });
 
+/** A stream from A of two parallel tool calls: `{}`, then the second's argument pieces. */
+function parallelCalls(second: string[]) {
+  return streamStep([
+    chunk(A, { role: "assistant", content: "" }, null, m),
+    chunk(A, toolDelta(0, "{}", "read"), null, m),
+    ...second.map((args, i) =>
+      chunk(A, toolDelta(1, args, i === 0 ? "read" : undefined), null, m)
+    ),
+    chunk(A, { content: "" }, "tool_calls", m),
+    DONE,
+  ]);
+}
+
 Deno.test("a stream whose later parallel tool call never parses ends with an invalid_tool_call error event, not [DONE] (the first call committed it)", async () => {
   await using r = rig();
-  r.fake.script(
-    A,
-    streamStep([
-      chunk(A, { role: "assistant", content: "" }, null, m),
-      chunk(A, toolDelta(0, "{}", "read"), null, m),
-      chunk(A, toolDelta(1, '{"path": ', "read"), null, m),
-      chunk(A, { content: "" }, "tool_calls", m),
-      DONE,
-    ]),
-  );
+  r.fake.script(A, parallelCalls(['{"path": ']));
   const { res, events } = await streamed(r);
   assert.equal(res.headers.get("x-freerouter-model"), A);
   assert.ok(!events.includes("[DONE]"), "not ended as a whole answer");
@@ -225,19 +229,55 @@ Deno.test("a stream whose later parallel tool call never parses ends with an inv
 
 Deno.test("a stream of parallel tool calls that all parse ends with [DONE]", async () => {
   await using r = rig();
+  r.fake.script(A, parallelCalls(['{"path": ', '"a.txt"}']));
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(events.at(-1), "[DONE]");
+});
+
+Deno.test("a stream with n = 2 whose choices each call a tool (their calls share index 0) ends with [DONE]", async () => {
+  await using r = rig();
+  const event = (choices: unknown[]) =>
+    `data: ${
+      JSON.stringify({
+        id: "gen-n2",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: A,
+        choices,
+      })
+    }\n\n`;
+  const call = (choice: number, args: string, id?: string) => ({
+    index: choice,
+    delta: {
+      tool_calls: [{
+        index: 0,
+        ...(id ? { id, type: "function" } : {}),
+        function: id ? { name: "read", arguments: args } : { arguments: args },
+      }],
+    },
+    finish_reason: null,
+  });
   r.fake.script(
     A,
     streamStep([
-      chunk(A, { role: "assistant", content: "" }, null, m),
-      chunk(A, toolDelta(0, "{}", "read"), null, m),
-      chunk(A, toolDelta(1, '{"path": ', "read"), null, m),
-      chunk(A, toolDelta(1, '"a.txt"}'), null, m),
-      chunk(A, { content: "" }, "tool_calls", m),
+      event([
+        { index: 0, delta: { content: "Sure." }, finish_reason: null },
+        { index: 1, delta: { content: "Ok." }, finish_reason: null },
+      ]),
+      event([call(0, "", "call_a"), call(1, "", "call_b")]),
+      event([call(0, '{"p":1}')]),
+      event([call(1, '{"p":2}')]),
+      event([0, 1].map((index) => ({
+        index,
+        delta: {},
+        finish_reason: "tool_calls",
+      }))),
       DONE,
     ]),
   );
-  const { res, events } = await streamed(r);
-  assert.equal(res.headers.get("x-freerouter-model"), A);
+  const res = await r.chat(hello(A, { stream: true, n: 2 }));
+  const events = sseEvents((await readBody(res)).text);
   assert.equal(events.at(-1), "[DONE]");
 });
 

@@ -59,6 +59,18 @@ async function readUntil(conn: Deno.TcpConn, end: RegExp): Promise<string> {
   return text;
 }
 
+/** POSTs one small chat completion. */
+function chatOnce(url: string): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "auto",
+      messages: [{ role: "user", content: "hi" }],
+    }),
+  });
+}
+
 Deno.test("deno task start: a client that closes the connection while sending its body is answered 503 body_unreadable, not logged as an internal error", async () => {
   await using fake = startFakeOpenRouter();
   const main = await startMain(env(fake.baseUrl));
@@ -109,14 +121,7 @@ Deno.test("deno task start: LOG_LEVEL=debug logs each upstream attempt; LOG_LEVE
   });
   const debug = await startMain(env(fake.baseUrl, { LOG_LEVEL: "debug" }));
   try {
-    const res = await fetch(`${debug.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "auto",
-        messages: [{ role: "user", content: "hi" }],
-      }),
-    });
+    const res = await chatOnce(debug.url);
     assert.equal(res.headers.get("x-freerouter-model"), B);
     await res.body?.cancel();
     await within(
@@ -137,14 +142,7 @@ Deno.test("deno task start: LOG_LEVEL=debug logs each upstream attempt; LOG_LEVE
   }
   // startMain() waits for the listening line: at LOG_LEVEL=error too.
   const quiet = await startMain(env(fake.baseUrl, { LOG_LEVEL: "error" }));
-  const res = await fetch(`${quiet.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model: "auto",
-      messages: [{ role: "user", content: "hi" }],
-    }),
-  });
+  const res = await chatOnce(quiet.url);
   await res.body?.cancel();
   assert.equal((await quiet.stop()).code, 0);
   assert.doesNotMatch(quiet.stderr(), / INFO request /);

@@ -39,6 +39,8 @@ export interface WindowCounts {
   dayCount: number;
   /** The day's last `GET /key` count applied, if any. */
   keyUsed?: number;
+  /** Epoch ms of that report (a report older than it is not applied). */
+  keyAt?: number;
   /** How much of `dayCount` only `/key` reported (not freerouter's attempts); 0 when absent. */
   keyExtra?: number;
 }
@@ -102,6 +104,7 @@ export function currentCounts(
   if (counts?.day === day && counts.keyUsed !== undefined) {
     current.keyUsed = counts.keyUsed;
     current.keyExtra = counts.keyExtra ?? 0;
+    if (counts.keyAt !== undefined) current.keyAt = counts.keyAt;
   }
   return current;
 }
@@ -112,7 +115,9 @@ export function currentCounts(
  * clients of the key sent) and never falls below freerouter's own attempts.
  * A report below the last one applied today shows that one was stale (a read
  * answered across the reset, or counters that lag across it): the count then
- * falls back to the new report, or to freerouter's attempts when more.
+ * falls back to the new report, or to freerouter's attempts when more. A
+ * report read before the last one applied (`now`, when it was answered, is
+ * earlier: another instance applied a later one first) changes nothing.
  */
 export function withKeyUsed(
   counts: WindowCounts | undefined,
@@ -120,12 +125,20 @@ export function withKeyUsed(
   now: number,
 ): WindowCounts {
   const c = currentCounts(counts, now);
+  // Another instance applied a later report first: this one says less.
+  if (c.keyAt !== undefined && now < c.keyAt) return c;
   const attempts = c.dayCount - (c.keyExtra ?? 0);
   const stale = c.keyUsed !== undefined && used < c.keyUsed;
   const dayCount = stale
     ? Math.max(attempts, used)
     : Math.max(c.dayCount, used);
-  return { ...c, dayCount, keyUsed: used, keyExtra: dayCount - attempts };
+  return {
+    ...c,
+    dayCount,
+    keyUsed: used,
+    keyExtra: dayCount - attempts,
+    keyAt: now,
+  };
 }
 
 /**

@@ -229,8 +229,11 @@ export class AnswerOpening {
  * calls count as usable (the same bound as holding).
  */
 export class ForwardedToolCalls {
-  readonly #args = new Map<number, string>();
-  readonly #keys = new ToolCallKeys();
+  /** Each call's arguments so far, by choice and call (see {@link ToolCallKeys}). */
+  readonly #choices = new Map<
+    number,
+    { keys: ToolCallKeys; args: Map<number, string> }
+  >();
   #bytes = 0;
 
   /** Notes the tool call deltas of one forwarded chunk. */
@@ -240,12 +243,20 @@ export class ForwardedToolCalls {
       const calls = (choice?.delta as { tool_calls?: unknown } | undefined)
         ?.tool_calls;
       if (!Array.isArray(calls)) continue;
+      const index = typeof choice.index === "number" ? choice.index : 0;
+      let known = this.#choices.get(index);
+      if (known === undefined) {
+        this.#choices.set(
+          index,
+          known = { keys: new ToolCallKeys(), args: new Map() },
+        );
+      }
       for (const call of calls as ToolCallDelta[]) {
-        const key = this.#keys.ofDelta(call);
+        const key = known.keys.ofDelta(call);
         const raw = call?.function?.arguments;
         const piece = typeof raw === "string" ? raw : "";
         this.#bytes += piece.length;
-        this.#args.set(key, (this.#args.get(key) ?? "") + piece);
+        known.args.set(key, (known.args.get(key) ?? "") + piece);
       }
     }
   }
@@ -253,8 +264,10 @@ export class ForwardedToolCalls {
   /** Whether every call's arguments parse (or too many were forwarded to tell). */
   usable(): boolean {
     if (this.#bytes > MAX_HELD_BYTES) return true;
-    for (const args of this.#args.values()) {
-      if (!argumentsParse(args)) return false;
+    for (const { args } of this.#choices.values()) {
+      for (const text of args.values()) {
+        if (!argumentsParse(text)) return false;
+      }
     }
     return true;
   }

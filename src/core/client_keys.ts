@@ -50,11 +50,17 @@ export interface ClientKey {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /**
- * What a client key must be: a header carries it, so printable ASCII
+ * What a key freerouter's clients send must be (a client key, and
+ * `FREEROUTER_API_KEY`): a header carries it, so printable ASCII
  * ({@link isWellFormedKey}); a key no HTTP client can send would never match.
  */
-const KEY_RULE =
+export const KEY_RULE =
   "must be at least 8 printable ASCII characters, without spaces or quotes";
+
+/** Whether `key` follows {@link KEY_RULE}. */
+export function isAccessKey(key: string): boolean {
+  return key.length >= 8 && isWellFormedKey(key);
+}
 
 const limit = z.number({ error: "must be a number" }).int(
   "must be a whole number",
@@ -66,7 +72,7 @@ const entrySchema = z.strictObject({
       "must be 1–64 letters, digits or ._@- (starting with a letter or digit)",
   }),
   key: z.string({ error: "is required (a string)" }).refine(
-    (k) => k.length >= 8 && isWellFormedKey(k),
+    (k) => isAccessKey(k),
     { error: KEY_RULE },
   ),
   requests_per_day: limit.optional(),
@@ -162,7 +168,7 @@ export function clientKeysProblem(
       };
     }
     if (
-      typeof c.key !== "string" || c.key.length < 8 || !isWellFormedKey(c.key)
+      typeof c.key !== "string" || !isAccessKey(c.key)
     ) {
       return { entry, problem: `key ${KEY_RULE}` };
     }

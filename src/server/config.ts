@@ -8,6 +8,7 @@ import { z } from "zod";
 import { DEFAULT_BASE_URL } from "../options.ts";
 import { parseAliases } from "../core/aliases.ts";
 import { isWellFormedKey } from "../core/secrets.ts";
+import { isAccessKey, KEY_RULE } from "../core/client_keys.ts";
 import {
   type NumericSetting,
   settingProblem,
@@ -156,11 +157,8 @@ const envSchema = z.object({
     ".freerouter/kv.sqlite",
   ),
   FREEROUTER_API_KEY: optionalSecret.refine(
-    (v) => v === undefined || (v.length >= 8 && isWellFormedKey(v)),
-    {
-      error:
-        "must be at least 8 printable ASCII characters, without spaces or quotes",
-    },
+    (v) => v === undefined || isAccessKey(v),
+    { error: KEY_RULE },
   ),
   DENO_KV_ACCESS_TOKEN: optionalSecret,
   FREEROUTER_RPM: setting(SETTINGS.rpm),

@@ -14,6 +14,7 @@
  */
 import { isLoopback } from "./config.ts";
 import { errorResponse } from "../errors.ts";
+import { requestIdOf } from "../ops/request_log.ts";
 import { inFrontShape, sharedRouteFront } from "../http/front_errors.ts";
 import type { Logger } from "../options.ts";
 
@@ -60,10 +61,7 @@ export function loopbackOnly(
       `This freerouter listens on loopback and answers requests for localhost, not for ${
         JSON.stringify(host.slice(0, 100))
       } (a page that points its own name at 127.0.0.1 is refused; with FREEROUTER_API_KEY set, any name is served)`;
-    return inFrontShape(
-      errorResponse({ status: 403, message, code: "host_not_allowed" }),
-      sharedRouteFront(req),
-    );
+    return forbidden(req, message, "host_not_allowed");
   };
 }
 
@@ -85,9 +83,21 @@ export function openServerOrigins(
     const message = `Requests from the page at ${
       JSON.stringify(origin.slice(0, 100))
     } are not allowed: this freerouter has no key, so only the origins FREEROUTER_CORS_ORIGINS lists may call it from a browser`;
-    return inFrontShape(
-      errorResponse({ status: 403, message, code: "origin_not_allowed" }),
-      sharedRouteFront(req),
-    );
+    return forbidden(req, message, "origin_not_allowed");
   };
+}
+
+/** The 403, in the front's shape, with the request's id as every answer has it. */
+function forbidden(req: Request, message: string, code: string) {
+  const id = requestIdOf(req);
+  return inFrontShape(
+    errorResponse({
+      status: 403,
+      message,
+      code,
+      headers: { "x-request-id": id },
+    }),
+    sharedRouteFront(req),
+    id,
+  );
 }

@@ -88,10 +88,21 @@ export class AccountCounts {
   async flushUnsynced(id: string | undefined, now: number): Promise<void> {
     const store = this.#host.store;
     if (!store || this.#unsynced.size === 0) return;
-    for (const [account, extra] of this.#unsynced) {
+    for (const [account, extra] of [...this.#unsynced]) {
       if (id !== undefined && account !== id) continue;
-      const stored = await store.addToCounts(account, extra, now);
+      // Taken out before the write, so that a flush running meanwhile (a
+      // sync tick, another request's slot) does not add it again.
       this.#unsynced.delete(account);
+      let stored: WindowCounts;
+      try {
+        stored = await store.addToCounts(account, extra, now);
+      } catch (err) {
+        this.#unsynced.set(
+          account,
+          addCounts(this.#unsynced.get(account), extra, now),
+        );
+        throw err;
+      }
       const mine = this.#host.known(account);
       if (mine) mine.counts = stored;
     }

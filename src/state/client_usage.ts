@@ -134,18 +134,19 @@ export class ClientUsage {
    */
   async #flush(kv: KvLike, now: number): Promise<void> {
     if (this.#unsynced.size === 0) return;
-    for (const [name, extra] of this.#unsynced) {
+    for (const [name, extra] of [...this.#unsynced]) {
+      // Taken out before the write, so that a flush running meanwhile
+      // (another request) does not add it again.
+      this.#unsynced.delete(name);
       const verdict = await this.#entriesOf(kv).count<never>(
         name,
         clientCountsKey(name),
-        (current) => ({
-          next: {
-            ...addCounts(current, extra, now),
-            last: Math.max(current?.last ?? 0, extra.last),
-          },
-        }),
-      );
-      this.#unsynced.delete(name);
+        (current) => ({ next: plus(current, extra, now) }),
+      ).catch((err) => {
+        const later = this.#unsynced.get(name);
+        this.#unsynced.set(name, later ? plus(later, extra, now) : extra);
+        throw err;
+      });
       this.#memory.set(name, (verdict as { next: ClientCounts }).next);
     }
   }
@@ -210,6 +211,18 @@ export class ClientUsage {
     }
     return out;
   }
+}
+
+/** `counts` with the requests of `extra` added (and the later last request). */
+function plus(
+  counts: ClientCounts | undefined,
+  extra: ClientCounts,
+  now: number,
+): ClientCounts {
+  return {
+    ...addCounts(counts, extra, now),
+    last: Math.max(counts?.last ?? 0, extra.last),
+  };
 }
 
 /** Seconds from `now` to `retryAt`, at least 1. */

@@ -58,8 +58,10 @@ export async function getText(
       ),
     requestTimeoutMs,
   );
-  const abort = () => controller.abort();
-  signal?.addEventListener("abort", abort, { once: true });
+  const abort = () => controller.abort(signal?.reason);
+  // A signal that has already aborted fires no event: the request never goes.
+  if (signal?.aborted) abort();
+  else signal?.addEventListener("abort", abort, { once: true });
   try {
     const headers: Record<string, string> = { accept: "application/json" };
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;

@@ -1,6 +1,8 @@
 /**
  * The Anthropic Messages front's fixes from the /v1/messages audit:
- * interleaved parallel tool calls keep every call's input when streamed, a
+ * interleaved parallel tool calls keep every call's input when streamed (a
+ * held call starts once the live one's arguments are complete, and holding
+ * is capped), a
  * `tool_choice` naming a dropped or an unknown tool, and the request id where
  * Anthropic's SDK reads it (`request-id`, `request_id`).
  */
@@ -8,10 +10,11 @@ import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages";
 import { MessagesStream } from "../../src/fronts/anthropic/stream.ts";
+import { MAX_HELD_BYTES } from "../../src/core/answers.ts";
 import { inFrontShape } from "../../src/http/front_errors.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { anthropicSdk } from "../_agent_fronts.ts";
-import { within } from "../_async.ts";
+import { deferred, within } from "../_async.ts";
 import { rig } from "../_harness.ts";
 import {
   chunk as upstreamChunk,
@@ -19,8 +22,10 @@ import {
   DONE,
   usageChunk,
 } from "../fake_openrouter/mod.ts";
+import { readRest, readUntil, streamStep } from "../_streams.ts";
 import {
   chunk,
+  names,
   parseSse,
   rejection,
   toolDelta,
@@ -89,7 +94,7 @@ Deno.test("MessagesStream keeps every call's arguments when parallel tool calls 
   assert.equal(parseSse(sse).at(-2)?.data.delta.stop_reason, "tool_use");
 });
 
-Deno.test("MessagesStream streams the first tool call live and holds the later ones until finish(), in the order they started", () => {
+Deno.test("MessagesStream streams the first tool call live, holds the later ones, and starts them in order once the live one's arguments are complete", () => {
   const stream = new MessagesStream({ id: "msg_1", model: "m" });
   let before = stream.start();
   for (
@@ -99,21 +104,21 @@ Deno.test("MessagesStream streams the first tool call live and holds the later o
       { tool_calls: [toolDelta(1, { id: "b", name: "B", args: '{"y"' })] },
       { tool_calls: [toolDelta(2, { id: "c", name: "C", args: "{}" })] },
       { tool_calls: [toolDelta(1, { args: ":2}" })] },
-      { tool_calls: [toolDelta(0, { args: "1}" })] },
     ]
   ) before += stream.push(chunk(delta));
-  before += stream.push(chunk({}, "tool_calls"));
-  // Until the end, only the text and the first call, still open.
+  // While the first call's arguments are incomplete, the others are held.
   assert.deepEqual(blocks(before), [
     "start 0 text",
     "delta 0 Hi",
     "stop 0",
     "start 1 tool_use a A",
     'delta 1 {"x":',
-    "delta 1 1}",
   ]);
-  const after = stream.finish();
-  assert.deepEqual(blocks(after), [
+  const completed = stream.push(
+    chunk({ tool_calls: [toolDelta(0, { args: "1}" })] }),
+  );
+  assert.deepEqual(blocks(completed), [
+    "delta 1 1}",
     "stop 1",
     "start 2 tool_use b B",
     'delta 2 {"y":2}',
@@ -122,7 +127,117 @@ Deno.test("MessagesStream streams the first tool call live and holds the later o
     "delta 3 {}",
     "stop 3",
   ]);
+  const after = stream.push(chunk({}, "tool_calls")) + stream.finish();
+  assert.deepEqual(blocks(after), []);
+  assertOneBlockAtATime(
+    parseSse(before + completed + after).map((e) => e.data),
+  );
+});
+
+Deno.test("MessagesStream sends the calls still held at finish() whole, in the order they started, when the live one's arguments never complete", () => {
+  const stream = new MessagesStream({ id: "msg_1", model: "m" });
+  let before = stream.start();
+  for (
+    const delta of [
+      { tool_calls: [toolDelta(0, { id: "a", name: "A", args: '{"x":' })] },
+      { tool_calls: [toolDelta(1, { id: "b", name: "B", args: '{"y"' })] },
+      { tool_calls: [toolDelta(2, { id: "c", name: "C", args: "{}" })] },
+      { tool_calls: [toolDelta(1, { args: ":2}" })] },
+      { tool_calls: [toolDelta(0, { args: "1" })] },
+    ]
+  ) before += stream.push(chunk(delta));
+  before += stream.push(chunk({}, "tool_calls"));
+  assert.deepEqual(blocks(before), [
+    "start 0 tool_use a A",
+    'delta 0 {"x":',
+    "delta 0 1",
+  ]);
+  const after = stream.finish();
+  assert.deepEqual(blocks(after), [
+    "stop 0",
+    "start 1 tool_use b B",
+    'delta 1 {"y":2}',
+    "stop 1",
+    "start 2 tool_use c C",
+    "delta 2 {}",
+    "stop 2",
+  ]);
   assertOneBlockAtATime(parseSse(before + after).map((e) => e.data));
+});
+
+Deno.test("MessagesStream streams a held call's later deltas live once it starts, and drops a delta for a call whose arguments completed", () => {
+  const stream = new MessagesStream({ id: "msg_1", model: "m" });
+  let sse = stream.start();
+  const steps: Array<[Record<string, unknown>, string[]]> = [
+    [toolDelta(0, { id: "a", name: "A", args: '{"x":' }), [
+      "start 0 tool_use a A",
+      'delta 0 {"x":',
+    ]],
+    [toolDelta(1, { id: "b", name: "B", args: '{"y":' }), []],
+    [toolDelta(0, { args: "1}" }), [
+      "delta 0 1}",
+      "stop 0",
+      "start 1 tool_use b B",
+      'delta 1 {"y":',
+    ]],
+    [toolDelta(0, { args: " " }), []],
+    [toolDelta(1, { args: "2" }), ["delta 1 2"]],
+    [toolDelta(1, { args: "}" }), ["delta 1 }", "stop 1"]],
+    [toolDelta(2, { id: "c", name: "C", args: "{}" }), [
+      "start 2 tool_use c C",
+      "delta 2 {}",
+      "stop 2",
+    ]],
+  ];
+  for (const [delta, expected] of steps) {
+    const out = stream.push(chunk({ tool_calls: [delta] }));
+    assert.deepEqual(blocks(out), expected, JSON.stringify(delta));
+    sse += out;
+  }
+  sse += stream.finish();
+  assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
+});
+
+Deno.test("MessagesStream holds no more than MAX_HELD_BYTES: past it the live call closes and the held ones start", () => {
+  const stream = new MessagesStream({ id: "msg_1", model: "m" });
+  let sse = stream.start();
+  const big = "a".repeat(MAX_HELD_BYTES);
+  /** The blocks of `out`, a long one by its start and length. */
+  const short = (out: string) =>
+    blocks(out).map((b) =>
+      b.length > 100 ? `${b.slice(0, 14)}… ${b.length}` : b
+    );
+  const steps: Array<[Record<string, unknown>, string[]]> = [
+    [toolDelta(0, { id: "a", name: "A", args: '{"x":"' }), [
+      "start 0 tool_use a A",
+      'delta 0 {"x":"',
+    ]],
+    [toolDelta(1, { id: "b", name: "B", args: '{"y":"' }), []],
+    [toolDelta(2, { id: "c", name: "C", args: "{}" }), []],
+    // Held: 6 + 2 + 1 MiB.
+    [toolDelta(1, { args: big }), [
+      "stop 0",
+      "start 1 tool_use b B",
+      `delta 1 {"y":"… ${'delta 1 {"y":"'.length + big.length}`,
+    ]],
+    // C is held again behind B, and B streams live.
+    [toolDelta(1, { args: '"}' }), [
+      'delta 1 "}',
+      "stop 1",
+      "start 2 tool_use c C",
+      "delta 2 {}",
+      "stop 2",
+    ]],
+    // A's block was closed: its later deltas are dropped.
+    [toolDelta(0, { args: '1"}' }), []],
+  ];
+  for (const [delta, expected] of steps) {
+    const out = stream.push(chunk({ tool_calls: [delta] }));
+    assert.deepEqual(short(out), expected, JSON.stringify(delta).slice(0, 80));
+    sse += out;
+  }
+  sse += stream.finish();
+  assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
 });
 
 Deno.test("MessagesStream holds a nameless tool call while text goes on, and starts it once its name arrives", () => {
@@ -216,6 +331,95 @@ Deno.test("messages.stream().finalMessage() equals messages.create() for paralle
   assert.deepEqual(streamed.content, created.content);
   assert.equal(streamed.stop_reason, created.stop_reason);
   assertOneBlockAtATime(events);
+});
+
+Deno.test("POST /v1/messages streams a second tool call live once the first one's arguments are complete, before the upstream's finish", async () => {
+  await using r = rig({ streamIdleTimeout: 3600 });
+  const secondStarted = deferred();
+  const secondDone = deferred();
+  const call = (index: number, fn: Record<string, unknown>, id?: string) => ({
+    tool_calls: [{
+      index,
+      ...(id ? { id, type: "function" } : {}),
+      function: fn,
+    }],
+  });
+  r.fake.script(
+    A,
+    streamStep([
+      upstreamChunk(A, { role: "assistant", content: "" }),
+      upstreamChunk(A, call(0, { name: "read", arguments: '{"p":' }, "c1")),
+      upstreamChunk(A, call(0, { arguments: '"a"}' })),
+      upstreamChunk(A, call(1, { name: "grep", arguments: '{"q":' }, "c2")),
+      () => secondStarted.promise,
+      upstreamChunk(A, call(1, { arguments: '"b"}' })),
+      () => secondDone.promise,
+      upstreamChunk(A, { content: "" }, "tool_calls"),
+      usageChunk(A),
+      DONE,
+    ]),
+  );
+  const schema = { type: "object", properties: {} };
+  const res = await r.request("/v1/messages", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "anthropic-version": "2023-06-01",
+    },
+    body: JSON.stringify({
+      model: A,
+      max_tokens: 256,
+      stream: true,
+      messages: [{ role: "user", content: "go" }],
+      tools: [
+        { name: "read", input_schema: schema },
+        { name: "grep", input_schema: schema },
+      ],
+    }),
+  });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  /** The whole events of `text`. */
+  const whole = (text: string) => text.slice(0, text.lastIndexOf("\n\n") + 2);
+  try {
+    // The upstream is held before the second call's last delta.
+    let text = await within(
+      readUntil(reader, '"partial_json":"{\\"q\\":"}}\n\n'),
+      "the second call's block, before the upstream's finish",
+    );
+    assert.deepEqual(blocks(whole(text)), [
+      "start 0 tool_use c1 read",
+      'delta 0 {"p":',
+      'delta 0 "a"}',
+      "stop 0",
+      "start 1 tool_use c2 grep",
+      'delta 1 {"q":',
+    ]);
+    secondStarted.resolve();
+    // Its next delta goes out live, and its block closes, still before the finish.
+    text = await within(
+      readUntil(reader, '{"type":"content_block_stop","index":1}\n\n', text),
+      "the second call's block closing, before the upstream's finish",
+    );
+    assert.deepEqual(blocks(whole(text)).slice(6), [
+      'delta 1 "b"}',
+      "stop 1",
+    ]);
+    assert.equal(names(whole(text)).includes("message_delta"), false);
+    secondDone.resolve();
+    text += (await within(readRest(reader), "the end of the stream")).text;
+    const events = parseSse(text);
+    assert.equal(
+      events.find((e) => e.event === "message_delta")?.data.delta.stop_reason,
+      "tool_use",
+    );
+    assert.equal(blocks(text).length, 8);
+    assertOneBlockAtATime(events.map((e) => e.data));
+  } finally {
+    secondStarted.resolve();
+    secondDone.resolve();
+    await reader.cancel();
+  }
 });
 
 Deno.test("toChatRequest() sends tool_choice auto when it names a server tool it drops", () => {

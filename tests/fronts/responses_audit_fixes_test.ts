@@ -59,7 +59,7 @@ const WEB_SEARCH_CALL = {
   action: { type: "search", query: "x" },
 };
 
-Deno.test("parseResponsesRequest() refuses an input whose every item is dropped, naming input", () => {
+Deno.test("parseResponsesRequest() refuses an input whose every item is dropped and no instructions, naming input", () => {
   for (
     const input of [
       [REASONING],
@@ -67,9 +67,14 @@ Deno.test("parseResponsesRequest() refuses an input whose every item is dropped,
       [REASONING, WEB_SEARCH_CALL, { type: "compaction" }],
     ]
   ) {
-    const result = rejection({ input, instructions: "Be brief." });
+    const result = rejection({ input });
     assert.equal(result.param, "input", JSON.stringify(input));
     assert.match(result.message, /^input: /);
+    // With instructions there is a message to send: the system one.
+    assert.ok(
+      parseResponsesRequest({ input, instructions: "Be brief." }).ok,
+      JSON.stringify(input),
+    );
   }
   // One translated item is enough.
   assert.ok(

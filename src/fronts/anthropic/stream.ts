@@ -7,19 +7,29 @@
  * block is closed (`content_block_stop`) when the next one starts and at the
  * end; a closed block cannot be reopened.
  *
- * Tool calls: the first one streams live, its block opening when its name
- * arrives (the call is held until then, and dropped if no name ever comes)
- * and its argument deltas following as they come. A call that starts while
- * another tool block is open is held (its id, name and arguments kept), since
- * providers may interleave the deltas of parallel calls and the open call's
- * arguments may still grow; so is every later call while one is held. Held
- * calls are sent at {@link MessagesStream.finish}, each as a whole block
- * (start, one `input_json_delta`, stop) in the order the calls started, after
- * the open block closes. A held call streams live after all if it gets a delta
- * when it is the earliest call not yet shown and no tool block is open. Text
- * and reasoning are never held: they close an open tool block, and a later
- * argument delta for that call is dropped. A new call id under an index
- * already used is a new call (some providers number every call 0). See
+ * Tool calls: one streams live, its block opening when its name arrives (the
+ * call is held until then, and dropped if no name ever comes) and its
+ * argument deltas following as they come. A call that starts while another
+ * tool block is open is held (its id, name and arguments kept), since
+ * providers may interleave the deltas of parallel calls. The live call's
+ * block closes as soon as its arguments are a complete JSON object or array
+ * (their nesting is followed piece by piece, see `JsonDepth`); then the
+ * earliest held call that has a name starts, its arguments so far in one
+ * `input_json_delta`, and streams live from there, and so on (a held call
+ * whose arguments are complete already is a whole block: start, one delta,
+ * stop). So calls that come one after the other each stream live. The
+ * calls still held at {@link MessagesStream.finish} are sent there as whole
+ * blocks, after the open block closes, in the order they started. A held call
+ * also goes live when it gets a delta while no tool
+ * block is open and no earlier held call has a name. Holding is capped: past
+ * `MAX_HELD_BYTES` of held arguments, the open block (a tool call whose
+ * arguments never complete, or text) is closed as if it were complete and
+ * the held calls start as above, each closed at once while the cap is still
+ * exceeded, so that a call which never completes cannot keep the rest in
+ * memory (calls without a name cannot start, and stay held). Text and reasoning are never held: they close an open tool block.
+ * A delta that arrives for a call whose block was closed (by text, by its
+ * arguments completing, or by the cap) is dropped. A new call id under an
+ * index already used is a new call (some providers number every call 0). See
  * `response.ts` for the stop reasons.
  *
  * @module
@@ -30,6 +40,7 @@ import { streamErrorType } from "./errors.ts";
 import { stopReasonOf, tokens, usageOf } from "./response.ts";
 import { blockDeltaFrame, frame, PING } from "./stream_frame.ts";
 import { callIdOf, ToolCallKeys } from "../../core/tool_call_keys.ts";
+import { JsonDepth, MAX_HELD_BYTES } from "../../core/answers.ts";
 
 /** Options of {@link MessagesStream}. */
 export interface MessagesStreamOptions {
@@ -57,6 +68,8 @@ interface ToolCall {
   name: string | undefined;
   /** The arguments not sent yet. */
   args: string;
+  /** The nesting of all its arguments, sent or not. */
+  depth: JsonDepth;
 }
 
 /**
@@ -95,6 +108,8 @@ export class MessagesStream {
   #live: number | undefined;
   /** The live tool call and the held ones, in the order they started. */
   #calls = new Map<number, ToolCall>();
+  /** The length of the held calls' arguments. */
+  #held = 0;
   /** The key of the tool call that started last. */
   #last: number | undefined;
   /** The keys of every tool call seen, its block closed or not. */
@@ -267,34 +282,59 @@ export class MessagesStream {
     const args = typeof delta.function?.arguments === "string"
       ? delta.function.arguments
       : "";
-    if (key === this.#live) return args ? this.#args(args) : "";
     let call = this.#calls.get(key);
     if (call === undefined) {
       if (this.#seenTools.has(key)) return ""; // its block is closed
       this.#seenTools.add(key);
       this.#last = key;
-      call = { id, name: undefined, args: "" };
+      call = { id, name: undefined, args: "", depth: new JsonDepth() };
       this.#calls.set(key, call);
+    }
+    call.depth.feed(args);
+    if (key === this.#live) {
+      const out = args ? this.#args(args) : "";
+      return call.depth.balanced ? out + this.#advance() : out;
     }
     call.id ??= id;
     call.args += args;
+    this.#held += args.length;
     if (typeof name === "string" && name) call.name ??= name;
-    return this.#mayGoLive(key, call);
+    if (this.#live !== undefined && this.#held <= MAX_HELD_BYTES) return "";
+    // No tool block open, or too much held: maybe start the held calls.
+    const first = this.#firstNamed();
+    return first !== undefined &&
+        ((first === key && this.#live === undefined) ||
+          this.#held > MAX_HELD_BYTES)
+      ? this.#advance()
+      : "";
+  }
+
+  /** The key of the earliest held call that has a name. */
+  #firstNamed(): number | undefined {
+    for (const [key, call] of this.#calls) {
+      if (key !== this.#live && call.name !== undefined) return key;
+    }
+    return undefined;
   }
 
   /**
-   * Opens the block of a held call that has its name, is the earliest call
-   * not shown yet, and has no other tool block open before it.
+   * Closes the open block, then starts the held calls that have a name, in
+   * the order they started, closing each again at once while its arguments
+   * are complete or more than `MAX_HELD_BYTES` stay held; the first other
+   * one stays open, streaming live.
    */
-  #mayGoLive(key: number, call: ToolCall): string {
-    if (
-      this.#live !== undefined || call.name === undefined ||
-      this.#calls.keys().next().value !== key
-    ) return "";
-    const out = this.#close();
-    this.#open = "tool";
-    this.#live = key;
-    return out + this.#startTool(call);
+  #advance(): string {
+    let out = this.#close();
+    for (const [key, call] of this.#calls) {
+      if (call.name === undefined) continue;
+      this.#open = "tool";
+      this.#live = key;
+      this.#held -= call.args.length;
+      out += this.#startTool(call);
+      if (!call.depth.balanced && this.#held <= MAX_HELD_BYTES) break;
+      out += this.#close();
+    }
+    return out;
   }
 
   /** The held calls that have a name, each as a whole block; the rest are dropped. */
@@ -306,6 +346,7 @@ export class MessagesStream {
         frame({ type: "content_block_stop", index: this.#index });
     }
     this.#calls.clear();
+    this.#held = 0;
     return out;
   }
 

@@ -5,11 +5,11 @@
  * cannot serve, naming the parameter: `previous_response_id`,
  * `conversation`, `item_reference` items, `prompt` (a stored prompt
  * template), `background: true`, and images or files given only by
- * `file_id`. It also refuses, before any model is tried, an `input` that
- * would translate to no message (every item of a type freerouter drops), an
- * input item of a type the Responses API does not have (see `schema.ts`),
- * and a `tool_choice` naming tools the request does not define (see
- * `tool_choice.ts`). Everything else the issue lists is accepted.
+ * `file_id`. It also refuses, before any model is tried, a request that
+ * would translate to no message (no `instructions`, and every `input` item
+ * of a type freerouter drops: see `schema.ts`) and a `tool_choice` naming
+ * tools the request does not define (see `tool_choice.ts`). Everything else
+ * the issue lists is accepted.
  *
  * Translation ({@link toChatRequest}): messages as in `input.ts`, tools as in
  * `tools.ts`, and
@@ -91,7 +91,7 @@ const STATELESS =
   "freerouter is stateless (like OpenRouter's Responses API) and stores no responses";
 
 const NOTHING_TO_SEND =
-  "input: every item is of a type freerouter does not translate (reasoning, compaction, hosted tool calls), which leaves no message to send";
+  "input: every item is of a type freerouter does not translate (reasoning, compaction, hosted tool calls, or a type it does not know), and there are no instructions, which leaves no message to send";
 
 /**
  * Validates a Responses request body; see the module doc for what is
@@ -155,12 +155,16 @@ export function parseResponsesRequest(body: unknown): ParseResponsesResult {
     return { ok: false, param: "input", message: "input: Field required" };
   }
   if (
-    Array.isArray(request.input) &&
+    !request.instructions && Array.isArray(request.input) &&
     request.input.every((item) => item.type === "dropped")
   ) {
     return { ok: false, param: "input", message: NOTHING_TO_SEND };
   }
-  const issue = checkToolChoice(request, toChatTools(request).names);
+  // The tools are translated again by toChatRequest: only a choice to check
+  // costs this one.
+  const issue = request.tool_choice == null
+    ? undefined
+    : checkToolChoice(request, toChatTools(request).names);
   return issue ? { ok: false, ...issue } : { ok: true, request };
 }
 

@@ -7,12 +7,15 @@
  *
  * Function calls stream `response.function_call_arguments.delta` as the
  * arguments come, and the deltas add up to the arguments of
- * `response.function_call_arguments.done`: blank arguments are held back,
- * and a call that ends without any (so with `{}`, see `finishedArguments`)
- * gets one delta of `{}`. Custom tool calls cannot stream: the upstream
- * streams JSON arguments `{"input": …}`, so the input is sent when the call
- * ends, as one `response.custom_tool_call_input.delta` (when not empty) and
- * `response.custom_tool_call_input.done`.
+ * `response.function_call_arguments.done`: blank arguments are held back
+ * (whitespace before the first other character goes out with it), and a
+ * call that ends without any (so with `{}`, see `finishedArguments`) gets
+ * one delta of `{}`. Every other piece goes out as it came, so the work per
+ * delta does not grow with the arguments so far (a 400 KB `write_file` call
+ * comes in some 20,000 deltas). Custom tool calls cannot stream: the
+ * upstream streams JSON arguments `{"input": …}`, so the input is sent when
+ * the call ends, as one `response.custom_tool_call_input.delta` (when not
+ * empty) and `response.custom_tool_call_input.done`.
  *
  * @module
  */
@@ -29,9 +32,12 @@ interface Call {
   index: number;
   callId: string;
   chatName: string;
+  /** The arguments so far, for the item and `.done`. */
   args: string;
-  /** How much of `args` went out in argument deltas. */
-  sent: number;
+  /** Whether `args` is blank so far (argument deltas held). */
+  blank: boolean;
+  /** A function call's arguments not sent in argument deltas yet. */
+  held: string;
   custom: boolean;
   /** A function call's argument deltas, once added. */
   frames: DeltaFrames | undefined;
@@ -74,7 +80,8 @@ export class ToolTrack {
         callId,
         chatName: "",
         args: "",
-        sent: 0,
+        blank: true,
+        held: "",
         custom: false,
         frames: undefined,
       };
@@ -82,8 +89,10 @@ export class ToolTrack {
     }
     if (call.callId === "") call.callId = callId;
     if (call.chatName === "") call.chatName = text(fn.name);
-    call.args += text(fn.arguments);
-    if (call.index >= 0) return sse + this.#argumentsDelta(call);
+    const piece = text(fn.arguments);
+    call.args += piece;
+    if (call.blank && piece.trim() !== "") call.blank = false;
+    if (call.index >= 0) return sse + this.#argumentsDelta(call, piece);
     return call.chatName === "" ? sse : sse + this.#add(call);
   }
 
@@ -117,6 +126,7 @@ export class ToolTrack {
     );
     call.index = added.index;
     if (!call.custom) {
+      call.held = call.args;
       call.frames = this.#out.deltas({
         type: "response.function_call_arguments.delta",
         item_id: call.id,
@@ -124,19 +134,24 @@ export class ToolTrack {
         delta: "",
       });
     }
-    return added.sse + this.#argumentsDelta(call);
+    return added.sse + this.#argumentsDelta(call, "");
   }
 
   /**
-   * The arguments not sent yet, as one delta, once they are not blank: a
-   * call whose arguments stay blank finishes with `{}` instead.
+   * The argument delta for `piece`, the arguments that came last: held while
+   * the arguments are blank (a call whose arguments stay blank finishes with
+   * `{}` instead), then sent with what was held. Never reads the arguments
+   * so far, which made a long call quadratic.
    */
-  #argumentsDelta(call: Call, args = call.args): string {
-    if (!call.frames || call.sent === args.length) return "";
-    if (args.trim() === "") return "";
-    const delta = args.slice(call.sent);
-    call.sent = args.length;
-    return call.frames(delta);
+  #argumentsDelta(call: Call, piece: string): string {
+    if (!call.frames) return "";
+    if (call.blank) {
+      call.held += piece;
+      return "";
+    }
+    const delta = call.held + piece;
+    call.held = "";
+    return delta === "" ? "" : call.frames(delta);
   }
 
   #item(call: Call, args = call.args) {
@@ -157,7 +172,8 @@ export class ToolTrack {
     );
     const at = { item_id: call.id, output_index: call.index };
     if (item.type === "function_call") {
-      sse += this.#argumentsDelta(call, item.arguments);
+      // Blank arguments finish as `{}`, their only delta.
+      if (call.blank && call.frames) sse += call.frames(item.arguments);
       sse += this.#out.emit({
         type: "response.function_call_arguments.done",
         ...at,
