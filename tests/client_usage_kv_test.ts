@@ -84,8 +84,8 @@ Deno.test("ClientUsage: requests counted in memory while KV was down reach the s
   assert.equal(await stored(), 4);
 });
 
-Deno.test("ClientUsage.usage(): requests counted while KV was down reach the store at the next report when no request comes", async () => {
-  using kv = await Deno.openKv(":memory:");
+/** A ClientUsage over `kv` that counted two of alice's requests while `kv` was down; it is up again. */
+async function aliceCountedWhileDown(kv: Deno.Kv) {
   const store = flaky(kv);
   const a = new ClientUsage(store, () => {});
   const now = Date.parse("2026-11-24T12:00:00Z");
@@ -93,6 +93,12 @@ Deno.test("ClientUsage.usage(): requests counted while KV was down reach the sto
   await a.take("alice", {}, now);
   await a.take("alice", {}, now);
   store.down = false;
+  return { a, now };
+}
+
+Deno.test("ClientUsage.usage(): requests counted while KV was down reach the store at the next report when no request comes", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const { a, now } = await aliceCountedWhileDown(kv);
   assert.equal((await kv.get(clientCountsKey("alice"))).value, null);
   const usage = await a.usage(["alice"], now + 1);
   assert.equal(usage.get("alice")?.today, 2);
@@ -106,13 +112,7 @@ Deno.test("ClientUsage.usage(): requests counted while KV was down reach the sto
 
 Deno.test("ClientUsage: requests counted while KV was down are added once, however many requests arrive together when it is back", async () => {
   using kv = await Deno.openKv(":memory:");
-  const store = flaky(kv);
-  const a = new ClientUsage(store, () => {});
-  const now = Date.parse("2026-11-24T12:00:00Z");
-  store.down = true;
-  await a.take("alice", {}, now);
-  await a.take("alice", {}, now);
-  store.down = false;
+  const { a, now } = await aliceCountedWhileDown(kv);
   await Promise.all(
     ["bob", "carol", "dave"].map((name) => a.take(name, {}, now + 1)),
   );

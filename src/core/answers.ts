@@ -125,6 +125,39 @@ export function noAnswerIn(
  */
 export const MAX_HELD_BYTES = 1024 * 1024;
 
+/** Each tool call's arguments so far, call by call (see {@link ToolCallKeys}). */
+class CallArguments {
+  readonly #keys = new ToolCallKeys();
+  readonly #args = new Map<number, string>();
+
+  /** Adds one tool call delta's arguments; returns its call's key and piece. */
+  add(call: ToolCallDelta): { key: number; piece: string } {
+    const key = this.#keys.ofDelta(call);
+    const raw = call?.function?.arguments;
+    const piece = typeof raw === "string" ? raw : "";
+    this.#args.set(key, (this.#args.get(key) ?? "") + piece);
+    return { key, piece };
+  }
+
+  /** How many calls there are. */
+  get size(): number {
+    return this.#args.size;
+  }
+
+  /** A call's arguments so far. */
+  get(key: number): string | undefined {
+    return this.#args.get(key);
+  }
+
+  /** Whether every call's arguments parse ({@link argumentsParse}). */
+  allParse(): boolean {
+    for (const args of this.#args.values()) {
+      if (!argumentsParse(args)) return false;
+    }
+    return true;
+  }
+}
+
 /**
  * The opening of one streamed answer, chunk by chunk.
  *
@@ -148,9 +181,8 @@ export const MAX_HELD_BYTES = 1024 * 1024;
  * ```
  */
 export class AnswerOpening {
-  /** Each held tool call's arguments so far, by call (see {@link ToolCallKeys}). */
-  readonly #args = new Map<number, string>();
-  readonly #keys = new ToolCallKeys();
+  /** Each held tool call's arguments so far. */
+  readonly #args = new CallArguments();
   /** The held tool call that decides the commit: the first one seen. */
   #first: number | undefined;
   /** Its arguments' nesting, followed piece by piece (parsed once balanced). */
@@ -185,12 +217,9 @@ export class AnswerOpening {
         ) return "commit";
         if (Array.isArray(delta.tool_calls)) {
           for (const call of delta.tool_calls as ToolCallDelta[]) {
-            const key = this.#keys.ofDelta(call);
-            const raw = call?.function?.arguments;
-            const piece = typeof raw === "string" ? raw : "";
+            const { key, piece } = this.#args.add(call);
             this.#first ??= key;
             if (key === this.#first) this.#depth.feed(piece);
-            this.#args.set(key, (this.#args.get(key) ?? "") + piece);
           }
         }
       }
@@ -213,10 +242,7 @@ export class AnswerOpening {
    */
   end(): "commit" | "empty_answer" | "invalid_tool_call" {
     if (this.#args.size === 0) return "empty_answer";
-    for (const args of this.#args.values()) {
-      if (!argumentsParse(args)) return "invalid_tool_call";
-    }
-    return "commit";
+    return this.#args.allParse() ? "commit" : "invalid_tool_call";
   }
 }
 
@@ -229,11 +255,8 @@ export class AnswerOpening {
  * calls count as usable (the same bound as holding).
  */
 export class ForwardedToolCalls {
-  /** Each call's arguments so far, by choice and call (see {@link ToolCallKeys}). */
-  readonly #choices = new Map<
-    number,
-    { keys: ToolCallKeys; args: Map<number, string> }
-  >();
+  /** Each call's arguments so far, by choice. */
+  readonly #choices = new Map<number, CallArguments>();
   #bytes = 0;
 
   /** Notes the tool call deltas of one forwarded chunk. */
@@ -244,19 +267,12 @@ export class ForwardedToolCalls {
         ?.tool_calls;
       if (!Array.isArray(calls)) continue;
       const index = typeof choice.index === "number" ? choice.index : 0;
-      let known = this.#choices.get(index);
-      if (known === undefined) {
-        this.#choices.set(
-          index,
-          known = { keys: new ToolCallKeys(), args: new Map() },
-        );
+      let args = this.#choices.get(index);
+      if (args === undefined) {
+        this.#choices.set(index, args = new CallArguments());
       }
       for (const call of calls as ToolCallDelta[]) {
-        const key = known.keys.ofDelta(call);
-        const raw = call?.function?.arguments;
-        const piece = typeof raw === "string" ? raw : "";
-        this.#bytes += piece.length;
-        known.args.set(key, (known.args.get(key) ?? "") + piece);
+        this.#bytes += args.add(call).piece.length;
       }
     }
   }
@@ -264,10 +280,8 @@ export class ForwardedToolCalls {
   /** Whether every call's arguments parse (or too many were forwarded to tell). */
   usable(): boolean {
     if (this.#bytes > MAX_HELD_BYTES) return true;
-    for (const { args } of this.#choices.values()) {
-      for (const text of args.values()) {
-        if (!argumentsParse(text)) return false;
-      }
+    for (const args of this.#choices.values()) {
+      if (!args.allParse()) return false;
     }
     return true;
   }

@@ -71,10 +71,9 @@ const entrySchema = z.strictObject({
     error:
       "must be 1–64 letters, digits or ._@- (starting with a letter or digit)",
   }),
-  key: z.string({ error: "is required (a string)" }).refine(
-    (k) => isAccessKey(k),
-    { error: KEY_RULE },
-  ),
+  key: z.string({ error: "is required (a string)" }).refine(isAccessKey, {
+    error: KEY_RULE,
+  }),
   requests_per_day: limit.optional(),
   requests_per_minute: limit.optional(),
   models: z.array(
@@ -167,9 +166,7 @@ export function clientKeysProblem(
           "name must be 1–64 letters, digits or ._@- (starting with a letter or digit)",
       };
     }
-    if (
-      typeof c.key !== "string" || !isAccessKey(c.key)
-    ) {
+    if (typeof c.key !== "string" || !isAccessKey(c.key)) {
       return { entry, problem: `key ${KEY_RULE}` };
     }
     for (const field of ["requestsPerDay", "requestsPerMinute"] as const) {

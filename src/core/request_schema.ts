@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { ChatCompletionRequest } from "../types.ts";
-import { isRecord as isObject } from "./records.ts";
+import { isRecord } from "./records.ts";
 
 const chatRequestSchema = z.looseObject({
   model: z.string().optional(),
@@ -33,7 +33,7 @@ function plainlyValid(body: Record<string, unknown>): boolean {
   if (stream !== undefined && typeof stream !== "boolean") return false;
   if (!Array.isArray(messages) || messages.length === 0) return false;
   for (const message of messages) {
-    if (!isObject(message) || typeof message.role !== "string") return false;
+    if (!isRecord(message) || typeof message.role !== "string") return false;
   }
   return true;
 }
@@ -48,7 +48,7 @@ export function validateChatRequest(
   ok: false;
   error: InvalidRequest;
 } {
-  if (!isObject(body)) {
+  if (!isRecord(body)) {
     return {
       ok: false,
       error: { message: "The request body must be a JSON object", param: null },

@@ -21,7 +21,7 @@ import { keyOrRefusal, parsedBody, routeContext } from "./chat.ts";
 import { type HandlerContext, json, type Trace } from "./context.ts";
 import { answerFront } from "./front.ts";
 import { newId } from "./translate.ts";
-import { isRecord as isObject } from "../core/records.ts";
+import { isRecord } from "../core/records.ts";
 
 /**
  * A translated request, or the 400 to answer. A `count_tokens` body has no
@@ -35,7 +35,7 @@ async function translated(
   const parsed = await parsedBody(req, ctx, (value) =>
     parseMessagesRequest(
       // count_tokens takes no max_tokens.
-      countOnly && isObject(value) && value.max_tokens === undefined
+      countOnly && isRecord(value) && value.max_tokens === undefined
         ? { ...value, max_tokens: 1 }
         : value,
     ));

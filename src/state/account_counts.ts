@@ -20,6 +20,7 @@ import {
 import type { AccountState } from "./accounts.ts";
 import type { KvStateStore } from "./kv_store.ts";
 import type { QuotaBook } from "./quota_book.ts";
+import { UnsyncedCounts } from "./unsynced_counts.ts";
 
 /** What the counts need from the routing state they belong to. */
 export interface CountsHost {
@@ -37,7 +38,7 @@ export interface CountsHost {
 export class AccountCounts {
   readonly #host: CountsHost;
   /** Attempts counted in memory while the store could not be reached, by account. */
-  readonly #unsynced = new Map<string, WindowCounts>();
+  readonly #unsynced = new UnsyncedCounts<WindowCounts>(addCounts);
 
   /** Counts over `host`'s accounts and store. */
   constructor(host: CountsHost) {
@@ -73,7 +74,7 @@ export class AccountCounts {
       account.counts = result.next;
       this.#host.quota.sample(id, result.next.dayCount, now);
       if (this.#host.store) {
-        this.#unsynced.set(id, oneMore(this.#unsynced.get(id), now));
+        this.#unsynced.note(id, oneMore(undefined, now), now);
       }
     }
     return result;
@@ -87,25 +88,12 @@ export class AccountCounts {
    */
   async flushUnsynced(id: string | undefined, now: number): Promise<void> {
     const store = this.#host.store;
-    if (!store || this.#unsynced.size === 0) return;
-    for (const [account, extra] of [...this.#unsynced]) {
-      if (id !== undefined && account !== id) continue;
-      // Taken out before the write, so that a flush running meanwhile (a
-      // sync tick, another request's slot) does not add it again.
-      this.#unsynced.delete(account);
-      let stored: WindowCounts;
-      try {
-        stored = await store.addToCounts(account, extra, now);
-      } catch (err) {
-        this.#unsynced.set(
-          account,
-          addCounts(this.#unsynced.get(account), extra, now),
-        );
-        throw err;
-      }
+    if (!store) return;
+    await this.#unsynced.flush(id, now, async (account, extra) => {
+      const stored = await store.addToCounts(account, extra, now);
       const mine = this.#host.known(account);
       if (mine) mine.counts = stored;
-    }
+    });
   }
 
   /**

@@ -18,6 +18,7 @@ import {
 import { CountsEntries } from "./kv_counts.ts";
 import { ROOT } from "./kv_keys.ts";
 import type { KvLike } from "./kv_types.ts";
+import { UnsyncedCounts } from "./unsynced_counts.ts";
 
 /** A client's counts and its last request. */
 export interface ClientCounts extends WindowCounts {
@@ -85,7 +86,7 @@ export class ClientUsage {
   /** The counts this instance wrote to KV last. */
   #entries: CountsEntries<ClientCounts> | undefined;
   /** Requests counted in memory while KV could not be reached, by client. */
-  readonly #unsynced = new Map<string, ClientCounts>();
+  readonly #unsynced = new UnsyncedCounts<ClientCounts>(plus);
   #warned = false;
 
   /** Counts in `kv` when given, else in memory. */
@@ -118,10 +119,11 @@ export class ClientUsage {
     if (result.ok) {
       this.#memory.set(name, result.counts);
       if (this.#kv) {
-        this.#unsynced.set(name, {
-          ...oneMore(this.#unsynced.get(name), now),
-          last: now,
-        });
+        this.#unsynced.note(
+          name,
+          { ...oneMore(undefined, now), last: now },
+          now,
+        );
       }
     }
     return result;
@@ -133,22 +135,14 @@ export class ClientUsage {
    * store cannot be written (the rest stay pending).
    */
   async #flush(kv: KvLike, now: number): Promise<void> {
-    if (this.#unsynced.size === 0) return;
-    for (const [name, extra] of [...this.#unsynced]) {
-      // Taken out before the write, so that a flush running meanwhile
-      // (another request) does not add it again.
-      this.#unsynced.delete(name);
+    await this.#unsynced.flush(undefined, now, async (name, extra) => {
       const verdict = await this.#entriesOf(kv).count<never>(
         name,
         clientCountsKey(name),
         (current) => ({ next: plus(current, extra, now) }),
-      ).catch((err) => {
-        const later = this.#unsynced.get(name);
-        this.#unsynced.set(name, later ? plus(later, extra, now) : extra);
-        throw err;
-      });
+      );
       this.#memory.set(name, (verdict as { next: ClientCounts }).next);
-    }
+    });
   }
 
   #entriesOf(kv: KvLike): CountsEntries<ClientCounts> {

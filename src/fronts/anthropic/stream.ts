@@ -17,20 +17,20 @@
  * earliest held call that has a name starts, its arguments so far in one
  * `input_json_delta`, and streams live from there, and so on (a held call
  * whose arguments are complete already is a whole block: start, one delta,
- * stop). So calls that come one after the other each stream live. The
- * calls still held at {@link MessagesStream.finish} are sent there as whole
- * blocks, after the open block closes, in the order they started. A held call
- * also goes live when it gets a delta while no tool
- * block is open and no earlier held call has a name. Holding is capped: past
- * `MAX_HELD_BYTES` of held arguments, the open block (a tool call whose
- * arguments never complete, or text) is closed as if it were complete and
- * the held calls start as above, each closed at once while the cap is still
- * exceeded, so that a call which never completes cannot keep the rest in
- * memory (calls without a name cannot start, and stay held). Text and reasoning are never held: they close an open tool block.
- * A delta that arrives for a call whose block was closed (by text, by its
- * arguments completing, or by the cap) is dropped. A new call id under an
- * index already used is a new call (some providers number every call 0). See
- * `response.ts` for the stop reasons.
+ * stop). So calls that come one after the other each stream live. The calls
+ * still held at {@link MessagesStream.finish} are sent there as whole blocks,
+ * after the open block closes, in the order they started. A held call also
+ * goes live when it gets a delta while no tool block is open and no earlier
+ * held call has a name. Holding is capped: past `MAX_HELD_BYTES` of held
+ * arguments, the open block (a tool call whose arguments never complete, or
+ * text) is closed as if it were complete and the held calls start as above,
+ * each closed at once while the cap is still exceeded, so that a call which
+ * never completes cannot keep the rest in memory (calls without a name cannot
+ * start, and stay held). Text and reasoning are never held: they close an
+ * open tool block. A delta that arrives for a call whose block was closed (by
+ * text, by its arguments completing, or by the cap) is dropped. A new call id
+ * under an index already used is a new call (some providers number every call
+ * 0). See `response.ts` for the stop reasons.
  *
  * @module
  */
