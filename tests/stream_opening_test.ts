@@ -205,6 +205,12 @@ Deno.test("a stream whose opening tool call ends with arguments that do not pars
   assert.ok(events.every((e) => !e.includes('"ls')), "nothing of A was sent");
 });
 
+/** The error the status report's newest recent request shows. */
+async function recentError(r: ReturnType<typeof rig>): Promise<unknown> {
+  const status = await (await r.request("/v1/freerouter/status")).json();
+  return status.recent[0].error;
+}
+
 /** A stream from A of two parallel tool calls: `{}`, then the second's argument pieces. */
 function parallelCalls(second: string[]) {
   return streamStep([
@@ -225,6 +231,7 @@ Deno.test("a stream whose later parallel tool call never parses ends with an inv
   assert.equal(res.headers.get("x-freerouter-model"), A);
   assert.ok(!events.includes("[DONE]"), "not ended as a whole answer");
   assert.equal(JSON.parse(events.at(-1)!).error.code, "invalid_tool_call");
+  assert.equal(await recentError(r), "stream_broken");
 });
 
 Deno.test("a stream of parallel tool calls that all parse ends with [DONE]", async () => {
@@ -233,6 +240,7 @@ Deno.test("a stream of parallel tool calls that all parse ends with [DONE]", asy
   const { res, events } = await streamed(r);
   assert.equal(res.headers.get("x-freerouter-model"), A);
   assert.equal(events.at(-1), "[DONE]");
+  assert.equal(await recentError(r), null);
 });
 
 Deno.test("a stream with n = 2 whose choices each call a tool (their calls share index 0) ends with [DONE]", async () => {

@@ -33,6 +33,9 @@ export function keyOrRefusal(
   });
 }
 
+/** The recent request's error code for a stream that ended with an error event. */
+const STREAM_BROKEN = "stream_broken";
+
 /**
  * The routing context of a request (its signal is read only when it
  * matters); resumed streams are counted in the metrics.
@@ -53,6 +56,12 @@ export function routeContext(
     // The request's line went out with its headers; this one tells its end.
     onStreamCut: (cut) => {
       ctx.metrics.streamsCut.inc({ how: cut.how });
+      if (cut.how === "broken") {
+        // The recent request said 200 without an error when its headers went
+        // out; it ended with an error event.
+        trace.error = STREAM_BROKEN;
+        if (trace.entry) trace.entry.error = STREAM_BROKEN;
+      }
       ctx.resolved.logger.info("stream cut", {
         request_id: trace.id,
         how: cut.how,

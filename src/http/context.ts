@@ -7,7 +7,7 @@
  */
 import type { Attempt } from "../errors.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import type { Api, RecentRequests } from "../ops/request_log.ts";
+import type { Api, RecentRequests, RequestEntry } from "../ops/request_log.ts";
 import type { ResolvedRouterOptions } from "../options.ts";
 import type { Routed, Router } from "../router.ts";
 import type { FreeModel } from "../types.ts";
@@ -31,6 +31,8 @@ export interface Trace {
   client?: string;
   /** What the response cache did, when it is on. */
   cache?: CacheStatus;
+  /** Its entry in the recent requests, once recorded: a stream that breaks later marks it. */
+  entry?: RequestEntry;
 }
 
 /** The handler's shared parts, built once by `createHandler`. */

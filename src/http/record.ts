@@ -59,6 +59,7 @@ export function record(ctx: HandlerContext, answered: Answered): void {
     error: trace.error,
   };
   ctx.recent.push(entry);
+  trace.entry = entry;
   const { logger } = ctx.resolved;
   logger.info("request", logFields(entry));
   if (logger.debug) {

@@ -32,7 +32,10 @@ export interface RequestRecord {
   latency_ms: number;
   /** Whether the client asked for a stream. */
   stream: boolean;
-  /** freerouter's error code, when it answered with an error. */
+  /**
+   * freerouter's error code, when it answered with an error; `stream_broken`
+   * for a stream that ended with an error event after its 200.
+   */
   error: string | null;
 }
 
