@@ -198,6 +198,30 @@ Deno.test("MessagesStream streams a held call's later deltas live once it starts
   assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
 });
 
+Deno.test("MessagesStream drops a held call without a name once the held arguments pass MAX_HELD_BYTES: a name that comes later does not bring it back", () => {
+  const stream = new MessagesStream({ id: "msg_1", model: "m" });
+  let sse = stream.start();
+  const steps: Array<[Record<string, unknown>, string[]]> = [
+    [toolDelta(0, { id: "a", name: "A", args: '{"x":' }), [
+      "start 0 tool_use a A",
+      'delta 0 {"x":',
+    ]],
+    [toolDelta(1, { id: "b", args: "[" }), []],
+    [toolDelta(1, { args: "1,".repeat(MAX_HELD_BYTES / 2) }), []],
+    [toolDelta(1, { name: "B", args: "1]" }), []],
+    [toolDelta(0, { args: "1}" }), ["delta 0 1}", "stop 0"]],
+  ];
+  for (const [delta, expected] of steps) {
+    const out = stream.push(chunk({ tool_calls: [delta] }));
+    assert.deepEqual(blocks(out), expected, JSON.stringify(delta).slice(0, 80));
+    sse += out;
+  }
+  const end = stream.finish();
+  assert.deepEqual(blocks(end), []);
+  sse += end;
+  assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
+});
+
 Deno.test("MessagesStream holds no more than MAX_HELD_BYTES: past it the live call closes and the held ones start", () => {
   const stream = new MessagesStream({ id: "msg_1", model: "m" });
   let sse = stream.start();
