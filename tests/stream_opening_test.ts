@@ -48,7 +48,7 @@ function parsed(sse: string): ChatCompletionChunk {
 // ---------------------------------------------------------------------------
 // The rule, as a pure function
 
-Deno.test("AnswerOpening: holds role chunks, whitespace and an unfinished tool call; commits on text, reasoning, parsed arguments or a length stop", () => {
+Deno.test("AnswerOpening: holds role chunks, whitespace and tool calls until the finish; commits on text, reasoning, a finish whose calls parse or a length stop", () => {
   const take = (...chunks: string[]) => {
     const opening = new AnswerOpening();
     return chunks.map((c) => opening.take(parsed(c)));
@@ -65,8 +65,10 @@ Deno.test("AnswerOpening: holds role chunks, whitespace and an unfinished tool c
       role,
       chunk(A, toolDelta(0, '{"cmd": "l', "exec"), null, m),
       chunk(A, toolDelta(0, 's"}'), null, m),
+      chunk(A, toolDelta(1, '{"cmd": "pwd"}', "exec"), null, m),
+      chunk(A, { content: "" }, "tool_calls", m),
     ),
-    ["hold", "hold", "commit"],
+    ["hold", "hold", "hold", "hold", "commit"],
   );
   assert.deepEqual(take(chunk(A, { content: "" }, "length", m)), ["commit"]);
   assert.deepEqual(take(role, chunk(A, { content: "" }, "stop", m)), [
@@ -211,10 +213,11 @@ async function recentError(r: ReturnType<typeof rig>): Promise<unknown> {
   return status.recent[0].error;
 }
 
-/** A stream from A of two parallel tool calls: `{}`, then the second's argument pieces. */
-function parallelCalls(second: string[]) {
+/** A stream from A of two parallel tool calls (`{}`, then the second's argument pieces), after `text` if given. */
+function parallelCalls(second: string[], text?: string) {
   return streamStep([
     chunk(A, { role: "assistant", content: "" }, null, m),
+    ...(text === undefined ? [] : [chunk(A, text, null, m)]),
     chunk(A, toolDelta(0, "{}", "read"), null, m),
     ...second.map((args, i) =>
       chunk(A, toolDelta(1, args, i === 0 ? "read" : undefined), null, m)
@@ -224,13 +227,25 @@ function parallelCalls(second: string[]) {
   ]);
 }
 
-Deno.test("a stream whose later parallel tool call never parses ends with an invalid_tool_call error event, not [DONE] (the first call committed it)", async () => {
+Deno.test("a stream of parallel tool calls whose later call never parses falls back before commit: nothing of it was sent, the next model answers", async () => {
   await using r = rig();
   r.fake.script(A, parallelCalls(['{"path": ']));
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  assert.equal(res.headers.get("x-freerouter-attempts"), "2");
+  assert.equal(events.at(-1), "[DONE]");
+  assert.ok(events.every((e) => !e.includes('"read"')), "nothing of A's calls");
+  assert.equal(await recentError(r), null);
+});
+
+Deno.test("a stream of text and then parallel tool calls whose later call never parses, with resumption off, ends with an invalid_tool_call error event, not [DONE], and sends neither call", async () => {
+  await using r = rig({ streamResume: false });
+  r.fake.script(A, parallelCalls(['{"path": '], "Reading both."));
   const { res, events } = await streamed(r);
   assert.equal(res.headers.get("x-freerouter-model"), A);
   assert.ok(!events.includes("[DONE]"), "not ended as a whole answer");
   assert.equal(JSON.parse(events.at(-1)!).error.code, "invalid_tool_call");
+  assert.ok(events.every((e) => !e.includes('"read"')), "no call was sent");
   assert.equal(await recentError(r), "stream_broken");
 });
 

@@ -202,7 +202,7 @@ Deno.test("resume: when no candidate is left, the error event names the original
   assert.equal(contentOf(data.slice(0, -1)), "Hello wor");
 });
 
-Deno.test("resume: a break during a tool call ends with the error event and sends no continuation", async () => {
+Deno.test("resume: a stream of parallel tool calls that stalls inside the second one falls back before commit (the set is held until its finish)", async () => {
   await using r = rig(opts());
   r.fake.script(A, {
     stream: {
@@ -237,12 +237,16 @@ Deno.test("resume: a break during a tool call ends with the error event and send
       ],
       end: "hang",
     },
-  }, { stream: { parts: [], end: "reset" } });
-  // The first tool call's arguments parse (the stream commits); the second
-  // call's stream stalls.
-  const data = await events(await r.chat(hello("auto", { stream: true })));
-  assert.equal(JSON.parse(data.at(-1)!).error.code, "stream_stalled");
-  assert.equal(r.fake.chatRequests().length, 1);
+  });
+  r.fake.script(B, { stream: streamOk(B, ["Done."]) });
+  // The first tool call's arguments parse; the second call's stream stalls
+  // before the set's finish: nothing was sent, the next model answers.
+  const res = await r.chat(hello("auto", { stream: true }));
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  const data = await events(res);
+  assert.equal(data.at(-1), "[DONE]");
+  assert.ok(data.every((e) => !e.includes("call_1")), "nothing of A's calls");
+  assert.equal(r.fake.chatRequests().length, 2);
 });
 
 /** A tool call delta of the first stream. */
@@ -285,6 +289,39 @@ Deno.test("resume: a tool call that follows text is held until its arguments par
     role: "assistant",
     content: "Let me run it.",
   });
+});
+
+Deno.test("resume: parallel tool calls that follow text are held until the finish, so a break inside the second resumes the text and neither call reaches the client", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        chunk(A, { role: "assistant", content: "" }, null, meta),
+        chunk(A, "Let me run both.", null, meta),
+        callPiece('{"command": "ls"}', true),
+        chunk(
+          A,
+          {
+            tool_calls: [{
+              index: 1,
+              id: "call_2",
+              type: "function",
+              function: { name: "Bash", arguments: '{"command": "p' },
+            }],
+          },
+          null,
+          meta,
+        ),
+      ],
+      end: "hang",
+    },
+  });
+  r.fake.script(B, { stream: streamOk(B, [" Done."]) });
+  const data = await events(await r.chat(hello("auto", { stream: true })));
+  assert.equal(contentOf(data), "Let me run both. Done.");
+  assert.ok(!data.some((d) => d.includes("tool_calls")), data.join("\n"));
+  assert.deepEqual(data.filter((d) => d === "[DONE]"), ["[DONE]"]);
+  assert.equal(r.fake.chatRequests()[1]!.model, B);
 });
 
 Deno.test("resume: a tool call that follows text reaches the client whole, byte for byte, once its arguments parse", async () => {

@@ -7,11 +7,15 @@
  *
  * A stream commits at its first output the client can use: text that is not
  * only whitespace, a refusal, reasoning, or a `finish_reason` of `length`
- * ({@link AnswerOpening}). When its first output is a tool call, the call's
- * deltas are held until its arguments parse as JSON; arguments that never
- * parse fail the attempt before commit (`invalid_tool_call`), and a stream
- * that ends without content or tool calls fails it too (`empty_answer`).
- * Another model may answer.
+ * ({@link AnswerOpening}). When its first output is a tool call, the tool
+ * calls are held until the stream's `finish_reason`: each call's arguments
+ * must parse as JSON, and a parallel set is complete only at its end (a
+ * break inside a later call after the first one went out would leave the
+ * client with part of the set, which an agent runs as if it were all of it).
+ * Arguments that never parse fail the attempt before commit
+ * (`invalid_tool_call`), and a stream that ends without content or tool calls
+ * fails it too (`empty_answer`). Another model may answer. Holding is bounded
+ * by {@link MAX_HELD_BYTES}.
  *
  * Reasoning commits at once rather than being held: a reasoning model can
  * think for minutes, and holding that would buffer the stream. A stream that
@@ -144,11 +148,6 @@ class CallArguments {
     return this.#args.size;
   }
 
-  /** A call's arguments so far. */
-  get(key: number): string | undefined {
-    return this.#args.get(key);
-  }
-
   /** Whether every call's arguments parse ({@link argumentsParse}). */
   allParse(): boolean {
     for (const args of this.#args.values()) {
@@ -161,7 +160,7 @@ class CallArguments {
 /**
  * The opening of one streamed answer, chunk by chunk.
  *
- * @example A tool call commits once its arguments parse
+ * @example Tool calls commit at the finish, when their arguments parse
  * ```ts
  * import { AnswerOpening } from "./answers.ts";
  * const opening = new AnswerOpening();
@@ -177,16 +176,14 @@ class CallArguments {
  *   }],
  * });
  * if (opening.take(call('{"cmd": "l')) !== "hold") throw new Error("held");
- * if (opening.take(call('s"}')) !== "commit") throw new Error("committed");
+ * if (opening.take(call('s"}')) !== "hold") throw new Error("held too");
+ * const finish = { ...call(""), choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] };
+ * if (opening.take(finish) !== "commit") throw new Error("committed");
  * ```
  */
 export class AnswerOpening {
   /** Each held tool call's arguments so far. */
   readonly #args = new CallArguments();
-  /** The held tool call that decides the commit: the first one seen. */
-  #first: number | undefined;
-  /** Its arguments' nesting, followed piece by piece (parsed once balanced). */
-  readonly #depth = new JsonDepth();
   /** Bytes held so far (see {@link MAX_HELD_BYTES}). */
   #bytes = 0;
 
@@ -217,9 +214,7 @@ export class AnswerOpening {
         ) return "commit";
         if (Array.isArray(delta.tool_calls)) {
           for (const call of delta.tool_calls as ToolCallDelta[]) {
-            const { key, piece } = this.#args.add(call);
-            this.#first ??= key;
-            if (key === this.#first) this.#depth.feed(piece);
+            this.#args.add(call);
           }
         }
       }
@@ -231,9 +226,8 @@ export class AnswerOpening {
         ? "commit"
         : this.end();
     }
-    if (this.#first === undefined || !this.#depth.balanced) return "hold";
-    // Parsed only when its nesting closes: not at every delta.
-    return argumentsParse(this.#args.get(this.#first)!) ? "commit" : "hold";
+    // Tool calls (or nothing yet): only the finish tells the set is whole.
+    return "hold";
   }
 
   /**
@@ -248,9 +242,10 @@ export class AnswerOpening {
 
 /**
  * The arguments of the tool calls a committed stream forwarded, call by call,
- * so that its end can tell whether every call is usable: a later call of a
- * parallel set is not held (only the first one decides the commit), and one
- * whose arguments never parse must not end the stream as a whole answer.
+ * so that its end can tell whether every call is usable: calls that come after
+ * the commit (after text or reasoning, or past {@link MAX_HELD_BYTES} held)
+ * are not held, and one whose arguments never parse must not end the stream
+ * as a whole answer.
  * Past {@link MAX_HELD_BYTES} of arguments nothing more is kept, and the
  * calls count as usable (the same bound as holding).
  */

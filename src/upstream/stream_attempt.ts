@@ -1,8 +1,8 @@
 /**
  * The streaming attempt: reads until the answer's first usable output (the
- * commit rule is core/answers.ts: an opening tool call is held until
- * its arguments parse; a continuation's opening until it is known to
- * continue), then hands the stream to its guard (stream_guard.ts), which
+ * commit rule is core/answers.ts: opening tool calls are held until the
+ * finish, with arguments that parse; a continuation's opening until it is
+ * known to continue), then hands the stream to its guard (stream_guard.ts), which
  * forwards whole events and resumes or ends a stream that breaks.
  *
  * @module

@@ -52,16 +52,16 @@ interface Forward {
 /** What a committed stream's next event means (`body`: its parsed data). */
 type EventCheck =
   | ({ kind: "forward" } & Forward)
-  /** A held tool call's events, released once its arguments parse. */
+  /** Held tool calls' events, released at the finish once their arguments parse. */
   | { kind: "release"; events: Forward[] }
   | { kind: "skip" }
   | { kind: "done" }
   | { kind: "break"; error: string; code: string | number | null };
 
 /**
- * A tool call that follows text, held until its arguments parse (the rule of
- * a stream's opening, core/answers.ts): the answer stays text until then, so
- * a break before it can still be resumed.
+ * Tool calls that follow text, held until the finish with arguments that
+ * parse (the rule of a stream's opening, core/answers.ts): the answer stays
+ * text until then, so a break inside any call of the set can still be resumed.
  */
 interface Held {
   opening: AnswerOpening;
@@ -179,7 +179,7 @@ function endCheck(state: Tracked, what: string): EventCheck {
     };
   }
   if (state.calls !== undefined && !state.calls.usable()) {
-    // A later call of a parallel set (only the first one is held).
+    // A call forwarded unheld (past MAX_HELD_BYTES held, or not resumable).
     return {
       kind: "break",
       error: "the upstream sent a tool call whose arguments do not parse",
@@ -214,7 +214,7 @@ export function guardedStream(
   const keep = guard.parsedEvents === true;
   let closed = false;
   let waiting = false; // the idle timer runs from one complete event to the next
-  /** A tool call that follows text, held until its arguments parse. */
+  /** Tool calls that follow text, held until the finish (see {@link Held}). */
   const holding: { held?: Held } = {};
   /** Chunks enqueued so far: a read whose events were all held or dropped enqueued none. */
   let enqueued = 0;

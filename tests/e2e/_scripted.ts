@@ -75,26 +75,44 @@ export function scriptBreakingOnce(fake: FakeOpenRouter): string {
   let calls = 0;
   scriptEveryModel(fake, (c) => {
     if (++calls > 1 || !c.stream) return answerText(c, text);
-    return {
-      stream: {
-        parts: [
-          chunk(c.model, { role: "assistant", content: "" }),
-          chunk(c.model, text.slice(0, Math.ceil(text.length / 2))),
-          PROCESSING,
-          streamErrorEvent({ withChoices: true, code: 502 }),
-        ],
-        end: "hang",
-      },
-    };
+    return breakingStream([
+      chunk(c.model, { role: "assistant", content: "" }),
+      chunk(c.model, text.slice(0, Math.ceil(text.length / 2))),
+    ]);
   });
   return text;
 }
 
+/**
+ * A stream that writes `parts`, then breaks without a `finish_reason`: a
+ * keep-alive comment, an error event (502), and the connection left open.
+ */
+export function breakingStream(parts: string[]): Step {
+  return {
+    stream: {
+      parts: [
+        ...parts,
+        PROCESSING,
+        streamErrorEvent({ withChoices: true, code: 502 }),
+      ],
+      end: "hang",
+    },
+  };
+}
+
 /** An answer calling one tool, streamed when the request streams. */
 export function answerToolCall(c: Conversation, call: ToolCall): Step {
+  return answerToolCalls(c, [call]);
+}
+
+/** An answer calling `calls` (in parallel), streamed when the request streams. */
+export function answerToolCalls(
+  c: Conversation,
+  calls: readonly ToolCall[],
+): Step {
   return c.stream
-    ? { stream: toolCallStream(c.model, [call], { pieces: 3 }) }
-    : toolCallAnswer(c.model, [call]);
+    ? { stream: toolCallStream(c.model, calls, { pieces: 3 }) }
+    : toolCallAnswer(c.model, calls);
 }
 
 /**
@@ -238,4 +256,102 @@ export function scriptToolTurn(
     if (userText(c).includes(marker)) return answerToolCall(c, call);
     return answerText(c, "the marker did not arrive");
   });
+}
+
+/** The answer to tool results that hold every one of `outputs` (see {@link scriptParallelCallsBreakingOnce}). */
+export function toolsDone(outputs: readonly string[]): string {
+  return toolDone(outputs.join(" and "));
+}
+
+/**
+ * Every free model answers a prompt holding `marker` with the parallel
+ * `calls` (complete), and tool results holding every one of `outputs` with
+ * {@link toolsDone}; but the first streamed answer breaks inside the last
+ * call's arguments, after the calls before it were complete (the first
+ * half of its arguments, then {@link breakingStream}). freerouter holds tool
+ * calls until the finish and commits only calls that all parse, so that
+ * break falls back before anything reached the client.
+ */
+export function scriptParallelCallsBreakingOnce(
+  fake: FakeOpenRouter,
+  marker: string,
+  calls: readonly ToolCall[],
+  outputs: readonly string[],
+): void {
+  let attempts = 0;
+  scriptEveryModel(fake, (c) => {
+    const results = toolResults(c);
+    if (results.length > 0) {
+      const missing = outputs.filter((o) =>
+        !results.some((r) => r.includes(o))
+      );
+      return answerText(
+        c,
+        missing.length === 0
+          ? toolsDone(outputs)
+          : `tool outputs missing (${missing.join(", ")}) in: ${
+            results.join(" | ")
+          }`,
+      );
+    }
+    if (!userText(c).includes(marker)) {
+      return answerText(c, "the marker did not arrive");
+    }
+    if (++attempts > 1 || !c.stream) return answerToolCalls(c, calls);
+    // The calls, the last one's arguments cut in half; no finish, no [DONE].
+    const last = calls.length - 1;
+    const cut = calls[last]!;
+    const halves = toolCallStream(c.model, [
+      ...calls.slice(0, last),
+      {
+        ...cut,
+        arguments: cut.arguments.slice(0, Math.floor(cut.arguments.length / 2)),
+      },
+    ], { pieces: 3 });
+    return breakingStream((halves.parts as string[]).slice(0, -3));
+  });
+}
+
+/**
+ * Checks, as the fake saw them, the fallback and round trip of
+ * {@link scriptParallelCallsBreakingOnce}: three chat requests, the first
+ * (streamed) to one model and the second to another (which sent the calls),
+ * the third carrying the assistant's `calls` (ids, names, arguments) and a
+ * `tool` message per call holding its entry of `outputs`. Returns the models
+ * of the first two requests.
+ */
+export function assertParallelRoundTrip(
+  fake: FakeOpenRouter,
+  calls: readonly ToolCall[],
+  outputs: readonly string[],
+  detail: string,
+): Array<string | undefined> {
+  const requests = fake.chatRequests();
+  assert.equal(requests.length, 3, detail);
+  assert.equal((requests[0]!.body as { stream?: boolean }).stream, true);
+  const models = [requests[0]!.model, requests[1]!.model];
+  assert.ok(models[0], "the first model was asked");
+  assert.notEqual(models[1], models[0], "another model answered");
+  const follow = requests[2]!.body as {
+    messages: Array<Record<string, unknown>>;
+  };
+  const assistant = follow.messages.find((m) =>
+    m.role === "assistant" && Array.isArray(m.tool_calls)
+  );
+  const sent = assistant?.tool_calls as Array<
+    { id: string; function: { name: string; arguments: string } }
+  >;
+  assert.deepEqual(sent?.map((t) => t.id), calls.map((t) => t.id), detail);
+  const tools = follow.messages.filter((m) => m.role === "tool");
+  assert.equal(tools.length, calls.length, detail);
+  calls.forEach((call, i) => {
+    assert.equal(sent[i]!.function.name, call.name);
+    assert.deepEqual(
+      JSON.parse(sent[i]!.function.arguments),
+      JSON.parse(call.arguments),
+    );
+    const tool = tools.find((m) => m.tool_call_id === call.id);
+    assert.match(JSON.stringify(tool?.content), new RegExp(outputs[i]!));
+  });
+  return models;
 }

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { CLIENTS_MISSING, codexBin, runCodex } from "./_clients.ts";
 import {
   answerText,
+  assertParallelRoundTrip,
   assertToolRoundTrip,
   CLIENT_TIMEOUT_SEC,
   fallbackModels,
@@ -19,8 +20,10 @@ import {
   scriptBreakingOnce,
   scriptEveryModel,
   scriptGreeting,
+  scriptParallelCallsBreakingOnce,
   scriptToolTurn,
   toolDone,
+  toolsDone,
   withStack,
 } from "./_scripted.ts";
 import { providerError502 } from "../fake_openrouter/mod.ts";
@@ -130,6 +133,34 @@ Deno.test({
       assert.equal(run.stdout.trim(), text, run.stderr);
       assert.equal(run.code, 0);
       assert.equal(fake.chatRequests().length, 2, run.stderr);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex runs both parallel exec_command calls when the first model's stream breaks inside the second call's arguments (freerouter holds the calls and falls back before commit)",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const marker = `E2E-PARALLEL-${nonce()}`;
+      const runs = [markerCommand(nonce()), markerCommand(nonce())];
+      const calls = runs.map(({ command }, i) => ({
+        id: `call_e2e_p${i + 1}`,
+        name: "exec_command",
+        arguments: JSON.stringify({ cmd: command }),
+      }));
+      const outputs = runs.map((r) => r.output);
+      scriptParallelCallsBreakingOnce(fake, marker, calls, outputs);
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: `Run both commands for ${marker}.`,
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        streamMaxRetries: 0,
+      });
+      assert.equal(run.stdout.trim(), toolsDone(outputs), run.stderr);
+      assert.equal(run.code, 0, run.stderr);
+      assertParallelRoundTrip(fake, calls, outputs, run.stderr);
     });
   },
 });

@@ -357,8 +357,9 @@ Deno.test("messages.stream().finalMessage() equals messages.create() for paralle
   assertOneBlockAtATime(events);
 });
 
-Deno.test("POST /v1/messages streams a second tool call live once the first one's arguments are complete, before the upstream's finish", async () => {
+Deno.test("POST /v1/messages streams a second tool call live once the first one's arguments are complete, before the upstream's finish (the first call passed MAX_HELD_BYTES: the upstream's calls go on unheld)", async () => {
   await using r = rig({ streamIdleTimeout: 3600 });
+  const big = "a".repeat(MAX_HELD_BYTES);
   const secondStarted = deferred();
   const secondDone = deferred();
   const call = (index: number, fn: Record<string, unknown>, id?: string) => ({
@@ -372,8 +373,11 @@ Deno.test("POST /v1/messages streams a second tool call live once the first one'
     A,
     streamStep([
       upstreamChunk(A, { role: "assistant", content: "" }),
-      upstreamChunk(A, call(0, { name: "read", arguments: '{"p":' }, "c1")),
-      upstreamChunk(A, call(0, { arguments: '"a"}' })),
+      upstreamChunk(
+        A,
+        call(0, { name: "read", arguments: `{"p":"${big}` }, "c1"),
+      ),
+      upstreamChunk(A, call(0, { arguments: '"}' })),
       upstreamChunk(A, call(1, { name: "grep", arguments: '{"q":' }, "c2")),
       () => secondStarted.promise,
       upstreamChunk(A, call(1, { arguments: '"b"}' })),
@@ -384,6 +388,11 @@ Deno.test("POST /v1/messages streams a second tool call live once the first one'
     ]),
   );
   const schema = { type: "object", properties: {} };
+  /** The blocks of `text`, a long one by its start and length. */
+  const short = (text: string) =>
+    blocks(text).map((b) =>
+      b.length > 100 ? `${b.slice(0, 14)}… ${b.length}` : b
+    );
   const res = await r.request("/v1/messages", {
     method: "POST",
     headers: {
@@ -411,10 +420,10 @@ Deno.test("POST /v1/messages streams a second tool call live once the first one'
       readUntil(reader, '"partial_json":"{\\"q\\":"}}\n\n'),
       "the second call's block, before the upstream's finish",
     );
-    assert.deepEqual(blocks(whole(text)), [
+    assert.deepEqual(short(whole(text)), [
       "start 0 tool_use c1 read",
-      'delta 0 {"p":',
-      'delta 0 "a"}',
+      `delta 0 {"p":"… ${'delta 0 {"p":"'.length + big.length}`,
+      'delta 0 "}',
       "stop 0",
       "start 1 tool_use c2 grep",
       'delta 1 {"q":',
