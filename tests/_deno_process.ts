@@ -112,22 +112,46 @@ export interface MainProcess {
   exited: Promise<Deno.CommandStatus>;
 }
 
-/** Starts src/server/main.ts on a free port and waits for its "listening" line. */
+/**
+ * `deno task start` itself, as the README runs it, in a process group of its
+ * own (`setsid`): the task runner and its `deno run` child, which a signal to
+ * the group reaches both, as a terminal's Ctrl-C does.
+ */
+function taskProcess(env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command("setsid", {
+    args: [Deno.execPath(), "task", "--config", CONFIG, "start"],
+    env: { ...passthroughEnv(), ...env },
+    clearEnv: true,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/**
+ * Starts src/server/main.ts on a free port and waits for its "listening"
+ * line: with `deno run` and the start task's flags, or (`via: "task"`) by
+ * `deno task start` in its own process group, whose signals go to the group.
+ */
 export async function startMain(
   env: Record<string, string>,
   cwd?: string,
+  via: "run" | "task" = "run",
 ): Promise<MainProcess> {
   // The fake's catalog has no benchmark data: tests name models by the stored (priority) order.
-  const child = denoProcess(MAIN, {
-    env: {
-      PORT: "0",
-      FREEROUTER_STRATEGY: "priority",
-      FREEROUTER_AFFINITY: "off",
-      FREEROUTER_SAME_MODEL_WAIT: "0",
-      ...env,
-    },
-    cwd,
-  });
+  const settings = {
+    PORT: "0",
+    FREEROUTER_STRATEGY: "priority",
+    FREEROUTER_AFFINITY: "off",
+    FREEROUTER_SAME_MODEL_WAIT: "0",
+    ...env,
+  };
+  const child = via === "task"
+    ? taskProcess(settings)
+    : denoProcess(MAIN, { env: settings, cwd });
+  const signal = (name: Deno.Signal) =>
+    via === "task" ? Deno.kill(-child.pid, name) : child.kill(name);
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
   let url: string | undefined;
@@ -162,11 +186,11 @@ export async function startMain(
   return {
     url,
     stderr: () => seen,
-    stop(signal: Deno.Signal = "SIGTERM") {
-      child.kill(signal);
+    stop(name: Deno.Signal = "SIGTERM") {
+      signal(name);
       return exited;
     },
-    kill: (signal) => child.kill(signal),
+    kill: signal,
     logged(pattern) {
       if (pattern.test(seen)) return Promise.resolve();
       return new Promise((resolve) => waiting.add({ pattern, resolve }));

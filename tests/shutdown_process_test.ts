@@ -19,6 +19,7 @@ import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   startFakeOpenRouter,
 } from "./fake_openrouter/mod.ts";
+import { SIGNAL_REPEAT_MS } from "../src/server/main.ts";
 
 const FIRST = FREE_CHAT_IDS_IN_PRIORITY_ORDER[0]!;
 const SHUTTING_DOWN = /Shutting down once the open requests end/;
@@ -39,13 +40,17 @@ function gatedStream(gate: Promise<void>) {
 }
 
 /** Starts the proxy, opens a stream and reads until "Hel" has arrived. */
-async function openStream(baseUrl: string) {
-  const main = await startMain({
-    OPENROUTER_API_KEY: "sk-or-v1-process-test",
-    OPENROUTER_BASE_URL: baseUrl,
-    FREEROUTER_KV_PATH: ":memory:",
-    FREEROUTER_STREAM_IDLE_TIMEOUT: "300",
-  });
+async function openStream(baseUrl: string, via: "run" | "task" = "run") {
+  const main = await startMain(
+    {
+      OPENROUTER_API_KEY: "sk-or-v1-process-test",
+      OPENROUTER_BASE_URL: baseUrl,
+      FREEROUTER_KV_PATH: ":memory:",
+      FREEROUTER_STREAM_IDLE_TIMEOUT: "300",
+    },
+    undefined,
+    via,
+  );
   const res = await fetch(`${main.url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -76,9 +81,27 @@ async function openStream(baseUrl: string) {
   return { main, rest };
 }
 
-async function shuttingDown(main: MainProcess) {
-  main.kill("SIGTERM");
+/**
+ * Sends the first signal and waits for the shutdown's line; resolves with
+ * when the line was seen (the process took the signal before it wrote it).
+ */
+async function shuttingDown(
+  main: MainProcess,
+  signal: Deno.Signal = "SIGTERM",
+): Promise<number> {
+  main.kill(signal);
   await within(main.logged(SHUTTING_DOWN), "the shutdown's log line");
+  return performance.now();
+}
+
+/**
+ * Resolves once SIGNAL_REPEAT_MS have passed since `taken`: the same signal
+ * before then is the same stop (the copy `deno task` forwards), so the time
+ * that passes is the behaviour under test, not a synchronisation.
+ */
+function pastRepeatWindow(taken: number): Promise<void> {
+  const left = SIGNAL_REPEAT_MS - (performance.now() - taken);
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, left)));
 }
 
 Deno.test("deno task start: SIGTERM lets an open stream finish, then exits 0", async () => {
@@ -99,7 +122,7 @@ Deno.test("deno task start: a second SIGTERM stops at once (exit 143) while a st
   const gate = deferred(); // never opened: the upstream hangs after "Hel"
   fake.script(FIRST, gatedStream(gate.promise));
   const { main, rest } = await openStream(fake.baseUrl);
-  await shuttingDown(main);
+  await pastRepeatWindow(await shuttingDown(main));
   main.kill("SIGTERM");
   assert.equal((await within(main.exited, "the forced exit")).code, 143);
   const text = await within(rest(), "the cut stream's end");
@@ -107,13 +130,27 @@ Deno.test("deno task start: a second SIGTERM stops at once (exit 143) while a st
   gate.resolve();
 });
 
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`deno task start, run by deno task in its own process group: one ${signal} to the group (a terminal's Ctrl-C, a service manager's stop; the task runner forwards a copy) lets an open stream finish, then exits 0`, async () => {
+    await using fake = startFakeOpenRouter();
+    const gate = deferred();
+    fake.script(FIRST, gatedStream(gate.promise));
+    const { main, rest } = await openStream(fake.baseUrl, "task");
+    main.kill(signal);
+    await within(main.logged(SHUTTING_DOWN), "the shutdown's log line");
+    gate.resolve();
+    const text = await within(rest(), "the rest of the stream");
+    assert.match(text, /data: \[DONE\]/);
+    assert.equal((await within(main.exited, "the exit")).code, 0);
+  });
+}
+
 Deno.test("deno task start: SIGINT then SIGINT stops at once with exit 130", async () => {
   await using fake = startFakeOpenRouter();
   const gate = deferred();
   fake.script(FIRST, gatedStream(gate.promise));
   const { main, rest } = await openStream(fake.baseUrl);
-  main.kill("SIGINT");
-  await within(main.logged(SHUTTING_DOWN), "the shutdown's log line");
+  await pastRepeatWindow(await shuttingDown(main, "SIGINT"));
   main.kill("SIGINT");
   assert.equal((await within(main.exited, "the forced exit")).code, 130);
   await within(rest(), "the cut stream's end");

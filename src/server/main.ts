@@ -26,7 +26,7 @@ export const USAGE =
 
 Usage:
   freerouter [serve] [--host HOST] [--port PORT]   run the proxy (default)
-  freerouter models                                print the routable free pool, in the order auto tries it
+  freerouter models                                print the routable free pool, ranked for auto
   freerouter check                                 show the key's tier, limits, usage and today's free quota
   freerouter --help | --version
 
@@ -78,6 +78,14 @@ export function parseCommandLine(args: readonly string[]): Command {
 }
 
 /**
+ * How long after the first stop signal the same signal again is the same
+ * stop, not a second one: `deno task start` forwards the signal its process
+ * group gets (a terminal's Ctrl-C, a service manager's stop), so its child
+ * gets it twice at once.
+ */
+export const SIGNAL_REPEAT_MS = 1000;
+
+/**
  * Runs the command line; resolves with the exit code (serve: when the server
  * stops). `io.now` is the clock `check` reads (tests fix it).
  */
@@ -117,11 +125,17 @@ export async function run(
     // signal sent once that line is out finds the server running.
     let running: RunningServer | undefined;
     const forced = Promise.withResolvers<number>();
-    let signals = 0;
+    let first: { signal: Deno.Signal; at: number } | undefined;
     const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
       const listener = () => {
-        if (++signals === 1 && running) void running.shutdown();
-        else forced.resolve(signal === "SIGINT" ? 130 : 143);
+        const at = performance.now();
+        if (first === undefined) {
+          first = { signal, at };
+          if (running) return void running.shutdown();
+        } else if (
+          signal === first.signal && at - first.at < SIGNAL_REPEAT_MS
+        ) return; // the copy `deno task` forwarded
+        forced.resolve(signal === "SIGINT" ? 130 : 143);
       };
       Deno.addSignalListener(signal, listener);
       return { signal, listener };
