@@ -239,11 +239,16 @@ export class FreeRouterClient implements AsyncDisposable {
     options: ChatOptions = {},
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const { signal, ...fields } = options;
-    const raw = this.streamRaw({
-      ...fields,
-      model: fields.model ?? "auto",
-      messages,
-    }, { signal });
+    const routed: { attempts?: readonly Attempt[] } = {};
+    const raw = this.#streamRaw(
+      {
+        ...fields,
+        model: fields.model ?? "auto",
+        messages,
+      },
+      signal,
+      routed,
+    );
     const splitter = new SseSplitter();
     for await (const bytes of raw) {
       splitter.push(bytes);
@@ -255,6 +260,7 @@ export class FreeRouterClient implements AsyncDisposable {
           throw new FreeRouterError(
             "stream_interrupted",
             String(chunk.error.message ?? "The stream broke off"),
+            { cause: chunk.error, attempts: routed.attempts },
           );
         }
         yield chunk as ChatCompletionChunk;
@@ -269,11 +275,20 @@ export class FreeRouterClient implements AsyncDisposable {
    * {@link FreeRouterClient.close}) ends it with {@link FreeRouterError}
    * `aborted`, whether the stream had begun or not.
    */
-  async *streamRaw(
+  streamRaw(
     payload: ChatRequestInput,
     options: { signal?: AbortSignal } = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
-    const { controller, done } = this.#call(options.signal);
+    return this.#streamRaw(payload, options.signal, {});
+  }
+
+  /** {@link FreeRouterClient.streamRaw}, telling `seen` the attempts once routed. */
+  async *#streamRaw(
+    payload: ChatRequestInput,
+    signal: AbortSignal | undefined,
+    seen: { attempts?: readonly Attempt[] },
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    const { controller, done } = this.#call(signal);
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
       const routed = await this.#router.stream(
@@ -284,6 +299,7 @@ export class FreeRouterClient implements AsyncDisposable {
         } as ChatCompletionRequest,
         { apiKey: this.#key(), signal: controller.signal },
       );
+      seen.attempts = routed.attempts;
       reader = routed.answer.body.getReader();
       for (;;) {
         const { done, value } = await reader.read();

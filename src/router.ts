@@ -93,7 +93,13 @@ export class Router {
     const { state, now, modelRefreshTtlMs } = this.#options;
     await state.load(now, this.#warn);
     return await state.catalog.pool(
-      () => fetchFreePool(this.#options, apiKey, now(), this.#closing.signal),
+      () =>
+        fetchFreePool(
+          this.#options,
+          apiKey,
+          now(),
+          AbortSignal.any([this.#closing.signal, state.closing]),
+        ),
       now,
       modelRefreshTtlMs,
       (fresh) => {

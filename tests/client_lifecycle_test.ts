@@ -15,7 +15,11 @@ import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   startFakeOpenRouter,
 } from "./fake_openrouter/mod.ts";
-import { type ChatMessageInput, FreeRouterError } from "../src/mod.ts";
+import {
+  type ChatMessageInput,
+  FreeRouterError,
+  FreeRouterState,
+} from "../src/mod.ts";
 
 const [A] = POOL as [string];
 
@@ -182,6 +186,70 @@ Deno.test("FreeRouterClient.close() does not wait for a first catalog fetch that
     assert.ok(err instanceof FreeRouterError, String(err));
     assert.equal(err.code, "aborted");
     assert.equal(fake.chatRequests().length, 0);
+  } finally {
+    release.resolve();
+  }
+});
+
+Deno.test("FreeRouterClient.close() on a shared state does not wait for a catalog fetch that hangs; another client still gets it", async () => {
+  await using fake = startFakeOpenRouter();
+  const reached = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  fake.scriptModels({
+    body: { data: fake.models },
+    gate: () => {
+      reached.resolve();
+      return release.promise;
+    },
+  });
+  await using state = new FreeRouterState();
+  const clock = manualClock();
+  // A timeout far beyond the watchdogs: only the gate ends the fetch.
+  const leaving = clientFor(fake, clock, { requestTimeout: 600, state });
+  await using staying = clientFor(fake, clock, { requestTimeout: 600, state });
+  const caller = new AbortController();
+  const chat = leaving.chat(MESSAGES, { signal: caller.signal }).then(
+    () => "answered",
+    (err) => err,
+  );
+  const models = staying.models();
+  try {
+    await within(reached.promise, "the catalog fetch to start");
+    caller.abort();
+    const err = await within(chat, "the aborted chat to settle");
+    assert.equal((err as FreeRouterError).code, "aborted");
+    await within(leaving.close(), "the leaving client's close()");
+    release.resolve();
+    assert.deepEqual(
+      (await within(models, "the other client's catalog")).map((m) => m.id),
+      POOL,
+    );
+    assert.equal(fake.modelsRequests().length, 1);
+  } finally {
+    release.resolve();
+  }
+});
+
+Deno.test("FreeRouterState.close() ends a catalog fetch that hangs, left by a client that shared the state", async () => {
+  await using fake = startFakeOpenRouter();
+  const reached = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  fake.scriptModels({
+    gate: () => {
+      reached.resolve();
+      return release.promise;
+    },
+  });
+  const state = new FreeRouterState();
+  const fr = clientFor(fake, manualClock(), { requestTimeout: 600, state });
+  const caller = new AbortController();
+  const chat = fr.chat(MESSAGES, { signal: caller.signal }).catch((e) => e);
+  try {
+    await within(reached.promise, "the catalog fetch to start");
+    caller.abort();
+    await within(chat, "the aborted chat to settle");
+    await within(fr.close(), "the client's close()");
+    await within(state.close(), "the state's close() with the fetch hanging");
   } finally {
     release.resolve();
   }

@@ -63,6 +63,32 @@ Deno.test("FreeRouterClient.stream() yields the parsed chunks in order", async (
   });
 });
 
+Deno.test("FreeRouterClient.stream() reads a body that is not a byte stream (a fetch option that wraps the body), and falls back from it", async () => {
+  await using fake = startFakeOpenRouter();
+  /** The upstream's responses with each body re-made as a default (not byte) stream. */
+  const wrapping: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    if (res.body === null) return res;
+    const reader = res.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    assert.throws(() => body.getReader({ mode: "byob" }), TypeError);
+    return new Response(body, res);
+  };
+  await using fr = clientFor(fake, manualClock(), { fetch: wrapping });
+  fake.script(A, errorStatus(503));
+  fake.script(B, streamStep(fullStream(B, 0, ["Hel", "lo"])));
+  const chunks = await collect(fr.stream(MESSAGES));
+  assert.equal(contentOf(chunks).join(""), "Hello");
+  assert.deepEqual(fake.chatRequests().map((r) => r.model), [A, B]);
+});
+
 Deno.test("FreeRouterClient.streamRaw() yields bytes that concatenate to exactly the upstream stream", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock());
@@ -204,7 +230,7 @@ Deno.test("FreeRouterClient.streamRaw() aborts the upstream when the loop breaks
   }
 });
 
-Deno.test("FreeRouterClient.stream() throws FreeRouterError stream_interrupted when the stream breaks after commit", async () => {
+Deno.test("FreeRouterClient.stream() throws FreeRouterError stream_interrupted, with its attempts, when the stream breaks after commit", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock(), { streamResume: false });
   const [role, hel] = fullStream(A);
@@ -228,6 +254,9 @@ Deno.test("FreeRouterClient.stream() throws FreeRouterError stream_interrupted w
         assert.equal(err.code, "stream_interrupted");
         assert.equal(err.status, 502);
         assert.match(err.message, new RegExp(escapeRegExp(A)));
+        assert.deepEqual(err.attempts.map((a) => [a.model, a.outcome]), [
+          [A, "ok"],
+        ]);
         return true;
       },
     );

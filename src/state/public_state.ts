@@ -36,7 +36,10 @@ export class FreeRouterState implements AsyncDisposable {
     return routingState(this).persistent;
   }
 
-  /** Stops syncing with KV and waits for pending writes. Close it before the KV handle. */
+  /**
+   * Stops syncing with KV, ends a catalog fetch under way and waits for
+   * pending writes. Close it before the KV handle.
+   */
   close(): Promise<void> {
     return routingState(this).close();
   }

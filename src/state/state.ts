@@ -95,6 +95,7 @@ export class RoutingState {
   readonly #queue = new KeyedFifo();
   /** Who waits for a change of an account's block, by account (see {@link onBlockChange}). */
   readonly #blockWatchers = new Map<string, Set<() => void>>();
+  #closing = new AbortController();
 
   constructor(options: FreeRouterStateOptions) {
     this.#store = options.kv ? new KvStateStore(options.kv) : undefined;
@@ -394,7 +395,7 @@ export class RoutingState {
 
   /** Persists a freshly fetched catalog in the background. */
   saveCatalog(snapshot: CatalogSnapshot): void {
-    if (!this.#store) return;
+    if (!this.#store || this.#closed) return;
     this.#track(
       this.#store.saveCatalog(snapshot).catch((err) =>
         this.#warn(`Could not save the catalog in KV: ${err}`)
@@ -402,16 +403,32 @@ export class RoutingState {
     );
   }
 
-  /** Waits for background work (a catalog refresh, KV writes) to settle. */
+  /** Aborted when the state closes: ends a catalog fetch under way (one started later is not). */
+  get closing(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  /**
+   * Waits for background writes to settle. Not for a catalog fetch under way:
+   * it belongs to the routers that wait for it (a closing one aborts its own),
+   * and once the state is closed its catalog is not saved.
+   */
   async settle(): Promise<void> {
-    await this.catalog.inflight?.catch(() => {});
     while (this.#pending.size > 0) await Promise.all(this.#pending);
     await this.quota.settle();
   }
 
-  /** Stops syncing, flushes health and waits for background work. The KV handle stays open. */
+  /**
+   * Stops syncing, ends a catalog fetch under way, flushes health and waits
+   * for background writes. The KV handle stays open.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    // A catalog fetch under way is of no use now (a router closing with its
+    // state aborted it already; one sharing it may have left it hanging).
+    this.#closing.abort(new Error("The routing state is closed"));
+    this.#closing = new AbortController(); // for a use after close()
+    await this.catalog.inflight?.catch(() => {});
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#loaded?.catch(() => {});

@@ -90,7 +90,7 @@ export function upstreamRequest(
 /**
  * A reader that reads into one `size`-byte buffer, reused for every read: a
  * chunk it returns is valid only until the next read, so callers copy what
- * they keep. A fetch body's default reader allocates a fresh 64 KiB buffer for
+ * they keep (a body that is not a byte stream gets its default reader). A fetch body's default reader allocates a fresh 64 KiB buffer for
  * every read, and whatever is forwarded as a view of it keeps it alive: with
  * hundreds of open streams that is megabytes of buffers per second of
  * garbage, which drives V8 into back-to-back mark-compacts and holds RSS up.
@@ -99,7 +99,14 @@ export function reusingReader(
   body: ReadableStream<Uint8Array>,
   size = 8 * 1024,
 ): ReadableStreamDefaultReader<Uint8Array> {
-  const byob = body.getReader({ mode: "byob" });
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream (a `fetch` option that wraps or makes its bodies,
+    // older Node versions): its own reader, a buffer per read.
+    return body.getReader();
+  }
   let buffer: ArrayBufferLike = new ArrayBuffer(size);
   return {
     async read() {
