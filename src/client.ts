@@ -128,6 +128,7 @@ export class FreeRouterClient implements AsyncDisposable {
 
   /** Creates a client; see {@link FreeRouterClientOptions} for the defaults. */
   constructor(options: FreeRouterClientOptions = {}) {
+    options ??= {}; // null, from JavaScript
     this.#options = resolveRouterOptions(options);
     this.#router = new Router(this.#options);
     this.#apiKey = options.apiKey ??
@@ -153,10 +154,14 @@ export class FreeRouterClient implements AsyncDisposable {
     if (this.#closed) {
       throw new FreeRouterError("aborted", "The client is closed");
     }
+    if (signal?.aborted) { // nothing is sent, not even the catalog fetch
+      throw new FreeRouterError("aborted", "The call was aborted", {
+        cause: signal.reason,
+      });
+    }
     const controller = new AbortController();
     const forward = () => controller.abort(signal?.reason);
-    if (signal?.aborted) forward();
-    else signal?.addEventListener("abort", forward, { once: true });
+    signal?.addEventListener("abort", forward, { once: true });
     this.#open.add(controller);
     return {
       controller,
@@ -179,7 +184,13 @@ export class FreeRouterClient implements AsyncDisposable {
         new FreeRouterError("aborted", "The client is closed"),
       );
     }
-    return this.#router.pool(this.#apiKey);
+    return this.#router.pool(this.#apiKey).catch((err) => {
+      // close() while the catalog loaded: aborted, as every call under way.
+      if (!this.#closed) throw err;
+      throw new FreeRouterError("aborted", "The client is closed", {
+        cause: err,
+      });
+    });
   }
 
   /**

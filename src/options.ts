@@ -222,7 +222,9 @@ function resolved(setting: NumericSetting, value: number | undefined): number {
   const problem = settingProblem(setting, v);
   if (problem) {
     throw new RangeError(
-      `Cannot route: "${setting.option}" ${problem}, got ${v}`,
+      `Cannot route: "${setting.option}" ${problem}, got ${
+        typeof v === "string" ? JSON.stringify(v) : v
+      }`,
     );
   }
   return v;
@@ -237,6 +239,9 @@ export function resolveRouterOptions(
   options: RouterOptions,
 ): ResolvedRouterOptions {
   const maxAttempts = resolved(SETTINGS.maxAttempts, options.maxAttempts);
+  if (options.baseUrl !== undefined && typeof options.baseUrl !== "string") {
+    throw new TypeError('Cannot route: "baseUrl" must be a URL string');
+  }
   const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
   try {
     new URL(baseUrl);

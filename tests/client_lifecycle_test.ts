@@ -132,6 +132,29 @@ Deno.test("FreeRouterClient.models() is refused once the client is closed", asyn
   assert.equal(fake.modelsRequests().length, 0);
 });
 
+Deno.test("FreeRouterClient.models() under way when close() comes ends aborted, as chats and streams do", async () => {
+  await using fake = startFakeOpenRouter();
+  const reached = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  fake.scriptModels({
+    gate: () => {
+      reached.resolve();
+      return release.promise;
+    },
+  });
+  const fr = clientFor(fake, manualClock(), { requestTimeout: 600 });
+  const models = fr.models().catch((err) => err);
+  try {
+    await within(reached.promise, "the catalog fetch to start");
+    await within(fr.close(), "close()");
+    const err = await within(models, "models() to settle");
+    assert.ok(err instanceof FreeRouterError, String(err));
+    assert.equal(err.code, "aborted");
+  } finally {
+    release.resolve();
+  }
+});
+
 Deno.test("FreeRouterClient.streamRaw() routes a body whose model is null as auto", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock());

@@ -164,16 +164,21 @@ Deno.test("FreeRouterClient.stream() aborts the upstream when the loop breaks af
   }
 });
 
-Deno.test("FreeRouterClient.stream() with a signal already aborted throws aborted and sends nothing upstream", async () => {
+Deno.test("FreeRouterClient.stream() and chat() with a signal already aborted throw aborted and send nothing upstream, not even the catalog fetch", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock());
   const ac = new AbortController();
-  ac.abort();
+  ac.abort(new Error("changed my mind"));
+  const aborted = (err: unknown) =>
+    err instanceof FreeRouterError && err.code === "aborted" &&
+    err.cause === ac.signal.reason;
   await assert.rejects(
     collect(fr.stream(MESSAGES, { signal: ac.signal })),
-    (err: unknown) => err instanceof FreeRouterError && err.code === "aborted",
+    aborted,
   );
+  await assert.rejects(fr.chat(MESSAGES, { signal: ac.signal }), aborted);
   assert.equal(fake.chatRequests().length, 0);
+  assert.equal(fake.modelsRequests().length, 0);
 });
 
 for (const how of ["the signal", "close()"] as const) {

@@ -439,3 +439,33 @@ Deno.test("FreeRouterClient with kv keeps a cooldown for a new client on the reo
     }
   });
 });
+
+Deno.test("FreeRouterClient and FreeRouterState refuse options that only JavaScript can pass with a TypeError or RangeError naming the option, when constructed", () => {
+  const make = (options: unknown) => () =>
+    new FreeRouterClient(
+      options as ConstructorParameters<typeof FreeRouterClient>[0],
+    );
+  assert.throws(make({ maxAttempts: "3" }), {
+    name: "RangeError",
+    message: /"maxAttempts" must be a whole number, got "3"/,
+  });
+  assert.throws(make({ baseUrl: 42 }), {
+    name: "TypeError",
+    message: /"baseUrl" must be a URL string/,
+  });
+  assert.throws(make({ aliases: { mine: [1] } }), {
+    name: "TypeError",
+    message: /alias "mine" has an invalid model id or pattern 1/,
+  });
+  assert.throws(make({ kv: {} }), {
+    name: "TypeError",
+    message: /"kv" must be a Deno KV store/,
+  });
+  assert.throws(() => new FreeRouterState({ kv: {} as Deno.Kv }), {
+    name: "TypeError",
+    message: /"kv" must be a Deno KV store/,
+  });
+  // null is no options at all: the defaults.
+  const fr = make(null)();
+  assert.ok(fr instanceof FreeRouterClient);
+});

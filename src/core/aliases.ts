@@ -92,7 +92,7 @@ export function aliasProblem(
     return "redefines a built-in alias";
   }
   if (patterns.length === 0) return "lists no model";
-  const bad = patterns.find((p) => !PATTERN.test(p));
+  const bad = patterns.find((p) => typeof p !== "string" || !PATTERN.test(p));
   if (bad !== undefined) {
     return `has an invalid model id or pattern ${JSON.stringify(bad)}`;
   }

@@ -98,6 +98,14 @@ export class RoutingState {
   #closing = new AbortController();
 
   constructor(options: FreeRouterStateOptions) {
+    if (
+      options.kv != null &&
+      typeof (options.kv as Partial<KvLike>).atomic !== "function"
+    ) {
+      throw new TypeError(
+        'Cannot keep state: "kv" must be a Deno KV store (or a Kv of @deno/kv)',
+      );
+    }
     this.#store = options.kv ? new KvStateStore(options.kv) : undefined;
     this.kv = options.kv;
     this.quota = new QuotaBook(options.kv);
