@@ -113,11 +113,13 @@ export function planRoute(
     ? order.candidates.filter((m) => !run.skip!.has(m.id))
     : order.candidates;
   const named = candidates[0]?.id === request.model;
-  // Keep the conversation on the model of its previous turn.
-  const conversation = options.affinity && !named && !run.continues
+  // Keep the conversation on the model of its previous turn. A continuation
+  // goes on without it (its broken model is skipped); the model that finishes
+  // the turn becomes the conversation's model.
+  const conversation = options.affinity && !named
     ? conversationKey(request, context.session)
     : undefined;
-  if (conversation !== undefined) {
+  if (conversation !== undefined && !run.continues) {
     stickTo(
       candidates,
       affinity.get(conversation, now()),

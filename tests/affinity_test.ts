@@ -7,11 +7,14 @@ import assert from "node:assert/strict";
 import { Affinity, conversationKey } from "../src/core/affinity.ts";
 import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
 import {
+  chunk,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   modelRpm,
   ok,
   providerError502,
+  streamErrorEvent,
 } from "./fake_openrouter/mod.ts";
+import { streamStep } from "./_streams.ts";
 
 const [A, B, C] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string, string];
 
@@ -79,6 +82,26 @@ Deno.test("affinity: a conversation leaves its model while that model cools down
   const third = await r.chat(turns("Plan a trip", "To Rome", "By train"));
   assert.equal(third.headers.get("x-freerouter-model"), A);
   await third.body?.cancel();
+});
+
+Deno.test("affinity: a turn whose stream broke and was finished by another model stays with the model that finished it", async () => {
+  await using r = rig(opts({ streamResume: true }));
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }),
+      chunk(A, "Hel"),
+      streamErrorEvent({ withChoices: true, code: 502, message: "gone" }),
+    ], "hang"),
+  );
+  const first = await r.chat({ ...turns("Plan a trip"), stream: true });
+  assert.equal(first.headers.get("x-freerouter-model"), A);
+  assert.match(await first.text(), /data: \[DONE\]/);
+  const [, continuation] = r.fake.chatRequests();
+  assert.equal(continuation?.model, B, "B finished the turn");
+  const second = await r.chat(turns("Plan a trip", "To Rome"));
+  assert.equal(second.headers.get("x-freerouter-model"), B);
+  await second.body?.cancel();
 });
 
 Deno.test("affinity: X-FreeRouter-Session ties requests with different prompts together", async () => {

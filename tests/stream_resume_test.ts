@@ -324,6 +324,73 @@ Deno.test("resume: parallel tool calls that follow text are held until the finis
   assert.equal(r.fake.chatRequests()[1]!.model, B);
 });
 
+Deno.test("resume: a continuation that goes on with parallel tool calls holds them until its finish: one that breaks inside the second call is the continuation's failure, and the next model continues", async () => {
+  await using r = rig(opts());
+  const call = (model: string, index: number, args: string, id?: string) =>
+    chunk(
+      model,
+      {
+        tool_calls: [{
+          index,
+          ...(id ? { id, type: "function" } : {}),
+          function: { ...(id ? { name: "Bash" } : {}), arguments: args },
+        }],
+      },
+      null,
+      meta,
+    );
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        chunk(A, { role: "assistant", content: "" }, null, meta),
+        chunk(A, "Let me run both.", null, meta),
+      ],
+      end: "hang",
+    },
+  });
+  r.fake.script(B, {
+    stream: {
+      parts: [
+        chunk(B, { role: "assistant", content: "" }, null, meta),
+        call(B, 0, '{"command": "ls"}', "call_1"),
+        call(B, 1, '{"command": "p', "call_2"),
+      ],
+      end: "hang",
+    },
+  });
+  r.fake.script(C, { stream: streamOk(C, [" Done."]) });
+  const data = await events(await r.chat(hello("auto", { stream: true })));
+  assert.ok(!data.some((d) => d.includes("call_1")), data.join("\n"));
+  assert.equal(contentOf(data), "Let me run both. Done.");
+  assert.deepEqual(data.filter((d) => d === "[DONE]"), ["[DONE]"]);
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
+  // A continuation whose set is whole reaches the client whole.
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        chunk(A, { role: "assistant", content: "" }, null, meta),
+        chunk(A, "Let me run both.", null, meta),
+      ],
+      end: "hang",
+    },
+  });
+  r.fake.script(B, {
+    stream: {
+      parts: [
+        chunk(B, { role: "assistant", content: "" }, null, meta),
+        call(B, 0, '{"command": "ls"}', "call_1"),
+        call(B, 1, '{"command": "pwd"}', "call_2"),
+        chunk(B, { content: "" }, "tool_calls", meta),
+        DONE,
+      ],
+    },
+  });
+  const whole = await events(await r.chat(hello("auto", { stream: true })));
+  assert.ok(whole.some((d) => d.includes("call_1")), whole.join("\n"));
+  assert.ok(whole.some((d) => d.includes("call_2")), whole.join("\n"));
+  assert.deepEqual(whole.filter((d) => d === "[DONE]"), ["[DONE]"]);
+});
+
 Deno.test("resume: a tool call that follows text reaches the client whole, byte for byte, once its arguments parse", async () => {
   await using r = rig(opts());
   const parts = [
@@ -401,8 +468,15 @@ Deno.test("resume: streamResume off keeps the error event and sends no continuat
   assert.equal(r.fake.chatRequests().length, 1);
 });
 
-Deno.test("resume: the continuation is listed in the request's attempts, marked as such, and counted in /metrics", async () => {
-  await using r = rig(opts());
+Deno.test("resume: the continuation is listed in the request's attempts, marked as such, counted in /metrics and logged at debug level", async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = {
+    debug: (message: string, fields?: Record<string, unknown>) =>
+      lines.push({ message, ...fields }),
+    info: () => {},
+    warn: () => {},
+  };
+  await using r = rig(opts({ logger }));
   r.fake.script(A, failing(A, ["Hello ", "wor"]));
   r.fake.script(B, { stream: streamOk(B, ["ld"]) });
   await events(await r.chat(hello("auto", { stream: true })));
@@ -419,6 +493,15 @@ Deno.test("resume: the continuation is listed in the request's attempts, marked 
   assert.match(
     metrics,
     /freerouter_stream_resumes_total\{outcome="resumed"\} 1/,
+  );
+  for (const model of [A, B]) {
+    const series =
+      `freerouter_upstream_attempts_total{model="${model}",class="2xx"} 1`;
+    assert.ok(metrics.includes(series), `${series} in\n${metrics}`);
+  }
+  assert.deepEqual(
+    lines.map((l) => [l.message, l.n, l.model, l.continuation ?? false]),
+    [["attempt", 1, A, false], ["attempt", 2, B, true]],
   );
 });
 

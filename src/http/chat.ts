@@ -18,6 +18,7 @@ import {
   type Trace,
   traced,
 } from "./context.ts";
+import { recordAttempts } from "./record.ts";
 
 /** The OpenRouter key a request may spend, or the 401 to answer. */
 export function keyOrRefusal(
@@ -52,7 +53,10 @@ export function routeContext(
     signal: () => req.signal,
     session: req.headers.get("x-freerouter-session"),
     requestId: trace.id,
-    onResume: (outcome) => ctx.metrics.resumes.inc({ outcome }),
+    onResume: (outcome) => {
+      ctx.metrics.resumes.inc({ outcome });
+      recordAttempts(ctx, trace);
+    },
     // The request's line went out with its headers; this one tells its end.
     onStreamCut: (cut) => {
       ctx.metrics.streamsCut.inc({ how: cut.how });

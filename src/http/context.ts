@@ -33,6 +33,8 @@ export interface Trace {
   cache?: CacheStatus;
   /** Its entry in the recent requests, once recorded: a stream that breaks later marks it. */
   entry?: RequestEntry;
+  /** How many of its attempts the metrics and the log have (a continuation's come later). */
+  recordedAttempts?: number;
 }
 
 /** The handler's shared parts, built once by `createHandler`. */

@@ -38,10 +38,7 @@ export function record(ctx: HandlerContext, answered: Answered): void {
     ? "client_error"
     : "failed";
   metrics.requests.inc({ route: routeLabel, outcome });
-  for (const a of trace.attempts) {
-    metrics.attempts.inc({ model: a.model, class: outcomeClass(a.outcome) });
-    metrics.upstreamLatency.observe(a.ms / 1000, { model: a.model });
-  }
+  if (route?.api === undefined) recordAttempts(ctx, trace);
   if (trace.model && trace.attempts.length > 1) metrics.fallbacks.inc();
   if (trace.stream && res.ok) metrics.streamTtfb.observe(ms / 1000);
   if (route?.api === undefined) return;
@@ -60,18 +57,35 @@ export function record(ctx: HandlerContext, answered: Answered): void {
   };
   ctx.recent.push(entry);
   trace.entry = entry;
+  ctx.resolved.logger.info("request", logFields(entry));
+  recordAttempts(ctx, trace);
+}
+
+/**
+ * Records the trace's attempts not recorded yet in the metrics and (at debug
+ * level) one log line each: a request's when it is answered, a stream's
+ * continuation's when it was resumed or could not be (they come after the
+ * response's headers).
+ */
+export function recordAttempts(ctx: HandlerContext, trace: Trace): void {
+  const from = trace.recordedAttempts ?? 0;
+  const attempts = trace.attempts.slice(from);
+  trace.recordedAttempts = trace.attempts.length;
+  const { metrics } = ctx;
+  for (const a of attempts) {
+    metrics.attempts.inc({ model: a.model, class: outcomeClass(a.outcome) });
+    metrics.upstreamLatency.observe(a.ms / 1000, { model: a.model });
+  }
   const { logger } = ctx.resolved;
-  logger.info("request", logFields(entry));
-  if (logger.debug) {
-    for (const [i, a] of trace.attempts.entries()) {
-      logger.debug("attempt", {
-        request_id: trace.id,
-        n: i + 1,
-        model: a.model,
-        outcome: a.outcome,
-        ms: Math.round(a.ms),
-        ...(a.continuation ? { continuation: true } : {}),
-      });
-    }
+  if (!logger.debug) return;
+  for (const [i, a] of attempts.entries()) {
+    logger.debug("attempt", {
+      request_id: trace.id,
+      n: from + i + 1,
+      model: a.model,
+      outcome: a.outcome,
+      ms: Math.round(a.ms),
+      ...(a.continuation ? { continuation: true } : {}),
+    });
   }
 }

@@ -11,7 +11,11 @@ import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import { AnswerOpening } from "../core/answers.ts";
 import { ContinuationOpening, continuationRewrite } from "./continuation.ts";
-import { guardedStream, MAX_EVENT_BYTES } from "./stream_guard.ts";
+import {
+  guardedStream,
+  MAX_EVENT_BYTES,
+  startsToolCall,
+} from "./stream_guard.ts";
 import {
   forwardedAs,
   type Resume,
@@ -101,6 +105,12 @@ export async function attemptStream(
       state.rewrite = opening?.rewrite ?? continuationRewrite(continues);
     }
     const answer = opening ? undefined : new AnswerOpening();
+    /**
+     * A continuation that goes on with tool calls: they are held until the
+     * finish like any opening's (core/answers.ts), so that a break inside
+     * them is the continuation's failure, not half a set sent.
+     */
+    let calls: AnswerOpening | undefined;
     /** Data events held before the commit. */
     let held = 0;
     /** The held events that go on, parsed (their bytes are in `head`). */
@@ -142,6 +152,10 @@ export async function attemptStream(
      * one ended without an answer, or before its answer was complete.
      */
     const endedAs = (): UpstreamFailure["kind"] => {
+      if (calls) {
+        const verdict = calls.end();
+        return verdict === "commit" ? "incomplete_stream" : verdict;
+      }
       if (opening) {
         return opening.undecided ? "prefill_rejected" : "empty_stream";
       }
@@ -187,6 +201,26 @@ export async function attemptStream(
           return fail(failure);
         }
         const parsed = body as ChatCompletionChunk;
+        if (calls) {
+          const verdict = calls.take(parsed, event.length);
+          if (verdict !== "hold" && verdict !== "commit") {
+            return fail({
+              kind: verdict,
+              status: res.status,
+              headers: res.headers,
+            });
+          }
+          const out = forwardedAs(parsed, event, state); // rewritten
+          if (out !== undefined) {
+            head.push(
+              typeof out === "string" ? encoder.encode(out) : out.slice(),
+            );
+          }
+          if (verdict === "commit") return commit();
+          scope.deadline.arm(options.idleTimeoutMs);
+          dataAt = performance.now();
+          continue;
+        }
         if (opening) {
           const taken = opening.take(parsed, state);
           if (taken === "hold") {
@@ -204,6 +238,21 @@ export async function attemptStream(
             });
           }
           for (const e of taken) head.push(encoder.encode(e));
+          if (startsToolCall(parsed)) {
+            calls = new AnswerOpening();
+            const verdict = calls.take(parsed, event.length);
+            if (verdict === "commit") return commit();
+            if (verdict !== "hold") {
+              return fail({
+                kind: verdict,
+                status: res.status,
+                headers: res.headers,
+              });
+            }
+            scope.deadline.arm(options.idleTimeoutMs);
+            dataAt = performance.now();
+            continue;
+          }
           return commit();
         }
         const verdict = answer!.take(parsed, event.length);

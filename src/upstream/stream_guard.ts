@@ -72,7 +72,8 @@ interface Held {
 const callsTool = (c: ChatCompletionChunk["choices"][number] | undefined) =>
   c?.delta?.tool_calls != null || c?.delta?.function_call != null;
 
-function startsToolCall(body: ChatCompletionChunk): boolean {
+/** Whether a chunk carries a tool call (or a legacy function call). */
+export function startsToolCall(body: ChatCompletionChunk): boolean {
   return Array.isArray(body.choices) && body.choices.some(callsTool);
 }
 
