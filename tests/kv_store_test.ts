@@ -9,6 +9,7 @@ import {
   modelRpm,
   startFakeOpenRouter,
 } from "./fake_openrouter/mod.ts";
+import { withRetry } from "../src/state/kv_store.ts";
 
 const [A, B] = POOL as [string, string];
 
@@ -86,4 +87,32 @@ Deno.test("createHandler() without KV starts with no cooldowns", async () => {
   const res = await second.chat(hello());
   assert.equal(res.headers.get("x-freerouter-model"), A);
   await res.body?.cancel();
+});
+
+Deno.test("withRetry() retries lock contention only within CONTENTION_BUDGET_MS: a store that takes seconds to say it is locked fails at once, a short contention is waited out", async () => {
+  const locked = () => Promise.reject(new Error("database is locked"));
+  let clock = 0;
+  let calls = 0;
+  // SQLite waited 5 s before it said so: an outage, not contention.
+  await assert.rejects(
+    withRetry(() => (calls++, clock += 5_000, locked()), () => clock),
+    /database is locked/,
+  );
+  assert.equal(calls, 1);
+  // Two quick refusals, then the write goes through.
+  calls = 0;
+  clock = 0;
+  const value = await withRetry(
+    () => ++calls < 3 ? (clock += 1, locked()) : Promise.resolve("written"),
+    () => clock,
+  );
+  assert.equal(value, "written");
+  assert.equal(calls, 3);
+  // Other errors are not retried.
+  calls = 0;
+  await assert.rejects(
+    withRetry(() => (calls++, Promise.reject(new Error("disk I/O error")))),
+    /disk I\/O/,
+  );
+  assert.equal(calls, 1);
 });

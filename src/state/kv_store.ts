@@ -60,16 +60,29 @@ function isContention(err: unknown): boolean {
   );
 }
 
+/** How long a KV operation is retried while another writer holds the lock. */
+export const CONTENTION_BUDGET_MS = 1000;
+
 /**
  * Runs a KV operation, retrying while another writer holds the SQLite lock
- * (up to about a second, with growing pauses); other errors are thrown.
+ * (with growing pauses, until {@link CONTENTION_BUDGET_MS} have passed since
+ * it started: SQLite itself may wait seconds before it says the store is
+ * locked, and a lock held for long is an outage, not contention); other
+ * errors are thrown. `now` is the clock in ms.
  */
-export async function withRetry<T>(op: () => Promise<T>): Promise<T> {
+export async function withRetry<T>(
+  op: () => Promise<T>,
+  now: () => number = () => performance.now(),
+): Promise<T> {
+  const started = now();
   for (let attempt = 0;; attempt++) {
     try {
       return await op();
     } catch (err) {
-      if (!isContention(err) || attempt >= 30) throw err;
+      if (
+        !isContention(err) || attempt >= 30 ||
+        now() - started >= CONTENTION_BUDGET_MS
+      ) throw err;
       await new Promise((resolve) =>
         setTimeout(resolve, Math.min(1 + attempt * 2, 50))
       );

@@ -96,6 +96,14 @@ export class RoutingState {
   /** Who waits for a change of an account's block, by account (see {@link onBlockChange}). */
   readonly #blockWatchers = new Map<string, Set<() => void>>();
   #closing = new AbortController();
+  /**
+   * Cooldowns and account blocks whose KV write failed: what a sync reads
+   * does not replace them, and each sync tick writes them again.
+   */
+  readonly #unsaved = {
+    cooldowns: new Map<string, CooldownEntry>(),
+    blocks: new Map<string, AccountBlock>(),
+  };
 
   constructor(options: FreeRouterStateOptions) {
     if (
@@ -187,6 +195,17 @@ export class RoutingState {
         });
       }
     }
+    const now = this.#now();
+    for (const [model, entry] of this.#unsaved.cooldowns) {
+      if (entry.kind !== "lasting" && entry.until <= now) {
+        this.#unsaved.cooldowns.delete(model);
+      } else cooldowns.set(model, mergeCooldown(cooldowns.get(model), entry));
+    }
+    for (const [id, block] of this.#unsaved.blocks) {
+      const account = accounts.get(id);
+      if (block.until <= now) this.#unsaved.blocks.delete(id);
+      else if (account) account.block = mergeBlock(account.block, block);
+    }
     const before = this.accounts;
     this.accounts = accounts;
     for (const id of this.#blockWatchers.keys()) {
@@ -238,6 +257,7 @@ export class RoutingState {
     const work = (async () => {
       await this.#flushHealth();
       await this.counts.flushUnsynced(undefined, this.#now());
+      await this.#saveUnsaved();
       const generation = this.#generation;
       const rev = await this.#store!.rev();
       if (rev === this.#rev) return;
@@ -284,8 +304,41 @@ export class RoutingState {
   async coolDown(entry: CooldownEntry, now: number): Promise<void> {
     const merged = mergeCooldown(this.cooldowns.get(entry.model), entry);
     this.cooldowns.set(entry.model, merged);
-    if (merged === entry) {
+    if (merged === entry) await this.#saveCooldown(entry, now);
+  }
+
+  /** Writes a cooldown to KV; one that cannot be written is kept unsaved. */
+  async #saveCooldown(entry: CooldownEntry, now: number): Promise<void> {
+    try {
       await this.#write((store) => store.saveCooldown(entry, now));
+      if (this.#unsaved.cooldowns.get(entry.model) === entry) {
+        this.#unsaved.cooldowns.delete(entry.model);
+      }
+    } catch (err) {
+      const kept = this.#unsaved.cooldowns.get(entry.model);
+      this.#unsaved.cooldowns.set(entry.model, mergeCooldown(kept, entry));
+      throw err;
+    }
+  }
+
+  /**
+   * Writes again the cooldowns and blocks whose write failed (one sync
+   * tick's part). What still fails stays unsaved, and the tick goes on to
+   * read what other instances wrote.
+   */
+  async #saveUnsaved(): Promise<void> {
+    const now = this.#now();
+    try {
+      for (const entry of [...this.#unsaved.cooldowns.values()]) {
+        if (this.cooldowns.get(entry.model) === entry) {
+          await this.#saveCooldown(entry, now);
+        } else this.#unsaved.cooldowns.delete(entry.model); // ended or replaced
+      }
+      for (const id of [...this.#unsaved.blocks.keys()]) {
+        await this.#writeAccount(id, now);
+      }
+    } catch {
+      // Reported when it first failed; tried again next tick.
     }
   }
 
@@ -346,9 +399,16 @@ export class RoutingState {
    * what other instances stored there ({@link storedBlock},
    * {@link mergeLearned}); the account then holds the merged result.
    */
-  async saveAccount(id: string, now: number): Promise<void> {
-    const { block: mine, learned: mineLearned } = this.account(id);
+  saveAccount(id: string, now: number): Promise<void> {
     this.#blockChanged(id); // the caller changed it in memory
+    return this.#writeAccount(id, now);
+  }
+
+  /** {@link RoutingState.saveAccount}'s write (again, for one that failed: nothing changed in memory). */
+  async #writeAccount(id: string, now: number): Promise<void> {
+    const { block: mine, learned: mineLearned } = this.account(id);
+    if (mine === undefined) this.#unsaved.blocks.delete(id);
+    else if (mine.until > now) this.#unsaved.blocks.set(id, mine);
     await this.#write(async (store) => {
       const { block, learned } = await store.saveAccount(
         id,
@@ -365,6 +425,10 @@ export class RoutingState {
       }
       account.learned = mergeLearned(account.learned, learned);
       if (account.block !== held) this.#blockChanged(id);
+      // Written: the store's merge rules hold from here on.
+      if (this.#unsaved.blocks.get(id) === mine) {
+        this.#unsaved.blocks.delete(id);
+      }
     });
   }
 
@@ -391,7 +455,10 @@ export class RoutingState {
       e.kind === "lasting"
     ).map((e) => e.model);
     const gapModels = [...this.gaps.keys()];
-    for (const model of lasting) this.cooldowns.delete(model);
+    for (const model of lasting) {
+      this.cooldowns.delete(model);
+      this.#unsaved.cooldowns.delete(model);
+    }
     this.gaps = new Map();
     if (lasting.length > 0) {
       await this.#write((store) => store.deleteCooldowns(lasting));
@@ -448,5 +515,12 @@ export class RoutingState {
     await this.counts.flushUnsynced(undefined, this.#now()).catch((err) =>
       this.#warn(`Could not add the attempts counted locally to KV: ${err}`)
     );
+    await this.#saveUnsaved();
+    const lost = this.#unsaved.cooldowns.size + this.#unsaved.blocks.size;
+    if (lost > 0) {
+      this.#warn(
+        `Could not save ${lost} cooldown(s) or account block(s) in KV before closing`,
+      );
+    }
   }
 }
