@@ -12,6 +12,7 @@ import {
   type RouterOptions,
 } from "./options.ts";
 import { Router } from "./router.ts";
+import { settledByAbort } from "./upstream/scope.ts";
 import { sseData, SseSplitter } from "./upstream/sse.ts";
 import type {
   ChatCompletion,
@@ -184,13 +185,17 @@ export class FreeRouterClient implements AsyncDisposable {
         new FreeRouterError("aborted", "The client is closed"),
       );
     }
-    return this.#router.pool(this.#apiKey).catch((err) => {
-      // close() while the catalog loaded: aborted, as every call under way.
-      if (!this.#closed) throw err;
-      throw new FreeRouterError("aborted", "The client is closed", {
-        cause: err,
-      });
-    });
+    // close() while the catalog loads ends it (a shared state's fetch goes
+    // on for the others): aborted, as every call under way.
+    const controller = new AbortController();
+    this.#open.add(controller);
+    return settledByAbort(this.#router.pool(this.#apiKey), controller.signal)
+      .catch((err) => {
+        if (!this.#closed) throw err;
+        throw new FreeRouterError("aborted", "The client is closed", {
+          cause: err,
+        });
+      }).finally(() => this.#open.delete(controller));
   }
 
   /**

@@ -236,12 +236,15 @@ Deno.test("FreeRouterClient.close() on a shared state does not wait for a catalo
     (err) => err,
   );
   const models = staying.models();
+  const leavingModels = leaving.models().catch((err) => err);
   try {
     await within(reached.promise, "the catalog fetch to start");
     caller.abort();
     const err = await within(chat, "the aborted chat to settle");
     assert.equal((err as FreeRouterError).code, "aborted");
     await within(leaving.close(), "the leaving client's close()");
+    const ended = await within(leavingModels, "its models() under way");
+    assert.equal((ended as FreeRouterError).code, "aborted");
     release.resolve();
     assert.deepEqual(
       (await within(models, "the other client's catalog")).map((m) => m.id),

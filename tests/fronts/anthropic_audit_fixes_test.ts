@@ -222,6 +222,44 @@ Deno.test("MessagesStream drops a held call without a name once the held argumen
   assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
 });
 
+Deno.test("MessagesStream keeps a held call without a name when starting the named held calls brings the held arguments back under MAX_HELD_BYTES", () => {
+  const stream = new MessagesStream({ id: "msg_1", model: "m" });
+  let sse = stream.start();
+  const big = `{"y":"${"b".repeat(MAX_HELD_BYTES - 10)}`;
+  const short = (out: string) =>
+    blocks(out).map((b) =>
+      b.length > 100 ? `${b.slice(0, 14)}… ${b.length}` : b
+    );
+  const steps: Array<[Record<string, unknown>, string[]]> = [
+    [toolDelta(0, { id: "a", name: "A", args: '{"x":' }), [
+      "start 0 tool_use a A",
+      'delta 0 {"x":',
+    ]],
+    [toolDelta(1, { id: "b", name: "B", args: big }), []],
+    // Past the cap with C's piece: B starts (A closes), and C, nameless, stays.
+    [toolDelta(2, { id: "c", args: '{"z":1' }), [
+      "stop 0",
+      "start 1 tool_use b B",
+      `delta 1 {"y":"… ${"delta 1 ".length + big.length}`,
+    ]],
+    [toolDelta(2, { name: "C", args: "}" }), []],
+    [toolDelta(1, { args: '"}' }), [
+      'delta 1 "}',
+      "stop 1",
+      "start 2 tool_use c C",
+      'delta 2 {"z":1}',
+      "stop 2",
+    ]],
+  ];
+  for (const [delta, expected] of steps) {
+    const out = stream.push(chunk({ tool_calls: [delta] }));
+    assert.deepEqual(short(out), expected, JSON.stringify(delta).slice(0, 80));
+    sse += out;
+  }
+  sse += stream.finish();
+  assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
+});
+
 Deno.test("MessagesStream holds no more than MAX_HELD_BYTES: past it the live call closes and the held ones start", () => {
   const stream = new MessagesStream({ id: "msg_1", model: "m" });
   let sse = stream.start();

@@ -26,8 +26,8 @@
  * text) is closed as if it were complete and the held calls start as above,
  * each closed at once while the cap is still exceeded, so that a call which
  * never completes cannot keep the rest in memory (a call without a name cannot
- * start: it stays held, and is dropped for good once the held arguments pass
- * the cap with its delta). Text and reasoning are never held: they close an
+ * start: it stays held, and is dropped for good when its delta leaves the held
+ * arguments past the cap once the named calls have started). Text and reasoning are never held: they close an
  * open tool block. A delta that arrives for a call whose block was closed (by
  * text, by its arguments completing, or by the cap) is dropped. A new call id
  * under an index already used is a new call (some providers number every call
@@ -300,19 +300,21 @@ export class MessagesStream {
     call.args += args;
     this.#held += args.length;
     if (typeof name === "string" && name) call.name ??= name;
-    if (call.name === undefined && this.#held > MAX_HELD_BYTES) {
-      // It cannot start without a name: past the cap it is dropped, for good.
-      this.#held -= call.args.length;
-      this.#calls.delete(key);
-    }
     if (this.#live !== undefined && this.#held <= MAX_HELD_BYTES) return "";
     // No tool block open, or too much held: maybe start the held calls.
     const first = this.#firstNamed();
-    return first !== undefined &&
+    const out = first !== undefined &&
         ((first === key && this.#live === undefined) ||
           this.#held > MAX_HELD_BYTES)
       ? this.#advance()
       : "";
+    if (call.name === undefined && this.#held > MAX_HELD_BYTES) {
+      // Still past the cap once the named calls started: it cannot start
+      // without a name, so it is dropped, for good.
+      this.#held -= call.args.length;
+      this.#calls.delete(key);
+    }
+    return out;
   }
 
   /** The key of the earliest held call that has a name. */
