@@ -113,7 +113,7 @@ Deno.test("run() models prints the pool ranked for auto with capabilities and co
     assert.match(
       text,
       new RegExp(
-        `^${POOL.length} free models, ranked for auto \\(strategy priority\\):`,
+        `^${POOL.length} free models, ranked for auto \\(strategy priority; one cooling down is tried after the ready ones\\):`,
       ),
     );
     const rows = text.split("\n\n")[1]!.split("\n").slice(1);

@@ -107,7 +107,7 @@ export async function printModels(
         state,
       ]);
     }
-    const aliasRows = [["ALIAS", "TRIES FIRST", "PICKS"]];
+    const aliasRows = [["ALIAS", "RANKED FIRST", "PICKS"]];
     for (const alias of status.aliases) {
       const first = alias.models.slice(0, ALIAS_MODELS_SHOWN).join(", ");
       const more = alias.models.length - ALIAS_MODELS_SHOWN;
@@ -118,7 +118,7 @@ export async function printModels(
       ]);
     }
     out(
-      `${pool.length} free models, ranked for auto (strategy ${status.strategy}):\n\n${
+      `${pool.length} free models, ranked for auto (strategy ${status.strategy}; one cooling down is tried after the ready ones):\n\n${
         textTable(rows)
       }\n\nAliases (send as "model"):\n\n${textTable(aliasRows)}`,
     );

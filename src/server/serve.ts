@@ -236,7 +236,7 @@ export async function serve(
   const shutdown = () =>
     stopped ??= (async () => {
       lifecycle.info(
-        "Shutting down once the open requests end (SIGINT or SIGTERM again stops at once)",
+        "Shutting down once the open requests end (SIGINT or SIGTERM again, a second later, stops at once)",
       );
       await server.shutdown();
       await handler.close();
