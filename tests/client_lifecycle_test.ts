@@ -12,6 +12,7 @@ import { clientFor, hello, manualClock, MESSAGES, rig } from "./_harness.ts";
 import { within } from "./_async.ts";
 import {
   chunk,
+  type FakeOpenRouter,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   startFakeOpenRouter,
 } from "./fake_openrouter/mod.ts";
@@ -22,6 +23,23 @@ import {
 } from "../src/mod.ts";
 
 const [A] = POOL as [string];
+
+/**
+ * Scripts the fake's next `GET /models` to wait for `release`; `reached`
+ * resolves when the fetch has arrived.
+ */
+function gatedCatalog(fake: FakeOpenRouter, body?: unknown) {
+  const reached = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  fake.scriptModels({
+    ...(body === undefined ? {} : { body }),
+    gate: () => {
+      reached.resolve();
+      return release.promise;
+    },
+  });
+  return { reached, release };
+}
 
 Deno.test("FreeRouterClient.close() aborts a chat under way, waits for it, and sends no attempt after", async () => {
   await using fake = startFakeOpenRouter();
@@ -134,14 +152,7 @@ Deno.test("FreeRouterClient.models() is refused once the client is closed", asyn
 
 Deno.test("FreeRouterClient.models() under way when close() comes ends aborted, as chats and streams do", async () => {
   await using fake = startFakeOpenRouter();
-  const reached = Promise.withResolvers<void>();
-  const release = Promise.withResolvers<void>();
-  fake.scriptModels({
-    gate: () => {
-      reached.resolve();
-      return release.promise;
-    },
-  });
+  const { reached, release } = gatedCatalog(fake);
   const fr = clientFor(fake, manualClock(), { requestTimeout: 600 });
   const models = fr.models().catch((err) => err);
   try {
@@ -191,14 +202,7 @@ Deno.test("FreeRouterClient.stream() aborted after it began rejects with the cal
 
 Deno.test("FreeRouterClient.close() does not wait for a first catalog fetch that hangs: the chat waiting for it ends aborted", async () => {
   await using fake = startFakeOpenRouter();
-  const reached = Promise.withResolvers<void>();
-  const release = Promise.withResolvers<void>();
-  fake.scriptModels({
-    gate: () => {
-      reached.resolve();
-      return release.promise;
-    },
-  });
+  const { reached, release } = gatedCatalog(fake);
   // A timeout far beyond the watchdogs: only an abort ends the fetch.
   const fr = clientFor(fake, manualClock(), { requestTimeout: 600 });
   const chat = fr.chat(MESSAGES).then(() => "answered", (err) => err);
@@ -216,15 +220,7 @@ Deno.test("FreeRouterClient.close() does not wait for a first catalog fetch that
 
 Deno.test("FreeRouterClient.close() on a shared state does not wait for a catalog fetch that hangs; another client still gets it", async () => {
   await using fake = startFakeOpenRouter();
-  const reached = Promise.withResolvers<void>();
-  const release = Promise.withResolvers<void>();
-  fake.scriptModels({
-    body: { data: fake.models },
-    gate: () => {
-      reached.resolve();
-      return release.promise;
-    },
-  });
+  const { reached, release } = gatedCatalog(fake, { data: fake.models });
   await using state = new FreeRouterState();
   const clock = manualClock();
   // A timeout far beyond the watchdogs: only the gate ends the fetch.
@@ -258,14 +254,7 @@ Deno.test("FreeRouterClient.close() on a shared state does not wait for a catalo
 
 Deno.test("FreeRouterState.close() ends a catalog fetch that hangs, left by a client that shared the state", async () => {
   await using fake = startFakeOpenRouter();
-  const reached = Promise.withResolvers<void>();
-  const release = Promise.withResolvers<void>();
-  fake.scriptModels({
-    gate: () => {
-      reached.resolve();
-      return release.promise;
-    },
-  });
+  const { reached, release } = gatedCatalog(fake);
   const state = new FreeRouterState();
   const fr = clientFor(fake, manualClock(), { requestTimeout: 600, state });
   const caller = new AbortController();
@@ -283,15 +272,7 @@ Deno.test("FreeRouterState.close() ends a catalog fetch that hangs, left by a cl
 
 Deno.test("a proxy request whose client leaves while the first catalog fetch hangs ends at once, and the fetch goes on for the others", async () => {
   await using fake = startFakeOpenRouter();
-  const reached = Promise.withResolvers<void>();
-  const release = Promise.withResolvers<void>();
-  fake.scriptModels({
-    body: { data: fake.models },
-    gate: () => {
-      reached.resolve();
-      return release.promise;
-    },
-  });
+  const { reached, release } = gatedCatalog(fake, { data: fake.models });
   await using r = rig({ fake, requestTimeout: 600 });
   const leaving = new AbortController();
   const left = r.chat(hello(), { signal: leaving.signal });

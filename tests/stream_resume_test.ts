@@ -326,6 +326,17 @@ Deno.test("resume: parallel tool calls that follow text are held until the finis
 
 Deno.test("resume: a continuation that goes on with parallel tool calls holds them until its finish: one that breaks inside the second call is the continuation's failure, and the next model continues", async () => {
   await using r = rig(opts());
+  /** A's stream: text, then silence (a break the next model continues). */
+  const textThenStall = () =>
+    r.fake.script(A, {
+      stream: {
+        parts: [
+          chunk(A, { role: "assistant", content: "" }, null, meta),
+          chunk(A, "Let me run both.", null, meta),
+        ],
+        end: "hang",
+      },
+    });
   const call = (model: string, index: number, args: string, id?: string) =>
     chunk(
       model,
@@ -339,15 +350,7 @@ Deno.test("resume: a continuation that goes on with parallel tool calls holds th
       null,
       meta,
     );
-  r.fake.script(A, {
-    stream: {
-      parts: [
-        chunk(A, { role: "assistant", content: "" }, null, meta),
-        chunk(A, "Let me run both.", null, meta),
-      ],
-      end: "hang",
-    },
-  });
+  textThenStall();
   r.fake.script(B, {
     stream: {
       parts: [
@@ -365,15 +368,7 @@ Deno.test("resume: a continuation that goes on with parallel tool calls holds th
   assert.deepEqual(data.filter((d) => d === "[DONE]"), ["[DONE]"]);
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
   // A continuation whose set is whole reaches the client whole.
-  r.fake.script(A, {
-    stream: {
-      parts: [
-        chunk(A, { role: "assistant", content: "" }, null, meta),
-        chunk(A, "Let me run both.", null, meta),
-      ],
-      end: "hang",
-    },
-  });
+  textThenStall();
   r.fake.script(B, {
     stream: {
       parts: [

@@ -51,6 +51,13 @@ function blocks(sse: string): string[] {
   );
 }
 
+/** {@link blocks}, a long one by its start and length. */
+function shortBlocks(sse: string): string[] {
+  return blocks(sse).map((b) =>
+    b.length > 100 ? `${b.slice(0, 14)}… ${b.length}` : b
+  );
+}
+
 /** Anthropic's block grammar: indexes from 0 in order, one block open at a time, all closed. */
 function assertOneBlockAtATime(events: readonly { type: string }[]): void {
   let open: number | undefined;
@@ -226,10 +233,6 @@ Deno.test("MessagesStream keeps a held call without a name when starting the nam
   const stream = new MessagesStream({ id: "msg_1", model: "m" });
   let sse = stream.start();
   const big = `{"y":"${"b".repeat(MAX_HELD_BYTES - 10)}`;
-  const short = (out: string) =>
-    blocks(out).map((b) =>
-      b.length > 100 ? `${b.slice(0, 14)}… ${b.length}` : b
-    );
   const steps: Array<[Record<string, unknown>, string[]]> = [
     [toolDelta(0, { id: "a", name: "A", args: '{"x":' }), [
       "start 0 tool_use a A",
@@ -253,7 +256,11 @@ Deno.test("MessagesStream keeps a held call without a name when starting the nam
   ];
   for (const [delta, expected] of steps) {
     const out = stream.push(chunk({ tool_calls: [delta] }));
-    assert.deepEqual(short(out), expected, JSON.stringify(delta).slice(0, 80));
+    assert.deepEqual(
+      shortBlocks(out),
+      expected,
+      JSON.stringify(delta).slice(0, 80),
+    );
     sse += out;
   }
   sse += stream.finish();
@@ -264,11 +271,6 @@ Deno.test("MessagesStream holds no more than MAX_HELD_BYTES: past it the live ca
   const stream = new MessagesStream({ id: "msg_1", model: "m" });
   let sse = stream.start();
   const big = "a".repeat(MAX_HELD_BYTES);
-  /** The blocks of `out`, a long one by its start and length. */
-  const short = (out: string) =>
-    blocks(out).map((b) =>
-      b.length > 100 ? `${b.slice(0, 14)}… ${b.length}` : b
-    );
   const steps: Array<[Record<string, unknown>, string[]]> = [
     [toolDelta(0, { id: "a", name: "A", args: '{"x":"' }), [
       "start 0 tool_use a A",
@@ -295,7 +297,11 @@ Deno.test("MessagesStream holds no more than MAX_HELD_BYTES: past it the live ca
   ];
   for (const [delta, expected] of steps) {
     const out = stream.push(chunk({ tool_calls: [delta] }));
-    assert.deepEqual(short(out), expected, JSON.stringify(delta).slice(0, 80));
+    assert.deepEqual(
+      shortBlocks(out),
+      expected,
+      JSON.stringify(delta).slice(0, 80),
+    );
     sse += out;
   }
   sse += stream.finish();
@@ -426,11 +432,6 @@ Deno.test("POST /v1/messages streams a second tool call live once the first one'
     ]),
   );
   const schema = { type: "object", properties: {} };
-  /** The blocks of `text`, a long one by its start and length. */
-  const short = (text: string) =>
-    blocks(text).map((b) =>
-      b.length > 100 ? `${b.slice(0, 14)}… ${b.length}` : b
-    );
   const res = await r.request("/v1/messages", {
     method: "POST",
     headers: {
@@ -458,7 +459,7 @@ Deno.test("POST /v1/messages streams a second tool call live once the first one'
       readUntil(reader, '"partial_json":"{\\"q\\":"}}\n\n'),
       "the second call's block, before the upstream's finish",
     );
-    assert.deepEqual(short(whole(text)), [
+    assert.deepEqual(shortBlocks(whole(text)), [
       "start 0 tool_use c1 read",
       `delta 0 {"p":"… ${'delta 0 {"p":"'.length + big.length}`,
       'delta 0 "}',
