@@ -57,7 +57,7 @@ const KEYWORDS = [
   "chat-completions",
 ];
 /** The oldest Node the package supports (build/compile.ts checks against its types). */
-const NODE_ENGINES = ">=20";
+const NODE_ENGINES = ">=20.3"; // AbortSignal.any
 
 /** The parts of deno.json the build reads. */
 interface DenoJson {

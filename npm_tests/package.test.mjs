@@ -38,7 +38,7 @@ test("the package resolves through exports to ESM with types, for Node >= 20", a
   );
   assert.equal(pkg.name, "freerouter");
   assert.equal(pkg.type, "module");
-  assert.equal(pkg.engines.node, ">=20");
+  assert.equal(pkg.engines.node, ">=20.3");
   assert.deepEqual(pkg.exports["."], {
     types: "./esm/mod.d.ts",
     import: "./esm/mod.js",

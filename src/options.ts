@@ -243,10 +243,16 @@ export function resolveRouterOptions(
     throw new TypeError('Cannot route: "baseUrl" must be a URL string');
   }
   const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  let protocol: string;
   try {
-    new URL(baseUrl);
+    protocol = new URL(baseUrl).protocol;
   } catch {
     throw new TypeError(`Cannot route: "baseUrl" is not a URL: ${baseUrl}`);
+  }
+  if (protocol !== "https:" && protocol !== "http:") {
+    throw new TypeError(
+      `Cannot route: "baseUrl" must be an http or https URL: ${baseUrl}`,
+    );
   }
   const fetchFn = options.fetch ?? globalThis.fetch;
   if (typeof fetchFn !== "function") {

@@ -453,6 +453,14 @@ Deno.test("FreeRouterClient and FreeRouterState refuse options that only JavaScr
     name: "TypeError",
     message: /"baseUrl" must be a URL string/,
   });
+  assert.throws(make({ baseUrl: "ftp://openrouter.ai/api/v1" }), {
+    name: "TypeError",
+    message: /"baseUrl" must be an http or https URL/,
+  });
+  assert.throws(make({ state: {} }), {
+    name: "TypeError",
+    message: /"state" must be a FreeRouterState/,
+  });
   assert.throws(make({ aliases: { mine: [1] } }), {
     name: "TypeError",
     message: /alias "mine" has an invalid model id or pattern 1/,

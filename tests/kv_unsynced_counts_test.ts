@@ -251,3 +251,23 @@ Deno.test("RoutingState: a sync tick that writes a block again (its first write 
     kv.close();
   }
 });
+
+Deno.test("AccountCounts.applyKeyUsed() writes /key's count to the store while slots are counted in memory after a store failure", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = flaky(kv);
+  const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
+  try {
+    await state.load(() => NOW, () => {});
+    store.down = true;
+    await state.counts.takeSlot(ID, LIMITS, NOW);
+    store.down = false;
+    await state.counts.applyKeyUsed(ID, 10, NOW + 1);
+    const stored = (await kv.get(accountCounts(ID))).value as {
+      dayCount: number;
+    };
+    assert.equal(stored.dayCount, 10);
+  } finally {
+    await state.close();
+    kv.close();
+  }
+});

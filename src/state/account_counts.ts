@@ -159,7 +159,7 @@ export class AccountCounts {
     now: number,
   ): Promise<WindowCounts> {
     const account = this.#host.account(id);
-    if (this.#host.store && now >= this.#storeOutUntil) {
+    if (this.#host.store) {
       try {
         const stored = await this.#host.store.applyKeyUsed(id, used, now);
         // With the attempts counted here that the store has yet to take.

@@ -52,5 +52,9 @@ export class FreeRouterState implements AsyncDisposable {
 
 /** The workings behind a {@link FreeRouterState}. */
 export function routingState(state: FreeRouterState): RoutingState {
-  return internals.get(state)!;
+  const internal = internals.get(state);
+  if (internal === undefined) {
+    throw new TypeError('Cannot route: "state" must be a FreeRouterState');
+  }
+  return internal;
 }

@@ -9,7 +9,7 @@
  */
 import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
-import { AnswerOpening } from "../core/answers.ts";
+import { AnswerOpening, type OpeningVerdict } from "../core/answers.ts";
 import { ContinuationOpening, continuationRewrite } from "./continuation.ts";
 import {
   guardedStream,
@@ -104,13 +104,13 @@ export async function attemptStream(
     if (continues) {
       state.rewrite = opening?.rewrite ?? continuationRewrite(continues);
     }
-    const answer = opening ? undefined : new AnswerOpening();
     /**
-     * A continuation that goes on with tool calls: they are held until the
-     * finish like any opening's (core/answers.ts), so that a break inside
-     * them is the continuation's failure, not half a set sent.
+     * The answer's opening (core/answers.ts); for a continuation, once it
+     * goes on with tool calls: they are held until the finish like any
+     * opening's, so that a break inside them is the continuation's failure,
+     * not half a set sent.
      */
-    let calls: AnswerOpening | undefined;
+    let answer = opening ? undefined : new AnswerOpening();
     /** Data events held before the commit. */
     let held = 0;
     /** The held events that go on, parsed (their bytes are in `head`). */
@@ -152,11 +152,7 @@ export async function attemptStream(
      * one ended without an answer, or before its answer was complete.
      */
     const endedAs = (): UpstreamFailure["kind"] => {
-      if (calls) {
-        const verdict = calls.end();
-        return verdict === "commit" ? "incomplete_stream" : verdict;
-      }
-      if (opening) {
+      if (opening && !answer) {
         return opening.undecided ? "prefill_rejected" : "empty_stream";
       }
       if (held === 0) return "empty_stream";
@@ -167,6 +163,23 @@ export async function attemptStream(
       fail({ kind: endedAs(), status: res.status, headers: res.headers });
     /** When the last data event came (for the keep-alive bound); 0 before the first. */
     let dataAt = 0;
+    /** What an opening's verdict on a held event means: commit, fail, or (undefined) read on. */
+    const decide = (
+      verdict: OpeningVerdict,
+    ): AttemptResult<StreamAnswer> | undefined => {
+      if (verdict === "commit") return commit();
+      if (verdict !== "hold") {
+        return fail({
+          kind: verdict,
+          status: res.status,
+          headers: res.headers,
+        });
+      }
+      // The upstream is answering: from here, silence is a stall.
+      scope.deadline.arm(options.idleTimeoutMs);
+      dataAt = performance.now();
+      return undefined;
+    };
     for (;;) {
       let chunk: Awaited<
         ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
@@ -201,27 +214,7 @@ export async function attemptStream(
           return fail(failure);
         }
         const parsed = body as ChatCompletionChunk;
-        if (calls) {
-          const verdict = calls.take(parsed, event.length);
-          if (verdict !== "hold" && verdict !== "commit") {
-            return fail({
-              kind: verdict,
-              status: res.status,
-              headers: res.headers,
-            });
-          }
-          const out = forwardedAs(parsed, event, state); // rewritten
-          if (out !== undefined) {
-            head.push(
-              typeof out === "string" ? encoder.encode(out) : out.slice(),
-            );
-          }
-          if (verdict === "commit") return commit();
-          scope.deadline.arm(options.idleTimeoutMs);
-          dataAt = performance.now();
-          continue;
-        }
-        if (opening) {
+        if (opening && !answer) {
           const taken = opening.take(parsed, state);
           if (taken === "hold") {
             // A continuation's opening, held while it is compared with the
@@ -238,32 +231,15 @@ export async function attemptStream(
             });
           }
           for (const e of taken) head.push(encoder.encode(e));
-          if (startsToolCall(parsed)) {
-            calls = new AnswerOpening();
-            const verdict = calls.take(parsed, event.length);
-            if (verdict === "commit") return commit();
-            if (verdict !== "hold") {
-              return fail({
-                kind: verdict,
-                status: res.status,
-                headers: res.headers,
-              });
-            }
-            scope.deadline.arm(options.idleTimeoutMs);
-            dataAt = performance.now();
-            continue;
-          }
-          return commit();
+          if (!startsToolCall(parsed)) return commit();
+          answer = new AnswerOpening();
+          held++;
+          const decided = decide(answer.take(parsed, event.length));
+          if (decided) return decided;
+          continue;
         }
         const verdict = answer!.take(parsed, event.length);
-        if (verdict !== "hold" && verdict !== "commit") {
-          return fail({
-            kind: verdict,
-            status: res.status,
-            headers: res.headers,
-          });
-        }
-        // A fresh continuation's events are rewritten (or dropped).
+        // A continuation's events are rewritten (or dropped).
         const out = forwardedAs(parsed, event, state);
         if (out !== undefined) {
           head.push(
@@ -272,10 +248,8 @@ export async function attemptStream(
           recorded.push(parsed);
         }
         held++;
-        if (verdict === "commit") return commit();
-        // The upstream is answering: from here, silence is a stall.
-        scope.deadline.arm(options.idleTimeoutMs);
-        dataAt = performance.now();
+        const decided = decide(verdict);
+        if (decided) return decided;
       }
       splitter.detach(); // the next read reuses the buffer
       if (splitter.pendingBytes > MAX_EVENT_BYTES) {
