@@ -15,6 +15,27 @@ const NOW = Date.parse("2026-12-07T15:30:20Z");
 const ID = "account-fingerprint";
 const LIMITS = { rpm: 20, rpd: 50 };
 
+/** Runs `fn` with a loaded RoutingState on a flaky in-memory store; closes both after. */
+async function withFlakyState(
+  fn: (
+    kv: Deno.Kv,
+    store: ReturnType<typeof flaky>,
+    state: RoutingState,
+  ) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const store = flaky(kv);
+  const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
+  try {
+    await state.load(() => NOW, () => {});
+    await fn(kv, store, state);
+  } finally {
+    store.down = store.full = false;
+    await state.close();
+    kv.close();
+  }
+}
+
 Deno.test("AccountCounts.takeSlot(): attempts counted locally while the store was down (without asking it again for STORE_RETRY_MS) reach the store with the next one", async () => {
   const kv = await Deno.openKv(":memory:");
   const store = flaky(kv);
@@ -176,14 +197,10 @@ Deno.test("RoutingState: a cooldown and a day's block whose KV write failed (a f
 });
 
 Deno.test("AccountCounts: once a sync tick has added the counts kept in memory to the store, the next slot asks the store again, before STORE_RETRY_MS", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = flaky(kv);
-  const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
-  const stored = async () =>
-    ((await kv.get(accountCounts(ID))).value as { dayCount: number } | null)
-      ?.dayCount ?? 0;
-  try {
-    await state.load(() => NOW, () => {});
+  await withFlakyState(async (kv, store, state) => {
+    const stored = async () =>
+      ((await kv.get(accountCounts(ID))).value as { dayCount: number } | null)
+        ?.dayCount ?? 0;
     await state.counts.takeSlot(ID, LIMITS, NOW);
     store.down = true;
     await state.counts.takeSlot(ID, LIMITS, NOW + 1);
@@ -199,10 +216,7 @@ Deno.test("AccountCounts: once a sync tick has added the counts kept in memory t
     await state.counts.takeSlot(ID, LIMITS, NOW + 2);
     assert.equal(await stored(), 4);
     assert.equal(state.counts.at(ID, NOW + 2).dayCount, 4);
-  } finally {
-    await state.close();
-    kv.close();
-  }
+  });
 });
 
 Deno.test("RoutingState.close() writes a cooldown whose KV write failed when the store takes writes again before any sync tick", async () => {
@@ -226,16 +240,12 @@ Deno.test("RoutingState.close() writes a cooldown whose KV write failed when the
 });
 
 Deno.test("RoutingState: a sync tick that writes a block again (its first write failed) wakes no request waiting on the account", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = flaky(kv);
-  const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
   const block = {
     scope: "day" as const,
     until: NOW + 3_600_000,
     reason: "free-models-per-day",
   };
-  try {
-    await state.load(() => NOW, () => {});
+  await withFlakyState(async (_kv, store, state) => {
     store.full = true;
     await assert.rejects(state.blockAccount(ID, block, 50, NOW));
     let woken = 0;
@@ -245,19 +255,11 @@ Deno.test("RoutingState: a sync tick that writes a block again (its first write 
     stop();
     assert.equal(woken, 0);
     assert.deepEqual(state.account(ID).block, block);
-  } finally {
-    store.full = false;
-    await state.close();
-    kv.close();
-  }
+  });
 });
 
 Deno.test("AccountCounts.applyKeyUsed() writes /key's count to the store while slots are counted in memory after a store failure", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const store = flaky(kv);
-  const state = new RoutingState({ kv: store, syncIntervalMs: 60_000 });
-  try {
-    await state.load(() => NOW, () => {});
+  await withFlakyState(async (kv, store, state) => {
     store.down = true;
     await state.counts.takeSlot(ID, LIMITS, NOW);
     store.down = false;
@@ -266,8 +268,5 @@ Deno.test("AccountCounts.applyKeyUsed() writes /key's count to the store while s
       dayCount: number;
     };
     assert.equal(stored.dayCount, 10);
-  } finally {
-    await state.close();
-    kv.close();
-  }
+  });
 });

@@ -208,32 +208,8 @@ Deno.test("resume: a stream of parallel tool calls that stalls inside the second
     stream: {
       parts: [
         chunk(A, { role: "assistant", content: "" }, null, meta),
-        chunk(
-          A,
-          {
-            tool_calls: [{
-              index: 0,
-              id: "call_1",
-              type: "function",
-              function: { name: "f", arguments: '{"a":1}' },
-            }],
-          },
-          null,
-          meta,
-        ),
-        chunk(
-          A,
-          {
-            tool_calls: [{
-              index: 1,
-              id: "call_2",
-              type: "function",
-              function: { name: "f", arguments: '{"a"' },
-            }],
-          },
-          null,
-          meta,
-        ),
+        callChunk(A, 0, '{"a":1}', "call_1"),
+        callChunk(A, 1, '{"a"', "call_2"),
       ],
       end: "hang",
     },
@@ -249,20 +225,28 @@ Deno.test("resume: a stream of parallel tool calls that stalls inside the second
   assert.equal(r.fake.chatRequests().length, 2);
 });
 
-/** A tool call delta of the first stream. */
-function callPiece(args: string, first = false) {
+/**
+ * A Bash tool call delta of `model`'s stream; the call's first piece (`id`
+ * given) carries its id and name.
+ */
+function callChunk(model: string, index: number, args: string, id?: string) {
   return chunk(
-    A,
+    model,
     {
       tool_calls: [{
-        index: 0,
-        ...(first ? { id: "call_1", type: "function" } : {}),
-        function: { ...(first ? { name: "Bash" } : {}), arguments: args },
+        index,
+        ...(id ? { id, type: "function" } : {}),
+        function: { ...(id ? { name: "Bash" } : {}), arguments: args },
       }],
     },
     null,
     meta,
   );
+}
+
+/** A tool call delta of the first stream's call_1. */
+function callPiece(args: string, first = false) {
+  return callChunk(A, 0, args, first ? "call_1" : undefined);
 }
 
 Deno.test("resume: a tool call that follows text is held until its arguments parse, so a break inside them resumes the text and the partial call never reaches the client", async () => {
@@ -299,19 +283,7 @@ Deno.test("resume: parallel tool calls that follow text are held until the finis
         chunk(A, { role: "assistant", content: "" }, null, meta),
         chunk(A, "Let me run both.", null, meta),
         callPiece('{"command": "ls"}', true),
-        chunk(
-          A,
-          {
-            tool_calls: [{
-              index: 1,
-              id: "call_2",
-              type: "function",
-              function: { name: "Bash", arguments: '{"command": "p' },
-            }],
-          },
-          null,
-          meta,
-        ),
+        callChunk(A, 1, '{"command": "p', "call_2"),
       ],
       end: "hang",
     },
@@ -337,26 +309,13 @@ Deno.test("resume: a continuation that goes on with parallel tool calls holds th
         end: "hang",
       },
     });
-  const call = (model: string, index: number, args: string, id?: string) =>
-    chunk(
-      model,
-      {
-        tool_calls: [{
-          index,
-          ...(id ? { id, type: "function" } : {}),
-          function: { ...(id ? { name: "Bash" } : {}), arguments: args },
-        }],
-      },
-      null,
-      meta,
-    );
   textThenStall();
   r.fake.script(B, {
     stream: {
       parts: [
         chunk(B, { role: "assistant", content: "" }, null, meta),
-        call(B, 0, '{"command": "ls"}', "call_1"),
-        call(B, 1, '{"command": "p', "call_2"),
+        callChunk(B, 0, '{"command": "ls"}', "call_1"),
+        callChunk(B, 1, '{"command": "p', "call_2"),
       ],
       end: "hang",
     },
@@ -373,8 +332,8 @@ Deno.test("resume: a continuation that goes on with parallel tool calls holds th
     stream: {
       parts: [
         chunk(B, { role: "assistant", content: "" }, null, meta),
-        call(B, 0, '{"command": "ls"}', "call_1"),
-        call(B, 1, '{"command": "pwd"}', "call_2"),
+        callChunk(B, 0, '{"command": "ls"}', "call_1"),
+        callChunk(B, 1, '{"command": "pwd"}', "call_2"),
         chunk(B, { content: "" }, "tool_calls", meta),
         DONE,
       ],

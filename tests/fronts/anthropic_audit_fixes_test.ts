@@ -58,6 +58,24 @@ function shortBlocks(sse: string): string[] {
   );
 }
 
+/**
+ * Pushes each step's tool call delta into `stream` and checks the blocks it
+ * sends (as `show` renders them); returns what it sent.
+ */
+function pushSteps(
+  stream: MessagesStream,
+  steps: Array<[Record<string, unknown>, string[]]>,
+  show: (sse: string) => string[] = blocks,
+): string {
+  let sse = "";
+  for (const [delta, expected] of steps) {
+    const out = stream.push(chunk({ tool_calls: [delta] }));
+    assert.deepEqual(show(out), expected, JSON.stringify(delta).slice(0, 80));
+    sse += out;
+  }
+  return sse;
+}
+
 /** Anthropic's block grammar: indexes from 0 in order, one block open at a time, all closed. */
 function assertOneBlockAtATime(events: readonly { type: string }[]): void {
   let open: number | undefined;
@@ -196,11 +214,7 @@ Deno.test("MessagesStream streams a held call's later deltas live once it starts
       "stop 2",
     ]],
   ];
-  for (const [delta, expected] of steps) {
-    const out = stream.push(chunk({ tool_calls: [delta] }));
-    assert.deepEqual(blocks(out), expected, JSON.stringify(delta));
-    sse += out;
-  }
+  sse += pushSteps(stream, steps);
   sse += stream.finish();
   assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
 });
@@ -218,11 +232,7 @@ Deno.test("MessagesStream drops a held call without a name once the held argumen
     [toolDelta(1, { name: "B", args: "1]" }), []],
     [toolDelta(0, { args: "1}" }), ["delta 0 1}", "stop 0"]],
   ];
-  for (const [delta, expected] of steps) {
-    const out = stream.push(chunk({ tool_calls: [delta] }));
-    assert.deepEqual(blocks(out), expected, JSON.stringify(delta).slice(0, 80));
-    sse += out;
-  }
+  sse += pushSteps(stream, steps);
   const end = stream.finish();
   assert.deepEqual(blocks(end), []);
   sse += end;
@@ -254,15 +264,7 @@ Deno.test("MessagesStream keeps a held call without a name when starting the nam
       "stop 2",
     ]],
   ];
-  for (const [delta, expected] of steps) {
-    const out = stream.push(chunk({ tool_calls: [delta] }));
-    assert.deepEqual(
-      shortBlocks(out),
-      expected,
-      JSON.stringify(delta).slice(0, 80),
-    );
-    sse += out;
-  }
+  sse += pushSteps(stream, steps, shortBlocks);
   sse += stream.finish();
   assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
 });
@@ -295,15 +297,7 @@ Deno.test("MessagesStream holds no more than MAX_HELD_BYTES: past it the live ca
     // A's block was closed: its later deltas are dropped.
     [toolDelta(0, { args: '1"}' }), []],
   ];
-  for (const [delta, expected] of steps) {
-    const out = stream.push(chunk({ tool_calls: [delta] }));
-    assert.deepEqual(
-      shortBlocks(out),
-      expected,
-      JSON.stringify(delta).slice(0, 80),
-    );
-    sse += out;
-  }
+  sse += pushSteps(stream, steps, shortBlocks);
   sse += stream.finish();
   assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
 });
