@@ -23,15 +23,21 @@ import type { Logger } from "../options.ts";
 import { VERSION } from "../version.ts";
 import { withoutCredentials } from "../core/secrets.ts";
 
+/** How long the KV store may take to answer at startup before `openKv` says it waits. */
+export const KV_SLOW_MS = 2_000;
+
 /**
  * Opens the Deno KV store named by FREEROUTER_KV_PATH, creating its
  * directory, and checks it is usable. A KV Connect URL takes its access
  * token from `DENO_KV_ACCESS_TOKEN`, which Deno reads from the process
  * environment only: a token from `.env` (`accessToken`) is put there.
+ * `onSlow` is told once when the check has waited {@link KV_SLOW_MS} (a
+ * file another process holds locked waits for as long as the lock lasts).
  */
 export async function openKv(
   path: string,
   accessToken?: string,
+  onSlow?: (message: string) => void,
 ): Promise<Deno.Kv> {
   const remote = isKvConnectUrl(path);
   if (
@@ -56,6 +62,17 @@ export async function openKv(
       }`,
     );
   }
+  const slow = setTimeout(
+    () =>
+      onSlow?.(
+        `Waiting for the KV store at FREEROUTER_KV_PATH ${
+          withoutCredentials(path)
+        }: no answer for ${
+          KV_SLOW_MS / 1000
+        } s (another process may hold its file locked)`,
+      ),
+    KV_SLOW_MS,
+  );
   try {
     await kv.get(["freerouter", "rev"]);
     await kv.set(["freerouter", "opened"], Date.now());
@@ -66,6 +83,8 @@ export async function openKv(
         err instanceof Error ? err.message : err
       }`,
     );
+  } finally {
+    clearTimeout(slow);
   }
   return kv;
 }
@@ -180,7 +199,11 @@ export async function serve(
   const clientKeys = config.clientKeysPath
     ? await loadClientKeys(config.clientKeysPath, config.accessKey)
     : undefined;
-  const kv = await openKv(config.kvPath, config.kvAccessToken);
+  const kv = await openKv(
+    config.kvPath,
+    config.kvAccessToken,
+    (message) => lifecycle.warn(message),
+  );
   const handler = handlerFor(config, kv, logger, {
     clientKeys,
     quotaRefresh: QUOTA_REFRESH_SECONDS,
