@@ -264,29 +264,45 @@ Deno.test("createHandler() admits exactly FREEROUTER_RPM of a concurrent burst a
   }
 });
 
-Deno.test("createHandler() lets a client that leaves while queued take no limiter slot", async () => {
-  const clock = manualClock();
-  const release = Promise.withResolvers<void>();
+/**
+ * A rig whose account has one slot a minute and waits up to 120 s for the
+ * next; its waits are `wait`, after they are noted in `sleeps` and told by
+ * `asleep`.
+ */
+function oneSlotRig(
+  clock: ReturnType<typeof manualClock>,
+  wait: (ms: number, signal?: AbortSignal) => Promise<void>,
+) {
   const asleep = Promise.withResolvers<void>();
   const sleeps: number[] = [];
-  await using r = rig({
+  const r = rig({
     fakeOptions: { models: catalog() },
     clock,
     rpm: 1,
     maxWait: 120,
-    // A wait that ends normally even though the client left meanwhile (the
-    // timer fired just as the client went away).
-    sleep: async (ms) => {
+    sleep: (ms, signal) => {
       sleeps.push(ms);
       asleep.resolve();
-      await release.promise;
-      clock.advance(ms);
+      return wait(ms, signal);
     },
   });
+  return { r, asleep: asleep.promise, sleeps };
+}
+
+Deno.test("createHandler() lets a client that leaves while queued take no limiter slot", async () => {
+  const clock = manualClock();
+  const release = Promise.withResolvers<void>();
+  // A wait that ends normally even though the client left meanwhile (the
+  // timer fired just as the client went away).
+  const { r, asleep } = oneSlotRig(clock, async (ms) => {
+    await release.promise;
+    clock.advance(ms);
+  });
+  await using _ = r;
   await (await r.chat(hello())).body?.cancel(); // uses this minute's only slot
   const controller = new AbortController();
   const leaving = r.chat(hello(), { signal: controller.signal });
-  await within(asleep.promise, "the request to wait in the queue");
+  await within(asleep, "the request to wait in the queue");
   controller.abort();
   release.resolve();
   const left = await leaving;
@@ -313,21 +329,13 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
 Deno.test("createHandler() refuses a request waiting for the next minute as soon as another attempt learns the day's cap", async () => {
   const clock = manualClock();
   const release = Promise.withResolvers<void>();
-  const asleep = Promise.withResolvers<void>();
-  const sleeps: number[] = [];
-  await using r = rig({
-    fakeOptions: { models: catalog() },
+  // A wait that only ends when its signal aborts: the request must be woken
+  // by the block, not by its timer.
+  const { r, asleep, sleeps } = oneSlotRig(
     clock,
-    rpm: 1,
-    maxWait: 120,
-    // A wait that only ends when its signal aborts: the request must be
-    // woken by the block, not by its timer.
-    sleep: (ms, signal) => {
-      sleeps.push(ms);
-      asleep.resolve();
-      return untilAborted(signal);
-    },
-  });
+    (_ms, signal) => untilAborted(signal),
+  );
+  await using _ = r;
   r.fake.script(A, { ...dailyCap(), gate: () => release.promise });
   const first = r.chat(hello()); // takes this minute's only slot
   await within(
@@ -335,10 +343,7 @@ Deno.test("createHandler() refuses a request waiting for the next minute as soon
     "the first attempt to reach the fake",
   );
   const waiting = r.chat(hello());
-  await within(
-    asleep.promise,
-    "the second request to wait for the next minute",
-  );
+  await within(asleep, "the second request to wait for the next minute");
   release.resolve(); // the first attempt meets the daily cap
   const capped = await within(first, "the first answer");
   assert.equal(capped.status, 429);

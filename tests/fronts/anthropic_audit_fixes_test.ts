@@ -59,21 +59,24 @@ function shortBlocks(sse: string): string[] {
 }
 
 /**
- * Pushes each step's tool call delta into `stream` and checks the blocks it
- * sends (as `show` renders them); returns what it sent.
+ * Runs a Messages stream over steps of tool call deltas: checks the blocks
+ * each sends (as `show` renders them) and Anthropic's block grammar over the
+ * whole; returns what its finish sent.
  */
-function pushSteps(
-  stream: MessagesStream,
+function playSteps(
   steps: Array<[Record<string, unknown>, string[]]>,
   show: (sse: string) => string[] = blocks,
 ): string {
-  let sse = "";
+  const stream = new MessagesStream({ id: "msg_1", model: "m" });
+  let sse = stream.start();
   for (const [delta, expected] of steps) {
     const out = stream.push(chunk({ tool_calls: [delta] }));
     assert.deepEqual(show(out), expected, JSON.stringify(delta).slice(0, 80));
     sse += out;
   }
-  return sse;
+  const end = stream.finish();
+  assertOneBlockAtATime(parseSse(sse + end).map((e) => e.data));
+  return end;
 }
 
 /** Anthropic's block grammar: indexes from 0 in order, one block open at a time, all closed. */
@@ -191,8 +194,6 @@ Deno.test("MessagesStream sends the calls still held at finish() whole, in the o
 });
 
 Deno.test("MessagesStream streams a held call's later deltas live once it starts, and drops a delta for a call whose arguments completed", () => {
-  const stream = new MessagesStream({ id: "msg_1", model: "m" });
-  let sse = stream.start();
   const steps: Array<[Record<string, unknown>, string[]]> = [
     [toolDelta(0, { id: "a", name: "A", args: '{"x":' }), [
       "start 0 tool_use a A",
@@ -214,14 +215,10 @@ Deno.test("MessagesStream streams a held call's later deltas live once it starts
       "stop 2",
     ]],
   ];
-  sse += pushSteps(stream, steps);
-  sse += stream.finish();
-  assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
+  playSteps(steps);
 });
 
 Deno.test("MessagesStream drops a held call without a name once the held arguments pass MAX_HELD_BYTES: a name that comes later does not bring it back", () => {
-  const stream = new MessagesStream({ id: "msg_1", model: "m" });
-  let sse = stream.start();
   const steps: Array<[Record<string, unknown>, string[]]> = [
     [toolDelta(0, { id: "a", name: "A", args: '{"x":' }), [
       "start 0 tool_use a A",
@@ -232,16 +229,10 @@ Deno.test("MessagesStream drops a held call without a name once the held argumen
     [toolDelta(1, { name: "B", args: "1]" }), []],
     [toolDelta(0, { args: "1}" }), ["delta 0 1}", "stop 0"]],
   ];
-  sse += pushSteps(stream, steps);
-  const end = stream.finish();
-  assert.deepEqual(blocks(end), []);
-  sse += end;
-  assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
+  assert.deepEqual(blocks(playSteps(steps)), [], "nothing at the finish");
 });
 
 Deno.test("MessagesStream keeps a held call without a name when starting the named held calls brings the held arguments back under MAX_HELD_BYTES", () => {
-  const stream = new MessagesStream({ id: "msg_1", model: "m" });
-  let sse = stream.start();
   const big = `{"y":"${"b".repeat(MAX_HELD_BYTES - 10)}`;
   const steps: Array<[Record<string, unknown>, string[]]> = [
     [toolDelta(0, { id: "a", name: "A", args: '{"x":' }), [
@@ -264,14 +255,10 @@ Deno.test("MessagesStream keeps a held call without a name when starting the nam
       "stop 2",
     ]],
   ];
-  sse += pushSteps(stream, steps, shortBlocks);
-  sse += stream.finish();
-  assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
+  playSteps(steps, shortBlocks);
 });
 
 Deno.test("MessagesStream holds no more than MAX_HELD_BYTES: past it the live call closes and the held ones start", () => {
-  const stream = new MessagesStream({ id: "msg_1", model: "m" });
-  let sse = stream.start();
   const big = "a".repeat(MAX_HELD_BYTES);
   const steps: Array<[Record<string, unknown>, string[]]> = [
     [toolDelta(0, { id: "a", name: "A", args: '{"x":"' }), [
@@ -297,9 +284,7 @@ Deno.test("MessagesStream holds no more than MAX_HELD_BYTES: past it the live ca
     // A's block was closed: its later deltas are dropped.
     [toolDelta(0, { args: '1"}' }), []],
   ];
-  sse += pushSteps(stream, steps, shortBlocks);
-  sse += stream.finish();
-  assertOneBlockAtATime(parseSse(sse).map((e) => e.data));
+  playSteps(steps, shortBlocks);
 });
 
 Deno.test("MessagesStream holds a nameless tool call while text goes on, and starts it once its name arrives", () => {
