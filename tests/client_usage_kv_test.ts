@@ -2,11 +2,12 @@
  * Client counts in KV: one commit per request while this instance is the
  * only writer, a fresh read only after another instance wrote; requests
  * counted in memory while KV was down are added to the store's counts once it
- * answers again.
+ * answers again (asked again STORE_RETRY_MS after it failed).
  */
 import assert from "node:assert/strict";
 import { clientCountsKey, ClientUsage } from "../src/state/client_usage.ts";
 import { flaky } from "./_flaky_kv.ts";
+import { STORE_RETRY_MS } from "../src/state/unsynced_counts.ts";
 import type { KvLike } from "../src/state/kv_types.ts";
 
 /** A KV handle that counts its reads. */
@@ -68,8 +69,13 @@ Deno.test("ClientUsage: requests counted in memory while KV was down reach the s
   assert.equal(warnings.length, 1, "the outage was reported");
   assert.equal(await stored(), 1, "the store missed them");
   store.down = false;
-  // Another client's request is the first to reach the store again.
+  // Within STORE_RETRY_MS of the failure the store is not asked (a store
+  // that fails may take seconds to say so).
   assert.equal((await a.take("bob", limits, now + 2)).ok, true);
+  assert.equal(await stored(), 1, "not asked yet");
+  // Another client's request is the first to reach the store again.
+  const later = now + 1 + STORE_RETRY_MS;
+  assert.equal((await a.take("bob", limits, later)).ok, true);
   assert.equal(await stored(), 3, "alice's two were added");
   const other = await b.take("alice", limits, now + 3);
   assert.equal(other.ok && other.counts.dayCount, 4, "b counts on them");
@@ -114,7 +120,9 @@ Deno.test("ClientUsage: requests counted while KV was down are added once, howev
   using kv = await Deno.openKv(":memory:");
   const { a, now } = await aliceCountedWhileDown(kv);
   await Promise.all(
-    ["bob", "carol", "dave"].map((name) => a.take(name, {}, now + 1)),
+    ["bob", "carol", "dave"].map((name) =>
+      a.take(name, {}, now + STORE_RETRY_MS)
+    ),
   );
   const stored = (await kv.get(clientCountsKey("alice"))).value as {
     dayCount: number;

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { addCounts } from "../src/core/account_limit.ts";
 import { RoutingState } from "../src/state/state.ts";
-import { STORE_RETRY_MS } from "../src/state/account_counts.ts";
+import { STORE_RETRY_MS } from "../src/state/unsynced_counts.ts";
 import { accountCounts } from "../src/state/kv_keys.ts";
 import { flaky } from "./_flaky_kv.ts";
 

@@ -22,9 +22,6 @@ import type { KvStateStore } from "./kv_store.ts";
 import type { QuotaBook } from "./quota_book.ts";
 import { UnsyncedCounts } from "./unsynced_counts.ts";
 
-/** How long slots are counted in memory, without asking the store, after it failed. */
-export const STORE_RETRY_MS = 10_000;
-
 /** What the counts need from the routing state they belong to. */
 export interface CountsHost {
   /** The KV store, when the state is persisted. */
@@ -42,8 +39,6 @@ export class AccountCounts {
   readonly #host: CountsHost;
   /** Attempts counted in memory while the store could not be reached, by account. */
   readonly #unsynced = new UnsyncedCounts<WindowCounts>(addCounts);
-  /** Until when (epoch ms) slots are counted in memory after the store failed. */
-  #storeOutUntil = 0;
 
   /** Counts over `host`'s accounts and store. */
   constructor(host: CountsHost) {
@@ -57,7 +52,7 @@ export class AccountCounts {
     now: number,
   ): Promise<{ ok: true } | SlotRefusal> {
     const account = this.#host.account(id);
-    if (this.#host.store && now >= this.#storeOutUntil) {
+    if (this.#host.store && this.#unsynced.asksStore(now)) {
       try {
         await this.flushUnsynced(id, now);
         const result = await this.#host.store.takeSlot(id, limits, now);
@@ -70,10 +65,8 @@ export class AccountCounts {
         // KV unreachable: keep routing, counting in memory only (and add
         // these attempts to the store's counts once it answers again; a
         // commit whose reply was lost is then counted twice, erring on the
-        // side of the quota). A store that fails may take seconds to say so
-        // (a lock held elsewhere): the next STORE_RETRY_MS count in memory
-        // at once instead of each waiting for it.
-        this.#storeOutUntil = now + STORE_RETRY_MS;
+        // side of the quota), without asking it for a while.
+        this.#unsynced.storeFailed(now);
         this.#host.warn(`KV limiter unavailable, counting locally: ${err}`);
       }
     }
@@ -102,8 +95,6 @@ export class AccountCounts {
       const mine = this.#host.known(account);
       if (mine) mine.counts = stored;
     });
-    // Every count kept in memory is in the store: slots may ask it again.
-    if (id === undefined) this.#storeOutUntil = 0;
   }
 
   /**

@@ -100,13 +100,14 @@ export class ClientUsage {
     limits: ClientLimits,
     now: number,
   ): Promise<ClientAdmission> {
-    if (this.#kv) {
+    if (this.#kv && this.#unsynced.asksStore(now)) {
       try {
         await this.#flush(this.#kv, now);
         const result = await this.#takeInKv(this.#kv, name, limits, now);
         if (result.ok) this.#memory.set(name, result.counts);
         return result;
       } catch (err) {
+        this.#unsynced.storeFailed(now); // see STORE_RETRY_MS
         if (!this.#warned) {
           this.#warned = true;
           this.warn(

@@ -1,7 +1,8 @@
 /**
  * Counts an instance made in memory while its KV store could not be reached
  * (an account's attempts, a client's requests), kept by name until the store
- * takes them, so that every instance on the store counts them.
+ * takes them, so that every instance on the store counts them; and when to
+ * ask the store again after it failed.
  *
  * @module
  */
@@ -14,12 +15,34 @@ export type AddCounts<V extends WindowCounts> = (
   now: number,
 ) => V;
 
+/**
+ * How long counts are kept in memory, without asking the store, after it
+ * failed: a store that fails may take seconds to say so (a lock held
+ * elsewhere), and each count would wait for it.
+ */
+export const STORE_RETRY_MS = 10_000;
+
 /** Counts waiting for the store, by name. */
 export class UnsyncedCounts<V extends WindowCounts> {
   readonly #pending = new Map<string, V>();
+  /** Until when (epoch ms) counts stay in memory after the store failed. */
+  #storeOutUntil = 0;
 
   /** Counts that add up with `add`. */
   constructor(readonly add: AddCounts<V>) {}
+
+  /**
+   * Whether to ask the store at `now`: not within {@link STORE_RETRY_MS}
+   * after it failed, unless a flush of every name has gone through since.
+   */
+  asksStore(now: number): boolean {
+    return now >= this.#storeOutUntil;
+  }
+
+  /** The store failed at `now`. */
+  storeFailed(now: number): void {
+    this.#storeOutUntil = now + STORE_RETRY_MS;
+  }
 
   /** What waits for `name`. */
   get(name: string): V | undefined {
@@ -42,16 +65,19 @@ export class UnsyncedCounts<V extends WindowCounts> {
     now: number,
     write: (name: string, extra: V) => Promise<void>,
   ): Promise<void> {
-    if (this.#pending.size === 0) return; // the common case: nothing to copy
-    for (const [name, extra] of [...this.#pending]) {
-      if (only !== undefined && name !== only) continue;
-      this.#pending.delete(name);
-      try {
-        await write(name, extra);
-      } catch (err) {
-        this.note(name, extra, now);
-        throw err;
+    if (this.#pending.size > 0) { // the common case: nothing to copy
+      for (const [name, extra] of [...this.#pending]) {
+        if (only !== undefined && name !== only) continue;
+        this.#pending.delete(name);
+        try {
+          await write(name, extra);
+        } catch (err) {
+          this.note(name, extra, now);
+          throw err;
+        }
       }
     }
+    // Every count kept in memory is in the store: it may be asked again.
+    if (only === undefined) this.#storeOutUntil = 0;
   }
 }
