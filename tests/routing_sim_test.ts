@@ -7,6 +7,7 @@ import { UNKNOWN_HEALTH } from "../src/core/health.ts";
 import { baseOrder, HEALTH_MEMORY_MS } from "../src/core/ranking.ts";
 import { makeTraffic } from "../bench/routing/traffic.ts";
 import type { BusyModel, FailureCause } from "../bench/routing/upstream.ts";
+import type { FreeModel } from "../src/types.ts";
 
 /** One model that is busy all day (its upstream 429 share is above 1 at every hour) and never fails otherwise. */
 function causesOfAlwaysBusy(busyModel: BusyModel): Map<FailureCause, number> {
@@ -71,4 +72,43 @@ Deno.test("penalisedOrder() lowers a model by the penalty times its recent failu
   assert.ok(demoted.indexOf(base[0]!) < base.length - 1);
   // Health older than HEALTH_MEMORY_MS no longer counts.
   assert.deepEqual(ids(10, now + HEALTH_MEMORY_MS), base);
+});
+
+Deno.test("simulate() sends requests first to the head of a given order, in place of the strategy's", () => {
+  const models = simulatedPool();
+  const traffic = makeTraffic({
+    seed: 1,
+    conversations: 50,
+    paidAccounts: 2,
+    freeAccounts: 0,
+  });
+  // A model every need fits, far down quality's own order.
+  const gemma = "google/gemma-4-31b-it:free";
+  const firstTries = (
+    order?: (pool: readonly FreeModel[]) => FreeModel[],
+  ) => {
+    const firsts = simulate({
+      strategy: "quality",
+      models,
+      traffic,
+      seed: 1,
+      busyModel: "periods",
+      ...(order ? { order } : {}),
+    }).filter((r) => r.tried.length > 0).map((r) => r.tried[0]);
+    const counts = new Map<string, number>();
+    for (const id of firsts) counts.set(id!, (counts.get(id!) ?? 0) + 1);
+    return counts;
+  };
+  assert.equal(
+    firstTries().get(gemma),
+    undefined,
+    "quality's order starts elsewhere",
+  );
+  const gemmaFirst = (pool: readonly FreeModel[]) => [
+    ...pool.filter((m) => m.id === gemma),
+    ...pool.filter((m) => m.id !== gemma),
+  ];
+  // Its cooldowns and learned per-minute limit send some requests elsewhere first.
+  const counts = [...firstTries(gemmaFirst)].sort((a, b) => b[1] - a[1]);
+  assert.equal(counts[0]![0], gemma, JSON.stringify(counts));
 });

@@ -9,8 +9,45 @@
  *
  * @module
  */
-import type { SimModel } from "./pool.ts";
-import { diurnal } from "./traffic.ts";
+import type { FreeModel } from "../../src/types.ts";
+import { qualityScores } from "../../src/core/quality.ts";
+import { baseOrder } from "../../src/core/ranking.ts";
+import type { SimBehaviour, SimModel } from "./pool.ts";
+import { DAY_MS, diurnal } from "./traffic.ts";
+
+/** A model's chance that an attempt fails at UTC hour `hour` (0–24): an upstream 429, else a transient failure. */
+export function failChance(b: SimBehaviour, hour: number): number {
+  const busy = b.busy429 * diurnal(hour);
+  return busy + (1 - busy) * b.failRate;
+}
+
+/**
+ * An informed oracle's order, for the simulation's `order`: each model ranked
+ * by its quality less `lambda` times its true chance of failing at that hour
+ * (what freerouter could only learn by spending attempts); ties keep
+ * `quality`'s order. `by` says which
+ * quality: freerouter's scores (the catalog's indices, its estimates for the
+ * rest) or the hidden true quality.
+ */
+export function informedOrder(
+  models: readonly SimModel[],
+  lambda: number,
+  by: "score" | "truth",
+): (pool: readonly FreeModel[], now: number) => FreeModel[] {
+  const behaviour = new Map(
+    models.map((m) => [m.row.id as string, m.behaviour]),
+  );
+  let scores: ReturnType<typeof qualityScores> | undefined;
+  return (pool, now) => {
+    scores ??= qualityScores(pool, "intelligence");
+    const hour = (now % DAY_MS) / 3_600_000;
+    return baseOrder(pool, "quality").map((m, i) => {
+      const b = behaviour.get(m.id)!;
+      const quality = by === "score" ? scores!.get(m.id)!.score : b.quality;
+      return { m, i, s: quality - lambda * failChance(b, hour) };
+    }).sort((x, y) => y.s - x.s || x.i - y.i).map((e) => e.m);
+  };
+}
 
 /**
  * The least attempts per answer for a mean quality index of at least
@@ -26,11 +63,10 @@ export function attemptsBound(
   for (const h of hours) weight[Math.floor(h) % 24]! += 1 / hours.length;
   // Per hour and model: expected attempts per answer (1 / chance of success) and quality.
   const arms = weight.map((_, h) =>
-    models.map(({ behaviour: b }) => {
-      const busy = b.busy429 * diurnal(h + 0.5);
-      const fail = busy + (1 - busy) * b.failRate;
-      return { cost: 1 / (1 - fail), quality: b.quality };
-    })
+    models.map(({ behaviour: b }) => ({
+      cost: 1 / (1 - failChance(b, h + 0.5)),
+      quality: b.quality,
+    }))
   );
   // For a price λ on quality, each hour takes the arm with the least cost − λ·quality.
   const pick = (lambda: number) => {

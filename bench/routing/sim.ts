@@ -110,6 +110,11 @@ export interface SimInput {
    * quality a stronger health demotion would trade for fewer attempts.
    */
   successPenalty?: number;
+  /**
+   * Only here: an order in place of the strategy's, given the pool and the
+   * virtual clock (the informed oracles of bound.ts).
+   */
+  order?: (pool: readonly FreeModel[], now: number) => readonly FreeModel[];
 }
 
 /**
@@ -167,6 +172,7 @@ export function simulate(input: SimInput): RequestRecord[] {
       }
       return shuffled;
     }
+    if (input.order !== undefined) return input.order(pool, now);
     if (successPenalty !== undefined && strategy === "quality") {
       return penalisedOrder(pool, health, now, successPenalty);
     }
