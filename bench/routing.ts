@@ -20,7 +20,7 @@ import {
   table,
   withoutAvoidable,
 } from "./routing/report.ts";
-import { type SimStrategy, simulate } from "./routing/sim.ts";
+import { type SimInput, type SimStrategy, simulate } from "./routing/sim.ts";
 import type { BusyModel } from "./routing/upstream.ts";
 import { buildFreePool } from "../src/core/free_pool.ts";
 import { qualityScores } from "../src/core/quality.ts";
@@ -208,6 +208,28 @@ function bound(summaries: readonly Summary[]): string[] {
   ];
 }
 
+/** `quality` on seed's traffic with its order changed the bench-only way `change` says (sim.ts). */
+function probe(
+  busyModel: BusyModel,
+  change: Pick<SimInput, "successPenalty" | "order">,
+): Summary {
+  const models = simulatedPool();
+  const traffic = makeTraffic(trafficOptions(seed));
+  return summarise(
+    "quality",
+    simulate({
+      strategy: "quality",
+      models,
+      traffic,
+      seed,
+      busyModel,
+      ...change,
+    }),
+    models,
+    traffic.conversations,
+  );
+}
+
 /** The penalties the trade-off section tries. */
 const PENALTIES = [10, 20, 40, 80, 160, 320, 1000];
 
@@ -217,25 +239,11 @@ const PENALTIES = [10, 20, 40, 80, 160, 320, 1000];
  * whether any penalty meets the three targets at once.
  */
 function penaltySweep(busyModel: BusyModel): string[] {
-  const models = simulatedPool();
-  const traffic = makeTraffic(trafficOptions(seed));
   const main = run(seed, busyModel).summaries;
   const others = main.slice(1);
   const swept = PENALTIES.map((penalty) => ({
     penalty,
-    s: summarise(
-      "quality",
-      simulate({
-        strategy: "quality",
-        models,
-        traffic,
-        seed,
-        busyModel,
-        successPenalty: penalty,
-      }),
-      models,
-      traffic.conversations,
-    ),
+    s: probe(busyModel, { successPenalty: penalty }),
   }));
   const rows = swept.map(({ penalty, s }) =>
     `| ${penalty} | ${(100 * s.answered / s.requests).toFixed(1)} % | ${
@@ -298,7 +306,6 @@ const LAMBDAS = Array.from({ length: 21 }, (_, i) => 200 + 20 * i);
  */
 function informed(): string[] {
   const models = simulatedPool();
-  const traffic = makeTraffic(trafficOptions(seed));
   const fmt = (lambda: number, s: Summary) =>
     `λ ${lambda}: ${
       (100 * s.answered / s.requests).toFixed(1)
@@ -309,19 +316,9 @@ function informed(): string[] {
     const others = run(seed, busyModel).summaries.slice(1);
     return (["score", "truth"] as const).map((by) => {
       const swept = LAMBDAS.map((lambda) => {
-        const s = summarise(
-          "quality",
-          simulate({
-            strategy: "quality",
-            models,
-            traffic,
-            seed,
-            busyModel,
-            order: informedOrder(models, lambda, by),
-          }),
-          models,
-          traffic.conversations,
-        );
+        const s = probe(busyModel, {
+          order: informedOrder(models, lambda, by),
+        });
         return { lambda, s, met: checks([s, ...others]).map((c) => c.met) };
       });
       type Row = typeof swept[number];
