@@ -307,3 +307,47 @@ Deno.test("responsesFailureCode() maps rate limits to rate_limit_exceeded, the r
     assert.equal(responsesFailureCode(code), "server_error", String(code));
   }
 });
+
+Deno.test("fromChatCompletion() marks what a length limit cut incomplete: the text when no call follows, or a call whose arguments do not parse", () => {
+  const status = (r: Response) =>
+    r.output.map((i) => `${i.type}:${"status" in i ? i.status : ""}`);
+  const call = (id: string, args: string) => ({
+    id,
+    type: "function",
+    function: { name: "exec_command", arguments: args },
+  });
+  const tools = [{ type: "function", name: "exec_command", parameters: {} }];
+  const text = respond(
+    { input: "x" },
+    completion({ content: "Once upon a" }, "length"),
+  );
+  assert.equal(text.status, "incomplete");
+  assert.deepEqual(status(text), ["message:incomplete"]);
+  const cut = respond(
+    { input: "x", tools },
+    completion({
+      content: "Checking.",
+      tool_calls: [
+        call("call_a", '{"cmd":"ls"}'),
+        call("call_b", '{"cmd":"ca'),
+      ],
+    }, "length"),
+  );
+  assert.equal(cut.status, "incomplete");
+  assert.deepEqual(status(cut), [
+    "message:completed",
+    "function_call:completed",
+    "function_call:incomplete",
+  ]);
+  const done = respond(
+    { input: "x", tools },
+    completion({
+      content: "Checking.",
+      tool_calls: [call("call_a", '{"cmd":"ls"}')],
+    }, "tool_calls"),
+  );
+  assert.deepEqual(status(done), [
+    "message:completed",
+    "function_call:completed",
+  ]);
+});

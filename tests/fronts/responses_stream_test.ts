@@ -329,3 +329,58 @@ Deno.test("ResponsesStream ends with response.incomplete on length and content_f
     assert.deepEqual(accumulate(events), response);
   }
 });
+
+Deno.test("ResponsesStream marks what a length limit cut incomplete: the open text, or the call whose arguments do not parse; a whole call before it stays completed", () => {
+  const status = (events: ReturnType<typeof run>) =>
+    final(events).output.map((i) =>
+      `${i.type}:${"status" in i ? i.status : ""}`
+    );
+  // Text cut by the limit.
+  const text = run(streamFor({ input: "x" }).stream, [
+    chunk({ content: "Once upon a" }, "length"),
+  ]);
+  assertSequence(text);
+  assert.deepEqual(status(text), ["message:incomplete"]);
+  const done = as(text.at(-2), "response.output_item.done").item;
+  assert.equal("status" in done && done.status, "incomplete");
+  assert.deepEqual(accumulate(text), final(text));
+  // Text, a whole call, then a call the limit cut.
+  const { stream } = streamFor({ input: "x", tools: TOOLS, stream: true });
+  const calls = run(stream, [
+    chunk({ content: "Checking." }),
+    chunk(
+      toolDelta(0, {
+        id: "call_a",
+        name: "exec_command",
+        args: '{"cmd":"ls"}',
+      }),
+    ),
+    chunk(
+      toolDelta(1, { id: "call_b", name: "exec_command", args: '{"cmd":"ca' }),
+    ),
+    chunk({}, "length"),
+  ]);
+  assertSequence(calls);
+  assert.equal(calls.at(-1)?.type, "response.incomplete");
+  assert.deepEqual(status(calls), [
+    "message:completed",
+    "function_call:completed",
+    "function_call:incomplete",
+  ]);
+  assert.deepEqual(accumulate(calls), final(calls));
+  // The same calls finished by the model are all completed.
+  const whole = run(
+    streamFor({ input: "x", tools: TOOLS, stream: true }).stream,
+    [
+      chunk(
+        toolDelta(0, {
+          id: "call_b",
+          name: "exec_command",
+          args: '{"cmd":"ca',
+        }),
+      ),
+      chunk({}, "tool_calls"),
+    ],
+  );
+  assert.deepEqual(status(whole), ["function_call:completed"]);
+});

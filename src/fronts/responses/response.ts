@@ -6,10 +6,13 @@
  *   for reasoning summaries, see {@link wantsReasoningSummary}), a `message`
  *   item when there is text (`content` and `refusal` both become
  *   `output_text`), then one `function_call` or `custom_tool_call` item per
- *   tool call. Items are `completed`.
+ *   tool call. Items are `completed`, except the one a limit cut.
  * - `finish_reason` `length` → `status: "incomplete"`,
  *   `incomplete_details.reason: "max_output_tokens"`; `content_filter` →
- *   `incomplete`, reason `content_filter`; anything else → `completed`.
+ *   `incomplete`, reason `content_filter`; anything else → `completed`. In an
+ *   incomplete response the item the limit cut is `incomplete` too: the
+ *   message when no tool call follows it, a function call whose arguments do
+ *   not parse (see {@link cutShort}).
  * - Usage: `prompt_tokens` → `input_tokens`, `completion_tokens` →
  *   `output_tokens`, cached and cache-write prompt tokens and reasoning tokens
  *   in the details (0 when not reported).
@@ -33,6 +36,7 @@ import type {
   ResponseUsage,
   Tool,
 } from "openai/resources/responses/responses";
+import { argumentsParse } from "../../core/answers.ts";
 import type { ChatCompletion } from "../../types.ts";
 import type { ResponsesRequest } from "./schema.ts";
 import type { ToolNames } from "./tools.ts";
@@ -146,6 +150,22 @@ export function toolCallItem(
     arguments: call.arguments,
     status: "completed",
   };
+}
+
+/**
+ * A tool call item of a response the length limit ended: a function call
+ * whose arguments do not parse is the one it cut, `incomplete`.
+ */
+export function cutShort<
+  T extends ResponseFunctionToolCall | ResponseCustomToolCall,
+>(
+  item: T,
+  cut: boolean,
+): T {
+  return cut && item.type === "function_call" &&
+      !argumentsParse(item.arguments)
+    ? { ...item, status: "incomplete" }
+    : item;
 }
 
 /** A completed assistant message item holding `text`. */
@@ -274,10 +294,19 @@ export function fromChatCompletion(
   ) {
     output.push(reasoningItem(newId("rs"), reasoning));
   }
+  const incomplete = incompleteReason(choice?.finish_reason);
   const refusal = typeof message?.refusal === "string" ? message.refusal : "";
   const text = (message?.content ?? "") + refusal;
-  if (text !== "") output.push(messageItem(newId("msg"), text));
   const calls = Array.isArray(message?.tool_calls) ? message.tool_calls : [];
+  if (text !== "") {
+    const item = messageItem(newId("msg"), text);
+    // Cut by a limit with no tool call after it: the text is what was cut.
+    output.push(
+      incomplete && calls.length === 0
+        ? { ...item, status: "incomplete" }
+        : item,
+    );
+  }
   for (const raw of calls) {
     const call = record(raw);
     const fn = record(call.function);
@@ -285,14 +314,16 @@ export function fromChatCompletion(
     const chatName = typeof fn.name === "string" ? fn.name : "";
     const args = typeof fn.arguments === "string" ? fn.arguments : "";
     const kind = ctx.tools.target(chatName).kind;
-    output.push(toolCallItem(ctx.tools, {
-      id: newId(kind === "custom" ? "ctc" : "fc"),
-      callId: id,
-      chatName,
-      arguments: finishedArguments(args),
-    }));
+    output.push(cutShort(
+      toolCallItem(ctx.tools, {
+        id: newId(kind === "custom" ? "ctc" : "fc"),
+        callId: id,
+        chatName,
+        arguments: finishedArguments(args),
+      }),
+      incomplete !== undefined,
+    ));
   }
-  const incomplete = incompleteReason(choice?.finish_reason);
   return buildResponse({
     id: ctx.id,
     createdAt: ctx.createdAt ?? completion.created,

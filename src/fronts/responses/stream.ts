@@ -176,10 +176,12 @@ export class ResponsesStream {
   finish(): string {
     if (this.#ended) return "";
     let sse = this.start();
-    sse += this.#reasoning.close() + this.#message.close() +
-      this.#tools.close();
-    this.#ended = true;
     const incomplete = incompleteReason(this.#finishReason);
+    // What is still open when a limit ended the response is what it cut.
+    const cut = incomplete !== undefined;
+    sse += this.#reasoning.close(cut) + this.#message.close(cut) +
+      this.#tools.close(cut);
+    this.#ended = true;
     const response = this.#response(incomplete ? "incomplete" : "completed", {
       ...(incomplete ? { incomplete } : {}),
     });

@@ -151,8 +151,11 @@ export class TextTrack {
     return sse + open.frames(delta);
   }
 
-  /** Ends the text, the part and the item, if open. */
-  close(): string {
+  /**
+   * Ends the text, the part and the item, if open; `cut` (the length limit
+   * ended the response inside this item) marks the item `incomplete`.
+   */
+  close(cut = false): string {
     const open = this.#open;
     if (!open) return "";
     this.#open = undefined;
@@ -161,7 +164,9 @@ export class TextTrack {
     for (const event of this.#kind.closed(id, index, text)) {
       sse += this.#out.emit(event);
     }
-    return sse + this.#out.done(index, this.#kind.item(id, text));
+    const item = this.#kind.item(id, text);
+    return sse +
+      this.#out.done(index, cut ? { ...item, status: "incomplete" } : item);
   }
 
   /** The unfinished item, `incomplete`, for a failed response. */

@@ -20,7 +20,12 @@
  * @module
  */
 import type { ResponseOutputItem } from "openai/resources/responses/responses";
-import { customInput, finishedArguments, toolCallItem } from "./response.ts";
+import {
+  customInput,
+  cutShort,
+  finishedArguments,
+  toolCallItem,
+} from "./response.ts";
 import type { DeltaFrames, EventWriter } from "./stream_writer.ts";
 import type { ToolNames } from "./tools.ts";
 
@@ -96,11 +101,15 @@ export class ToolTrack {
     return call.chatName === "" ? sse : sse + this.#add(call);
   }
 
-  /** Ends every open call, in the order they started. */
-  close(): string {
+  /**
+   * Ends every open call, in the order they started; `cut` (the length limit
+   * ended the response) marks a function call whose arguments do not parse
+   * `incomplete`.
+   */
+  close(cut = false): string {
     if (this.#calls.size === 0) return "";
     let sse = "";
-    for (const call of this.#calls.values()) sse += this.#close(call);
+    for (const call of this.#calls.values()) sse += this.#close(call, cut);
     this.#calls.clear();
     return sse;
   }
@@ -163,12 +172,12 @@ export class ToolTrack {
     });
   }
 
-  #close(call: Call): string {
+  #close(call: Call, cut = false): string {
     // A call whose name never came is added now, nameless.
     let sse = call.index < 0 ? this.#add(call) : "";
-    const item = this.#item(
-      call,
-      call.custom ? call.args : finishedArguments(call.args),
+    const item = cutShort(
+      this.#item(call, call.custom ? call.args : finishedArguments(call.args)),
+      cut,
     );
     const at = { item_id: call.id, output_index: call.index };
     if (item.type === "function_call") {
