@@ -251,3 +251,32 @@ Deno.test("parseToolInput() parses JSON objects and gives {} for anything else",
     assert.deepEqual(parseToolInput(bad), {}, JSON.stringify(bad));
   }
 });
+
+Deno.test("fromChatCompletion() gives a refusal as a text block, so the turn sent back next is not empty", () => {
+  const message = fromChatCompletion(
+    completion({ content: null, refusal: "I can't help with that." }),
+    { id: "msg_1" },
+  );
+  assert.deepEqual(message.content, [
+    { type: "text", text: "I can't help with that.", citations: null },
+  ]);
+  assert.equal(message.stop_reason, "end_turn");
+});
+
+Deno.test("fromChatCompletion() counts cached prompt tokens apart, as Anthropic does: cache reads and writes, and the rest as input", () => {
+  const chat = completion({ content: "Hi" });
+  chat.usage = {
+    prompt_tokens: 100,
+    completion_tokens: 7,
+    total_tokens: 107,
+    prompt_tokens_details: { cached_tokens: 60, cache_write_tokens: 15 },
+  } as ChatCompletion["usage"];
+  const message = fromChatCompletion(chat, { id: "msg_1" });
+  assert.deepEqual(message.usage, {
+    ...USAGE,
+    input_tokens: 25,
+    output_tokens: 7,
+    cache_read_input_tokens: 60,
+    cache_creation_input_tokens: 15,
+  });
+});

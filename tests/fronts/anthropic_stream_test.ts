@@ -546,3 +546,37 @@ Deno.test("MessagesStream events conform to the SDK's RawMessageStreamEvent", ()
     "message_stop",
   ]);
 });
+
+Deno.test("MessagesStream streams a refusal as text, so the turn sent back next is not empty", () => {
+  const events = run([
+    chunk({ role: "assistant", content: "" }),
+    chunk({ refusal: "I can't help" }),
+    chunk({ refusal: " with that." }, "stop"),
+    usageChunk(12, 3),
+  ]);
+  assert.deepEqual(events.slice(1), [
+    textStart(0),
+    textDelta(0, "I can't help"),
+    textDelta(0, " with that."),
+    stop(0),
+    messageDelta("end_turn", deltaUsage(12, 3)),
+    { type: "message_stop" },
+  ]);
+});
+
+Deno.test("MessagesStream counts cached prompt tokens apart, as Anthropic does: cache reads and writes, and the rest as input", () => {
+  const cached = usageChunk(100, 3);
+  cached.usage!.prompt_tokens_details = {
+    cached_tokens: 60,
+    cache_write_tokens: 15,
+  };
+  const events = run([chunk({ content: "Hi" }, "stop"), cached]);
+  assert.deepEqual(
+    events.at(-2),
+    messageDelta("end_turn", {
+      ...deltaUsage(25, 3),
+      cache_read_input_tokens: 60,
+      cache_creation_input_tokens: 15,
+    }),
+  );
+});

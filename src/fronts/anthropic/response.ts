@@ -3,7 +3,9 @@
  *
  * - `content`: a `thinking` block with the upstream's `message.reasoning`
  *   (only when the request asked for thinking; its `signature` is empty), a
- *   `text` block (left out when the text is empty or null), then one
+ *   `text` block with the text and the model's `refusal` (left out when both
+ *   are empty or null: a refusal is the model's answer, and the next turn
+ *   sends it back as the assistant's content), then one
  *   `tool_use` block per tool call, `input` parsed from the arguments' JSON.
  *   Arguments that are empty, not JSON, or not a JSON object give `{}`: the
  *   client's tool then reports the missing parameters to the model.
@@ -13,7 +15,11 @@
  *   `stop` there). A `stop` is `stop_sequence` when the request had stop
  *   sequences and the upstream says which one matched (see
  *   {@link stopReasonOf}).
- * - `usage`: `prompt_tokens` and `completion_tokens`; cache counts are 0.
+ * - `usage`: `completion_tokens` → `output_tokens`; the prompt's cached
+ *   tokens (`prompt_tokens_details.cached_tokens`) → `cache_read_input_tokens`
+ *   and its cache-write tokens → `cache_creation_input_tokens`, and
+ *   `input_tokens` the rest of `prompt_tokens`, as Anthropic counts them
+ *   (see {@link usageOf}).
  *
  * @module
  */
@@ -87,13 +93,44 @@ export function tokens(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
 }
 
-/** Anthropic usage with the given counts. */
-export function usageOf(input: number, output: number): Usage {
+/** The prompt tokens an upstream usage says were read from and written to a cache. */
+export interface CacheCounts {
+  read: number;
+  write: number;
+}
+
+/** The cache counts of an upstream usage (`prompt_tokens_details`), 0 when absent. */
+export function cacheCounts(usage: unknown): CacheCounts {
+  const details = (usage as { prompt_tokens_details?: unknown } | undefined)
+    ?.prompt_tokens_details as
+      | { cached_tokens?: unknown; cache_write_tokens?: unknown }
+      | null
+      | undefined;
   return {
-    input_tokens: input,
+    read: tokens(details?.cached_tokens),
+    write: tokens(details?.cache_write_tokens),
+  };
+}
+
+/**
+ * Anthropic's input tokens for `prompt` upstream prompt tokens: those the
+ * cache read or wrote are counted apart, so they are not counted here.
+ */
+export function uncachedInput(prompt: number, cache: CacheCounts): number {
+  return Math.max(0, prompt - cache.read - cache.write);
+}
+
+/** Anthropic usage with the given counts (`input` the upstream's prompt tokens). */
+export function usageOf(
+  input: number,
+  output: number,
+  cache: CacheCounts = { read: 0, write: 0 },
+): Usage {
+  return {
+    input_tokens: uncachedInput(input, cache),
     output_tokens: output,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: cache.write,
+    cache_read_input_tokens: cache.read,
     cache_creation: null,
     inference_geo: null,
     output_tokens_details: null,
@@ -171,7 +208,8 @@ export function fromChatCompletion(
       signature: "",
     });
   }
-  const text = textOf(message?.content);
+  const refusal = typeof message?.refusal === "string" ? message.refusal : "";
+  const text = textOf(message?.content) + refusal;
   if (text) content.push({ type: "text", text, citations: null });
   const calls = Array.isArray(message?.tool_calls)
     ? message.tool_calls as ChatToolCall[]
@@ -205,6 +243,7 @@ export function fromChatCompletion(
     usage: usageOf(
       tokens(usage?.prompt_tokens),
       tokens(usage?.completion_tokens),
+      cacheCounts(usage),
     ),
     container: null,
     diagnostics: null,

@@ -31,14 +31,22 @@
  * open tool block. A delta that arrives for a call whose block was closed (by
  * text, by its arguments completing, or by the cap) is dropped. A new call id
  * under an index already used is a new call (some providers number every call
- * 0). See `response.ts` for the stop reasons.
+ * 0). A refusal is text, as in `response.ts`, which also gives the stop
+ * reasons and how usage counts cached prompt tokens.
  *
  * @module
  */
 import type { ToolUseBlock } from "@anthropic-ai/sdk/resources/messages";
 import type { ChatCompletionChunk } from "../../types.ts";
 import { streamErrorType } from "./errors.ts";
-import { stopReasonOf, tokens, usageOf } from "./response.ts";
+import {
+  type CacheCounts,
+  cacheCounts,
+  stopReasonOf,
+  tokens,
+  uncachedInput,
+  usageOf,
+} from "./response.ts";
 import { blockDeltaFrame, frame, PING } from "./stream_frame.ts";
 import { callIdOf, ToolCallKeys } from "../../core/tool_call_keys.ts";
 import { JsonDepth, MAX_HELD_BYTES } from "../../core/answers.ts";
@@ -121,6 +129,7 @@ export class MessagesStream {
   #finishChoice: Record<string, unknown> | undefined;
   #inputTokens: number | null = null;
   #outputTokens = 0;
+  #cache: CacheCounts = { read: 0, write: 0 };
 
   /** A translator for one response; see {@link MessagesStreamOptions}. */
   constructor(options: MessagesStreamOptions) {
@@ -162,14 +171,17 @@ export class MessagesStream {
     const choice = chunk.choices?.[0];
     const delta = choice?.delta;
     if (delta) {
-      const { reasoning, content, tool_calls } = delta;
+      const { reasoning, tool_calls } = delta;
+      // A refusal is the model's answer: text, as without streaming.
+      const content = (typeof delta.content === "string" ? delta.content : "") +
+        (typeof delta.refusal === "string" ? delta.refusal : "");
       if (
         typeof reasoning === "string" && reasoning && this.#options.thinking
       ) {
         out += this.#run("thinking");
         out += this.#head + JSON.stringify(reasoning) + this.#tail;
       }
-      if (typeof content === "string" && content) {
+      if (content) {
         out += this.#run("text");
         out += this.#head + JSON.stringify(content) + this.#tail;
       }
@@ -189,6 +201,7 @@ export class MessagesStream {
         this.#inputTokens = usage.prompt_tokens;
       }
       this.#outputTokens = tokens(usage.completion_tokens);
+      this.#cache = cacheCounts(usage);
     }
     return out;
   }
@@ -211,10 +224,12 @@ export class MessagesStream {
       type: "message_delta",
       delta: { ...stop, container: null, stop_details: null },
       usage: {
-        input_tokens: this.#inputTokens,
+        input_tokens: this.#inputTokens === null
+          ? null
+          : uncachedInput(this.#inputTokens, this.#cache),
         output_tokens: this.#outputTokens,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: this.#cache.write,
+        cache_read_input_tokens: this.#cache.read,
         output_tokens_details: null,
         server_tool_use: null,
       },
