@@ -34,6 +34,12 @@ export interface RoutePlan {
   conversation: string | undefined;
   /** The upstream body of an attempt on `model`. */
   body: (model: FreeModel) => string;
+  /**
+   * Whether that body asks for the client's own `max_tokens`, not lowered
+   * to the model's room: a length stop would cut any model's answer there
+   * (core/answers.ts `notAnAnswer`).
+   */
+  lengthFinal: (model: FreeModel) => boolean;
 }
 
 /** The models of a ranked pool on a client's list, in pool order. */
@@ -134,5 +140,8 @@ export function planRoute(
     conversation,
     body: (model) =>
       write(model.id, flexible ? budgetFor(model, asked) : undefined),
+    lengthFinal: (model) =>
+      asked.maxTokens !== undefined &&
+      (!flexible || budgetFor(model, asked) === asked.maxTokens),
   };
 }

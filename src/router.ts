@@ -245,7 +245,7 @@ export class Router {
     const { state, now, maxAttempts, maxWaitMs, logger } = this.#options;
     const deadline = now() + maxWaitMs;
     const pool = this.#freshPool() ?? await this.#poolFor(context);
-    const { candidates, named, conversation, body } = planRoute(
+    const { candidates, named, conversation, body, lengthFinal } = planRoute(
       this.#options,
       this.#affinity,
       pool,
@@ -307,6 +307,7 @@ export class Router {
         result = await attempt(this.#upstream, {
           model: model.id,
           body: body(model),
+          lengthFinal: lengthFinal(model),
           apiKey: context.apiKey,
           signal: first ? context.signal : readSignal(context.signal),
         });

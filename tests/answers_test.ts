@@ -132,3 +132,64 @@ Deno.test("a non-streaming 200 with a valid tool call and no content is an answe
   assert.equal(res.headers.get("x-freerouter-attempts"), "1");
   await res.body?.cancel();
 });
+
+Deno.test("notAnAnswer(): a tool call the client's own length limit cut is the answer it allowed; one a model's cap cut is that model's failure", () => {
+  const cut = {
+    message: {
+      content: "Checking.",
+      tool_calls: [{ function: { name: "f", arguments: '{"city":"Pa' } }],
+    },
+    finish_reason: "length",
+  };
+  assert.equal(notAnAnswer(cut, true), undefined);
+  assert.equal(noAnswerIn([cut], true), undefined);
+  assert.equal(notAnAnswer(cut), "invalid_tool_call");
+  assert.equal(noAnswerIn([cut]), "invalid_tool_call");
+  assert.equal(
+    notAnAnswer({ ...cut, finish_reason: "tool_calls" }, true),
+    "invalid_tool_call",
+  );
+  // Empty content cut by the limit stays an answer either way.
+  const empty = { message: { content: "" }, finish_reason: "length" };
+  assert.equal(notAnAnswer(empty), undefined);
+  assert.equal(notAnAnswer(empty, true), undefined);
+});
+
+/** A's 200 whose tool call the length limit cut, and B's answer. */
+function cutToolCall(r: ReturnType<typeof rig>) {
+  const step = withToolCall(A, '{"q": "x');
+  const body = step.body as { choices: Array<Record<string, unknown>> };
+  body.choices[0]!.finish_reason = "length";
+  r.fake.script(A, step);
+  r.fake.script(B, ok(B, "A real answer"));
+}
+
+Deno.test("a non-streaming 200 whose tool call the client's max_tokens cut goes to the client in one attempt, with its finish_reason (the next model would meet the same limit)", async () => {
+  await using r = rig({ strategy: "priority" });
+  cutToolCall(r);
+  const res = await r.chat(hello("auto", { max_tokens: 8 }));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-freerouter-model"), A);
+  assert.equal(res.headers.get("x-freerouter-attempts"), "1");
+  const answer = await jsonOf(res) as {
+    choices: Array<{
+      finish_reason: string;
+      message: { tool_calls: Array<{ function: { arguments: string } }> };
+    }>;
+  };
+  assert.equal(answer.choices[0]!.finish_reason, "length");
+  assert.equal(
+    answer.choices[0]!.message.tool_calls[0]!.function.arguments,
+    '{"q": "x',
+  );
+  assert.equal(r.fake.chatRequests().length, 1);
+});
+
+Deno.test("a non-streaming 200 whose tool call a limit the client did not set cut falls back: another model may have room", async () => {
+  await using r = rig({ strategy: "priority" });
+  cutToolCall(r);
+  const res = await r.chat(hello());
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  assert.equal(res.headers.get("x-freerouter-attempts"), "2");
+  await res.body?.cancel();
+});

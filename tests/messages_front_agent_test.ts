@@ -15,7 +15,11 @@ import {
   textOf,
 } from "./_agent_fronts.ts";
 import { type Rig, rig } from "./_harness.ts";
-import { FREE_CHAT_IDS_IN_PRIORITY_ORDER, ok } from "./fake_openrouter/mod.ts";
+import {
+  completionBody,
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER,
+  ok,
+} from "./fake_openrouter/mod.ts";
 
 /** A free id, requested by name so that it goes first. */
 const A = "qwen/qwen3-coder:free";
@@ -332,4 +336,55 @@ Deno.test("a thinking budget above the clamped max_tokens is lowered below it, s
     upstream.reasoning.max_tokens,
     Math.floor(upstream.max_tokens / 2),
   );
+});
+
+/** GEMMA's answer: "Writing." and a Write call that the length limit cut. */
+function cutWrite(r: Rig) {
+  const body = completionBody(GEMMA, "Writing.");
+  const choice = (body.choices as Array<Record<string, unknown>>)[0]!;
+  choice.finish_reason = "length";
+  (choice.message as Record<string, unknown>).tool_calls = [{
+    id: "call_w",
+    type: "function",
+    function: {
+      name: "Write",
+      arguments: '{"file_path":"a.txt","content":"lo',
+    },
+  }];
+  r.fake.script(GEMMA, { status: 200, body });
+}
+
+const writeTool = {
+  name: "Write",
+  description: "Writes a file",
+  input_schema: { type: "object" as const, properties: {} },
+};
+
+Deno.test("a tool call that the client's own max_tokens cut is the answer: stop_reason max_tokens in one attempt, since any model would meet that limit", async () => {
+  await using r = rig();
+  cutWrite(r);
+  const message = await anthropicSdk(r.handler).messages.create({
+    ...hi,
+    model: GEMMA,
+    tools: [writeTool],
+  });
+  assert.equal(message.stop_reason, "max_tokens");
+  assert.deepEqual(message.content.map((b) => b.type), ["text", "tool_use"]);
+  assert.deepEqual(r.fake.chatRequests().map((c) => c.model), [GEMMA]);
+});
+
+Deno.test("a tool call that a max_tokens lowered to the model's cap cut falls back: a model with more room answers", async () => {
+  await using r = rig();
+  cutWrite(r);
+  const message = await anthropicSdk(r.handler).messages.create({
+    ...hi,
+    model: GEMMA,
+    max_tokens: 32_000,
+    tools: [writeTool],
+  }, { timeout: 60_000 }); // a budget this large needs a timeout of its own
+  assert.ok(limitOf(r, GEMMA) < 32_000, "GEMMA's cap is below the budget");
+  const models = r.fake.chatRequests().map((c) => c.model);
+  assert.equal(models[0], GEMMA);
+  assert.ok(models.length >= 2, models.join());
+  assert.notEqual(message.stop_reason, "max_tokens");
 });

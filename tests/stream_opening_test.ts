@@ -576,3 +576,74 @@ Deno.test("JsonDepth: balanced once the first value closes, outside strings; bra
   empty.feed("  ");
   assert.equal(empty.balanced, false);
 });
+
+Deno.test("AnswerOpening: a tool call the client's own length limit cut commits (the next model would meet it too); one a model's cap cut does not parse", () => {
+  const opening = new AnswerOpening(true);
+  assert.equal(
+    opening.take(
+      parsed(chunk(A, toolDelta(0, '{"cmd": "l', "exec_command"), null, m)),
+    ),
+    "hold",
+  );
+  assert.equal(
+    opening.take(parsed(chunk(A, { content: "" }, "length", m))),
+    "commit",
+  );
+  for (
+    const [lengthFinal, finish] of [[true, "tool_calls"], [
+      false,
+      "length",
+    ]] as const
+  ) {
+    const other = new AnswerOpening(lengthFinal);
+    other.take(
+      parsed(chunk(A, toolDelta(0, '{"cmd": "l', "exec_command"), null, m)),
+    );
+    assert.equal(
+      other.take(parsed(chunk(A, { content: "" }, finish, m))),
+      "invalid_tool_call",
+    );
+  }
+});
+
+/** A's stream of `before`, then a tool call the length limit cut. */
+function cutCallStream(before: readonly string[]) {
+  return [
+    chunk(A, { role: "assistant", content: "" }, null, m),
+    ...before,
+    chunk(A, toolDelta(0, '{"cmd": "ls', "exec_command"), null, m),
+    chunk(A, { content: "" }, "length", m),
+    usageChunk(A, m),
+    DONE,
+  ];
+}
+
+for (
+  const [what, before] of [
+    ["an opening tool call", []],
+    ["a tool call after text (held until the finish)", [
+      chunk(A, "Checking.", null, m),
+    ]],
+    ["a tool call after a refusal (forwarded unheld)", [
+      chunk(A, { refusal: "Only this:" }, null, m),
+    ]],
+  ] as const
+) {
+  Deno.test(`a stream with ${what} that the client's max_tokens cut is the answer: one attempt, forwarded byte for byte, no resumption`, async () => {
+    await using r = rig();
+    const parts = cutCallStream(before);
+    r.fake.script(A, streamStep(parts));
+    const res = await r.chat(hello("auto", { stream: true, max_tokens: 8 }));
+    assert.equal(res.headers.get("x-freerouter-model"), A);
+    assert.equal((await readBody(res)).text, parts.join(""));
+    assert.equal(r.fake.chatRequests().length, 1);
+  });
+}
+
+Deno.test("a stream whose opening tool call a limit the client did not set cut falls back before commit: another model may have room", async () => {
+  await using r = rig();
+  r.fake.script(A, streamStep(cutCallStream([])));
+  const { res, events } = await streamed(r);
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  assert.ok(events.every((e) => !e.includes('"ls')), "nothing of A was sent");
+});

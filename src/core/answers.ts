@@ -9,7 +9,8 @@
  * only whitespace, a refusal, reasoning, or a `finish_reason` of `length`
  * ({@link AnswerOpening}). When its first output is a tool call, the tool
  * calls are held until the stream's `finish_reason`: each call's arguments
- * must parse as JSON, and a parallel set is complete only at its end (a
+ * must parse as JSON (unless the client's own `max_tokens` cut them: the
+ * same limit would cut the next model's, see {@link notAnAnswer}), and a parallel set is complete only at its end (a
  * break inside a later call after the first one went out would leave the
  * client with part of the set, which an agent runs as if it were all of it).
  * Arguments that never parse fail the attempt before commit
@@ -72,9 +73,18 @@ export function argumentsParse(args: string): boolean {
  * or a tool call whose arguments are not JSON. Such a model failed this
  * request; another may not. The same rule as a stream's opening
  * ({@link AnswerOpening}): a refusal is the model's answer.
+ *
+ * `lengthFinal`: the attempt asked for the client's own `max_tokens`, so a
+ * length stop would cut the next model's answer at the same place. Then a
+ * choice that stopped at the length limit is an answer whatever it holds, a
+ * tool call cut short included, and goes to the client with its
+ * `finish_reason` for one attempt of the day's quota. Without it (no
+ * `max_tokens`, or one lowered to this model's cap) such a call is this
+ * model's failure: another model may have room for it.
  */
 export function notAnAnswer(
   choice: unknown,
+  lengthFinal = false,
 ): "empty_answer" | "invalid_tool_call" | undefined {
   const c = choice as {
     message?: {
@@ -87,6 +97,7 @@ export function notAnAnswer(
   } | undefined;
   const message = c?.message;
   if (typeof message !== "object" || message === null) return undefined;
+  if (lengthFinal && c?.finish_reason === "length") return undefined;
   const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
   for (const call of calls) {
     const args = (call as { function?: { arguments?: unknown } })?.function
@@ -109,14 +120,16 @@ export function notAnAnswer(
 /**
  * Whether a non-streaming 200's choices hold no answer: a tool call whose
  * arguments are not JSON in any choice, or no answer in every choice (with
- * `n` > 1, one good choice is an answer). See {@link notAnAnswer}.
+ * `n` > 1, one good choice is an answer). See {@link notAnAnswer}, also for
+ * `lengthFinal`.
  */
 export function noAnswerIn(
   choices: readonly unknown[],
+  lengthFinal = false,
 ): "empty_answer" | "invalid_tool_call" | undefined {
   let empty = choices.length > 0;
   for (const choice of choices) {
-    const verdict = notAnAnswer(choice);
+    const verdict = notAnAnswer(choice, lengthFinal);
     if (verdict === "invalid_tool_call") return verdict;
     if (verdict === undefined) empty = false;
   }
@@ -186,6 +199,13 @@ export class AnswerOpening {
   readonly #args = new CallArguments();
   /** Bytes held so far (see {@link MAX_HELD_BYTES}). */
   #bytes = 0;
+  /** A length stop is the client's own limit (see {@link notAnAnswer}). */
+  readonly #lengthFinal: boolean;
+
+  /** `lengthFinal`: the attempt asked for the client's own `max_tokens` (see {@link notAnAnswer}). */
+  constructor(lengthFinal = false) {
+    this.#lengthFinal = lengthFinal;
+  }
 
   /**
    * One data chunk before the commit, `bytes` long as it came: past
@@ -221,8 +241,11 @@ export class AnswerOpening {
       if (choice?.finish_reason != null) finish = choice.finish_reason;
     }
     if (finish !== null) {
-      // Cut by the length limit before any output: an answer, as without streaming.
-      return finish === "length" && this.#args.size === 0
+      // Cut by the length limit: an answer, as without streaming (see
+      // notAnAnswer): before any output, or, when the limit is the client's
+      // own, whatever the tool calls hold.
+      return finish === "length" &&
+          (this.#args.size === 0 || this.#lengthFinal)
         ? "commit"
         : this.end();
     }

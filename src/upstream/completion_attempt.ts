@@ -44,6 +44,7 @@ export const LARGE_BODY_BYTES = 1024 * 1024;
 function judgedAnswer(
   res: Response,
   bytes: Uint8Array,
+  lengthFinal: boolean | undefined,
 ): AttemptResult<CompletionAnswer> {
   const json = parseJson(decoder.decode(bytes));
   const failure = json === undefined
@@ -52,7 +53,7 @@ function judgedAnswer(
       status: res.status,
       headers: res.headers,
     }
-    : bodyFailure(res, json);
+    : bodyFailure(res, json, lengthFinal);
   if (failure) return { ok: false, failure };
   return {
     ok: true,
@@ -101,7 +102,7 @@ export async function attemptCompletion(
       } catch {
         return { ok: false, failure: scope.failureOf(res.status) };
       }
-      return judgedAnswer(res, whole);
+      return judgedAnswer(res, whole, input.lengthFinal);
     }
     const reader = res.body?.getReader();
     if (reader) scope.watch(reader);
@@ -161,7 +162,7 @@ export async function attemptCompletion(
         },
       };
     }
-    return judgedAnswer(res, bytes);
+    return judgedAnswer(res, bytes, input.lengthFinal);
   } finally {
     if (!handedOver) scope.dispose();
   }

@@ -53,6 +53,11 @@ export interface AttemptInput {
   body: string;
   /** The OpenRouter key. */
   apiKey: string;
+  /**
+   * The body asks for the client's own `max_tokens`: a length stop would cut
+   * the next model too (core/answers.ts `notAnAnswer`).
+   */
+  lengthFinal?: boolean;
   /** The client's signal: aborting it aborts the attempt. */
   signal?: ClientSignal;
 }
@@ -192,10 +197,14 @@ export async function unusableAnswer(
     { kind: "invalid_body", status: res.status, headers: res.headers };
 }
 
-/** Whether a parsed 2xx body is an error rather than an answer. */
+/**
+ * Whether a parsed 2xx body is an error rather than an answer
+ * (`lengthFinal`: see {@link AttemptInput}).
+ */
 export function bodyFailure(
   res: Response,
   body: unknown,
+  lengthFinal = false,
 ): UpstreamFailure | undefined {
   const error = errorInfo(body);
   if (error) {
@@ -228,7 +237,7 @@ export function bodyFailure(
       };
     }
   }
-  const unanswered = noAnswerIn(choices);
+  const unanswered = noAnswerIn(choices, lengthFinal);
   return unanswered
     ? { kind: unanswered, status: res.status, body, headers: res.headers }
     : undefined;

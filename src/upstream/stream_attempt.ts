@@ -93,7 +93,7 @@ export async function attemptStream(
     scope.watch(reader);
     const splitter = new SseSplitter();
     const head: Uint8Array[] = [];
-    const state = tracked(input.continues);
+    const state = tracked(input.continues, input.lengthFinal);
     // A continuation of forwarded text is held until it is known to continue
     // it; one that starts afresh (nothing but reasoning was forwarded) opens
     // like any answer. Both are rewritten as part of the first stream.
@@ -110,7 +110,7 @@ export async function attemptStream(
      * opening's, so that a break inside them is the continuation's failure,
      * not half a set sent.
      */
-    let answer = opening ? undefined : new AnswerOpening();
+    let answer = opening ? undefined : new AnswerOpening(input.lengthFinal);
     /** Data events held before the commit. */
     let held = 0;
     /** The held events that go on, parsed (their bytes are in `head`). */
@@ -232,7 +232,7 @@ export async function attemptStream(
           }
           for (const e of taken) head.push(encoder.encode(e));
           if (!startsToolCall(parsed)) return commit();
-          answer = new AnswerOpening();
+          answer = new AnswerOpening(input.lengthFinal);
           held++;
           const decided = decide(answer.take(parsed, event.length));
           if (decided) return decided;

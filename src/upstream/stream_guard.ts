@@ -135,7 +135,10 @@ function checkEvent(
     };
   }
   if (holding.held || (state.resumable && startsToolCall(body))) {
-    holding.held ??= { opening: new AnswerOpening(), events: [] };
+    holding.held ??= {
+      opening: new AnswerOpening(state.lengthFinal),
+      events: [],
+    };
     const check = hold(holding.held, event, body, state);
     if (check.kind !== "skip") holding.held = undefined;
     return check;
@@ -179,8 +182,9 @@ function endCheck(state: Tracked, what: string): EventCheck {
       code: "incomplete_stream",
     };
   }
-  if (state.calls !== undefined && !state.calls.usable()) {
-    // A call forwarded unheld (past MAX_HELD_BYTES held, or not resumable).
+  if (state.calls !== undefined && !state.cut && !state.calls.usable()) {
+    // A call forwarded unheld (past MAX_HELD_BYTES held, or not resumable);
+    // one the client's own length limit cut is the answer it allowed.
     return {
       kind: "break",
       error: "the upstream sent a tool call whose arguments do not parse",

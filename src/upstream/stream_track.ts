@@ -50,6 +50,10 @@ export type Resume = (broken: StreamBreak) => Promise<
 export interface Tracked {
   /** A `finish_reason` was seen. */
   finished: boolean;
+  /** The attempt asked for the client's own `max_tokens` (core/answers.ts `notAnAnswer`). */
+  lengthFinal: boolean;
+  /** With `lengthFinal`, the `finish_reason` was `length`: tool calls it cut short are the answer the limit allowed. */
+  cut: boolean;
   /**
    * Something the client can use was forwarded: text that is not only
    * whitespace, a tool call, a refusal, or a `length` stop (reasoning alone
@@ -81,9 +85,14 @@ export function startsAfresh(at: StreamBreak): boolean {
  * Fresh tracking for a stream. A continuation starts from the text, event
  * count and ids of the break it continues, and remembers the original break.
  */
-export function tracked(continues?: StreamBreak): Tracked {
+export function tracked(
+  continues?: StreamBreak,
+  lengthFinal = false,
+): Tracked {
   return {
     finished: false,
+    lengthFinal,
+    cut: false,
     answered: continues !== undefined && !startsAfresh(continues),
     resumable: true,
     text: continues?.text ?? "",
@@ -107,7 +116,10 @@ export function track(body: ChatCompletionChunk, state: Tracked): void {
   for (const choice of choices) {
     if (choice?.finish_reason != null) {
       state.finished = true;
-      if (choice.finish_reason === "length") state.answered = true;
+      if (choice.finish_reason === "length") {
+        state.answered = true;
+        state.cut = state.lengthFinal;
+      }
     }
     const delta = choice?.delta;
     if (delta?.tool_calls != null && !noted) {
