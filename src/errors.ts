@@ -313,7 +313,9 @@ export function toErrorResponse(err: unknown): Response {
     return new Response(err.body, {
       status: err.status,
       headers: {
-        "content-type": err.contentType,
+        // The body is OpenRouter's JSON error; the upstream's own header is
+        // not passed on (it could quote the request's key).
+        "content-type": "application/json",
         ...attemptsHeader(err.attempts),
       },
     });

@@ -102,6 +102,28 @@ export function errorInfo(body: unknown): UpstreamErrorInfo | undefined {
   };
 }
 
+/**
+ * The error a 200's body or stream chunk carries: OpenRouter's top-level
+ * `error`, or one inside a choice (its `error`, or a `finish_reason` of
+ * `error`), as a provider that fails mid-generation reports it.
+ */
+export function errorIn(body: unknown): UpstreamErrorInfo | undefined {
+  const top = errorInfo(body);
+  if (top) return top;
+  const choices = (body as { choices?: unknown } | null | undefined)?.choices;
+  if (!Array.isArray(choices)) return undefined;
+  for (const choice of choices) {
+    const inner = errorInfo(choice);
+    if (inner) return inner;
+    if (
+      (choice as { finish_reason?: unknown } | null)?.finish_reason === "error"
+    ) {
+      return { message: "", code: undefined, metadata: undefined };
+    }
+  }
+  return undefined;
+}
+
 /** The status a failure stands for: the HTTP status, or a numeric `error.code` inside a 200. */
 export function effectiveStatus(failure: UpstreamFailure): number {
   if (failure.status >= 200 && failure.status < 300) {
@@ -324,18 +346,45 @@ export function redactedFailure(
   const text = failure.text ??
     (failure.body === undefined ? undefined : JSON.stringify(failure.body));
   if (text === undefined) return failure;
-  const clean = redactSecret(text, secret);
-  if (clean === text) return failure;
+  let clean = redactSecret(text, secret);
   let body: unknown = clean;
   try {
     body = JSON.parse(clean);
   } catch {
     // not JSON: the text is the body
   }
+  if (typeof body !== "string") {
+    // A key quoted JSON-escaped (`sk\u002dor…`) shows only once parsed:
+    // then the body is written again from the redacted values.
+    const deep = redactedValues(body, secret);
+    if (deep !== body) clean = JSON.stringify(body = deep);
+  }
+  if (clean === text) return failure;
   return {
     ...failure,
     body,
     error: errorInfo(body),
     ...(failure.text === undefined ? {} : { text: clean }),
   };
+}
+
+/** `value` with `secret` redacted in every string it holds (see `redactSecret`); the same value when none held it. */
+function redactedValues(value: unknown, secret: string | undefined): unknown {
+  if (typeof value === "string") return redactSecret(value, secret);
+  if (typeof value !== "object" || value === null) return value;
+  let changed = false;
+  const out: unknown = Array.isArray(value)
+    ? value.map((v) => {
+      const r = redactedValues(v, secret);
+      changed ||= r !== v;
+      return r;
+    })
+    : Object.fromEntries(
+      Object.entries(value).map(([k, v]) => {
+        const r = redactedValues(v, secret);
+        changed ||= r !== v;
+        return [k, r];
+      }),
+    );
+  return changed ? out : value;
 }

@@ -126,11 +126,9 @@ export async function chatCompletions(
       trace,
       await streamAnswer(ctx, trace, request, context),
     );
-    const headers = routedHeaders(
-      routed,
-      routed.answer.headers.get("content-type") ?? "text/event-stream",
-      trace.id,
-    );
+    // Our own content type, not the upstream's: a header the upstream wrote
+    // is not passed on (it could quote the request's key).
+    const headers = routedHeaders(routed, "text/event-stream", trace.id);
     headers["cache-control"] = "no-cache";
     return new Response(routed.answer.body, { status: 200, headers });
   }
@@ -144,11 +142,7 @@ export async function chatCompletions(
       | ReadableStream<Uint8Array>,
     {
       status: 200,
-      headers: routedHeaders(
-        routed,
-        routed.answer.headers.get("content-type") ?? "application/json",
-        trace.id,
-      ),
+      headers: routedHeaders(routed, "application/json", trace.id),
     },
   );
 }

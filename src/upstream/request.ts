@@ -10,7 +10,7 @@ import {
   type ClientSignal,
   settledByAbort,
 } from "./scope.ts";
-import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
+import { errorIn, errorInfo, type UpstreamFailure } from "../core/failure.ts";
 import { noAnswerIn } from "../core/answers.ts";
 
 /** How to reach OpenRouter. */
@@ -206,7 +206,7 @@ export function bodyFailure(
   body: unknown,
   lengthFinal = false,
 ): UpstreamFailure | undefined {
-  const error = errorInfo(body);
+  const error = errorIn(body);
   if (error) {
     return {
       kind: "error_body",
@@ -224,18 +224,6 @@ export function bodyFailure(
       body,
       headers: res.headers,
     };
-  }
-  for (const choice of choices) {
-    const inner = errorInfo(choice);
-    if (inner || choice?.finish_reason === "error") {
-      return {
-        kind: "error_body",
-        status: res.status,
-        error: inner,
-        body,
-        headers: res.headers,
-      };
-    }
   }
   const unanswered = noAnswerIn(choices, lengthFinal);
   return unanswered

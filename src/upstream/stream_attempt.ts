@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { errorInfo, type UpstreamFailure } from "../core/failure.ts";
+import { errorIn, type UpstreamFailure } from "../core/failure.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import { AnswerOpening, type OpeningVerdict } from "../core/answers.ts";
 import { ContinuationOpening, continuationRewrite } from "./continuation.ts";
@@ -275,7 +275,7 @@ function firstEventFailure(
   if (typeof body !== "object" || body === null) {
     return { kind: "invalid_body", status: res.status, headers: res.headers };
   }
-  const error = errorInfo(body);
+  const error = errorIn(body);
   return error
     ? {
       kind: "error_body",

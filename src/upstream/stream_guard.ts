@@ -20,7 +20,7 @@ import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
 import { keepAliveDeadline, parseJson, type Timeouts } from "./request.ts";
 import type { AttemptScope } from "./scope.ts";
 import { AnswerOpening } from "../core/answers.ts";
-import { errorInfo } from "../core/failure.ts";
+import { errorIn } from "../core/failure.ts";
 import { redactSecret } from "../core/secrets.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import {
@@ -124,7 +124,7 @@ function checkEvent(
       code: "malformed_event",
     };
   }
-  const error = errorInfo(body);
+  const error = errorIn(body);
   if (error) {
     return {
       kind: "break",
@@ -245,7 +245,7 @@ export function guardedStream(
     const broken: StreamBreak = {
       model,
       error: redactSecret(error, guard.apiKey),
-      code,
+      code: typeof code === "string" ? redactSecret(code, guard.apiKey) : code,
       events: state.events,
       text: state.text,
       id: state.id ?? "",

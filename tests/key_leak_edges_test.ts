@@ -1,0 +1,172 @@
+/**
+ * Keys the upstream quotes back, from a security audit of the real start
+ * command: JSON-escaped, in an error inside a stream's choice, in a broken
+ * stream's error code, in the upstream's own Content-Type.
+ */
+import assert from "node:assert/strict";
+import { hello, rig, SERVER_KEY } from "./_harness.ts";
+import {
+  chunk,
+  dailyCap,
+  DONE,
+  FREE_CHAT_IDS_IN_PRIORITY_ORDER,
+} from "./fake_openrouter/mod.ts";
+import { readBody, sseEvents, streamStep } from "./_streams.ts";
+
+const [A, B] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string, string];
+
+/** The server key as JSON may write it: every `-` as `\u002d`. */
+const ESCAPED = SERVER_KEY.replaceAll("-", "\\u002d");
+
+/** What a JSON client reads of a body: its parsed values, written again. */
+function decoded(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text;
+  }
+}
+
+const FRONTS: Array<[string, unknown]> = [
+  ["/v1/chat/completions", hello()],
+  ["/v1/messages", {
+    model: "auto",
+    max_tokens: 64,
+    messages: [{ role: "user", content: "Hello" }],
+  }],
+  ["/v1/responses", { model: "auto", input: "Hello" }],
+];
+
+function post(r: ReturnType<typeof rig>, path: string, body: unknown) {
+  return r.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+Deno.test("a refusal that quotes the key JSON-escaped reaches no client with the key, on every front", async () => {
+  await using r = rig();
+  for (const [path, body] of FRONTS) {
+    r.fake.script(A, {
+      status: 400,
+      body: `{"error":{"message":"Invalid key ${ESCAPED}","code":400}}`,
+    });
+    const res = await post(r, path, body);
+    const text = await res.text();
+    assert.equal(res.status, 400, `${path}: ${text}`);
+    assert.ok(!decoded(text).includes(SERVER_KEY), `${path}: ${text}`);
+    assert.match(decoded(text), /Invalid key \[redacted\]/, path);
+  }
+});
+
+Deno.test("a daily cap's 429 that quotes the key JSON-escaped leaves it out of the account block's reason (status report, KV)", async () => {
+  await using r = rig();
+  const cap = dailyCap({ highBalance: true });
+  const body = cap.body as { error: { message: string } };
+  body.error.message += ` (key ${SERVER_KEY})`;
+  const raw = JSON.stringify(body).replace(SERVER_KEY, ESCAPED);
+  assert.ok(!raw.includes(SERVER_KEY));
+  r.fake.script(A, { ...cap, body: raw });
+  const res = await r.chat(hello());
+  assert.equal(res.status, 429);
+  assert.ok(!decoded(await res.text()).includes(SERVER_KEY));
+  const status = decoded(
+    await (await r.request("/v1/freerouter/status")).text(),
+  );
+  assert.ok(!status.includes(SERVER_KEY), status);
+  assert.match(status, /\(key \[redacted\]\)/);
+});
+
+Deno.test("a stream chunk whose choice carries the error (finish_reason error) is a failure, not a finished answer: before the first output the next model answers", async () => {
+  await using r = rig();
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }),
+      `data: ${
+        JSON.stringify({
+          id: "gen-x",
+          object: "chat.completion.chunk",
+          created: 1,
+          model: A,
+          choices: [{
+            index: 0,
+            delta: { content: "" },
+            finish_reason: "error",
+          }],
+        })
+      }\n\n`,
+      DONE,
+    ]),
+  );
+  r.fake.script(
+    B,
+    streamStep([
+      chunk(B, { role: "assistant", content: "" }),
+      chunk(B, "From B"),
+      chunk(B, { content: "" }, "stop"),
+      DONE,
+    ]),
+  );
+  const res = await r.chat(hello("auto", { stream: true }));
+  const text = (await readBody(res)).text;
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  assert.ok(!text.includes(SERVER_KEY), text);
+  assert.match(text, /From B/);
+});
+
+Deno.test("a stream chunk whose choice carries the error after the first output ends the stream with an error event whose message and code hold no key, never [DONE]", async () => {
+  const inChoice = JSON.stringify({
+    id: "gen-x",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: A,
+    choices: [{
+      index: 0,
+      delta: { content: "" },
+      finish_reason: "error",
+      error: {
+        message: `fin err ${SERVER_KEY}`,
+        code: `bad_key_${SERVER_KEY}`,
+      },
+    }],
+  });
+  await using r = rig({ streamResume: false });
+  r.fake.script(
+    A,
+    streamStep([
+      chunk(A, { role: "assistant", content: "" }),
+      chunk(A, "Hel"),
+      `data: ${inChoice}\n\n`,
+      DONE,
+    ]),
+  );
+  const res = await r.chat(hello("auto", { stream: true }));
+  const events = sseEvents((await readBody(res)).text);
+  assert.notEqual(events.at(-1), "[DONE]", events.join("\n"));
+  const last = JSON.parse(events.at(-1)!) as {
+    error: { message: string; code: string };
+  };
+  assert.match(last.error.message, /fin err \[redacted\]/);
+  assert.equal(last.error.code, "bad_key_[redacted]");
+  assert.ok(!events.join("\n").includes(SERVER_KEY));
+});
+
+Deno.test("a refusal's Content-Type is freerouter's own, not the upstream's header (which could quote the key)", async () => {
+  await using r = rig();
+  r.fake.script(A, {
+    status: 400,
+    headers: {
+      "content-type": `application/json; debug="Bearer ${SERVER_KEY}"`,
+    },
+    body: { error: { message: "Bad request", code: 400 } },
+  });
+  const res = await r.chat(hello());
+  assert.equal(res.status, 400);
+  assert.equal(res.headers.get("content-type"), "application/json");
+  for (const [name, value] of res.headers) {
+    assert.ok(!value.includes(SERVER_KEY), `${name}: ${value}`);
+  }
+  await res.body?.cancel();
+});
