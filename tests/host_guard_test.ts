@@ -82,6 +82,15 @@ Deno.test("deno task start on loopback refuses a request whose Host names anothe
     assert.match(id ?? "", /./, anthropic.head);
     assert.equal(JSON.parse(anthropic.body).request_id, id);
     assert.match(anthropic.head, new RegExp(`^x-request-id: ${id}`, "im"));
+    // The Messages route answers in Anthropic's shape, header or not.
+    const messages = await withHost(
+      main.url,
+      `evil.example:${port}`,
+      "/v1/messages",
+    );
+    assert.equal(messages.status, 403);
+    assert.equal(JSON.parse(messages.body).type, "error", messages.body);
+    assert.equal(JSON.parse(messages.body).error.type, "permission_error");
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
       const served = await withHost(main.url, host, "/health");
       assert.equal(served.status, 200, `${host}: ${served.body}`);

@@ -23,6 +23,16 @@ export function clientKey(req: Request): string | undefined {
   return bearer(req) ?? (req.headers.get("x-api-key")?.trim() || undefined);
 }
 
+/**
+ * Whether `key` is another provider's API key (Anthropic's `sk-ant-…`,
+ * OpenAI's `sk-proj-…`, `sk-svcacct-…`, `sk-admin-…`): a coding agent sends
+ * the one in its environment, and with bring your own key it must not go to
+ * OpenRouter.
+ */
+export function isForeignKey(key: string): boolean {
+  return /^sk-(ant|proj|svcacct|admin)-/.test(key);
+}
+
 /** Compares two secrets in time that depends only on their lengths. */
 export function timingSafeEqual(a: string, b: string): boolean {
   const x = encoder.encode(a);

@@ -29,7 +29,7 @@ export function keyOrRefusal(
   if (key) return key;
   return errorResponse({
     status: 401,
-    message: missingKeyMessage(ctx),
+    message: missingKeyMessage(ctx, req),
     code: "missing_api_key",
   });
 }

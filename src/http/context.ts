@@ -13,6 +13,7 @@ import type { Routed, Router } from "../router.ts";
 import type { FreeModel } from "../types.ts";
 import type { CacheRuntime, CacheStatus } from "./cached_route.ts";
 import type { ClientRegistry } from "./clients.ts";
+import { clientKey, isForeignKey } from "./auth.ts";
 
 /** What the handler learns about a request while answering it. */
 export interface Trace {
@@ -102,9 +103,13 @@ export function traced<T extends Routed<unknown>>(trace: Trace, routed: T): T {
   return routed;
 }
 
-/** The message when no OpenRouter key can be spent. */
-export function missingKeyMessage(ctx: HandlerContext): string {
-  return ctx.hasAccessKey
-    ? "freerouter has no OpenRouter key configured (set OPENROUTER_API_KEY)"
+/** The message when no OpenRouter key can be spent on `req`. */
+export function missingKeyMessage(ctx: HandlerContext, req: Request): string {
+  if (ctx.hasAccessKey) {
+    return "freerouter has no OpenRouter key configured (set OPENROUTER_API_KEY)";
+  }
+  const key = clientKey(req);
+  return key !== undefined && isForeignKey(key)
+    ? "The key sent is another provider's API key, which freerouter does not forward to OpenRouter: send your OpenRouter key (Authorization: Bearer or x-api-key; for Claude Code, ANTHROPIC_API_KEY), or set OPENROUTER_API_KEY on the server"
     : "No OpenRouter key: set OPENROUTER_API_KEY on the server or send your OpenRouter key (Authorization: Bearer or x-api-key)";
 }

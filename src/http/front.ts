@@ -77,6 +77,11 @@ function withDropped(
   dropped: readonly string[],
 ): void {
   if (dropped.length > 0) {
-    headers["x-freerouter-dropped-tools"] = dropped.join(", ");
+    // The names are the client's: a character a header cannot carry (a line
+    // break) becomes `?`, rather than failing the answer after its attempt.
+    headers["x-freerouter-dropped-tools"] = dropped.join(", ").replace(
+      /[^\x20-\x7e]/g,
+      "?",
+    );
   }
 }

@@ -7,14 +7,15 @@
  * @module
  */
 import { SETTINGS } from "../core/settings.ts";
-import { clientKey, timingSafeEqual } from "./auth.ts";
+import { clientKey, isForeignKey, timingSafeEqual } from "./auth.ts";
 import { corsHeaders, originAllowed, preflight } from "./cors.ts";
 import type { HandlerContext, Trace } from "./context.ts";
 import { ClientRefusal } from "./clients.ts";
-import { inFrontShape, sharedRouteFront } from "./front_errors.ts";
+import { inFrontShape } from "./front_errors.ts";
 import { checked, createSharing, type QuotaSharingOptions } from "./sharing.ts";
 import { record } from "./record.ts";
 import {
+  errorFront,
   type Front,
   pathnameOf,
   type Route,
@@ -138,7 +139,12 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     recent: new RecentRequests(),
     maxBodyBytes,
     hasAccessKey: guarded,
-    upstreamKey: (req) => apiKey || (guarded ? undefined : clientKey(req)),
+    upstreamKey: (req) => {
+      if (apiKey || guarded) return apiKey || undefined;
+      // Bring your own key: another provider's key is not sent upstream.
+      const key = clientKey(req);
+      return key === undefined || isForeignKey(key) ? undefined : key;
+    },
     serverAccount: () => serverAccount,
     listCache: new WeakMap(),
     clients,
@@ -264,9 +270,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
           ? `http_${res.status}`
           : null;
       }
-      // A path no route knows, and the routes every front shares (models):
-      // Anthropic's shape for a client that speaks it.
-      res = await inFrontShape(res, route?.front ?? sharedRouteFront(req), id);
+      res = await inFrontShape(res, errorFront(req), id);
     }
     if (trace.model === null) res.headers.set("x-request-id", id);
     if (corsOrigins.length > 0) {

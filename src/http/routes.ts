@@ -11,6 +11,7 @@ import type { RouteHandler } from "./context.ts";
 import { health, metrics, model, models, page, status } from "./info.ts";
 import { countTokens, messages } from "./messages.ts";
 import { responses } from "./responses.ts";
+import { sharedRouteFront } from "./front_errors.ts";
 
 /** The path of a request URL, without parsing the whole URL. */
 export function pathnameOf(url: string): string {
@@ -129,3 +130,12 @@ export const ROUTES: Record<string, Route> = {
   "/health": route("GET, HEAD", "health", health, { open: true }),
   "/": route("GET, HEAD", "page", page, { open: true }),
 };
+
+/**
+ * The front whose shape the errors of `req` take: its route's, else (a
+ * route every client shares, an unknown path) Anthropic's for a request
+ * that carries `anthropic-version`.
+ */
+export function errorFront(req: Request): Front {
+  return ROUTES[routeOf(pathnameOf(req.url))]?.front ?? sharedRouteFront(req);
+}

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { DEFAULT_BASE_URL } from "../options.ts";
 import { parseAliases } from "../core/aliases.ts";
-import { isWellFormedKey } from "../core/secrets.ts";
+import { isWellFormedKey, withoutCredentials } from "../core/secrets.ts";
 import { isAccessKey, KEY_RULE } from "../core/client_keys.ts";
 import {
   type NumericSetting,
@@ -259,9 +259,10 @@ export function parseServerConfig(
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0]);
+    // A URL's user name and password are left out (a gateway's credentials).
     const shown = SECRETS.has(key)
       ? ""
-      : ` (got ${JSON.stringify(input[key])})`;
+      : ` (got ${JSON.stringify(withoutCredentials(input[key] ?? ""))})`;
     throw new ConfigError(
       `Invalid configuration: ${key} ${issue.message}${shown}`,
     );

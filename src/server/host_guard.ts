@@ -15,7 +15,8 @@
 import { isLoopback } from "./config.ts";
 import { errorResponse } from "../errors.ts";
 import { requestIdOf } from "../ops/request_log.ts";
-import { inFrontShape, sharedRouteFront } from "../http/front_errors.ts";
+import { inFrontShape } from "../http/front_errors.ts";
+import { errorFront } from "../http/routes.ts";
 import type { Logger } from "../options.ts";
 
 /** The host name of a `Host` header (`localhost:8000`, `[::1]:8000`). */
@@ -97,7 +98,7 @@ function forbidden(req: Request, message: string, code: string) {
       code,
       headers: { "x-request-id": id },
     }),
-    sharedRouteFront(req),
+    errorFront(req),
     id,
   );
 }

@@ -13,6 +13,17 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = typeof LOG_LEVELS[number];
 
 const NEEDS_QUOTES = /\s/;
+/** A line break in a message (a stack trace, or text a client chose). */
+const LINE_BREAK = /\r\n?|\n/g;
+
+/**
+ * A `pretty` message's later lines, indented: a stack trace stays readable,
+ * and no text a client put in a message can start a line of its own that
+ * reads as another entry.
+ */
+function indentedLines(message: string): string {
+  return message.replace(LINE_BREAK, "\n    ");
+}
 
 function pretty(fields: Record<string, unknown>): string {
   let out = "";
@@ -49,7 +60,9 @@ export function consoleLogger(
       write(
         format === "json"
           ? JSON.stringify({ time, level: lvl, msg: message, ...fields })
-          : `${time} ${upper} ${message}${fields ? ` ${pretty(fields)}` : ""}`,
+          : `${time} ${upper} ${indentedLines(message)}${
+            fields ? ` ${pretty(fields)}` : ""
+          }`,
       );
     };
   };

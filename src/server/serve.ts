@@ -40,6 +40,11 @@ export async function openKv(
   onSlow?: (message: string) => void,
 ): Promise<Deno.Kv> {
   const remote = isKvConnectUrl(path);
+  // A KV Connect URL may carry a user name and password: messages leave them
+  // out, also where Deno's own error quotes the path.
+  const shown = withoutCredentials(path);
+  const withoutPath = (err: unknown) =>
+    String(err instanceof Error ? err.message : err).split(path).join(shown);
   if (
     remote && accessToken !== undefined &&
     Deno.env.get("DENO_KV_ACCESS_TOKEN") !== accessToken
@@ -57,17 +62,13 @@ export async function openKv(
     kv = await Deno.openKv(path);
   } catch (err) {
     throw new ConfigError(
-      `Cannot open FREEROUTER_KV_PATH ${path}: ${
-        err instanceof Error ? err.message : err
-      }`,
+      `Cannot open FREEROUTER_KV_PATH ${shown}: ${withoutPath(err)}`,
     );
   }
   const slow = setTimeout(
     () =>
       onSlow?.(
-        `Waiting for the KV store at FREEROUTER_KV_PATH ${
-          withoutCredentials(path)
-        }: no answer for ${
+        `Waiting for the KV store at FREEROUTER_KV_PATH ${shown}: no answer for ${
           KV_SLOW_MS / 1000
         } s (another process may hold its file locked)`,
       ),
@@ -79,8 +80,8 @@ export async function openKv(
   } catch (err) {
     kv.close();
     throw new ConfigError(
-      `FREEROUTER_KV_PATH ${path} is not a usable Deno KV store (unwritable or corrupt): ${
-        err instanceof Error ? err.message : err
+      `FREEROUTER_KV_PATH ${shown} is not a usable Deno KV store (unwritable or corrupt): ${
+        withoutPath(err)
       }`,
     );
   } finally {
