@@ -107,6 +107,30 @@ export function hello(
   return { model, messages: [{ role: "user", content: "Hello" }], ...extra };
 }
 
+/** A first message on each front: chat completions, Messages, Responses. */
+export const HELLO_ON_EVERY_FRONT: ReadonlyArray<readonly [string, unknown]> = [
+  ["/v1/chat/completions", hello()],
+  ["/v1/messages", {
+    model: "auto",
+    max_tokens: 64,
+    messages: [{ role: "user", content: "Hello" }],
+  }],
+  ["/v1/responses", { model: "auto", input: "Hello" }],
+];
+
+/** POSTs `body` as JSON to `path` on the rig's handler. */
+export function postJson(
+  r: Rig,
+  path: string,
+  body: unknown,
+): Promise<Response> {
+  return r.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
 /** Reads a response's JSON body. */
 export async function jsonOf(res: Response): Promise<Record<string, unknown>> {
   return await res.json() as Record<string, unknown>;

@@ -5,7 +5,7 @@
  * key with bring your own key.
  */
 import assert from "node:assert/strict";
-import { hello, rig } from "./_harness.ts";
+import { hello, HELLO_ON_EVERY_FRONT, postJson, rig } from "./_harness.ts";
 import { FREE_CHAT_IDS_IN_PRIORITY_ORDER, ok } from "./fake_openrouter/mod.ts";
 import { consoleLogger } from "../src/server/logger.ts";
 import { parseServerConfig } from "../src/server/config.ts";
@@ -13,24 +13,10 @@ import { openKv } from "../src/server/serve.ts";
 
 const [A] = FREE_CHAT_IDS_IN_PRIORITY_ORDER as [string];
 
-const MESSAGE = {
-  model: "auto",
-  max_tokens: 64,
-  messages: [{ role: "user", content: "Hello" }],
-};
-
-function post(r: ReturnType<typeof rig>, path: string, body: unknown) {
-  return r.request(path, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-}
-
 Deno.test("a dropped tool whose name holds a line break is listed with `?` in X-FreeRouter-Dropped-Tools, and the answer is not lost", async () => {
   await using r = rig();
   r.fake.script(A, ok(A, "Answered"));
-  const res = await post(r, "/v1/responses", {
+  const res = await postJson(r, "/v1/responses", {
     model: "auto",
     input: "Hello",
     tools: [{ type: "web_search\nINFO forged" }],
@@ -86,7 +72,7 @@ Deno.test("with bring your own key, another provider's key is not sent upstream:
     const res = await r.request("/v1/messages", {
       method: "POST",
       headers: { "content-type": "application/json", "x-api-key": key },
-      body: JSON.stringify(MESSAGE),
+      body: JSON.stringify(HELLO_ON_EVERY_FRONT[1]![1]),
     });
     const text = await res.text();
     assert.equal(res.status, 401, text);

@@ -4,7 +4,13 @@
  * stream's error code, in the upstream's own Content-Type.
  */
 import assert from "node:assert/strict";
-import { hello, rig, SERVER_KEY } from "./_harness.ts";
+import {
+  hello,
+  HELLO_ON_EVERY_FRONT,
+  postJson,
+  rig,
+  SERVER_KEY,
+} from "./_harness.ts";
 import {
   chunk,
   dailyCap,
@@ -27,32 +33,27 @@ function decoded(text: string): string {
   }
 }
 
-const FRONTS: Array<[string, unknown]> = [
-  ["/v1/chat/completions", hello()],
-  ["/v1/messages", {
-    model: "auto",
-    max_tokens: 64,
-    messages: [{ role: "user", content: "Hello" }],
-  }],
-  ["/v1/responses", { model: "auto", input: "Hello" }],
-];
-
-function post(r: ReturnType<typeof rig>, path: string, body: unknown) {
-  return r.request(path, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
+/** A stream chunk whose one choice is `choice` (no delta text), as an SSE event. */
+function choiceEvent(choice: Record<string, unknown>): string {
+  return `data: ${
+    JSON.stringify({
+      id: "gen-x",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: A,
+      choices: [{ index: 0, delta: { content: "" }, ...choice }],
+    })
+  }\n\n`;
 }
 
 Deno.test("a refusal that quotes the key JSON-escaped reaches no client with the key, on every front", async () => {
   await using r = rig();
-  for (const [path, body] of FRONTS) {
+  for (const [path, body] of HELLO_ON_EVERY_FRONT) {
     r.fake.script(A, {
       status: 400,
       body: `{"error":{"message":"Invalid key ${ESCAPED}","code":400}}`,
     });
-    const res = await post(r, path, body);
+    const res = await postJson(r, path, body);
     const text = await res.text();
     assert.equal(res.status, 400, `${path}: ${text}`);
     assert.ok(!decoded(text).includes(SERVER_KEY), `${path}: ${text}`);
@@ -84,19 +85,7 @@ Deno.test("a stream chunk whose choice carries the error (finish_reason error) i
     A,
     streamStep([
       chunk(A, { role: "assistant", content: "" }),
-      `data: ${
-        JSON.stringify({
-          id: "gen-x",
-          object: "chat.completion.chunk",
-          created: 1,
-          model: A,
-          choices: [{
-            index: 0,
-            delta: { content: "" },
-            finish_reason: "error",
-          }],
-        })
-      }\n\n`,
+      choiceEvent({ finish_reason: "error" }),
       DONE,
     ]),
   );
@@ -117,20 +106,9 @@ Deno.test("a stream chunk whose choice carries the error (finish_reason error) i
 });
 
 Deno.test("a stream chunk whose choice carries the error after the first output ends the stream with an error event whose message and code hold no key, never [DONE]", async () => {
-  const inChoice = JSON.stringify({
-    id: "gen-x",
-    object: "chat.completion.chunk",
-    created: 1,
-    model: A,
-    choices: [{
-      index: 0,
-      delta: { content: "" },
-      finish_reason: "error",
-      error: {
-        message: `fin err ${SERVER_KEY}`,
-        code: `bad_key_${SERVER_KEY}`,
-      },
-    }],
+  const inChoice = choiceEvent({
+    finish_reason: "error",
+    error: { message: `fin err ${SERVER_KEY}`, code: `bad_key_${SERVER_KEY}` },
   });
   await using r = rig({ streamResume: false });
   r.fake.script(
@@ -138,7 +116,7 @@ Deno.test("a stream chunk whose choice carries the error after the first output 
     streamStep([
       chunk(A, { role: "assistant", content: "" }),
       chunk(A, "Hel"),
-      `data: ${inChoice}\n\n`,
+      inChoice,
       DONE,
     ]),
   );

@@ -8,7 +8,13 @@ import { parseServerConfig } from "../src/server/config.ts";
 import { fetchFreePool } from "../src/upstream/catalog_fetch.ts";
 import { fetchKeyReport } from "../src/upstream/key_fetch.ts";
 import { isWellFormedKey, redactSecret } from "../src/core/secrets.ts";
-import { hello, rig, SERVER_KEY } from "./_harness.ts";
+import {
+  hello,
+  HELLO_ON_EVERY_FRONT,
+  postJson,
+  rig,
+  SERVER_KEY,
+} from "./_harness.ts";
 import {
   chunk,
   dailyCap,
@@ -108,22 +114,9 @@ const echoed = {
 
 Deno.test("createHandler() keeps the key out of an upstream refusal that quotes it, on every front", async () => {
   await using r = rig();
-  const requests: Array<[string, unknown]> = [
-    ["/v1/chat/completions", hello()],
-    ["/v1/messages", {
-      model: "auto",
-      max_tokens: 64,
-      messages: [{ role: "user", content: "Hello" }],
-    }],
-    ["/v1/responses", { model: "auto", input: "Hello" }],
-  ];
-  for (const [path, body] of requests) {
+  for (const [path, body] of HELLO_ON_EVERY_FRONT) {
     r.fake.script(A, echoed);
-    const res = await r.request(path, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
+    const res = await postJson(r, path, body);
     const text = await res.text();
     assert.equal(res.status, 400, `${path}: ${text}`);
     assert.ok(!text.includes(SERVER_KEY), `${path}: ${text}`);

@@ -10,9 +10,10 @@
  * ({@link AnswerOpening}). When its first output is a tool call, the tool
  * calls are held until the stream's `finish_reason`: each call's arguments
  * must parse as JSON (unless the client's own `max_tokens` cut them: the
- * same limit would cut the next model's, see {@link notAnAnswer}), and a parallel set is complete only at its end (a
- * break inside a later call after the first one went out would leave the
- * client with part of the set, which an agent runs as if it were all of it).
+ * same limit would cut the next model's, see {@link notAnAnswer}), and a
+ * parallel set is complete only at its end (a break inside a later call
+ * after the first one went out would leave the client with part of the set,
+ * which an agent runs as if it were all of it).
  * Arguments that never parse fail the attempt before commit
  * (`invalid_tool_call`), and a stream that ends without content or tool calls
  * fails it too (`empty_answer`). Another model may answer. Holding is bounded

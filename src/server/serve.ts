@@ -43,7 +43,7 @@ export async function openKv(
   // A KV Connect URL may carry a user name and password: messages leave them
   // out, also where Deno's own error quotes the path.
   const shown = withoutCredentials(path);
-  const withoutPath = (err: unknown) =>
+  const shownError = (err: unknown) =>
     String(err instanceof Error ? err.message : err).split(path).join(shown);
   if (
     remote && accessToken !== undefined &&
@@ -62,7 +62,7 @@ export async function openKv(
     kv = await Deno.openKv(path);
   } catch (err) {
     throw new ConfigError(
-      `Cannot open FREEROUTER_KV_PATH ${shown}: ${withoutPath(err)}`,
+      `Cannot open FREEROUTER_KV_PATH ${shown}: ${shownError(err)}`,
     );
   }
   const slow = setTimeout(
@@ -81,7 +81,7 @@ export async function openKv(
     kv.close();
     throw new ConfigError(
       `FREEROUTER_KV_PATH ${shown} is not a usable Deno KV store (unwritable or corrupt): ${
-        withoutPath(err)
+        shownError(err)
       }`,
     );
   } finally {
