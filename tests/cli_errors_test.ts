@@ -444,6 +444,11 @@ Deno.test("withoutCredentials() drops the user name and password of a URL, and l
     "https://openrouter.ai/api/v1",
   );
   assert.equal(withoutCredentials("not a url"), "not a url");
+  // A URL that does not parse keeps no credentials either.
+  assert.equal(
+    withoutCredentials("http://us%40er:SECRET@[::1"),
+    "http://[::1",
+  );
 });
 
 Deno.test("the start command warns when clients present freerouter's keys and OPENROUTER_API_KEY is not set (every routed request would get 401)", async () => {

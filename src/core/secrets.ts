@@ -18,14 +18,15 @@ export function isWellFormedKey(key: string): boolean {
 
 /**
  * `url` without the user name and password it may carry, for messages (a
- * base URL can hold credentials for a gateway in front of OpenRouter).
+ * base URL can hold credentials for a gateway in front of OpenRouter); in
+ * text that does not parse as a URL, whatever stands between `//` and `@`.
  */
 export function withoutCredentials(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return url;
+    return url.replace(/\/\/[^/?#]*@/, "//");
   }
   if (parsed.username === "" && parsed.password === "") return url;
   parsed.username = "";
