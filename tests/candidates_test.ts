@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { freeModel } from "./_harness.ts";
 import { orderCandidates } from "../src/core/candidates.ts";
+import { describeMisfit } from "../src/core/capabilities.ts";
 import type { CooldownEntry } from "../src/core/cooldown.ts";
 import type { FreeModel } from "../src/types.ts";
 
@@ -221,4 +222,47 @@ Deno.test("orderCandidates() leaves out a model whose free variant has ended (it
     GEMMA,
     GPT_OSS,
   ]);
+});
+
+Deno.test("orderCandidates() reports the misfit of the model that got furthest: a request for tools and a large budget is refused for the budget of the models with tools, not for tools", () => {
+  const plain = {
+    ...model(QWEN, 1048576),
+    supported_parameters: ["max_tokens"],
+  };
+  const withTools = {
+    ...model(GEMMA, 262144),
+    supported_parameters: ["max_tokens", "tools"],
+    max_completion_tokens: 8192,
+  };
+  const needs = {
+    required: ["tools" as const],
+    prefersReasoning: false,
+    contextTokens: 100_100,
+    maxTokens: 100_000,
+  };
+  for (const pool of [[plain, withTools], [withTools, plain]]) {
+    const result = orderCandidates({
+      pool,
+      requested: "auto",
+      needs,
+      cooldowns: NONE,
+      now: NOW,
+      maxAttempts: 8,
+    });
+    assert.deepEqual(result.candidates, []);
+    assert.equal(
+      describeMisfit(result.misfit!),
+      "No free model with tool calling allows 100000 completion tokens",
+    );
+  }
+  // Without a capability need, the sentence names none.
+  assert.equal(
+    describeMisfit({
+      kind: "context",
+      needed: 300_000,
+      available: 262144,
+      with: [],
+    }),
+    "No free model has a context window of 300000 tokens (estimated prompt plus max tokens)",
+  );
 });

@@ -7,6 +7,7 @@ import {
   knownCapable,
   type Misfit,
   misfit,
+  misfitDepth,
   type RequestNeeds,
   supportsReasoning,
 } from "./capabilities.ts";
@@ -106,7 +107,11 @@ export function orderCandidates(input: CandidateInput): CandidateOrder {
     if (!simple) {
       const m = misfit(model, needs!, gaps?.get(model.id));
       if (m) {
-        firstMisfit ??= m;
+        // The model that got furthest says most (a size, not a capability
+        // that models of the right size lack).
+        if (
+          firstMisfit === undefined || misfitDepth(m) > misfitDepth(firstMisfit)
+        ) firstMisfit = m;
         return;
       }
     }

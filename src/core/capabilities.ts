@@ -188,11 +188,31 @@ export function supportsReasoning(model: FreeModel): boolean {
     (params.includes("reasoning") || params.includes("include_reasoning"));
 }
 
-/** Why a model cannot serve a request, or `undefined` when it may. */
+/**
+ * Why a model cannot serve a request, or `undefined` when it may. A
+ * `context` or `max_tokens` misfit names the capabilities the model has and
+ * the request needs (`with`), so that its message does not read as if no
+ * model at all allowed the size.
+ */
 export type Misfit =
   | { kind: "capability"; capability: Capability }
-  | { kind: "context"; needed: number; available: number }
-  | { kind: "max_tokens"; needed: number; available: number };
+  | {
+    kind: "context";
+    needed: number;
+    available: number;
+    with: readonly Capability[];
+  }
+  | {
+    kind: "max_tokens";
+    needed: number;
+    available: number;
+    with: readonly Capability[];
+  };
+
+/** How far a model got through {@link misfit}'s checks: the misfit that says most about why the request fits no model. */
+export function misfitDepth(m: Misfit): number {
+  return m.kind === "capability" ? 0 : m.kind === "context" ? 1 : 2;
+}
 
 /**
  * Whether a model can serve a request: every required capability is not
@@ -215,11 +235,17 @@ export function misfit(
       kind: "context",
       needed: needs.contextTokens,
       available: model.context_length,
+      with: needs.required,
     };
   }
   const cap = model.max_completion_tokens;
   if (needs.maxTokens !== undefined && cap !== null && needs.maxTokens > cap) {
-    return { kind: "max_tokens", needed: needs.maxTokens, available: cap };
+    return {
+      kind: "max_tokens",
+      needed: needs.maxTokens,
+      available: cap,
+      with: needs.required,
+    };
   }
   return undefined;
 }
@@ -245,14 +271,17 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
 
 /** A sentence saying why no free model can serve a request. */
 export function describeMisfit(m: Misfit): string {
-  switch (m.kind) {
-    case "capability":
-      return `No free model supports ${CAPABILITY_TEXT[m.capability]}`;
-    case "context":
-      return `No free model has a context window of ${m.needed} tokens (estimated prompt plus max tokens)`;
-    case "max_tokens":
-      return `No free model allows ${m.needed} completion tokens`;
+  if (m.kind === "capability") {
+    return `No free model supports ${CAPABILITY_TEXT[m.capability]}`;
   }
+  const model = m.with.length === 0
+    ? "No free model"
+    : `No free model with ${
+      m.with.map((c) => CAPABILITY_TEXT[c]).join(" and ")
+    }`;
+  return m.kind === "context"
+    ? `${model} has a context window of ${m.needed} tokens (estimated prompt plus max tokens)`
+    : `${model} allows ${m.needed} completion tokens`;
 }
 
 /**
