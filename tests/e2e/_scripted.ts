@@ -15,6 +15,7 @@ import {
 } from "../_agent_fronts.ts";
 import {
   chunk,
+  DONE,
   type DynamicStep,
   type FakeOpenRouter,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
@@ -62,6 +63,38 @@ export function answerText(c: Conversation, text: string): Step {
   if (!c.stream) return ok(c.model, text);
   const cut = Math.ceil(text.length / 2);
   return { stream: streamOk(c.model, [text.slice(0, cut), text.slice(cut)]) };
+}
+
+/**
+ * Every free model refuses: `text` as the message's `refusal`, no content
+ * (streamed in two pieces when the request streams). Returns the text.
+ */
+export function scriptRefusal(fake: FakeOpenRouter): string {
+  const text = `I can't help with ${nonce()}.`;
+  scriptEveryModel(fake, (c) => {
+    if (!c.stream) {
+      const step = ok(c.model, null);
+      const body = step.body as { choices: Array<{ message: object }> };
+      body.choices[0]!.message = {
+        ...body.choices[0]!.message,
+        refusal: text,
+      };
+      return step;
+    }
+    const cut = Math.ceil(text.length / 2);
+    return {
+      stream: {
+        parts: [
+          chunk(c.model, { role: "assistant", content: "" }),
+          chunk(c.model, { refusal: text.slice(0, cut) }),
+          chunk(c.model, { refusal: text.slice(cut) }),
+          chunk(c.model, { content: "" }, "stop"),
+          DONE,
+        ],
+      },
+    };
+  });
+  return text;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   scriptEveryModel,
   scriptGreeting,
   scriptParallelCallsBreakingOnce,
+  scriptRefusal,
   scriptToolTurn,
   toolDone,
   toolsDone,
@@ -178,6 +179,26 @@ Deno.test({
       assert.equal(run.json?.is_error, false, detail);
       assert.deepEqual(run.json?.permission_denials, []);
       assertParallelRoundTrip(fake, calls, outputs, detail);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code shows a free model's refusal as its answer (the Messages front turns the chat refusal into text)",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const text = scriptRefusal(fake);
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: "Do something you refuse.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        maxRetries: 0,
+      });
+      assert.equal(run.json?.result, text, run.stdout + run.stderr);
+      assert.equal(run.json?.is_error, false);
+      assert.equal(fake.chatRequests().length, 1, run.stderr);
     });
   },
 });
