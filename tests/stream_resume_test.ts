@@ -204,16 +204,13 @@ Deno.test("resume: when no candidate is left, the error event names the original
 
 Deno.test("resume: a stream of parallel tool calls that stalls inside the second one falls back before commit (the set is held until its finish)", async () => {
   await using r = rig(opts());
-  r.fake.script(A, {
-    stream: {
-      parts: [
-        chunk(A, { role: "assistant", content: "" }, null, meta),
-        callChunk(A, 0, '{"a":1}', "call_1"),
-        callChunk(A, 1, '{"a"', "call_2"),
-      ],
-      end: "hang",
-    },
-  });
+  r.fake.script(
+    A,
+    broken(A, [], "hang", [
+      callChunk(A, 0, '{"a":1}', "call_1"),
+      callChunk(A, 1, '{"a"', "call_2"),
+    ]),
+  );
   r.fake.script(B, { stream: streamOk(B, ["Done."]) });
   // The first tool call's arguments parse; the second call's stream stalls
   // before the set's finish: nothing was sent, the next model answers.
@@ -251,17 +248,13 @@ function callPiece(args: string, first = false) {
 
 Deno.test("resume: a tool call that follows text is held until its arguments parse, so a break inside them resumes the text and the partial call never reaches the client", async () => {
   await using r = rig(opts());
-  r.fake.script(A, {
-    stream: {
-      parts: [
-        chunk(A, { role: "assistant", content: "" }, null, meta),
-        chunk(A, "Let me run it.", null, meta),
-        callPiece('{"command"', true),
-        callPiece(': "l'),
-      ],
-      end: "hang",
-    },
-  });
+  r.fake.script(
+    A,
+    broken(A, ["Let me run it."], "hang", [
+      callPiece('{"command"', true),
+      callPiece(': "l'),
+    ]),
+  );
   r.fake.script(B, { stream: streamOk(B, [" Done."]) });
   const data = await events(await r.chat(hello("auto", { stream: true })));
   assert.equal(contentOf(data), "Let me run it. Done.");
@@ -277,17 +270,13 @@ Deno.test("resume: a tool call that follows text is held until its arguments par
 
 Deno.test("resume: parallel tool calls that follow text are held until the finish, so a break inside the second resumes the text and neither call reaches the client", async () => {
   await using r = rig(opts());
-  r.fake.script(A, {
-    stream: {
-      parts: [
-        chunk(A, { role: "assistant", content: "" }, null, meta),
-        chunk(A, "Let me run both.", null, meta),
-        callPiece('{"command": "ls"}', true),
-        callChunk(A, 1, '{"command": "p', "call_2"),
-      ],
-      end: "hang",
-    },
-  });
+  r.fake.script(
+    A,
+    broken(A, ["Let me run both."], "hang", [
+      callPiece('{"command": "ls"}', true),
+      callChunk(A, 1, '{"command": "p', "call_2"),
+    ]),
+  );
   r.fake.script(B, { stream: streamOk(B, [" Done."]) });
   const data = await events(await r.chat(hello("auto", { stream: true })));
   assert.equal(contentOf(data), "Let me run both. Done.");
@@ -300,26 +289,15 @@ Deno.test("resume: a continuation that goes on with parallel tool calls holds th
   await using r = rig(opts());
   /** A's stream: text, then silence (a break the next model continues). */
   const textThenStall = () =>
-    r.fake.script(A, {
-      stream: {
-        parts: [
-          chunk(A, { role: "assistant", content: "" }, null, meta),
-          chunk(A, "Let me run both.", null, meta),
-        ],
-        end: "hang",
-      },
-    });
+    r.fake.script(A, broken(A, ["Let me run both."], "hang"));
   textThenStall();
-  r.fake.script(B, {
-    stream: {
-      parts: [
-        chunk(B, { role: "assistant", content: "" }, null, meta),
-        callChunk(B, 0, '{"command": "ls"}', "call_1"),
-        callChunk(B, 1, '{"command": "p', "call_2"),
-      ],
-      end: "hang",
-    },
-  });
+  r.fake.script(
+    B,
+    broken(B, [], "hang", [
+      callChunk(B, 0, '{"command": "ls"}', "call_1"),
+      callChunk(B, 1, '{"command": "p', "call_2"),
+    ]),
+  );
   r.fake.script(C, { stream: streamOk(C, [" Done."]) });
   const data = await events(await r.chat(hello("auto", { stream: true })));
   assert.ok(!data.some((d) => d.includes("call_1")), data.join("\n"));
@@ -368,17 +346,13 @@ Deno.test("resume: a tool call that follows text goes on unheld past MAX_HELD_BY
     { length: Math.ceil(MAX_HELD_BYTES / piece.length) + 1 },
     () => callPiece(piece),
   );
-  r.fake.script(A, {
-    stream: {
-      parts: [
-        chunk(A, { role: "assistant", content: "" }, null, meta),
-        chunk(A, "Writing it.", null, meta),
-        callPiece('{"content": "', true),
-        ...pieces,
-      ],
-      end: "hang",
-    },
-  });
+  r.fake.script(
+    A,
+    broken(A, ["Writing it."], "hang", [
+      callPiece('{"content": "', true),
+      ...pieces,
+    ]),
+  );
   const data = await events(await r.chat(hello("auto", { stream: true })));
   assert.ok(data.some((d) => d.includes("tool_calls")), "the call went on");
   assert.equal(JSON.parse(data.at(-1)!).error.code, "stream_stalled");
