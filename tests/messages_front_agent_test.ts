@@ -124,6 +124,74 @@ Deno.test("models.list() (anthropic-version sent) lists the free pool in Anthrop
   assert.equal(openai.data[0].object, "model");
 });
 
+Deno.test("models.list() pages as Anthropic's does: limit, after_id and before_id; the SDK's iteration visits the whole list once, in order", async () => {
+  await using r = rig();
+  const sdk = anthropicSdk(r.handler);
+  const whole = (await sdk.models.list()).data.map((m) => m.id);
+  assert.ok(whole.length > 7, `${whole.length} entries`);
+  assert.ok(whole.includes("auto:coding"), "the aliases are on the one page");
+
+  const first = await sdk.models.list({ limit: 3 });
+  assert.deepEqual(first.data.map((m) => m.id), whole.slice(0, 3));
+  assert.equal(first.has_more, true);
+  assert.equal(first.first_id, whole[0]);
+  assert.equal(first.last_id, whole[2]);
+
+  const visited: string[] = [];
+  for await (const m of sdk.models.list({ limit: 3 })) visited.push(m.id);
+  assert.deepEqual(visited, whole);
+
+  const last = await sdk.models.list({ limit: 3, after_id: whole.at(-3) });
+  assert.deepEqual(last.data.map((m) => m.id), whole.slice(-2));
+  assert.equal(last.has_more, false);
+
+  const before = await sdk.models.list({ limit: 2, before_id: whole[3] });
+  assert.deepEqual(before.data.map((m) => m.id), whole.slice(1, 3));
+  assert.equal(before.has_more, true);
+  const backwards: string[] = [];
+  for await (
+    const m of sdk.models.list({ before_id: whole.at(-1), limit: 4 })
+  ) {
+    backwards.push(m.id);
+  }
+  assert.deepEqual(backwards.toSorted(), whole.slice(0, -1).toSorted());
+
+  // OpenAI's list has no pages: the query changes nothing there.
+  const openai = await (await r.request("/v1/models?limit=2")).json();
+  assert.deepEqual(openai.data.map((m: { id: string }) => m.id), whole);
+});
+
+Deno.test("models.list() refuses a bad page query with Anthropic's 400, naming what is wrong", async () => {
+  await using r = rig();
+  const sdk = anthropicSdk(r.handler);
+  for (
+    const [query, says] of [
+      [{ limit: 0 }, "limit must be at least 1"],
+      [{ limit: 1001 }, "limit must be at most 1000"],
+      [{ after_id: "no/such-model" }, "after_id 'no/such-model' is not in"],
+      [{ after_id: "auto", before_id: "auto" }, "cannot be used together"],
+    ] as const
+  ) {
+    const err = await sdk.models.list(query).catch((e) => e);
+    assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+    const body = err.error as {
+      type: string;
+      error: { type: string; message: string };
+    };
+    assert.equal(body.type, "error");
+    assert.equal(body.error.type, "invalid_request_error");
+    assert.match(body.error.message, new RegExp(says));
+  }
+  const res = await r.request("/v1/models?limit=abc", {
+    headers: { "anthropic-version": "2023-06-01" },
+  });
+  assert.equal(res.status, 400);
+  assert.match(
+    (await res.json()).error.message,
+    /limit must be a whole number/,
+  );
+});
+
 /** A body shaped like Claude Code 2.1.328's (headless, `--model auto`), trimmed. */
 function claudeCodeBody(model: string, maxTokens: number) {
   const schema = (props: Record<string, unknown>, required: string[]) => ({

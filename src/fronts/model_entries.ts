@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { z } from "zod";
 import type { Model } from "openai/resources/models";
 import type { ModelInfo } from "@anthropic-ai/sdk/resources/models";
 import type { AliasInfo } from "../core/aliases.ts";
@@ -23,8 +24,8 @@ type AnthropicModel = Pick<
 export interface ModelShape<Entry> {
   model(m: FreeModel): Entry;
   alias(a: AliasInfo): Entry;
-  /** The list body around the entries. */
-  list(data: Entry[]): unknown;
+  /** The list body around the entries (`hasMore`: a later page follows). */
+  list(data: Entry[], hasMore: boolean): unknown;
 }
 
 const OPENAI_SHAPE: ModelShape<OpenAIModel> = {
@@ -67,9 +68,9 @@ const ANTHROPIC_SHAPE: ModelShape<AnthropicModel> = {
     display_name: `freerouter: ${a.description}`,
     created_at: new Date(0).toISOString(),
   }),
-  list: (data) => ({
+  list: (data, hasMore) => ({
     data,
-    has_more: false,
+    has_more: hasMore,
     first_id: data[0]?.id ?? null,
     last_id: data.at(-1)?.id ?? null,
   }),
@@ -83,3 +84,58 @@ export const MODEL_SHAPES: Record<ModelFront, ModelShape<{ id: string }>> = {
   openai: OPENAI_SHAPE,
   anthropic: ANTHROPIC_SHAPE,
 };
+
+/**
+ * The query of Anthropic's paginated list, `GET /v1/models?limit=&after_id=`
+ * (or `before_id=`), as Anthropic reads it: `limit` from 1 to 1,000, at most
+ * one cursor. Other parameters (`beta=true`) are ignored.
+ */
+const pageQuery = z.object({
+  limit: z.coerce.number({ error: "limit must be a whole number" }).int({
+    error: "limit must be a whole number",
+  }).min(1, { error: "limit must be at least 1" }).max(1000, {
+    error: "limit must be at most 1000",
+  }).optional(),
+  after_id: z.string().optional(),
+  before_id: z.string().optional(),
+}).refine((q) => q.after_id === undefined || q.before_id === undefined, {
+  error: "after_id and before_id cannot be used together",
+});
+
+/** One page of a list, and whether more entries lie beyond it. */
+export interface ListPage<Entry> {
+  data: Entry[];
+  hasMore: boolean;
+}
+
+/**
+ * The page of `entries` an Anthropic list query asks for, or the reason it is
+ * invalid: `limit` entries after `after_id`, before `before_id`, or from the
+ * start. Without `limit` the page holds every entry to the list's end (the
+ * start, with `before_id`), so a client that reads one page sees the aliases,
+ * which come last; Anthropic's own default is 20.
+ */
+export function anthropicPage<Entry extends { id: string }>(
+  entries: readonly Entry[],
+  query: URLSearchParams,
+): ListPage<Entry> | string {
+  const parsed = pageQuery.safeParse(Object.fromEntries(query));
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? "bad query";
+  const { limit = entries.length, after_id, before_id } = parsed.data;
+  const cursor = after_id ?? before_id;
+  const at = cursor === undefined
+    ? -1
+    : entries.findIndex((e) => e.id === cursor);
+  if (cursor !== undefined && at < 0) {
+    return `${
+      after_id === undefined ? "before_id" : "after_id"
+    } '${cursor}' is not in the list (GET /v1/models lists it)`;
+  }
+  if (before_id !== undefined) {
+    const start = Math.max(0, at - limit);
+    return { data: entries.slice(start, at), hasMore: start > 0 };
+  }
+  const start = at + 1;
+  const end = start + limit;
+  return { data: entries.slice(start, end), hasMore: end < entries.length };
+}

@@ -11,6 +11,7 @@ import type { Api, RecentRequests, RequestEntry } from "../ops/request_log.ts";
 import type { ResolvedRouterOptions } from "../options.ts";
 import type { Routed, Router } from "../router.ts";
 import type { FreeModel } from "../types.ts";
+import type { ModelFront } from "../fronts/model_entries.ts";
 import type { CacheRuntime, CacheStatus } from "./cached_route.ts";
 import type { ClientRegistry } from "./clients.ts";
 import { clientKey, isForeignKey } from "./auth.ts";
@@ -51,10 +52,10 @@ export interface HandlerContext {
   upstreamKey(req: Request): string | undefined;
   /** The server key's account fingerprint (undefined with bring-your-own-key). */
   serverAccount(): string | undefined;
-  /** `GET /models` bodies (OpenAI's and Anthropic's list shapes), built once per pool. */
+  /** `GET /models` lists (OpenAI's and Anthropic's shapes), built once per pool. */
   listCache: WeakMap<
     readonly FreeModel[],
-    { openai?: string; anthropic?: string }
+    Partial<Record<ModelFront, { entries: { id: string }[]; body: string }>>
   >;
   /** The client keys, when configured. */
   clients?: ClientRegistry;

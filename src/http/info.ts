@@ -18,20 +18,22 @@ import {
   listAliases,
 } from "../core/aliases.ts";
 import { baseOrder } from "../core/ranking.ts";
-import { MODEL_SHAPES, type ModelShape } from "../fronts/model_entries.ts";
+import {
+  anthropicPage,
+  MODEL_SHAPES,
+  type ModelShape,
+} from "../fronts/model_entries.ts";
 import { type HandlerContext, json } from "./context.ts";
 import { sharedRouteFront } from "./front_errors.ts";
 import { healthQuota, quotaMetrics, statusQuota } from "./quota_info.ts";
 
-/** The list body: the pool's models, then the aliases. */
-function listBody<Entry extends { id: string }>(
+/** The list entries: the pool's models, then the aliases. */
+function listEntries<Entry>(
   shape: ModelShape<Entry>,
   pool: readonly FreeModel[],
   aliases: readonly AliasInfo[],
-): string {
-  return JSON.stringify(
-    shape.list([...pool.map(shape.model), ...aliases.map(shape.alias)]),
-  );
+): Entry[] {
+  return [...pool.map(shape.model), ...aliases.map(shape.alias)];
 }
 
 /** The entry the list shows under `id`: a pool model first, then an alias. */
@@ -66,7 +68,8 @@ async function poolOf(
 /**
  * `GET /v1/models`: the pool in the strategy's order (by quality for
  * `quality`, the stored priority order otherwise; health aside), then the
- * aliases. Built once per pool.
+ * aliases; in Anthropic's shape one page of it when the query asks for one
+ * (`limit`, `after_id`, `before_id`). Built once per pool.
  */
 export async function models(
   req: Request,
@@ -79,16 +82,30 @@ export async function models(
     pool,
     ctx.resolved.strategy === "quality" ? "quality" : "priority",
   );
-  let bodies = ctx.listCache.get(ordered);
-  if (bodies === undefined) ctx.listCache.set(ordered, bodies = {});
-  return json(
-    bodies[front] ??= listBody(
-      MODEL_SHAPES[front],
+  let lists = ctx.listCache.get(ordered);
+  if (lists === undefined) ctx.listCache.set(ordered, lists = {});
+  const shape = MODEL_SHAPES[front];
+  const list = lists[front] ??= (() => {
+    const entries = listEntries(
+      shape,
       ordered,
       listAliases(ctx.resolved.aliases),
-    ),
-  );
+    );
+    return { entries, body: JSON.stringify(shape.list(entries, false)) };
+  })();
+  const query = new URL(req.url).searchParams;
+  if (front !== "anthropic" || !PAGE_PARAMS.some((p) => query.has(p))) {
+    return json(list.body);
+  }
+  const page = anthropicPage(list.entries, query);
+  if (typeof page === "string") {
+    return errorResponse({ status: 400, message: page });
+  }
+  return json(JSON.stringify(shape.list(page.data, page.hasMore)));
 }
+
+/** The query parameters of Anthropic's paginated list. */
+const PAGE_PARAMS = ["limit", "after_id", "before_id"];
 
 /**
  * `GET /v1/models/{id}`: the one entry `GET /v1/models` lists under `id` (a
