@@ -13,6 +13,7 @@ import { requestNeeds } from "../core/capabilities.ts";
 import {
   fromChatCompletion,
   MessagesStream,
+  nothingToSend,
   parseMessagesRequest,
   toChatRequest,
 } from "../fronts/anthropic/mod.ts";
@@ -32,15 +33,18 @@ async function translated(
   ctx: HandlerContext,
   countOnly = false,
 ) {
-  const parsed = await parsedBody(req, ctx, (value) =>
-    parseMessagesRequest(
+  return await parsedBody(req, ctx, (value) => {
+    const parsed = parseMessagesRequest(
       // count_tokens takes no max_tokens.
       countOnly && isRecord(value) && value.max_tokens === undefined
         ? { ...value, max_tokens: 1 }
         : value,
-    ));
-  if (parsed instanceof Response) return parsed;
-  return { parsed, ...toChatRequest(parsed) };
+    );
+    if (!parsed.ok) return parsed;
+    const chat = toChatRequest(parsed.request);
+    return nothingToSend(chat.request) ??
+      { ok: true, request: { parsed: parsed.request, ...chat } };
+  });
 }
 
 /** The prompt's estimated tokens: the router's context estimate without the completion budget. */

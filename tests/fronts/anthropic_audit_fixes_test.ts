@@ -550,6 +550,64 @@ Deno.test("POST /v1/messages with a tool_choice naming an unknown tool is a 400 
   }]);
 });
 
+Deno.test("POST /v1/messages whose blocks all translate to nothing is a 400 invalid_request_error without an attempt (it went upstream as messages: [])", async () => {
+  await using r = rig();
+  for (const path of ["/v1/messages", "/v1/messages/count_tokens"]) {
+    const res = await r.request(path, {
+      method: "POST",
+      headers: { "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({
+        model: "auto",
+        max_tokens: 64,
+        system: "Be brief.",
+        messages: [{
+          role: "user",
+          content: [{ type: "some_future_block", data: "x" }],
+        }],
+      }),
+    });
+    assert.equal(res.status, 400, path);
+    const body = await res.json();
+    assert.equal(body.error.type, "invalid_request_error");
+    assert.match(body.error.message, /leaves no message to send/);
+  }
+  assert.equal(r.fake.chatRequests().length, 0);
+});
+
+Deno.test("POST /v1/messages with an image inside a content document goes to a model that takes images, the image as an image_url part", async () => {
+  await using r = rig();
+  await anthropicSdk(r.handler).messages.create({
+    model: "auto",
+    max_tokens: 64,
+    messages: [{
+      role: "user",
+      content: [{
+        type: "document",
+        source: {
+          type: "content",
+          content: [{ type: "text", text: "the chart" }, {
+            type: "image",
+            source: { type: "url", url: "https://x/c.png" },
+          }],
+        },
+      }],
+    }],
+  });
+  const [sent] = r.fake.chatRequests();
+  const body = sent?.body as {
+    model: string;
+    messages: { content: unknown }[];
+  };
+  const model = (await (await r.request("/v1/models")).json()).data.find((
+    m: { id: string },
+  ) => m.id === body.model);
+  assert.ok(model?.input_modalities.includes("image"), body.model);
+  assert.deepEqual(body.messages.at(-1)?.content, [
+    { type: "text", text: "the chart" },
+    { type: "image_url", image_url: { url: "https://x/c.png" } },
+  ]);
+});
+
 Deno.test("messages.create(), messages.stream() and countTokens() read the request id from request-id, equal to x-request-id", async () => {
   await using r = rig();
   const client = anthropicSdk(r.handler);

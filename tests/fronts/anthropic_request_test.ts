@@ -298,7 +298,7 @@ Deno.test("toChatRequest() drops block types it does not translate", () => {
     messages: [{
       role: "user",
       content: [
-        { type: "search_result", source: "s", title: "t", content: [] },
+        { type: "container_upload", file_id: "f" },
         { type: "text", text: "kept" },
         { type: "some_future_block" },
       ],
@@ -308,6 +308,107 @@ Deno.test("toChatRequest() drops block types it does not translate", () => {
     }],
   });
   assert.deepEqual(request.messages, [{ role: "user", content: "kept" }]);
+});
+
+Deno.test("toChatRequest() turns a search result into text the model reads (title, source, text), on its own and inside a tool result", () => {
+  const result = {
+    type: "search_result",
+    source: "https://docs.example/kv",
+    title: "Deno KV",
+    content: [{ type: "text", text: "KV is a store." }, {
+      type: "text",
+      text: "It is atomic.",
+    }],
+  };
+  const { request } = translate({
+    messages: [
+      { role: "user", content: [result, { type: "text", text: "Sum up" }] },
+      {
+        role: "assistant",
+        content: [{ type: "tool_use", id: "t1", name: "search", input: {} }],
+      },
+      {
+        role: "user",
+        content: [{
+          type: "tool_result",
+          tool_use_id: "t1",
+          content: [result],
+        }],
+      },
+    ],
+  });
+  const text =
+    "Deno KV\nhttps://docs.example/kv\n\nKV is a store.\nIt is atomic.";
+  assert.deepEqual(request.messages[0]!.content, [
+    { type: "text", text },
+    { type: "text", text: "Sum up" },
+  ]);
+  assert.deepEqual(request.messages[2], {
+    role: "tool",
+    tool_call_id: "t1",
+    content: text,
+  });
+});
+
+Deno.test("toChatRequest() keeps a document's title, context and images: text under its title and context, images as image_url parts, a PDF named with .pdf", () => {
+  const { request } = translate({
+    messages: [{
+      role: "user",
+      content: [
+        {
+          type: "document",
+          title: "Notes",
+          context: "From the wiki",
+          source: { type: "text", media_type: "text/plain", data: "plain" },
+        },
+        {
+          type: "document",
+          title: "Chart",
+          source: {
+            type: "content",
+            content: [{ type: "text", text: "c1" }, {
+              type: "image",
+              source: { type: "url", url: "https://x/c.png" },
+            }],
+          },
+        },
+        {
+          type: "document",
+          source: {
+            type: "content",
+            content: [{
+              type: "image",
+              source: { type: "url", url: "https://x/d.png" },
+            }],
+          },
+        },
+        {
+          type: "document",
+          title: "Report Q3",
+          context: "Quarterly",
+          source: {
+            type: "base64",
+            media_type: "application/pdf",
+            data: "JVBER",
+          },
+        },
+      ],
+    }],
+  });
+  assert.deepEqual(request.messages[0]!.content, [
+    { type: "text", text: "Notes\nFrom the wiki\n\nplain" },
+    { type: "text", text: "Chart\n\nc1" },
+    { type: "image_url", image_url: { url: "https://x/c.png" } },
+    { type: "image_url", image_url: { url: "https://x/d.png" } },
+    { type: "text", text: "Quarterly" },
+    {
+      type: "file",
+      file: {
+        filename: "Report Q3.pdf",
+        file_data: "data:application/pdf;base64,JVBER",
+      },
+    },
+  ]);
 });
 
 Deno.test("toChatRequest() turns base64 and url images into image_url parts", () => {

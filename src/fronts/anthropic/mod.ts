@@ -6,6 +6,7 @@
  */
 export {
   type MessagesRequest,
+  nothingToSend,
   parseMessagesRequest,
   type ParseMessagesResult,
   toChatRequest,

@@ -5,8 +5,11 @@
  *   system messages, in order; several text blocks are joined with a blank
  *   line.
  * - User text, image and document blocks become content parts (`image_url`
- *   with a `data:` or https URL; PDFs become `file` parts); one lone text block
- *   becomes a plain string.
+ *   with a `data:` or https URL; PDFs become `file` parts named by their title,
+ *   with `.pdf` when the title has no extension, after their `context` as
+ *   text; a text or content document becomes text under its title and context,
+ *   its images `image_url` parts); a `search_result` becomes text (its title,
+ *   source, then its text). One lone text block becomes a plain string.
  * - `tool_result` blocks become `tool` messages placed before the rest of
  *   their user message. Their text is joined with newlines; `is_error: true`
  *   prefixes it with `Error: `. Images and documents inside a tool result move
@@ -122,6 +125,23 @@ function unknownToolChoice(
   };
 }
 
+/**
+ * The rejection of a translation that leaves no message but system ones
+ * (every block was of a type freerouter does not translate): sent on, it
+ * would cost an attempt that no model can answer.
+ */
+export function nothingToSend(
+  chat: ChatCompletionRequest,
+): Extract<ParseMessagesResult, { ok: false }> | undefined {
+  if (chat.messages.some((m) => m.role !== "system")) return undefined;
+  return {
+    ok: false,
+    param: "messages",
+    message:
+      "messages: every content block is of a type freerouter does not translate (server tool results, tool references, or a type it does not know), which leaves no message to send",
+  };
+}
+
 /** The result of {@link toChatRequest}. */
 export interface ToChatResult {
   /** The chat completions request; `model` is the client's, unchanged. */
@@ -134,52 +154,80 @@ export interface ToChatResult {
 
 type ContentPart = Record<string, unknown>;
 
-/** The text of a document's `content` source: a string or text blocks. */
-function textOfContent(content: string | Record<string, unknown>[]): string {
-  if (typeof content === "string") return content;
-  const texts: string[] = [];
-  for (const block of content) {
-    if (typeof block.text === "string" && block.text) texts.push(block.text);
-  }
-  return texts.join("\n");
+/** An image block as an `image_url` part (a `data:` or https URL). */
+function imagePart(
+  { source }: Extract<MessagesRequestBlock, { type: "image" }>,
+): ContentPart {
+  const url = source.type === "base64"
+    ? `data:${source.media_type};base64,${source.data}`
+    : source.url;
+  return { type: "image_url", image_url: { url } };
 }
 
-/** A content part for a user-side block, or `undefined` to drop it. */
-function partOf(
-  block: MessagesRequestBlock | ToolResultPart,
-): ContentPart | undefined {
-  switch (block.type) {
-    case "text":
-      return { type: "text", text: block.text };
-    case "image": {
-      const { source } = block;
-      const url = source.type === "base64"
-        ? `data:${source.media_type};base64,${source.data}`
-        : source.url;
-      return { type: "image_url", image_url: { url } };
+/** A document's file name: its title, with `.pdf` when it names no extension. */
+function fileName(title: string | null | undefined): string {
+  if (!title) return "document.pdf";
+  return /\.[a-z0-9]{1,5}$/i.test(title) ? title : `${title}.pdf`;
+}
+
+/** The content parts of a document: its text (under its title and context), images, or file. */
+function documentParts(
+  block: Extract<MessagesRequestBlock, { type: "document" }>,
+): ContentPart[] {
+  const { source, title, context } = block;
+  const about = [title, context].filter(Boolean).join("\n");
+  const text = (body: string): ContentPart => ({
+    type: "text",
+    text: about ? `${about}\n\n${body}` : body,
+  });
+  switch (source.type) {
+    case "base64":
+    case "url": {
+      const file = {
+        type: "file",
+        file: {
+          filename: fileName(title),
+          file_data: source.type === "url"
+            ? source.url
+            : `data:${source.media_type};base64,${source.data}`,
+        },
+      };
+      return context ? [{ type: "text", text: context }, file] : [file];
     }
-    case "document": {
-      const { source } = block;
-      const filename = block.title || "document.pdf";
-      switch (source.type) {
-        case "base64":
-          return {
-            type: "file",
-            file: {
-              filename,
-              file_data: `data:${source.media_type};base64,${source.data}`,
-            },
-          };
-        case "url":
-          return { type: "file", file: { filename, file_data: source.url } };
-        case "text":
-          return { type: "text", text: source.data };
-        case "content":
-          return { type: "text", text: textOfContent(source.content) };
+    case "text":
+      return [text(source.data)];
+    case "content": {
+      if (typeof source.content === "string") return [text(source.content)];
+      const texts: string[] = [];
+      const images: ContentPart[] = [];
+      for (const inner of source.content) {
+        if (inner.type === "text") texts.push(inner.text);
+        else if (inner.type === "image") images.push(imagePart(inner));
       }
+      const body = texts.join("\n");
+      return body || about ? [text(body), ...images] : images;
     }
   }
-  return undefined;
+}
+
+/** The content parts of a user-side block (none for a block that has no chat equivalent). */
+function partsOf(block: MessagesRequestBlock | ToolResultPart): ContentPart[] {
+  switch (block.type) {
+    case "text":
+      return [{ type: "text", text: block.text }];
+    case "image":
+      return [imagePart(block)];
+    case "document":
+      return documentParts(block);
+    case "search_result":
+      return [{
+        type: "text",
+        text: `${block.title}\n${block.source}\n\n${
+          block.content.map((c) => c.text).join("\n")
+        }`,
+      }];
+  }
+  return [];
 }
 
 /** Plain string for one lone text part, else the parts. */
@@ -210,11 +258,9 @@ function pushUser(
       else if (block.content) {
         const texts: string[] = [];
         for (const inner of block.content) {
-          if (inner.type === "text") texts.push(inner.text);
-          else {
-            const part = partOf(inner);
-            if (part?.type === "text") texts.push(part.text as string);
-            else if (part) media.push(part);
+          for (const part of partsOf(inner)) {
+            if (part.type === "text") texts.push(part.text as string);
+            else media.push(part);
           }
         }
         text = texts.join("\n");
@@ -226,8 +272,7 @@ function pushUser(
         content: text,
       });
     } else {
-      const part = partOf(block); // undefined for tool_use, thinking, …
-      if (part) rest.push(part);
+      rest.push(...partsOf(block)); // none for tool_use, thinking, …
     }
   }
   const parts = media.length ? [...media, ...rest] : rest;

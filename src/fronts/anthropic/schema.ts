@@ -5,7 +5,7 @@
  * `container`, `mcp_servers`, `service_tier`, unknown betas, …).
  *
  * Content blocks of a type freerouter does not translate (server tool blocks,
- * search results, tool references, future types) are accepted and become
+ * tool references, future types) are accepted and become
  * `{type: "unsupported"}`, which the translation drops.
  *
  * @module
@@ -26,38 +26,7 @@ const image = z.looseObject({
   ], { error: "image sources must be `base64` or `url`" }),
 });
 
-const document = z.looseObject({
-  type: z.literal("document"),
-  title: z.string().nullish(),
-  source: z.discriminatedUnion("type", [
-    z.looseObject({
-      type: z.literal("base64"),
-      media_type: z.string(),
-      data: z.string(),
-    }),
-    z.looseObject({ type: z.literal("url"), url: z.string() }),
-    z.looseObject({ type: z.literal("text"), data: z.string() }),
-    z.looseObject({
-      type: z.literal("content"),
-      content: z.union([z.string(), z.array(z.looseObject({}))]),
-    }),
-  ], {
-    error: "document sources must be `base64`, `url`, `text` or `content`",
-  }),
-});
-
-const toolUse = z.looseObject({
-  type: z.literal("tool_use"),
-  id: z.string(),
-  name: z.string(),
-  input: z.unknown(),
-});
-
-const thinking = z.looseObject({
-  type: z.enum(["thinking", "redacted_thinking"]),
-});
-
-/** A block type freerouter does not translate. */
+/** `{type: "unsupported"}`: a block of a type freerouter does not translate. */
 const UNSUPPORTED = { type: "unsupported" } as const;
 
 /**
@@ -74,10 +43,56 @@ function openUnion<T extends z.ZodDiscriminatedUnion>(
   return z.union([known, other]);
 }
 
+const document = z.looseObject({
+  type: z.literal("document"),
+  title: z.string().nullish(),
+  context: z.string().nullish(),
+  source: z.discriminatedUnion("type", [
+    z.looseObject({
+      type: z.literal("base64"),
+      media_type: z.string(),
+      data: z.string(),
+    }),
+    z.looseObject({ type: z.literal("url"), url: z.string() }),
+    z.looseObject({ type: z.literal("text"), data: z.string() }),
+    z.looseObject({
+      type: z.literal("content"),
+      content: z.union([
+        z.string(),
+        z.array(openUnion(
+          z.discriminatedUnion("type", [text, image]),
+          new Set(["text", "image"]),
+        )),
+      ]),
+    }),
+  ], {
+    error: "document sources must be `base64`, `url`, `text` or `content`",
+  }),
+});
+
+/** A search result (a retrieval tool's or the client's own): its text and where it came from. */
+const searchResult = z.looseObject({
+  type: z.literal("search_result"),
+  source: z.string(),
+  title: z.string(),
+  content: z.array(text),
+});
+
+const toolUse = z.looseObject({
+  type: z.literal("tool_use"),
+  id: z.string(),
+  name: z.string(),
+  input: z.unknown(),
+});
+
+const thinking = z.looseObject({
+  type: z.enum(["thinking", "redacted_thinking"]),
+});
+
 /** A block inside a `tool_result`'s content. */
 const toolResultPart = openUnion(
-  z.discriminatedUnion("type", [text, image, document]),
-  new Set(["text", "image", "document"]),
+  z.discriminatedUnion("type", [text, image, document, searchResult]),
+  new Set(["text", "image", "document", "search_result"]),
 );
 
 const toolResult = z.looseObject({
@@ -92,6 +107,7 @@ const block = openUnion(
     text,
     image,
     document,
+    searchResult,
     toolUse,
     toolResult,
     thinking,
@@ -100,6 +116,7 @@ const block = openUnion(
     "text",
     "image",
     "document",
+    "search_result",
     "tool_use",
     "tool_result",
     "thinking",
