@@ -73,7 +73,11 @@ export function planRoute(
   const asked = requestNeeds(request);
   const flexible = context.clampMaxTokens === true &&
     asked.maxTokens !== undefined;
-  const fit = flexible ? flexibleNeeds(asked) : asked;
+  const sized = flexible ? flexibleNeeds(asked) : asked;
+  const fit = run.minContext === undefined ? sized : {
+    ...sized,
+    contextTokens: Math.max(sized.contextTokens, run.minContext),
+  };
   // A continuation needs a model that takes a prefill (only learned gaps say no).
   const needs = run.continues
     ? { ...fit, required: [...fit.required, "prefill" as const] }

@@ -15,6 +15,7 @@ import {
   effectiveStatus,
   redactedFailure,
   sameModelRetry,
+  type UpstreamFailure,
 } from "./core/failure.ts";
 import { fetchFreePool } from "./upstream/catalog_fetch.ts";
 import { accountLimited, Admission } from "./state/admission.ts";
@@ -245,20 +246,20 @@ export class Router {
     const { state, now, maxAttempts, maxWaitMs, logger } = this.#options;
     const deadline = now() + maxWaitMs;
     const pool = this.#freshPool() ?? await this.#poolFor(context);
-    const { candidates, named, conversation, body, lengthFinal } = planRoute(
-      this.#options,
-      this.#affinity,
-      pool,
-      request,
-      context,
-      run,
-    );
+    const plan = (run: RouteRun) =>
+      planRoute(this.#options, this.#affinity, pool, request, context, run);
+    let { candidates, named, conversation, body, lengthFinal } = plan(run);
     const account = knownAccountId(context.apiKey) ??
       await accountIdOf(context.apiKey);
     const attempts = run.attempts ?? [];
     const continuation = run.continues !== undefined;
     let retriedNamed = false;
     let allRateLimited = true;
+    /** The last too-long failure, handed back when nothing else failed. */
+    let tooLong: UpstreamFailure | undefined;
+    /** The context the request needs at least (after a too-long failure). */
+    let minContext = run.minContext ?? 0;
+    let otherFailure = false;
     /** Models skipped because their learned per-minute limit was spent. */
     let spent: string[] | undefined;
     let index = 0;
@@ -345,6 +346,31 @@ export class Router {
       if (verdict.action === "return") {
         throw refusal(failure, attempts);
       }
+      if (verdict.action === "next" && verdict.effect?.kind === "too_long") {
+        // The model is not at fault (no health, no cooldown): the estimate
+        // fell short. Plan again for models with a larger context only,
+        // none of them tried yet.
+        tooLong = failure;
+        allRateLimited = false;
+        minContext = Math.max(minContext, model.context_length + 1);
+        const tried = new Set([
+          ...run.skip ?? [],
+          ...attempts.map((a) => a.model),
+        ]);
+        try {
+          ({ candidates, named, conversation, body, lengthFinal } = plan({
+            ...run,
+            skip: tried,
+            minContext,
+          }));
+        } catch (err) {
+          if (err instanceof FreeRouterError) break; // no model is larger
+          throw err;
+        }
+        index = 0;
+        continue;
+      }
+      otherFailure = true;
       // Only failures that say something about the model count in its health.
       const transient = verdict.action === "next" &&
         verdict.effect?.kind === "transient";
@@ -409,6 +435,10 @@ export class Router {
         outcome,
         health?.consecutiveFailures ?? 0,
       ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
+    }
+    // Only too long for every model that got it: the upstream's own words.
+    if (tooLong !== undefined && !otherFailure) {
+      throw refusal(tooLong, attempts);
     }
     const tried = new Set([...attempts.map((a) => a.model), ...spent ?? []]);
     const triedCooldowns = [...state.cooldowns.values()].filter((e) =>

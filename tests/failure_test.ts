@@ -23,6 +23,7 @@ import {
   TRANSIENT,
   USER_NOT_FOUND_401,
 } from "./_failures.ts";
+import { contextLength400 } from "./fake_openrouter/mod.ts";
 
 Deno.test("classifyFailure() falls back on 403, 408, 409 and 5xx as a transient fault", () => {
   const cases: Array<[number, unknown]> = [
@@ -218,6 +219,65 @@ Deno.test("classifyFailure() returns 400, 413 and 422 to the client unchanged", 
       classifyFailure(http(status, body), POLICY),
       { action: "return" },
       `${status} ${JSON.stringify(body)}`,
+    );
+  }
+});
+
+Deno.test("classifyFailure() falls back to a larger context on a 400 or 413 saying the request is longer than the model's context, in OpenRouter's or a provider's words", () => {
+  const provider = (raw: string) => ({
+    error: {
+      message: "Provider returned error",
+      code: 400,
+      metadata: { raw, provider_name: "Chutes" },
+    },
+  });
+  const cases: Array<[number, unknown]> = [
+    [400, contextLength400(131072).body],
+    [400, contextLength400(131072, 140000, true).body],
+    [400, {
+      error: {
+        message: "Input too long",
+        code: 400,
+        metadata: { error_type: "token_limit_exceeded" },
+      },
+    }],
+    [
+      400,
+      provider(
+        '{"object":"error","message":"This model\'s maximum context length is 32768 tokens. However, you requested 40000 tokens.","code":400}',
+      ),
+    ],
+    [
+      400,
+      provider(
+        '{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}',
+      ),
+    ],
+    [
+      400,
+      provider(
+        '{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}',
+      ),
+    ],
+    [413, {
+      error: {
+        message: "Request exceeds the model's context window",
+        code: 413,
+      },
+    }],
+  ];
+  for (const [status, body] of cases) {
+    assert.deepEqual(
+      classifyFailure(http(status, body), POLICY),
+      { action: "next", effect: { kind: "too_long" } },
+      `${status} ${JSON.stringify(body)}`,
+    );
+  }
+  // Other 400s are the request's own fault: they still go back unchanged.
+  for (const message of ["Bad request", "tools.0: too many tools"]) {
+    assert.deepEqual(
+      classifyFailure(http(400, { error: { message, code: 400 } }), POLICY),
+      { action: "return" },
     );
   }
 });

@@ -36,8 +36,31 @@ export interface RequestNeeds {
 /** How a model relates to a need: it has it, lacks it, or the catalog does not say. */
 export type Support = "yes" | "no" | "unknown";
 
-/** Characters per token for the prompt estimate: a cheap, deliberately generous guess. */
+/**
+ * Characters per token for the prompt estimate: a cheap, deliberately
+ * generous guess for ASCII text (English prose runs nearer 4.5). Other
+ * characters weigh more (see {@link weightedLength}).
+ */
 export const CHARS_PER_TOKEN = 4;
+
+/** Any character outside ASCII. */
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * A string's length for the estimate, in ASCII characters: a character of
+ * two UTF-8 bytes (accented Latin, Cyrillic, Greek, Arabic, Hebrew) counts
+ * 2, one of three or more (CJK, emoji halves) counts 4, a token each, as
+ * tokenizers split them. ASCII-only strings (most) cost one regex scan.
+ */
+export function weightedLength(text: string): number {
+  if (!NON_ASCII.test(text)) return text.length;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    n += unit < 0x80 ? 1 : unit < 0x800 ? 2 : 4;
+  }
+  return n;
+}
 
 const INPUT_PARTS: Record<string, Capability> = {
   image_url: "image_input",
@@ -56,7 +79,7 @@ const INPUT_MODALITY: Partial<Record<Capability, string>> = {
 };
 
 function countChars(value: unknown, parts: Set<Capability>): number {
-  if (typeof value === "string") return value.length;
+  if (typeof value === "string") return weightedLength(value);
   if (Array.isArray(value)) {
     let n = 0;
     for (const item of value) n += countChars(item, parts);
@@ -90,7 +113,8 @@ function positive(value: unknown): number | undefined {
  * content parts need those inputs; `reasoning` (unless excluded, disabled or
  * of effort `none`) or `include_reasoning` is a
  * preference. Prompt tokens are estimated as characters / 4 over messages and
- * tool definitions.
+ * tool definitions, characters outside ASCII weighing more
+ * ({@link weightedLength}).
  */
 export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
   const required = new Set<Capability>();

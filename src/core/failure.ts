@@ -62,7 +62,13 @@ export type ModelEffect =
   /** Lacks a capability this request needs: skip it for such requests only. */
   | { kind: "capability"; capability: Capability }
   /** A transient fault (5xx, timeout, error inside a 200 …): counts toward the circuit breaker. */
-  | { kind: "transient" };
+  | { kind: "transient" }
+  /**
+   * The request is longer than this model's context as the upstream counts
+   * it (freerouter's estimate said it fit): only a model with a larger
+   * context may take it. Says nothing of the model's health.
+   */
+  | { kind: "too_long" };
 
 /** What to do after a failure. */
 export type Verdict =
@@ -169,6 +175,30 @@ function limitHeader(failure: UpstreamFailure): number | undefined {
   return raw != null && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
+/** `error.metadata.error_type` values for a request longer than the model's context. */
+const TOO_LONG_TYPES = new Set([
+  "context_length_exceeded",
+  "token_limit_exceeded",
+]);
+
+/** How providers word a request longer than the model's context. */
+const TOO_LONG =
+  /maximum context length|context (length|window) (is |of )?(exceeded|too)|exceeds? the (model's )?(maximum )?context|exceeds the maximum number of tokens|prompt is too long|too many (input )?tokens|context_length_exceeded/i;
+
+/**
+ * Whether a 400 or 413 says the request is longer than the model's context:
+ * OpenRouter's `error_type`, its message ("This endpoint's maximum context
+ * length is … tokens"), or the provider's error in `metadata.raw`.
+ */
+function tooLong(failure: UpstreamFailure, status: number): boolean {
+  if (status !== 400 && status !== 413) return false;
+  const metadata = failure.error?.metadata;
+  if (TOO_LONG_TYPES.has(String(metadata?.error_type))) return true;
+  const raw = metadata?.raw;
+  return TOO_LONG.test(failure.error?.message ?? "") ||
+    (typeof raw === "string" && TOO_LONG.test(raw));
+}
+
 function availabilityCode(failure: UpstreamFailure): string | undefined {
   const error = (failure.body as
     | { error?: { availability?: { code?: unknown } } }
@@ -192,6 +222,9 @@ function availabilityCode(failure: UpstreamFailure): string | undefined {
  * - 404 `free_variant_ended` / "is unavailable for free" / "No endpoints
  *   found for …" / data-policy 404s, and 402: that model, until the next
  *   catalog refresh; next candidate.
+ * - 400 or 413 saying the request is longer than the model's context
+ *   (`context_length_exceeded`, "maximum context length …"): next candidate
+ *   with a larger context; the model is not at fault.
  * - 401 naming a `provider_name`, 403, 404, 408, 409, 5xx, network errors,
  *   timeouts, errors inside 200s: transient; next candidate.
  * - Any other 4xx (400, 401 about the key, 413, 422 …): return it unchanged.
@@ -211,6 +244,9 @@ export function classifyFailure(
   }
   if (failure.kind !== "http") {
     return { action: "next", effect: { kind: "transient" } };
+  }
+  if (tooLong(failure, status)) {
+    return { action: "next", effect: { kind: "too_long" } };
   }
   if (status === 404) {
     const capability = capabilityFromNotFound(message);

@@ -18,6 +18,32 @@ export function badRequest400(message: string): ResponseStep {
   return errorStep(400, { error: { message, code: 400 } });
 }
 
+/**
+ * 400 for a request longer than the model's context, in OpenRouter's words
+ * ("This endpoint's maximum context length is …"). `errorType` adds the
+ * newer `metadata.error_type` (older bodies lack it).
+ */
+export function contextLength400(
+  context: number,
+  requested = context + 4096,
+  errorType = false,
+): ResponseStep {
+  const message =
+    `This endpoint's maximum context length is ${context} tokens. However, you requested about ${requested} tokens (${
+      requested - 1024
+    } of text input, 1024 in the output). Please reduce the length of either one, or use the "middle-out" transform to compress your prompt automatically.`;
+  return errorStep(400, {
+    error: {
+      message,
+      code: 400,
+      ...(errorType
+        ? { metadata: { error_type: "context_length_exceeded" } }
+        : {}),
+    },
+    user_id: USER_ID,
+  });
+}
+
 /** 400 `"<id> is not a valid model ID"`. */
 export function invalidModel400(model: string): ResponseStep {
   return badRequest400(`${model} is not a valid model ID`);

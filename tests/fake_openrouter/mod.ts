@@ -82,6 +82,7 @@ export {
 } from "./rate_limits.ts";
 export {
   badRequest400,
+  contextLength400,
   dataPolicy404,
   errorIn200WithChoices,
   freeVariantEnded404,
