@@ -57,6 +57,17 @@ function onList(
   );
 }
 
+/** The alias a request routes under: a built-in `auto:*` or custom one, else `auto`. */
+function aliasOf(
+  model: string | undefined,
+  options: ResolvedRouterOptions,
+): string {
+  return model !== undefined &&
+      (model.startsWith("auto:") || options.aliases.has(model))
+    ? model
+    : "auto";
+}
+
 /**
  * Plans a run over `pool`. Throws a `no_capable_model` error when no free
  * model can serve the request (an unknown alias, or every model misfits).
@@ -127,7 +138,7 @@ export function planRoute(
   // goes on without it (its broken model is skipped); the model that finishes
   // the turn becomes the conversation's model.
   const conversation = options.affinity && !named
-    ? conversationKey(request, context.session)
+    ? conversationKey(request, context.session, aliasOf(request.model, options))
     : undefined;
   if (conversation !== undefined && !run.continues) {
     stickTo(

@@ -71,6 +71,61 @@ Deno.test("affinity: the next turn of a conversation goes to the model that answ
   await other.body?.cancel();
 });
 
+Deno.test("affinity: conversationKey() leaves out cache breakpoints, which a client moves each turn, and tells an alias's conversation apart", () => {
+  const parts = (marked: number) => ({
+    model: "auto",
+    messages: [{
+      role: "user",
+      content: ["Plan", "a trip"].map((text, i) => ({
+        type: "text",
+        text,
+        ...(i === marked ? { cache_control: { type: "ephemeral" } } : {}),
+      })),
+    }],
+  });
+  assert.equal(
+    conversationKey(parts(0), null),
+    conversationKey(parts(1), null),
+  );
+  const trip = turns("Plan a trip");
+  assert.equal(
+    conversationKey(trip, null, "auto"),
+    conversationKey(trip, null),
+  );
+  assert.notEqual(
+    conversationKey(trip, null, "auto:long"),
+    conversationKey(trip, null),
+  );
+  assert.notEqual(
+    conversationKey(trip, "abc", "auto:long"),
+    conversationKey(trip, "abc"),
+  );
+});
+
+Deno.test("affinity: a turn under another alias gets that alias's model, and the conversation keeps its model under the first", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, providerError502(A));
+  const first = await r.chat(turns("Plan a trip"));
+  assert.equal(first.headers.get("x-freerouter-model"), B);
+  await first.body?.cancel();
+  const long = await r.chat({
+    ...turns("Summarise a book"),
+    model: "auto:long",
+  });
+  const longest = long.headers.get("x-freerouter-model");
+  await long.body?.cancel();
+  assert.notEqual(longest, B); // else the test says nothing
+  const switched = await r.chat({
+    ...turns("Plan a trip", "To Rome"),
+    model: "auto:long",
+  });
+  assert.equal(switched.headers.get("x-freerouter-model"), longest);
+  await switched.body?.cancel();
+  const back = await r.chat(turns("Plan a trip", "To Rome", "By train"));
+  assert.equal(back.headers.get("x-freerouter-model"), B);
+  await back.body?.cancel();
+});
+
 Deno.test("affinity: a conversation leaves its model while that model cools down", async () => {
   await using r = rig(opts());
   r.fake.script(A, providerError502(A));

@@ -58,17 +58,32 @@ function fnv1a(text: string, hash = 0x811c9dc5): number {
   return hash;
 }
 
+/** Content as text for the hash; cache breakpoints, which move between turns, left out. */
 function textOf(content: unknown): string {
   if (typeof content === "string") return content;
-  return JSON.stringify(content ?? "");
+  return JSON.stringify(
+    content ?? "",
+    (key, value) => key === "cache_control" ? undefined : value,
+  );
 }
 
 /**
  * A conversation's key: the client's session id when it sends one
  * (`X-FreeRouter-Session`), else a hash of the system prompt and the first
- * user message, which stay the same across the turns of one conversation.
+ * user message, which stay the same across the turns of one conversation;
+ * under an alias other than `auto`, the alias too, so that a conversation
+ * that switches to `auto:long` gets that alias's model, not its last one.
  */
 export function conversationKey(
+  request: ChatCompletionRequest,
+  session: string | null | undefined,
+  alias = "auto",
+): string | undefined {
+  const key = hashKey(request, session);
+  return key === undefined || alias === "auto" ? key : `${key}@${alias}`;
+}
+
+function hashKey(
   request: ChatCompletionRequest,
   session: string | null | undefined,
 ): string | undefined {
