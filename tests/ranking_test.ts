@@ -175,6 +175,19 @@ Deno.test("qualityScores() estimates by size along the pool's own benchmarks: bi
   assert.ok(mystery > others[0]! && mystery < others[others.length >> 1]!);
 });
 
+Deno.test("qualityScores() caps a converted index at the pool's best measured score, as any estimate", () => {
+  const pool = buildFreePool([
+    benchRow("a/one:free", { indices: [50, 40, null] }),
+    benchRow("b/two:free", { indices: [20, 16, null] }),
+    benchRow("c/coder:free", { indices: [null, 44, null] }),
+  ]);
+  // 44 × the median ratio 1.25 is 55, above a/one's measured 50.
+  assert.deepEqual(qualityScores(pool, "intelligence").get("c/coder:free"), {
+    score: 50,
+    source: "converted",
+  });
+});
+
 Deno.test("qualityScores() converts another index of the same model before estimating, and never estimates above the best benchmark", () => {
   const pool = buildFreePool([
     benchRow("a/one:free", { indices: [50, 40, null] }),
@@ -185,7 +198,7 @@ Deno.test("qualityScores() converts another index of the same model before estim
   const scores = qualityScores(pool, "intelligence");
   assert.deepEqual(scores.get("c/coder:free"), {
     score: 40,
-    source: "benchmark",
+    source: "converted",
   });
   assert.deepEqual(scores.get("d/giant-2000b:free"), {
     score: 50,

@@ -127,6 +127,15 @@ function report(now: number): Record<string, unknown> {
         attempts: 1,
       },
     ],
+    aliases: [
+      {
+        name: "auto:coding",
+        description: "The best coder",
+        custom: false,
+        models: ["m/1", "m/2", "m/3", "m/4", "m/5", "m/6", "m/7"],
+      },
+      { name: "mine", description: "Yours", custom: true, models: [] },
+    ],
     recent: [{
       id: "req-1",
       at: iso(now),
@@ -226,6 +235,27 @@ Deno.test({
       );
       const two = page.locator('#pool-table tr[data-model="b/two:free"]');
       assert.equal(await two.locator('[data-col="quality"]').innerText(), "—");
+
+      const coding = page.locator(
+        '#aliases-table tr[data-alias="auto:coding"]',
+      );
+      assert.equal(
+        await coding.locator('[data-col="models"]').innerText(),
+        "m/1, m/2, m/3, m/4, m/5, +2 more",
+      );
+      assert.equal(
+        await coding.locator('[data-col="picks"]').innerText(),
+        "The best coder",
+      );
+      const mine = page.locator('#aliases-table tr[data-alias="mine"]');
+      assert.equal(
+        await mine.locator('[data-col="alias"]').innerText(),
+        "mine (yours)",
+      );
+      assert.equal(
+        await mine.locator('[data-col="models"]').innerText(),
+        "no model serves it",
+      );
 
       const request = page.locator('#recent-table tr[data-request-id="req-1"]');
       assert.equal(await request.getAttribute("data-api"), "messages");

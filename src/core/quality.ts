@@ -6,24 +6,26 @@
  * For one index (intelligence, coding or agentic), a model's score is, in
  * this order of preference:
  *
- * 1. `benchmark`: the model's own index; when that one is null but the model
- *    carries another index, that one converted by the median ratio between
- *    the two indices over the pool's models that carry both.
- * 2. `family`: the nearest-sized model of the same family that has a
+ * 1. `benchmark`: the model's own index.
+ * 2. `converted`: when that one is null but the model carries another index,
+ *    that one converted by the median ratio between the two indices over the
+ *    pool's models that carry both (an estimate: capped like the others).
+ * 3. `family`: the nearest-sized model of the same family that has a
  *    benchmark score (same version first: `llama-3.3`, then any: `llama`),
  *    moved along the size slope below by the difference in size; without
  *    sizes, the family's mean.
- * 3. `size`: a line through the pool's benchmarked models, score against
+ * 4. `size`: a line through the pool's benchmarked models, score against
  *    log2(effective parameters) (see {@link effectiveSize}), fitted by least
  *    squares (slope at least 0); with fewer than 3 such models of 2 sizes,
  *    {@link DEFAULT_SLOPE} through their mean, or {@link DEFAULT_CURVE} when
  *    there are none.
- * 4. `default`: the lower quartile of the other scores of the pool (an
+ * 5. `default`: the lower quartile of the other scores of the pool (an
  *    unknown model is not trusted above most known ones), or the curve's value
  *    at 32B when the pool has no other score.
  *
- * Estimates are kept within 0 and the best benchmark score of the pool: an
- * estimate never outranks every measured model.
+ * Estimates are kept within 0 and the best benchmark score of the pool (of
+ * the converted ones, when no model carries the index itself): an estimate
+ * never outranks every measured model.
  *
  * @module
  */
@@ -34,7 +36,12 @@ import { effectiveSize, familyOf } from "./model_size.ts";
 export type BenchmarkIndex = "intelligence" | "coding" | "agentic";
 
 /** Where a quality score came from. */
-export type ScoreSource = "benchmark" | "family" | "size" | "default";
+export type ScoreSource =
+  | "benchmark"
+  | "converted"
+  | "family"
+  | "size"
+  | "default";
 
 /** One model's expected quality for one index. */
 export interface QualityScore {
@@ -84,15 +91,13 @@ function median(values: number[]): number | undefined {
     : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** The model's index, or its other indices converted by the pool's median ratios. */
-function ownScore(
+/** The model's other indices converted by the pool's median ratios, when it has any. */
+function convertedScore(
   pool: readonly FreeModel[],
   model: FreeModel,
   index: BenchmarkIndex,
   ratios: Map<BenchmarkIndex, number>,
 ): number | undefined {
-  const own = benchmarkOf(model, index);
-  if (own !== undefined) return own;
   const converted: number[] = [];
   for (const other of BENCHMARK_INDICES) {
     const value = other === index ? undefined : benchmarkOf(model, other);
@@ -167,21 +172,34 @@ function computeScores(
   const scores = new Map<string, QualityScore>();
   const ratios = new Map<BenchmarkIndex, number>();
   const known: Known[] = [];
+  let ceiling = -Infinity;
   for (const model of pool) {
-    const score = ownScore(pool, model, index, ratios);
+    const score = benchmarkOf(model, index);
     if (score === undefined) continue;
     scores.set(model.id, { score, source: "benchmark" });
     known.push({ model, score, size: effectiveSize(model) });
+    ceiling = Math.max(ceiling, score);
+  }
+  // No estimate, a converted index included, goes above the best measured.
+  if (ceiling === -Infinity) ceiling = Infinity;
+  const clamp = (v: number) => Math.min(ceiling, Math.max(0, v));
+  for (const model of pool) {
+    if (scores.has(model.id)) continue;
+    const converted = convertedScore(pool, model, index, ratios);
+    if (converted === undefined) continue;
+    const score = clamp(converted);
+    scores.set(model.id, { score, source: "converted" });
+    known.push({ model, score, size: effectiveSize(model) });
+  }
+  // Without a measured score, the estimates stay below the best converted one.
+  if (ceiling === Infinity && known.length > 0) {
+    ceiling = Math.max(...known.map((k) => k.score));
   }
   const points = known.filter((k) => k.size !== undefined).map((k) => ({
     log2Size: Math.log2(k.size!),
     score: k.score,
   }));
   const line = sizeLine(points);
-  const ceiling = known.length === 0
-    ? Infinity
-    : Math.max(...known.map((k) => k.score));
-  const clamp = (v: number) => Math.min(ceiling, Math.max(0, v));
   const fine = groupBy(known, (k) => familyOf(k.model.id).fine);
   const coarse = groupBy(known, (k) => familyOf(k.model.id).coarse);
   const unknown: FreeModel[] = [];

@@ -99,6 +99,13 @@ export const STATUS_PAGE_HTML: string = `<!doctype html>
     </table>
     <p id="pool-empty" class="muted" hidden>The pool is empty.</p>
   </section>
+  <section id="aliases" hidden>
+    <h2>Aliases <span id="aliases-count" class="count"></span></h2>
+    <table id="aliases-table">
+      <thead><tr><th>Alias</th><th>Picks</th><th>Models, in order</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
   <section id="recent">
     <h2>Recent requests <span id="recent-count" class="count"></span></h2>
     <table id="recent-table">

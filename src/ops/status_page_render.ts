@@ -2,7 +2,8 @@
  * The status page's renderers (script text sharing the helpers' scope): the
  * account, the day's quota (used and remaining, the reset as a countdown,
  * the projection, what `GET /key` said), each client key's usage, the pool
- * (rank and quality score when the status has them) and the recent requests
+ * (rank and quality score when the status has them), the aliases with the
+ * models each routes over, and the recent requests
  * (their API, every attempt, continuations marked). Values are inserted as
  * text only.
  *
@@ -145,6 +146,23 @@ export const STATUS_PAGE_RENDER: string = `
     });
     $("pool-table").tBodies[0].replaceChildren(...rows);
     $("pool-empty").hidden = pool.length > 0;
+  }
+
+  function renderAliases(s) {
+    const aliases = Array.isArray(s.aliases) ? s.aliases : [];
+    $("aliases").hidden = aliases.length === 0;
+    $("aliases-count").textContent = aliases.length ? String(aliases.length) : "";
+    const rows = aliases.map((a) => {
+      const models = Array.isArray(a.models) ? a.models : [];
+      return el("tr", { "data-alias": a.name },
+        el("td", { class: "model", "data-col": "alias" }, a.name + (a.custom ? " (yours)" : "")),
+        el("td", { "data-col": "picks" }, dash(a.description)),
+        el("td", { "data-col": "models" }, models.length
+          ? models.slice(0, 5).join(", ") + (models.length > 5 ? ", +" + (models.length - 5) + " more" : "")
+          : "no model serves it"),
+      );
+    });
+    $("aliases-table").tBodies[0].replaceChildren(...rows);
   }
 
   function attemptItem(a) {

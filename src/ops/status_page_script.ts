@@ -162,6 +162,7 @@ export const STATUS_PAGE_LOOP: string = `
       renderQuota(s);
       renderClients(s);
       renderPool(s);
+      renderAliases(s);
       renderRecent(s);
       $("updated").textContent = "updated " + clock(new Date().toISOString());
       document.body.dataset.loaded = "true";
