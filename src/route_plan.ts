@@ -154,7 +154,11 @@ export function planRoute(
     named,
     conversation,
     body: (model) =>
-      write(model.id, flexible ? budgetFor(model, asked) : undefined),
+      write(
+        model.id,
+        flexible ? budgetFor(model, asked) : undefined,
+        asked.files === true && !model.input_modalities.includes("file"),
+      ),
     lengthFinal: (model) =>
       asked.maxTokens !== undefined &&
       (!flexible || budgetFor(model, asked) === asked.maxTokens),

@@ -55,3 +55,34 @@ Deno.test("bodyForModels(): a reasoning budget the clamped max_tokens no longer 
   // Without a clamp the request is sent as it came.
   assert.equal(JSON.parse(write("x/y:free")).reasoning.max_tokens, 31_999);
 });
+
+Deno.test("bodyForModels(): parseFiles adds OpenRouter's free PDF parser, on every path, and leaves a client's own plugins alone", () => {
+  const plugins = [{ id: "file-parser", pdf: { engine: "cloudflare-ai" } }];
+  const write = bodyForModels({
+    model: "auto",
+    messages,
+    reasoning: { max_tokens: 4_000 },
+  } as ChatCompletionRequest);
+  assert.equal(JSON.parse(write("a/b:free")).plugins, undefined);
+  assert.deepEqual(
+    JSON.parse(write("a/b:free", undefined, true)).plugins,
+    plugins,
+  );
+  assert.deepEqual(JSON.parse(write("a/b:free", 8_000, true)).plugins, plugins);
+  // A clamp below the thinking budget writes the body another way.
+  const clamped = JSON.parse(write("a/b:free", 2_000, true));
+  assert.deepEqual(clamped.plugins, plugins);
+  assert.equal(clamped.reasoning.max_tokens, 1_000);
+
+  const own = [{ id: "file-parser", pdf: { engine: "mistral-ocr" } }];
+  const theirs = bodyForModels({
+    model: "auto",
+    messages,
+    plugins: own,
+  } as ChatCompletionRequest);
+  assert.deepEqual(
+    JSON.parse(theirs("a/b:free", undefined, true)).plugins,
+    own,
+  );
+  assert.deepEqual(JSON.parse(theirs("a/b:free", 100, true)).plugins, own);
+});

@@ -31,6 +31,12 @@ export interface RequestNeeds {
   contextTokens: number;
   /** The completion budget asked for (`max_completion_tokens` or `max_tokens`), if any. */
   maxTokens: number | undefined;
+  /**
+   * The request carries file parts (PDFs). Any model takes them: one without
+   * native file input gets them parsed by OpenRouter's free engine
+   * (see `request_body.ts`).
+   */
+  files?: true;
 }
 
 /** How a model relates to a need: it has it, lacks it, or the catalog does not say. */
@@ -109,8 +115,9 @@ function positive(value: unknown): number | undefined {
 /**
  * Reads a request's needs. `tools` or `tool_choice` need "tools";
  * `response_format` of type `json_schema` needs "structured_outputs", of type
- * `json_object` "response_format"; `image_url`, `input_audio` and `file`
- * content parts need those inputs; `reasoning` (unless excluded, disabled or
+ * `json_object` "response_format"; `image_url`, `input_audio` and
+ * `video_url` content parts need those inputs (`file` parts need none: see
+ * {@link RequestNeeds.files}); `reasoning` (unless excluded, disabled or
  * of effort `none`) or `include_reasoning` is a
  * preference. Prompt tokens are estimated as characters / 4 over messages and
  * tool definitions, characters outside ASCII weighing more
@@ -127,6 +134,7 @@ export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
   else if (format === "json_object") required.add("response_format");
   const chars = countChars(request.messages, required) +
     countChars(request.tools, new Set());
+  const files = required.delete("file_input");
   const maxTokens = positive(request.max_completion_tokens) ??
     positive(request.max_tokens);
   const reasoning = request.reasoning as {
@@ -144,6 +152,7 @@ export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
     prefersReasoning,
     contextTokens: Math.ceil(chars / CHARS_PER_TOKEN) + (maxTokens ?? 0),
     maxTokens,
+    ...(files ? { files: true as const } : {}),
   };
 }
 

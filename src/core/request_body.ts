@@ -15,10 +15,12 @@ import { isRecord } from "./records.ts";
  * freerouter does the fallback itself. A reasoning budget
  * (`reasoning.max_tokens`) that a clamped `max_tokens` no longer exceeds is
  * lowered to half of it, so that the thinking leaves room for the answer.
+ * `parseFiles` (a request with file parts, a model without native file
+ * input) adds {@link PDF_PARSER_PLUGIN} unless the client sent `plugins`.
  */
 export function bodyForModels(
   request: ChatCompletionRequest,
-): (model: string, maxTokens?: number) => string {
+): (model: string, maxTokens?: number, parseFiles?: boolean) => string {
   const { model: _model, models: _models, route: _route, ...rest } = request;
   const tail = JSON.stringify(rest).slice(1); // `…}` without the opening brace
   const separator = tail === "}" ? "" : ",";
@@ -26,8 +28,10 @@ export function bodyForModels(
   let unbudgetedRest: Record<string, unknown> | undefined;
   let unbudgeted: string | undefined;
   const thinking = reasoningBudget(rest.reasoning);
-  return (model, maxTokens) => {
-    const head = `{"model":${JSON.stringify(model)}`;
+  // The client's own `plugins` are kept as they are, a file parser or not.
+  const parser = rest.plugins === undefined ? FILE_PARSER : "";
+  return (model, maxTokens, parseFiles = false) => {
+    const head = `{"model":${JSON.stringify(model)}${parseFiles ? parser : ""}`;
     if (maxTokens === undefined) return `${head}${separator}${tail}`;
     if (unbudgetedRest === undefined) {
       const { max_tokens: _max, max_completion_tokens: _maxCompletion, ...r } =
@@ -38,6 +42,7 @@ export function bodyForModels(
       // Rare (a clamp below the thinking budget): serialised per attempt.
       return JSON.stringify({
         model,
+        ...(parseFiles && parser ? { plugins: [PDF_PARSER_PLUGIN] } : {}),
         max_tokens: maxTokens,
         ...unbudgetedRest,
         reasoning: {
@@ -52,6 +57,18 @@ export function bodyForModels(
     }${unbudgeted}`;
   };
 }
+
+/**
+ * OpenRouter's PDF parser with its free engine (`cloudflare-ai`), for a
+ * model without native file input: without it, OpenRouter parses with
+ * `mistral-ocr`, which is paid.
+ */
+export const PDF_PARSER_PLUGIN = {
+  id: "file-parser",
+  pdf: { engine: "cloudflare-ai" },
+} as const;
+
+const FILE_PARSER = `,"plugins":${JSON.stringify([PDF_PARSER_PLUGIN])}`;
 
 /** The request's reasoning budget in tokens (`reasoning.max_tokens`), if any. */
 function reasoningBudget(reasoning: unknown): number | undefined {
