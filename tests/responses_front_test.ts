@@ -380,3 +380,19 @@ Deno.test("a stream that breaks after commit ends with response.failed and no re
   // Whatever resumption tries after the break fails too (failEveryModel).
   assert.equal(r.fake.chatRequests()[0]?.model, A);
 });
+
+Deno.test("a max_output_tokens above the model's completion cap is lowered to it, not refused (as on /v1/messages)", async () => {
+  await using r = rig();
+  const models = await (await r.request("/v1/models")).json();
+  const cap = (models.data as { id: string; max_completion_tokens?: number }[])
+    .find((m) => m.id === A)?.max_completion_tokens;
+  assert.ok(cap !== undefined && cap < 500_000, `${A}'s cap: ${cap}`);
+  const response = await openaiSdk(r.handler).responses.create({
+    model: A,
+    input: "Say hello",
+    max_output_tokens: 500_000,
+  });
+  assert.equal(response.status, "completed");
+  const [sent] = r.fake.chatRequests();
+  assert.equal((sent!.body as { max_tokens: number }).max_tokens, cap);
+});
