@@ -266,3 +266,36 @@ Deno.test("orderCandidates() reports the misfit of the model that got furthest: 
     "No free model has a context window of 300000 tokens (estimated prompt plus max tokens)",
   );
 });
+
+Deno.test("orderCandidates() names the capability no model with the others has: tools and images with no image model is refused for image input, not for tools", () => {
+  const plain = { ...model("p/plain:free", 131072), supported_parameters: [] };
+  const withTools = {
+    ...model("t/tools:free", 131072),
+    supported_parameters: ["tools", "tool_choice"],
+  };
+  const needs = {
+    required: ["tools" as const, "image_input" as const],
+    prefersReasoning: false,
+    contextTokens: 1_000,
+    maxTokens: undefined,
+  };
+  for (const pool of [[plain, withTools], [withTools, plain]]) {
+    const result = orderCandidates({
+      pool,
+      requested: "auto",
+      needs,
+      cooldowns: NONE,
+      now: NOW,
+      maxAttempts: 8,
+    });
+    assert.deepEqual(result.candidates, []);
+    assert.equal(
+      describeMisfit(result.misfit!),
+      "No free model with tool calling supports image input",
+    );
+  }
+  assert.equal(
+    describeMisfit({ kind: "capability", capability: "tools", with: [] }),
+    "No free model supports tool calling",
+  );
+});

@@ -107,8 +107,9 @@ export function orderCandidates(input: CandidateInput): CandidateOrder {
     if (!simple) {
       const m = misfit(model, needs!, gaps?.get(model.id));
       if (m) {
-        // The model that got furthest says most (a size, not a capability
-        // that models of the right size lack).
+        // The model that got furthest says most: more of the needed
+        // capabilities (image input is missing, not tool calling, which
+        // other models have), or a size once it has them all.
         if (
           firstMisfit === undefined || misfitDepth(m) > misfitDepth(firstMisfit)
         ) firstMisfit = m;

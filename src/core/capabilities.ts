@@ -228,7 +228,8 @@ export function supportsReasoning(model: FreeModel): boolean {
  * model at all allowed the size.
  */
 export type Misfit =
-  | { kind: "capability"; capability: Capability }
+  /** Lacks `capability`; has the other needs in `with`. */
+  | { kind: "capability"; capability: Capability; with: readonly Capability[] }
   | {
     kind: "context";
     needed: number;
@@ -242,9 +243,16 @@ export type Misfit =
     with: readonly Capability[];
   };
 
-/** How far a model got through {@link misfit}'s checks: the misfit that says most about why the request fits no model. */
+/**
+ * How far a model got through {@link misfit}'s checks: the misfit that says
+ * most about why the request fits no model. A model with more of the needed
+ * capabilities got further; one with all of them (`with` holds them all)
+ * got to the size checks.
+ */
 export function misfitDepth(m: Misfit): number {
-  return m.kind === "capability" ? 0 : m.kind === "context" ? 1 : 2;
+  return m.kind === "capability"
+    ? m.with.length
+    : m.with.length + (m.kind === "context" ? 1 : 2);
 }
 
 /**
@@ -258,10 +266,15 @@ export function misfit(
   needs: RequestNeeds,
   gaps: ReadonlySet<string> | undefined,
 ): Misfit | undefined {
-  for (const capability of needs.required) {
-    if (gaps?.has(capability) || supports(model, capability) === "no") {
-      return { kind: "capability", capability };
-    }
+  const lacks = (c: Capability) =>
+    gaps?.has(c) === true || supports(model, c) === "no";
+  const missing = needs.required.find(lacks);
+  if (missing !== undefined) {
+    return {
+      kind: "capability",
+      capability: missing,
+      with: needs.required.filter((c) => !lacks(c)),
+    };
   }
   if (needs.contextTokens > model.context_length) {
     return {
@@ -304,14 +317,14 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
 
 /** A sentence saying why no free model can serve a request. */
 export function describeMisfit(m: Misfit): string {
-  if (m.kind === "capability") {
-    return `No free model supports ${CAPABILITY_TEXT[m.capability]}`;
-  }
   const model = m.with.length === 0
     ? "No free model"
     : `No free model with ${
       m.with.map((c) => CAPABILITY_TEXT[c]).join(" and ")
     }`;
+  if (m.kind === "capability") {
+    return `${model} supports ${CAPABILITY_TEXT[m.capability]}`;
+  }
   return m.kind === "context"
     ? `${model} has a context window of ${m.needed} tokens (estimated prompt plus max tokens)`
     : `${model} allows ${m.needed} completion tokens`;

@@ -127,6 +127,8 @@ export interface ClaudeOptions {
   streamIdleTimeoutMs?: number;
   /** Extra variables, set last. */
   env?: Record<string, string>;
+  /** Called with the (absolute) working directory before the run, to put files there. */
+  setup?: (workDir: string) => Promise<void>;
 }
 
 /** A temporary directory tree for one run, removed by `cleanup`. */
@@ -234,6 +236,7 @@ export async function runClaude(options: ClaudeOptions): Promise<ClaudeResult> {
       args.push("--allowedTools", options.allowedTools.join(","));
     }
     args.push("-p", "--", options.prompt);
+    await options.setup?.(dirs.work!);
     const result = await run(bin, args, env, dirs.work!, options.timeoutSec);
     return { ...result, json: parseClaudeJson(result.stdout) };
   } finally {
@@ -274,6 +277,10 @@ export interface CodexOptions {
   sandbox?: "read-only" | "workspace-write";
   /** Extra variables, set last. */
   env?: Record<string, string>;
+  /** Files attached to the prompt (`--image`), relative to the working directory. */
+  images?: string[];
+  /** Called with the (absolute) working directory before the run, to put files there. */
+  setup?: (workDir: string) => Promise<void>;
 }
 
 function tomlString(value: string): string {
@@ -353,9 +360,11 @@ export async function runCodex(options: CodexOptions): Promise<CodexResult> {
       "never",
       "--output-last-message",
       lastMessageFile,
+      ...(options.images ?? []).flatMap((image) => ["--image", image]),
       "--",
       options.prompt,
     ];
+    await options.setup?.(dirs.work!);
     const result = await run(bin, args, env, dirs.work!, options.timeoutSec);
     return { ...result, lastMessage: await readIfPresent(lastMessageFile) };
   } finally {

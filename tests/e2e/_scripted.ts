@@ -15,6 +15,7 @@ import {
 } from "../_agent_fronts.ts";
 import {
   chunk,
+  defaultCatalog,
   DONE,
   type DynamicStep,
   type FakeOpenRouter,
@@ -387,4 +388,39 @@ export function assertParallelRoundTrip(
     assert.match(JSON.stringify(tool?.content), new RegExp(outputs[i]!));
   });
   return models;
+}
+
+/** A 1×1 PNG, for a client to attach or read. */
+export const PNG_1X1: Uint8Array = Uint8Array.from(
+  atob(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  ),
+  (c) => c.charCodeAt(0),
+);
+
+/** How many `image_url` parts a request's messages hold. */
+export function imagesIn(c: Conversation): number {
+  return JSON.stringify(c.messages).match(/"type":"image_url"/g)?.length ?? 0;
+}
+
+/** The answer of a model that saw `images` images (see {@link imagesIn}). */
+export function imagesSeen(images: number, model: string): string {
+  return `seen ${images} by ${model}`;
+}
+
+/** The requests the fake got that held an image, and whether each went to a model whose catalog row takes images. */
+export function imageRequests(
+  fake: FakeOpenRouter,
+): Array<{ model: string; takesImages: boolean }> {
+  const rows = defaultCatalog() as {
+    id: string;
+    architecture: { input_modalities?: string[] };
+  }[];
+  return fake.chatRequests().map((r) => conversationOf(r.body))
+    .filter((c) => imagesIn(c) > 0)
+    .map((c) => ({
+      model: c.model,
+      takesImages: rows.find((m) => m.id === c.model)?.architecture
+        .input_modalities?.includes("image") === true,
+    }));
 }

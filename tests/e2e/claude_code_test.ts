@@ -28,6 +28,14 @@ import {
   withStack,
 } from "./_scripted.ts";
 import { modelRpm } from "../fake_openrouter/mod.ts";
+import {
+  answerToolCall,
+  imageRequests,
+  imagesIn,
+  imagesSeen,
+  PNG_1X1,
+  userText,
+} from "./_scripted.ts";
 
 const missing = claudeBin() === undefined;
 if (missing) console.log(`claude_code_test: skipped: ${CLIENTS_MISSING}`);
@@ -199,6 +207,46 @@ Deno.test({
       assert.equal(run.json?.result, text, run.stdout + run.stderr);
       assert.equal(run.json?.is_error, false);
       assert.equal(fake.chatRequests().length, 1, run.stderr);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code reads an image with its Read tool, and the image reaches a free model that takes images",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const marker = `E2E-IMAGE-${nonce()}`;
+      let path = "";
+      scriptEveryModel(fake, (c) => {
+        if (c.messages.some((m) => m.role === "tool")) {
+          return answerText(c, imagesSeen(imagesIn(c), c.model));
+        }
+        if (userText(c).includes(marker)) {
+          return answerToolCall(c, {
+            id: "toolu_e2e_img",
+            name: "Read",
+            arguments: JSON.stringify({ file_path: path }),
+          });
+        }
+        return answerText(c, "the marker did not arrive");
+      });
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: `Describe the image in ./shot.png (${marker}).`,
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        allowedTools: ["Read"],
+        setup: async (dir) => {
+          path = `${dir}/shot.png`;
+          await Deno.writeFile(path, PNG_1X1);
+        },
+      });
+      const [sent, ...more] = imageRequests(fake);
+      assert.deepEqual(more, [], run.stdout + run.stderr);
+      assert.equal(sent?.takesImages, true, JSON.stringify(sent));
+      assert.equal(run.json?.result, imagesSeen(1, sent.model), run.stdout);
+      assert.equal(run.json?.is_error, false);
     });
   },
 });

@@ -15,8 +15,12 @@ import {
   CLIENT_TIMEOUT_SEC,
   fallbackModels,
   greeting,
+  imageRequests,
+  imagesIn,
+  imagesSeen,
   markerCommand,
   nonce,
+  PNG_1X1,
   scriptBreakingOnce,
   scriptEveryModel,
   scriptGreeting,
@@ -161,6 +165,36 @@ Deno.test({
       assert.equal(run.stdout.trim(), toolsDone(outputs), run.stderr);
       assert.equal(run.code, 0, run.stderr);
       assertParallelRoundTrip(fake, calls, outputs, run.stderr);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex sends an attached image (--image), and it reaches a free model that takes images",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      scriptEveryModel(
+        fake,
+        (c) => answerText(c, imagesSeen(imagesIn(c), c.model)),
+      );
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: "Describe the attached image.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        images: ["shot.png"],
+        setup: (dir) => Deno.writeFile(`${dir}/shot.png`, PNG_1X1),
+      });
+      const [sent, ...more] = imageRequests(fake);
+      assert.deepEqual(more, [], run.stdout + run.stderr);
+      assert.equal(sent?.takesImages, true, JSON.stringify(sent));
+      assert.equal(
+        run.lastMessage?.trim(),
+        imagesSeen(1, sent.model),
+        run.stdout + run.stderr,
+      );
+      assert.equal(run.code, 0);
     });
   },
 });
