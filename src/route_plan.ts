@@ -14,7 +14,9 @@ import {
   budgetFor,
   describeMisfit,
   flexibleNeeds,
+  type RequestNeeds,
   requestNeeds,
+  withPromptAtLeast,
 } from "./core/capabilities.ts";
 import { orderCandidates } from "./core/candidates.ts";
 import { matchesAny } from "./core/client_keys.ts";
@@ -40,6 +42,18 @@ export interface RoutePlan {
    * (core/answers.ts `notAnAnswer`).
    */
   lengthFinal: (model: FreeModel) => boolean;
+  /**
+   * The plan after `model` said the request is longer than its context:
+   * the prompt is at least what the upstream `counted`, or what overflowed
+   * `model`'s context next to the budget it was asked for; so every
+   * candidate is sized again, none of `tried` included. Throws
+   * `no_capable_model` when no model takes that prompt.
+   */
+  tooLong: (
+    model: FreeModel,
+    counted: number | undefined,
+    tried: Iterable<string>,
+  ) => RoutePlan;
 }
 
 /** The models of a ranked pool on a client's list, in pool order. */
@@ -81,18 +95,6 @@ export function planRoute(
   run: RouteRun,
 ): RoutePlan {
   const { state, now, maxAttempts, strategy } = options;
-  const asked = requestNeeds(request);
-  const flexible = context.clampMaxTokens === true &&
-    asked.maxTokens !== undefined;
-  const sized = flexible ? flexibleNeeds(asked) : asked;
-  const fit = run.minContext === undefined ? sized : {
-    ...sized,
-    contextTokens: Math.max(sized.contextTokens, run.minContext),
-  };
-  // A continuation needs a model that takes a prefill (only learned gaps say no).
-  const needs = run.continues
-    ? { ...fit, required: [...fit.required, "prefill" as const] }
-    : fit;
   const ranked = poolFor(pool, request.model, {
     strategy,
     aliases: options.aliases,
@@ -118,49 +120,89 @@ export function planRoute(
       { param: "model" },
     );
   }
-  const order = orderCandidates({
-    pool: usable,
-    requested: request.model,
-    needs,
-    cooldowns: state.cooldowns,
-    gaps: state.gaps,
-    now: now(),
-    maxAttempts,
-  });
-  if (order.misfit) {
-    throw new FreeRouterError("no_capable_model", describeMisfit(order.misfit));
-  }
-  const candidates = run.skip
-    ? order.candidates.filter((m) => !run.skip!.has(m.id))
-    : order.candidates;
-  const named = candidates[0]?.id === request.model;
-  // Keep the conversation on the model of its previous turn. A continuation
-  // goes on without it (its broken model is skipped); the model that finishes
-  // the turn becomes the conversation's model.
-  const conversation = options.affinity && !named
-    ? conversationKey(request, context.session, aliasOf(request.model, options))
-    : undefined;
-  if (conversation !== undefined && !run.continues) {
-    stickTo(
-      candidates,
-      affinity.get(conversation, now()),
-      state.cooldowns,
-      now(),
-    );
-  }
   const write = bodyForModels(request);
-  return {
-    candidates,
-    named,
-    conversation,
-    body: (model) =>
-      write(
-        model.id,
-        flexible ? budgetFor(model, asked) : undefined,
-        asked.files === true && !model.input_modalities.includes("file"),
-      ),
-    lengthFinal: (model) =>
-      asked.maxTokens !== undefined &&
-      (!flexible || budgetFor(model, asked) === asked.maxTokens),
+  const asked = requestNeeds(request);
+  const flexible = context.clampMaxTokens === true &&
+    asked.maxTokens !== undefined;
+  let conversation: string | undefined;
+
+  /** The plan for a request of needs `asked`, none of `skip` tried. */
+  const planFor = (
+    asked: RequestNeeds,
+    skip: ReadonlySet<string> | undefined,
+    first: boolean,
+  ): RoutePlan => {
+    const fit = flexible ? flexibleNeeds(asked) : asked;
+    // A continuation needs a model that takes a prefill (only learned gaps say no).
+    const needs = run.continues
+      ? { ...fit, required: [...fit.required, "prefill" as const] }
+      : fit;
+    const order = orderCandidates({
+      pool: usable,
+      requested: request.model,
+      needs,
+      cooldowns: state.cooldowns,
+      gaps: state.gaps,
+      now: now(),
+      maxAttempts,
+    });
+    if (order.misfit) {
+      throw new FreeRouterError(
+        "no_capable_model",
+        describeMisfit(order.misfit),
+      );
+    }
+    const candidates = skip
+      ? order.candidates.filter((m) => !skip.has(m.id))
+      : order.candidates;
+    const named = candidates[0]?.id === request.model;
+    // Keep the conversation on the model of its previous turn. A continuation
+    // goes on without it (its broken model is skipped); the model that
+    // finishes the turn becomes the conversation's model. A plan made again
+    // keeps the first one's conversation (none when a model was named).
+    if (first && options.affinity && !named) {
+      conversation = conversationKey(
+        request,
+        context.session,
+        aliasOf(request.model, options),
+      );
+    }
+    if (conversation !== undefined && !run.continues) {
+      stickTo(
+        candidates,
+        affinity.get(conversation, now()),
+        state.cooldowns,
+        now(),
+      );
+    }
+    /** The completion budget an attempt on `model` asks for. */
+    const budget = (model: FreeModel) =>
+      flexible ? budgetFor(model, asked) : asked.maxTokens;
+    return {
+      candidates,
+      named,
+      conversation,
+      body: (model) =>
+        write(
+          model.id,
+          flexible ? budget(model) : undefined,
+          asked.files === true && !model.input_modalities.includes("file"),
+        ),
+      lengthFinal: (model) =>
+        asked.maxTokens !== undefined && budget(model) === asked.maxTokens,
+      tooLong: (model, counted, tried) =>
+        planFor(
+          withPromptAtLeast(
+            asked,
+            Math.max(
+              counted ?? 0,
+              model.context_length - (budget(model) ?? 0) + 1,
+            ),
+          ),
+          new Set([...skip ?? [], ...tried]),
+          false,
+        ),
+    };
   };
+  return planFor(asked, run.skip, true);
 }

@@ -64,11 +64,7 @@ export interface RouteRun {
   continues?: StreamBreak;
   /** Models not to try (their stream broke in this request). */
   skip?: ReadonlySet<string>;
-  /**
-   * The context the request needs at least, in tokens: a model with less
-   * said it was too long (the estimate fell short).
-   */
-  minContext?: number;
+
   /** Told once the answering model's success is in its health. */
   onCommitted?: (model: string) => void;
 }

@@ -11,6 +11,7 @@ import { type Attempt, FreeRouterError } from "./errors.ts";
 import { Affinity } from "./core/affinity.ts";
 import {
   classifyFailure,
+  countedPromptTokens,
   describeFailure,
   effectiveStatus,
   redactedFailure,
@@ -246,19 +247,26 @@ export class Router {
     const { state, now, maxAttempts, maxWaitMs, logger } = this.#options;
     const deadline = now() + maxWaitMs;
     const pool = this.#freshPool() ?? await this.#poolFor(context);
-    const plan = (run: RouteRun) =>
-      planRoute(this.#options, this.#affinity, pool, request, context, run);
-    let { candidates, named, conversation, body, lengthFinal } = plan(run);
+    let plan = planRoute(
+      this.#options,
+      this.#affinity,
+      pool,
+      request,
+      context,
+      run,
+    );
     const account = knownAccountId(context.apiKey) ??
       await accountIdOf(context.apiKey);
     const attempts = run.attempts ?? [];
     const continuation = run.continues !== undefined;
     let retriedNamed = false;
     let allRateLimited = true;
-    /** The last too-long failure, handed back when nothing else failed. */
+    /**
+     * The last too-long failure, handed back when no model could take the
+     * prompt and nothing else failed or was left untried.
+     */
     let tooLong: UpstreamFailure | undefined;
-    /** The context the request needs at least (after a too-long failure). */
-    let minContext = run.minContext ?? 0;
+    let noLarger = false;
     let otherFailure = false;
     /** Models skipped because their learned per-minute limit was spent. */
     let spent: string[] | undefined;
@@ -267,8 +275,8 @@ export class Router {
     let again = false;
     /** An account slot taken for a model found spent once admitted: the next attempt is sent on it. */
     let admitted = false;
-    while (index < candidates.length && attempts.length < maxAttempts) {
-      const model = candidates[index]!;
+    while (index < plan.candidates.length && attempts.length < maxAttempts) {
+      const model = plan.candidates[index]!;
       // A model whose learned per-minute limit is spent gets no attempt (a
       // certain 429): checked before the admission wait, and for good with
       // the count right after it.
@@ -307,8 +315,8 @@ export class Router {
       try {
         result = await attempt(this.#upstream, {
           model: model.id,
-          body: body(model),
-          lengthFinal: lengthFinal(model),
+          body: plan.body(model),
+          lengthFinal: plan.lengthFinal(model),
           apiKey: context.apiKey,
           signal: first ? context.signal : readSignal(context.signal),
         });
@@ -330,8 +338,8 @@ export class Router {
         attempts.push(attemptOf(model.id, "ok", ms, continuation));
         state.observe(model.id, { ok: true, latencyMs: ms }, now());
         run.onCommitted?.(model.id);
-        if (conversation !== undefined) {
-          this.#affinity.set(conversation, model.id, now());
+        if (plan.conversation !== undefined) {
+          this.#affinity.set(plan.conversation, model.id, now());
         }
         return { model: model.id, attempts, answer: result.value };
       }
@@ -352,20 +360,15 @@ export class Router {
         // none of them tried yet.
         tooLong = failure;
         allRateLimited = false;
-        minContext = Math.max(minContext, model.context_length + 1);
-        const tried = new Set([
-          ...run.skip ?? [],
-          ...attempts.map((a) => a.model),
-        ]);
         try {
-          ({ candidates, named, conversation, body, lengthFinal } = plan({
-            ...run,
-            skip: tried,
-            minContext,
-          }));
+          plan = plan.tooLong(model, countedPromptTokens(failure), [
+            ...attempts.map((a) => a.model),
+            ...spent ?? [],
+          ]);
         } catch (err) {
-          if (err instanceof FreeRouterError) break; // no model is larger
-          throw err;
+          if (!(err instanceof FreeRouterError)) throw err;
+          noLarger = true; // no model takes a prompt that long
+          break;
         }
         index = 0;
         continue;
@@ -405,7 +408,7 @@ export class Router {
         again = true;
         continue; // the per-minute cap: wait for its reset (bounded), then try the same model again
       }
-      if (named && index === 0 && !retriedNamed) {
+      if (plan.named && index === 0 && !retriedNamed) {
         const wait = sameModelRetry(
           failure,
           verdict,
@@ -436,9 +439,9 @@ export class Router {
         health?.consecutiveFailures ?? 0,
       ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
     }
-    // Only too long for every model that got it: the upstream's own words.
-    if (tooLong !== undefined && !otherFailure) {
-      throw refusal(tooLong, attempts);
+    // Too long for every model that could take it: the upstream's own words.
+    if (noLarger && !otherFailure && spent === undefined) {
+      throw refusal(tooLong!, attempts);
     }
     const tried = new Set([...attempts.map((a) => a.model), ...spent ?? []]);
     const triedCooldowns = [...state.cooldowns.values()].filter((e) =>

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { freeModel } from "./_harness.ts";
 import { orderCandidates } from "../src/core/candidates.ts";
-import { describeMisfit } from "../src/core/capabilities.ts";
+import { describeMisfit, misfit } from "../src/core/capabilities.ts";
 import type { CooldownEntry } from "../src/core/cooldown.ts";
 import type { FreeModel } from "../src/types.ts";
 
@@ -298,4 +298,21 @@ Deno.test("orderCandidates() names the capability no model with the others has: 
     describeMisfit({ kind: "capability", capability: "tools", with: [] }),
     "No free model supports tool calling",
   );
+});
+
+Deno.test("misfit(): files need no capability, except from a model seen to refuse them (a learned file_input gap)", () => {
+  const m = model("p/plain:free", 131072);
+  const needs = {
+    required: [],
+    prefersReasoning: false,
+    contextTokens: 1_000,
+    maxTokens: undefined,
+    files: true as const,
+  };
+  assert.equal(misfit(m, needs, undefined), undefined);
+  assert.deepEqual(misfit(m, needs, new Set(["file_input"])), {
+    kind: "capability",
+    capability: "file_input",
+    with: [],
+  });
 });

@@ -11,7 +11,19 @@ import {
   weightedLength,
 } from "../src/core/capabilities.ts";
 import { hello, postJson, type Rig, rig } from "./_harness.ts";
-import { contextLength400 } from "./fake_openrouter/mod.ts";
+import {
+  contextLength400,
+  modelRpm,
+  ok,
+  providerError502,
+} from "./fake_openrouter/mod.ts";
+import {
+  A as QA,
+  B as QB,
+  C as QC,
+  models as quotaModels,
+  quotaRig,
+} from "./_quota.ts";
 
 interface Listed {
   id: string;
@@ -88,21 +100,53 @@ Deno.test("a request too long for every model that took it gets the upstream's 4
   }
 });
 
-Deno.test("on /v1/messages a clamped request that overflows the model's context goes on to a larger one", async () => {
-  await using r = rig();
+/**
+ * A model behind a tokenizer that counts a token per 3 characters (the
+ * estimate counts 4): it refuses, in OpenRouter's words, a request whose
+ * prompt plus `max_tokens` exceeds its context, and answers any other.
+ */
+function counting(model: string, context: number) {
+  return {
+    respond(body: unknown) {
+      const b = body as { messages: unknown; max_tokens?: number };
+      const prompt = Math.ceil(JSON.stringify(b.messages).length / 3);
+      return prompt + (b.max_tokens ?? 0) > context
+        ? contextLength400(context, prompt, b.max_tokens ?? 0)
+        : ok(model, "fits");
+    },
+  };
+}
+
+Deno.test("on /v1/messages a lowered max_tokens that overflowed is lowered again for the next model, by the prompt the upstream counted, so that it fits", async () => {
+  const A = "nvidia/nemotron-nano-9b-v2:free"; // 128,000, no completion cap
+  const B = "nousresearch/hermes-3-llama-3.1-405b:free"; // 131,072, no cap
+  await using r = rig({ aliases: { mine: [A, B] } });
   const models = await pool(r);
-  const { first } = named(models);
-  r.fake.script(first.id, contextLength400(first.context_length));
+  const context = (id: string) =>
+    models.find((m) => m.id === id)!.context_length;
+  for (const id of [A, B]) {
+    r.fake.script(id, ...Array(3).fill(counting(id, context(id))));
+  }
   const res = await postJson(r, "/v1/messages", {
-    model: first.id,
+    model: "mine",
     max_tokens: 128_000,
-    messages: [{ role: "user", content: "Hello" }],
+    // 120,000 characters: estimated at 30,000 tokens, counted at 40,000.
+    messages: [{ role: "user", content: "word ".repeat(24_000) }],
   });
   assert.equal(res.status, 200, await res.clone().text());
-  const [tried, answered] = sent(r) as [string, string];
-  assert.equal(tried, first.id);
-  const second = models.find((m) => m.id === answered)!;
-  assert.ok(second.context_length > first.context_length, answered);
+  const bodies = r.fake.chatRequests().map((c) =>
+    c.body as { model: string; max_tokens: number }
+  );
+  assert.deepEqual(bodies.map((b) => b.model), [A, B]);
+  // The first was lowered to its context less the estimate: it overflowed.
+  assert.ok(
+    bodies[0]!.max_tokens > context(A) - 40_000,
+    `${bodies[0]!.max_tokens}`,
+  );
+  assert.ok(
+    bodies[1]!.max_tokens <= context(B) - 40_000,
+    `${bodies[1]!.max_tokens}`,
+  );
   assert.equal((await res.json()).type, "message");
 });
 
@@ -120,4 +164,47 @@ Deno.test("requestNeeds() estimates a CJK prompt at about a token a character, a
     requestNeeds({ messages: [{ role: "user", content: "" }] }).contextTokens;
   assert.equal(tokens("x".repeat(40_000)), 40_000 / CHARS_PER_TOKEN);
   assert.equal(tokens("字".repeat(40_000)), 40_000);
+});
+
+Deno.test("a request too long for a model while the larger ones have spent their minute gets the account's wait, not the upstream's 400", async () => {
+  await using r = quotaRig();
+  const reset = (Math.floor(r.clock.now() / 60_000) + 1) * 60_000;
+  r.fake.script(QA, modelRpm(QA, { limit: 1, resetMs: reset }));
+  r.fake.script(QB, modelRpm(QB, { limit: 1, resetMs: reset }));
+  await (await r.chat(hello())).body?.cancel(); // learns both limits of 1
+  r.clock.advance(60_000);
+  for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
+  // A and B (the larger) have spent this minute; C is too small.
+  r.fake.script(QC, contextLength400(100_000));
+  const res = await r.chat(hello(QC));
+  await res.body?.cancel();
+  assert.notEqual(res.status, 400);
+  assert.equal(quotaModels(r).at(-1), QC);
+});
+
+Deno.test("a named model that was too long does not make its fallback the conversation's model", async () => {
+  const turn = (model: string) => ({
+    model,
+    messages: [{ role: "user", content: "Plan a trip" }, {
+      role: "assistant",
+      content: "Where to?",
+    }, { role: "user", content: "Rome" }],
+  });
+  await using r = rig({ affinity: true });
+  const models = await pool(r);
+  const top = models[0]!;
+  const first = models.toSorted((a, b) =>
+    a.context_length - b.context_length
+  )[0]!;
+  r.fake.script(first.id, contextLength400(first.context_length));
+  // The top model fails once: the named turn ends on another one.
+  r.fake.script(top.id, providerError502(top.id));
+  const namedTurn = await r.chat(turn(first.id));
+  const fallback = namedTurn.headers.get("x-freerouter-model");
+  await namedTurn.body?.cancel();
+  assert.notEqual(fallback, top.id);
+  assert.notEqual(fallback, first.id);
+  const next = await r.chat(turn("auto"));
+  assert.equal(next.headers.get("x-freerouter-model"), top.id);
+  await next.body?.cancel();
 });

@@ -233,7 +233,7 @@ Deno.test("classifyFailure() falls back to a larger context on a 400 or 413 sayi
   });
   const cases: Array<[number, unknown]> = [
     [400, contextLength400(131072).body],
-    [400, contextLength400(131072, 140000, true).body],
+    [400, contextLength400(131072, 139000, 1024, true).body],
     [400, {
       error: {
         message: "Input too long",

@@ -56,7 +56,7 @@ Deno.test("bodyForModels(): a reasoning budget the clamped max_tokens no longer 
   assert.equal(JSON.parse(write("x/y:free")).reasoning.max_tokens, 31_999);
 });
 
-Deno.test("bodyForModels(): parseFiles adds OpenRouter's free PDF parser, on every path, and leaves a client's own plugins alone", () => {
+Deno.test("bodyForModels(): parseFiles adds OpenRouter's free PDF parser, on every path, and adds it to a client's other plugins, and leaves a client's own file parser alone", () => {
   const plugins = [{ id: "file-parser", pdf: { engine: "cloudflare-ai" } }];
   const write = bodyForModels({
     model: "auto",
@@ -74,6 +74,7 @@ Deno.test("bodyForModels(): parseFiles adds OpenRouter's free PDF parser, on eve
   assert.deepEqual(clamped.plugins, plugins);
   assert.equal(clamped.reasoning.max_tokens, 1_000);
 
+  // A client's own file parser stands; other plugins get the parser added.
   const own = [{ id: "file-parser", pdf: { engine: "mistral-ocr" } }];
   const theirs = bodyForModels({
     model: "auto",
@@ -85,4 +86,15 @@ Deno.test("bodyForModels(): parseFiles adds OpenRouter's free PDF parser, on eve
     own,
   );
   assert.deepEqual(JSON.parse(theirs("a/b:free", 100, true)).plugins, own);
+  const web = [{ id: "web" }];
+  const other = bodyForModels({
+    model: "auto",
+    messages,
+    plugins: web,
+  } as ChatCompletionRequest);
+  assert.deepEqual(JSON.parse(other("a/b:free", 100, true)).plugins, [
+    ...web,
+    ...plugins,
+  ]);
+  assert.deepEqual(JSON.parse(other("a/b:free", 100)).plugins, web);
 });

@@ -156,6 +156,20 @@ export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
   };
 }
 
+/**
+ * The needs with a prompt of at least `tokens` (the upstream counted more
+ * than the estimate): the context needed grows by the difference.
+ */
+export function withPromptAtLeast(
+  needs: RequestNeeds,
+  tokens: number,
+): RequestNeeds {
+  const prompt = needs.contextTokens - (needs.maxTokens ?? 0);
+  return tokens <= prompt
+    ? needs
+    : { ...needs, contextTokens: needs.contextTokens + tokens - prompt };
+}
+
 /** The smallest completion budget a model must leave room for when a request's budget is flexible. */
 export const MIN_FLEXIBLE_BUDGET = 1_024;
 
@@ -268,7 +282,9 @@ export function misfit(
 ): Misfit | undefined {
   const lacks = (c: Capability) =>
     gaps?.has(c) === true || supports(model, c) === "no";
-  const missing = needs.required.find(lacks);
+  // Files need no capability, unless the model was seen to refuse them.
+  const missing = needs.required.find(lacks) ??
+    (needs.files && gaps?.has("file_input") ? "file_input" : undefined);
   if (missing !== undefined) {
     return {
       kind: "capability",

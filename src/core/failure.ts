@@ -183,7 +183,7 @@ const TOO_LONG_TYPES = new Set([
 
 /** How providers word a request longer than the model's context. */
 const TOO_LONG =
-  /maximum context length|context (length|window) (is |of )?(exceeded|too)|exceeds? the (model's )?(maximum )?context|exceeds the maximum number of tokens|prompt is too long|too many (input )?tokens|context_length_exceeded/i;
+  /maximum context length|context (length|window) (is |of )?(exceeded|too)|exceeds? the (model's )?(maximum )?context|exceeds the maximum number of tokens|prompt is too long|too many (input )?tokens|context_length_exceeded|tokens \+ `?max_new_tokens`? must be <=/i;
 
 /**
  * Whether a 400 or 413 says the request is longer than the model's context:
@@ -197,6 +197,22 @@ function tooLong(failure: UpstreamFailure, status: number): boolean {
   const raw = metadata?.raw;
   return TOO_LONG.test(failure.error?.message ?? "") ||
     (typeof raw === "string" && TOO_LONG.test(raw));
+}
+
+/**
+ * The prompt tokens a too-long failure says the upstream counted:
+ * OpenRouter's "(118137 of text input, …)", or a provider's "(118137 in the
+ * messages, …)"; `undefined` when it does not say.
+ */
+export function countedPromptTokens(
+  failure: UpstreamFailure,
+): number | undefined {
+  const raw = failure.error?.metadata?.raw;
+  const text = `${failure.error?.message ?? ""} ${
+    typeof raw === "string" ? raw : ""
+  }`;
+  const m = /\((\d+) (?:of text input|in the messages)/.exec(text);
+  return m ? Number(m[1]) : undefined;
 }
 
 function availabilityCode(failure: UpstreamFailure): string | undefined {

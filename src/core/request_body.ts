@@ -16,7 +16,8 @@ import { isRecord } from "./records.ts";
  * (`reasoning.max_tokens`) that a clamped `max_tokens` no longer exceeds is
  * lowered to half of it, so that the thinking leaves room for the answer.
  * `parseFiles` (a request with file parts, a model without native file
- * input) adds {@link PDF_PARSER_PLUGIN} unless the client sent `plugins`.
+ * input) adds {@link PDF_PARSER_PLUGIN} to the plugins, unless the client
+ * sent a file parser of its own.
  */
 export function bodyForModels(
   request: ChatCompletionRequest,
@@ -28,10 +29,15 @@ export function bodyForModels(
   let unbudgetedRest: Record<string, unknown> | undefined;
   let unbudgeted: string | undefined;
   const thinking = reasoningBudget(rest.reasoning);
-  // The client's own `plugins` are kept as they are, a file parser or not.
-  const parser = rest.plugins === undefined ? FILE_PARSER : "";
+  const parser = withParser(rest.plugins);
+  /** The body writer with the parser among the plugins, made when first needed. */
+  let parsing: ((model: string, maxTokens?: number) => string) | undefined;
   return (model, maxTokens, parseFiles = false) => {
-    const head = `{"model":${JSON.stringify(model)}${parseFiles ? parser : ""}`;
+    if (parseFiles && parser !== undefined) {
+      parsing ??= bodyForModels({ ...request, plugins: parser });
+      return parsing(model, maxTokens);
+    }
+    const head = `{"model":${JSON.stringify(model)}`;
     if (maxTokens === undefined) return `${head}${separator}${tail}`;
     if (unbudgetedRest === undefined) {
       const { max_tokens: _max, max_completion_tokens: _maxCompletion, ...r } =
@@ -42,7 +48,6 @@ export function bodyForModels(
       // Rare (a clamp below the thinking budget): serialised per attempt.
       return JSON.stringify({
         model,
-        ...(parseFiles && parser ? { plugins: [PDF_PARSER_PLUGIN] } : {}),
         max_tokens: maxTokens,
         ...unbudgetedRest,
         reasoning: {
@@ -68,7 +73,18 @@ export const PDF_PARSER_PLUGIN = {
   pdf: { engine: "cloudflare-ai" },
 } as const;
 
-const FILE_PARSER = `,"plugins":${JSON.stringify([PDF_PARSER_PLUGIN])}`;
+/**
+ * The client's `plugins` with {@link PDF_PARSER_PLUGIN} added, or
+ * `undefined` when they already hold a file parser (the client's choice of
+ * engine stands) or are not a list.
+ */
+function withParser(plugins: unknown): unknown[] | undefined {
+  if (plugins === undefined || plugins === null) return [PDF_PARSER_PLUGIN];
+  if (!Array.isArray(plugins)) return undefined;
+  return plugins.some((p) => isRecord(p) && p.id === "file-parser")
+    ? undefined
+    : [...plugins, PDF_PARSER_PLUGIN];
+}
 
 /** The request's reasoning budget in tokens (`reasoning.max_tokens`), if any. */
 function reasoningBudget(reasoning: unknown): number | undefined {

@@ -20,18 +20,20 @@ export function badRequest400(message: string): ResponseStep {
 
 /**
  * 400 for a request longer than the model's context, in OpenRouter's words
- * ("This endpoint's maximum context length is …"). `errorType` adds the
- * newer `metadata.error_type` (older bodies lack it).
+ * ("This endpoint's maximum context length is …", with the prompt tokens it
+ * counted). `errorType` adds the newer `metadata.error_type` (older bodies
+ * lack it).
  */
 export function contextLength400(
   context: number,
-  requested = context + 4096,
+  prompt = context - 100,
+  output = 1024,
   errorType = false,
 ): ResponseStep {
   const message =
-    `This endpoint's maximum context length is ${context} tokens. However, you requested about ${requested} tokens (${
-      requested - 1024
-    } of text input, 1024 in the output). Please reduce the length of either one, or use the "middle-out" transform to compress your prompt automatically.`;
+    `This endpoint's maximum context length is ${context} tokens. However, you requested about ${
+      prompt + output
+    } tokens (${prompt} of text input, ${output} in the output). Please reduce the length of either one, or use the "middle-out" transform to compress your prompt automatically.`;
   return errorStep(400, {
     error: {
       message,

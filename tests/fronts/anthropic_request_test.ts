@@ -384,7 +384,7 @@ Deno.test("toChatRequest() keeps a document's title, context and images: text un
         },
         {
           type: "document",
-          title: "Report Q3",
+          title: "Report v1.2",
           context: "Quarterly",
           source: {
             type: "base64",
@@ -404,7 +404,7 @@ Deno.test("toChatRequest() keeps a document's title, context and images: text un
     {
       type: "file",
       file: {
-        filename: "Report Q3.pdf",
+        filename: "Report v1.2.pdf",
         file_data: "data:application/pdf;base64,JVBER",
       },
     },

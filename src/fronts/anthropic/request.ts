@@ -164,10 +164,10 @@ function imagePart(
   return { type: "image_url", image_url: { url } };
 }
 
-/** A document's file name: its title, with `.pdf` when it names no extension. */
+/** A PDF document's file name: its title, ending in `.pdf`. */
 function fileName(title: string | null | undefined): string {
   if (!title) return "document.pdf";
-  return /\.[a-z0-9]{1,5}$/i.test(title) ? title : `${title}.pdf`;
+  return /\.pdf$/i.test(title) ? title : `${title}.pdf`;
 }
 
 /** The content parts of a document: its text (under its title and context), images, or file. */
