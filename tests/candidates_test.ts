@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { freeModel } from "./_harness.ts";
 import { orderCandidates } from "../src/core/candidates.ts";
-import { describeMisfit, misfit } from "../src/core/capabilities.ts";
+import {
+  describeMisfit,
+  misfit,
+  type RequestNeeds,
+} from "../src/core/capabilities.ts";
 import type { CooldownEntry } from "../src/core/cooldown.ts";
 import type { FreeModel } from "../src/types.ts";
 
@@ -224,6 +228,26 @@ Deno.test("orderCandidates() leaves out a model whose free variant has ended (it
   ]);
 });
 
+/** That a two-model pool, in either order, fits no model and is refused with `message`. */
+function assertRefusedInEitherOrder(
+  [a, b]: [FreeModel, FreeModel],
+  needs: RequestNeeds,
+  message: string,
+): void {
+  for (const pool of [[a, b], [b, a]]) {
+    const result = orderCandidates({
+      pool,
+      requested: "auto",
+      needs,
+      cooldowns: NONE,
+      now: NOW,
+      maxAttempts: 8,
+    });
+    assert.deepEqual(result.candidates, []);
+    assert.equal(describeMisfit(result.misfit!), message);
+  }
+}
+
 Deno.test("orderCandidates() reports the misfit of the model that got furthest: a request for tools and a large budget is refused for the budget of the models with tools, not for tools", () => {
   const plain = {
     ...model(QWEN, 1048576),
@@ -240,21 +264,11 @@ Deno.test("orderCandidates() reports the misfit of the model that got furthest: 
     contextTokens: 100_100,
     maxTokens: 100_000,
   };
-  for (const pool of [[plain, withTools], [withTools, plain]]) {
-    const result = orderCandidates({
-      pool,
-      requested: "auto",
-      needs,
-      cooldowns: NONE,
-      now: NOW,
-      maxAttempts: 8,
-    });
-    assert.deepEqual(result.candidates, []);
-    assert.equal(
-      describeMisfit(result.misfit!),
-      "No free model with tool calling allows 100000 completion tokens",
-    );
-  }
+  assertRefusedInEitherOrder(
+    [plain, withTools],
+    needs,
+    "No free model with tool calling allows 100000 completion tokens",
+  );
   // Without a capability need, the sentence names none.
   assert.equal(
     describeMisfit({
@@ -279,21 +293,11 @@ Deno.test("orderCandidates() names the capability no model with the others has: 
     contextTokens: 1_000,
     maxTokens: undefined,
   };
-  for (const pool of [[plain, withTools], [withTools, plain]]) {
-    const result = orderCandidates({
-      pool,
-      requested: "auto",
-      needs,
-      cooldowns: NONE,
-      now: NOW,
-      maxAttempts: 8,
-    });
-    assert.deepEqual(result.candidates, []);
-    assert.equal(
-      describeMisfit(result.misfit!),
-      "No free model with tool calling supports image input",
-    );
-  }
+  assertRefusedInEitherOrder(
+    [plain, withTools],
+    needs,
+    "No free model with tool calling supports image input",
+  );
   assert.equal(
     describeMisfit({ kind: "capability", capability: "tools", with: [] }),
     "No free model supports tool calling",
