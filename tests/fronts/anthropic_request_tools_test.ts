@@ -75,7 +75,7 @@ Deno.test("toChatRequest() keeps is_error in the tool message's text", () => {
   ]);
 });
 
-Deno.test("toChatRequest() flattens tool result blocks to text and moves their images to a user message", () => {
+Deno.test("toChatRequest() flattens tool result blocks to text and moves their images to a user message, each after a line naming its call; a result of an image only says where it went", () => {
   const { request } = translate({
     messages: [{
       role: "user",
@@ -95,6 +95,14 @@ Deno.test("toChatRequest() flattens tool result blocks to text and moves their i
         },
         { type: "tool_result", tool_use_id: "b" },
         { type: "tool_result", tool_use_id: "c", content: [] },
+        {
+          type: "tool_result",
+          tool_use_id: "d",
+          content: [{
+            type: "image",
+            source: { type: "url", url: "https://x/d.png" },
+          }],
+        },
       ],
     }],
   });
@@ -103,11 +111,21 @@ Deno.test("toChatRequest() flattens tool result blocks to text and moves their i
     { role: "tool", tool_call_id: "b", content: "" },
     { role: "tool", tool_call_id: "c", content: "" },
     {
+      role: "tool",
+      tool_call_id: "d",
+      content: "(The result is attached to the next message.)",
+    },
+    {
       role: "user",
-      content: [{
-        type: "image_url",
-        image_url: { url: "data:image/png;base64,AA" },
-      }],
+      content: [
+        { type: "text", text: "Result of tool call a:" },
+        {
+          type: "image_url",
+          image_url: { url: "data:image/png;base64,AA" },
+        },
+        { type: "text", text: "Result of tool call d:" },
+        { type: "image_url", image_url: { url: "https://x/d.png" } },
+      ],
     },
   ]);
 });

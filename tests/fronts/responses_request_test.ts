@@ -247,11 +247,12 @@ Deno.test("toChatRequest() sends custom tool calls as {input} JSON and their out
   ]);
 });
 
-Deno.test("toChatRequest() joins text parts of a tool output and moves its images to a user message after the tool run", () => {
+Deno.test("toChatRequest() joins text parts of a tool output and moves its images to a user message after the tool run, each after a line naming its call; an output of an image only says where it went", () => {
   const { request } = chat({
     input: [
       { type: "function_call", call_id: "c1", name: "view", arguments: "{}" },
       { type: "function_call", call_id: "c2", name: "view", arguments: "{}" },
+      { type: "function_call", call_id: "c3", name: "view", arguments: "{}" },
       {
         type: "function_call_output",
         call_id: "c1",
@@ -262,6 +263,11 @@ Deno.test("toChatRequest() joins text parts of a tool output and moves its image
         ],
       },
       { type: "function_call_output", call_id: "c2", output: "plain" },
+      {
+        type: "function_call_output",
+        call_id: "c3",
+        output: [{ type: "input_image", image_url: "https://x/c3.png" }],
+      },
       { role: "user", content: "thanks" },
     ],
   });
@@ -269,11 +275,21 @@ Deno.test("toChatRequest() joins text parts of a tool output and moves its image
     { role: "tool", tool_call_id: "c1", content: "line 1\nline 2" },
     { role: "tool", tool_call_id: "c2", content: "plain" },
     {
+      role: "tool",
+      tool_call_id: "c3",
+      content: "(The result is attached to the next message.)",
+    },
+    {
       role: "user",
-      content: [{
-        type: "image_url",
-        image_url: { url: "data:image/png;base64,AA" },
-      }],
+      content: [
+        { type: "text", text: "Result of tool call c1:" },
+        {
+          type: "image_url",
+          image_url: { url: "data:image/png;base64,AA" },
+        },
+        { type: "text", text: "Result of tool call c3:" },
+        { type: "image_url", image_url: { url: "https://x/c3.png" } },
+      ],
     },
     { role: "user", content: "thanks" },
   ]);

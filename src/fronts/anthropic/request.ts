@@ -14,7 +14,7 @@
  *   their user message. Their text is joined with newlines; `is_error: true`
  *   prefixes it with `Error: `. Images and documents inside a tool result move
  *   to the user message that follows the tool messages (tool messages carry
- *   text only).
+ *   text only), after a line naming the call (see `../tool_media.ts`).
  * - Assistant text blocks are joined with a blank line; `tool_use` blocks
  *   become `tool_calls` (ids kept, `input` serialised as JSON); `thinking` and
  *   `redacted_thinking` blocks are dropped, and so is an assistant message
@@ -36,6 +36,8 @@ import {
   mostSpecificIssue,
   type ToolResultPart,
 } from "./schema.ts";
+
+import { toolMedia, toolText } from "../tool_media.ts";
 
 export type { MessagesRequest } from "./schema.ts";
 
@@ -254,23 +256,26 @@ function pushUser(
   for (const block of blocks) {
     if (block.type === "tool_result") {
       let text = "";
+      const own: ContentPart[] = [];
       if (typeof block.content === "string") text = block.content;
       else if (block.content) {
         const texts: string[] = [];
         for (const inner of block.content) {
           for (const part of partsOf(inner)) {
             if (part.type === "text") texts.push(part.text as string);
-            else media.push(part);
+            else own.push(part);
           }
         }
         text = texts.join("\n");
       }
+      text = toolText(text, own);
       if (block.is_error) text = `Error: ${text}`;
       out.push({
         role: "tool",
         tool_call_id: block.tool_use_id,
         content: text,
       });
+      media.push(...toolMedia(block.tool_use_id, own));
     } else {
       rest.push(...partsOf(block)); // none for tool_use, thinking, …
     }

@@ -14,7 +14,8 @@
  * - `function_call_output` and `custom_tool_call_output` items become `tool`
  *   messages. Their text parts are joined with newlines; images and files in
  *   them (tool messages carry text only) go to one user message placed after
- *   the run of tool messages.
+ *   the run of tool messages, each result's after a line naming its call
+ *   (see `../tool_media.ts`).
  * - Dropped items (`reasoning`, `compaction`, hosted tool calls, …) leave no
  *   trace; they do not end a run of tool calls.
  *
@@ -23,6 +24,7 @@
 import type { ChatMessage } from "../../types.ts";
 import type { ContentPart, InputItem, ResponsesRequest } from "./schema.ts";
 import type { ToolNames } from "./tools.ts";
+import { toolMedia, toolText } from "../tool_media.ts";
 
 type ChatPart = Record<string, unknown>;
 
@@ -101,8 +103,12 @@ class MessageList {
 
   toolOutput(callId: string, output: string | ContentPart[]): void {
     const { text, media } = splitToolOutput(output);
-    this.push({ role: "tool", tool_call_id: callId, content: text });
-    this.#media.push(...media);
+    this.push({
+      role: "tool",
+      tool_call_id: callId,
+      content: toolText(text, media),
+    });
+    this.#media.push(...toolMedia(callId, media));
   }
 
   flushMedia(): void {
