@@ -7,6 +7,7 @@
  */
 import {
   fromChatCompletion,
+  nothingToSend,
   parseResponsesRequest,
   ResponsesStream,
   toChatRequest,
@@ -24,9 +25,15 @@ export async function responses(
 ): Promise<Response> {
   const key = keyOrRefusal(req, ctx);
   if (typeof key !== "string") return key;
-  const request = await parsedBody(req, ctx, parseResponsesRequest);
-  if (request instanceof Response) return request;
-  const { request: chat, droppedTools, tools } = toChatRequest(request);
+  const t = await parsedBody(req, ctx, (value) => {
+    const parsed = parseResponsesRequest(value);
+    if (!parsed.ok) return parsed;
+    const chat = toChatRequest(parsed.request);
+    return nothingToSend(chat.request) ??
+      { ok: true, request: { parsed: parsed.request, ...chat } };
+  });
+  if (t instanceof Response) return t;
+  const { parsed: request, request: chat, droppedTools, tools } = t;
   const id = newId("resp_");
   return await answerFront(ctx, trace, {
     chat,

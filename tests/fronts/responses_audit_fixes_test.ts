@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  nothingToSend,
   parseResponsesRequest,
   toChatRequest,
 } from "../../src/fronts/responses/request.ts";
@@ -59,7 +60,12 @@ const WEB_SEARCH_CALL = {
   action: { type: "search", query: "x" },
 };
 
-Deno.test("parseResponsesRequest() refuses an input whose every item is dropped and no instructions, naming input", () => {
+/** The rejection of a valid request whose translation leaves no message, if any. */
+function nothingLeft(body: Record<string, unknown>) {
+  return nothingToSend(chat(body).request);
+}
+
+Deno.test("nothingToSend() refuses an input whose every item is dropped, instructions or not, naming input", () => {
   for (
     const input of [
       [REASONING],
@@ -67,29 +73,24 @@ Deno.test("parseResponsesRequest() refuses an input whose every item is dropped 
       [REASONING, WEB_SEARCH_CALL, { type: "compaction" }],
     ]
   ) {
-    const result = rejection({ input });
-    assert.equal(result.param, "input", JSON.stringify(input));
-    assert.match(result.message, /^input: /);
-    // With instructions there is a message to send: the system one.
-    assert.ok(
-      parseResponsesRequest({ input, instructions: "Be brief." }).ok,
-      JSON.stringify(input),
-    );
+    for (const extra of [{}, { instructions: "Be brief." }]) {
+      const result = nothingLeft({ input, ...extra });
+      assert.equal(result?.param, "input", JSON.stringify(input));
+      assert.match(result!.message, /^input: .*leaves no message to send/);
+    }
   }
   // One translated item is enough.
-  assert.ok(
-    parseResponsesRequest({
-      input: [REASONING, { role: "user", content: "a" }],
-    })
-      .ok,
+  assert.equal(
+    nothingLeft({ input: [REASONING, { role: "user", content: "a" }] }),
+    undefined,
   );
 });
 
 Deno.test("parseResponsesRequest() drops an input item of a type it does not know (the API grows), and refuses an input left with no message", () => {
-  const typo = rejection({
+  const typo = nothingLeft({
     input: [{ type: "mesage", role: "user", content: "hello" }],
   });
-  assert.equal(typo.param, "input");
+  assert.equal(typo?.param, "input");
   const newer = parseResponsesRequest({
     input: [
       { role: "user", content: "hi" },
@@ -130,6 +131,14 @@ Deno.test("POST /v1/responses answers an input that translates to nothing with a
     assert.equal(typeof error.message, "string");
     assert.ok("code" in error);
   }
+  // Instructions alone are not a conversation: it went upstream as one
+  // system message.
+  const alone = await post(r, {
+    model: A,
+    instructions: "Be brief.",
+    input: [REASONING],
+  });
+  assert.equal(alone.status, 400);
   assert.equal(r.fake.chatRequests().length, 0);
 });
 

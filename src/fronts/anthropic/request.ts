@@ -38,6 +38,7 @@ import {
 } from "./schema.ts";
 
 import { toolMedia, toolText } from "../tool_media.ts";
+import { leavesNoMessage } from "../translated.ts";
 
 export type { MessagesRequest } from "./schema.ts";
 
@@ -135,7 +136,7 @@ function unknownToolChoice(
 export function nothingToSend(
   chat: ChatCompletionRequest,
 ): Extract<ParseMessagesResult, { ok: false }> | undefined {
-  if (chat.messages.some((m) => m.role !== "system")) return undefined;
+  if (!leavesNoMessage(chat)) return undefined;
   return {
     ok: false,
     param: "messages",

@@ -20,6 +20,7 @@
  * @module
  */
 export {
+  nothingToSend,
   parseResponsesRequest,
   type ParseResponsesResult,
   type ResponsesRequest,

@@ -42,6 +42,7 @@ import {
   toChatToolChoice,
 } from "./tool_choice.ts";
 import { toChatTools, type ToolNames } from "./tools.ts";
+import { leavesNoMessage } from "../translated.ts";
 
 export type { ResponsesRequest } from "./schema.ts";
 export { type ToolNames, type ToolTarget } from "./tools.ts";
@@ -89,9 +90,6 @@ function paramOf(path: readonly PropertyKey[]): string {
 
 const STATELESS =
   "freerouter is stateless (like OpenRouter's Responses API) and stores no responses";
-
-const NOTHING_TO_SEND =
-  "input: every item is of a type freerouter does not translate (reasoning, compaction, hosted tool calls, or a type it does not know), and there are no instructions, which leaves no message to send";
 
 /**
  * Validates a Responses request body; see the module doc for what is
@@ -154,18 +152,29 @@ export function parseResponsesRequest(body: unknown): ParseResponsesResult {
   ) {
     return { ok: false, param: "input", message: "input: Field required" };
   }
-  if (
-    !request.instructions && Array.isArray(request.input) &&
-    request.input.every((item) => item.type === "dropped")
-  ) {
-    return { ok: false, param: "input", message: NOTHING_TO_SEND };
-  }
   // The tools are translated again by toChatRequest: only a choice to check
   // costs this one.
   const issue = request.tool_choice == null
     ? undefined
     : checkToolChoice(request, toChatTools(request).names);
   return issue ? { ok: false, ...issue } : { ok: true, request };
+}
+
+/**
+ * The rejection of a translation that leaves no message but system ones
+ * (every input item was of a type freerouter does not translate; the
+ * instructions alone are not a conversation).
+ */
+export function nothingToSend(
+  chat: ChatCompletionRequest,
+): Extract<ParseResponsesResult, { ok: false }> | undefined {
+  if (!leavesNoMessage(chat)) return undefined;
+  return {
+    ok: false,
+    param: "input",
+    message:
+      "input: every item is of a type freerouter does not translate (reasoning, compaction, hosted tool calls, or a type it does not know), which leaves no message to send",
+  };
 }
 
 /** The result of {@link toChatRequest}. */
