@@ -319,4 +319,16 @@ Deno.test("misfit(): files need no capability, except from a model seen to refus
     capability: "file_input",
     with: [],
   });
+  // And the candidates leave that model out.
+  const other = model("o/other:free", 131072);
+  const result = orderCandidates({
+    pool: [m, other],
+    requested: "auto",
+    needs,
+    cooldowns: NONE,
+    gaps: new Map([[m.id, new Set(["file_input"])]]),
+    now: NOW,
+    maxAttempts: 8,
+  });
+  assert.deepEqual(result.candidates.map((c) => c.id), [other.id]);
 });

@@ -24,14 +24,17 @@ const poolLimits = new WeakMap<
 
 /**
  * Whether no model of the pool can be a misfit for these needs: nothing is
- * required, reasoning is not asked for, and the request fits even the
- * smallest context and completion cap. Then the pool order needs no checks.
+ * required, reasoning is not asked for, no file is sent (a model may have
+ * refused files), and the request fits even the smallest context and
+ * completion cap. Then the pool order needs no checks.
  */
 function fitsEveryModel(
   pool: readonly FreeModel[],
   needs: RequestNeeds,
 ): boolean {
-  if (needs.required.length > 0 || needs.prefersReasoning) return false;
+  if (needs.required.length > 0 || needs.prefersReasoning || needs.files) {
+    return false;
+  }
   let limits = poolLimits.get(pool);
   if (limits === undefined) {
     limits = { context: Infinity, completion: Infinity };
