@@ -424,3 +424,21 @@ export function imageRequests(
         .input_modalities?.includes("image") === true,
     }));
 }
+
+/** A one-page PDF saying "Hello PDF", for a client to read. */
+export const PDF_ONE_PAGE: Uint8Array = new TextEncoder().encode(`%PDF-1.4
+1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj
+2 0 obj <</Type /Pages /Kids [3 0 R] /Count 1>> endobj
+3 0 obj <</Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources <</Font <</F1 5 0 R>>>>>> endobj
+4 0 obj <</Length 44>> stream
+BT /F1 24 Tf 20 100 Td (Hello PDF) Tj ET
+endstream endobj
+5 0 obj <</Type /Font /Subtype /Type1 /BaseFont /Helvetica>> endobj
+trailer <</Size 6 /Root 1 0 R>>
+%%EOF
+`);
+
+/** How many `file` parts a request's messages hold. */
+export function filesIn(c: Conversation): number {
+  return JSON.stringify(c.messages).match(/"type":"file"/g)?.length ?? 0;
+}

@@ -30,9 +30,12 @@ import {
 import { modelRpm } from "../fake_openrouter/mod.ts";
 import {
   answerToolCall,
+  conversationOf,
+  filesIn,
   imageRequests,
   imagesIn,
   imagesSeen,
+  PDF_ONE_PAGE,
   PNG_1X1,
   userText,
 } from "./_scripted.ts";
@@ -246,6 +249,52 @@ Deno.test({
       assert.deepEqual(more, [], run.stdout + run.stderr);
       assert.equal(sent?.takesImages, true, JSON.stringify(sent));
       assert.equal(run.json?.result, imagesSeen(1, sent.model), run.stdout);
+      assert.equal(run.json?.is_error, false);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code reads a PDF with its Read tool, and a free model that cannot read files gets it with OpenRouter's free PDF parser",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const marker = `E2E-PDF-${nonce()}`;
+      let path = "";
+      scriptEveryModel(fake, (c) => {
+        if (c.messages.some((m) => m.role === "tool")) {
+          return answerText(c, `${filesIn(c)} file(s) for ${c.model}`);
+        }
+        if (userText(c).includes(marker)) {
+          return answerToolCall(c, {
+            id: "toolu_e2e_pdf",
+            name: "Read",
+            arguments: JSON.stringify({ file_path: path }),
+          });
+        }
+        return answerText(c, "the marker did not arrive");
+      });
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: `Summarise ./doc.pdf (${marker}).`,
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        allowedTools: ["Read"],
+        setup: async (dir) => {
+          path = `${dir}/doc.pdf`;
+          await Deno.writeFile(path, PDF_ONE_PAGE);
+        },
+      });
+      const [sent, ...more] = fake.chatRequests().filter((r) =>
+        filesIn(conversationOf(r.body)) > 0
+      );
+      assert.deepEqual(more, [], run.stdout + run.stderr);
+      const body = sent?.body as { model: string; plugins?: unknown };
+      assert.deepEqual(body?.plugins, [{
+        id: "file-parser",
+        pdf: { engine: "cloudflare-ai" },
+      }]);
+      assert.equal(run.json?.result, `1 file(s) for ${body.model}`, run.stdout);
       assert.equal(run.json?.is_error, false);
     });
   },
