@@ -64,7 +64,6 @@ export interface RouteRun {
   continues?: StreamBreak;
   /** Models not to try (their stream broke in this request). */
   skip?: ReadonlySet<string>;
-
   /** Told once the answering model's success is in its health. */
   onCommitted?: (model: string) => void;
 }

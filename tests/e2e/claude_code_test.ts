@@ -30,6 +30,7 @@ import {
 import { modelRpm } from "../fake_openrouter/mod.ts";
 import {
   answerToolCall,
+  type Conversation,
   conversationOf,
   filesIn,
   imageRequests,
@@ -37,6 +38,7 @@ import {
   imagesSeen,
   PDF_ONE_PAGE,
   PNG_1X1,
+  type Stack,
   userText,
 } from "./_scripted.ts";
 
@@ -214,37 +216,58 @@ Deno.test({
   },
 });
 
+/**
+ * Runs Claude Code on `prompt` (a marker added) with its Read tool allowed:
+ * every free model answers the marker with a Read of `name` (written with
+ * `bytes` to the working directory), and the tool result with `answer`.
+ */
+async function runClaudeReading(
+  { fake, url }: Pick<Stack, "fake" | "url">,
+  name: string,
+  bytes: Uint8Array,
+  prompt: string,
+  answer: (c: Conversation) => string,
+) {
+  const marker = `E2E-READ-${nonce()}`;
+  let path = "";
+  scriptEveryModel(fake, (c) => {
+    if (c.messages.some((m) => m.role === "tool")) {
+      return answerText(c, answer(c));
+    }
+    if (userText(c).includes(marker)) {
+      return answerToolCall(c, {
+        id: "toolu_e2e_read",
+        name: "Read",
+        arguments: JSON.stringify({ file_path: path }),
+      });
+    }
+    return answerText(c, "the marker did not arrive");
+  });
+  return await runClaude({
+    baseUrl: url,
+    prompt: `${prompt} (${marker}).`,
+    timeoutSec: CLIENT_TIMEOUT_SEC,
+    allowedTools: ["Read"],
+    setup: async (dir) => {
+      path = `${dir}/${name}`;
+      await Deno.writeFile(path, bytes);
+    },
+  });
+}
+
 Deno.test({
   name:
     "Claude Code reads an image with its Read tool, and the image reaches a free model that takes images",
   ignore: missing,
   async fn() {
     await withStack(async ({ fake, url }) => {
-      const marker = `E2E-IMAGE-${nonce()}`;
-      let path = "";
-      scriptEveryModel(fake, (c) => {
-        if (c.messages.some((m) => m.role === "tool")) {
-          return answerText(c, imagesSeen(imagesIn(c), c.model));
-        }
-        if (userText(c).includes(marker)) {
-          return answerToolCall(c, {
-            id: "toolu_e2e_img",
-            name: "Read",
-            arguments: JSON.stringify({ file_path: path }),
-          });
-        }
-        return answerText(c, "the marker did not arrive");
-      });
-      const run = await runClaude({
-        baseUrl: url,
-        prompt: `Describe the image in ./shot.png (${marker}).`,
-        timeoutSec: CLIENT_TIMEOUT_SEC,
-        allowedTools: ["Read"],
-        setup: async (dir) => {
-          path = `${dir}/shot.png`;
-          await Deno.writeFile(path, PNG_1X1);
-        },
-      });
+      const run = await runClaudeReading(
+        { fake, url },
+        "shot.png",
+        PNG_1X1,
+        "Describe the image in ./shot.png",
+        (c) => imagesSeen(imagesIn(c), c.model),
+      );
       const [sent, ...more] = imageRequests(fake);
       assert.deepEqual(more, [], run.stdout + run.stderr);
       assert.equal(sent?.takesImages, true, JSON.stringify(sent));
@@ -260,31 +283,13 @@ Deno.test({
   ignore: missing,
   async fn() {
     await withStack(async ({ fake, url }) => {
-      const marker = `E2E-PDF-${nonce()}`;
-      let path = "";
-      scriptEveryModel(fake, (c) => {
-        if (c.messages.some((m) => m.role === "tool")) {
-          return answerText(c, `${filesIn(c)} file(s) for ${c.model}`);
-        }
-        if (userText(c).includes(marker)) {
-          return answerToolCall(c, {
-            id: "toolu_e2e_pdf",
-            name: "Read",
-            arguments: JSON.stringify({ file_path: path }),
-          });
-        }
-        return answerText(c, "the marker did not arrive");
-      });
-      const run = await runClaude({
-        baseUrl: url,
-        prompt: `Summarise ./doc.pdf (${marker}).`,
-        timeoutSec: CLIENT_TIMEOUT_SEC,
-        allowedTools: ["Read"],
-        setup: async (dir) => {
-          path = `${dir}/doc.pdf`;
-          await Deno.writeFile(path, PDF_ONE_PAGE);
-        },
-      });
+      const run = await runClaudeReading(
+        { fake, url },
+        "doc.pdf",
+        PDF_ONE_PAGE,
+        "Summarise ./doc.pdf",
+        (c) => `${filesIn(c)} file(s) for ${c.model}`,
+      );
       const [sent, ...more] = fake.chatRequests().filter((r) =>
         filesIn(conversationOf(r.body)) > 0
       );

@@ -38,7 +38,10 @@ import {
 } from "./schema.ts";
 
 import { toolMedia, toolText } from "../tool_media.ts";
-import { leavesNoMessage } from "../translated.ts";
+import {
+  type NothingToSend,
+  nothingToSend as noMessage,
+} from "../translated.ts";
 
 export type { MessagesRequest } from "./schema.ts";
 
@@ -130,19 +133,17 @@ function unknownToolChoice(
 
 /**
  * The rejection of a translation that leaves no message but system ones
- * (every block was of a type freerouter does not translate): sent on, it
- * would cost an attempt that no model can answer.
+ * (see `../translated.ts`).
  */
 export function nothingToSend(
   chat: ChatCompletionRequest,
-): Extract<ParseMessagesResult, { ok: false }> | undefined {
-  if (!leavesNoMessage(chat)) return undefined;
-  return {
-    ok: false,
-    param: "messages",
-    message:
-      "messages: every content block is of a type freerouter does not translate (server tool results, tool references, or a type it does not know), which leaves no message to send",
-  };
+): NothingToSend | undefined {
+  return noMessage(
+    chat,
+    "messages",
+    "content block",
+    "server tool results, tool references, or a type it does not know",
+  );
 }
 
 /** The result of {@link toChatRequest}. */

@@ -42,7 +42,10 @@ import {
   toChatToolChoice,
 } from "./tool_choice.ts";
 import { toChatTools, type ToolNames } from "./tools.ts";
-import { leavesNoMessage } from "../translated.ts";
+import {
+  type NothingToSend,
+  nothingToSend as noMessage,
+} from "../translated.ts";
 
 export type { ResponsesRequest } from "./schema.ts";
 export { type ToolNames, type ToolTarget } from "./tools.ts";
@@ -162,19 +165,17 @@ export function parseResponsesRequest(body: unknown): ParseResponsesResult {
 
 /**
  * The rejection of a translation that leaves no message but system ones
- * (every input item was of a type freerouter does not translate; the
- * instructions alone are not a conversation).
+ * (the instructions alone are not a conversation; see `../translated.ts`).
  */
 export function nothingToSend(
   chat: ChatCompletionRequest,
-): Extract<ParseResponsesResult, { ok: false }> | undefined {
-  if (!leavesNoMessage(chat)) return undefined;
-  return {
-    ok: false,
-    param: "input",
-    message:
-      "input: every item is of a type freerouter does not translate (reasoning, compaction, hosted tool calls, or a type it does not know), which leaves no message to send",
-  };
+): NothingToSend | undefined {
+  return noMessage(
+    chat,
+    "input",
+    "item",
+    "reasoning, compaction, hosted tool calls, or a type it does not know",
+  );
 }
 
 /** The result of {@link toChatRequest}. */
