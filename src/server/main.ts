@@ -88,6 +88,9 @@ export const SIGNAL_REPEAT_MS = 1000;
 /**
  * Runs the command line; resolves with the exit code (serve: when the server
  * stops). `io.now` is the clock `check` reads (tests fix it).
+ * `options.dropFileAccess` is for the process's own start only: it revokes
+ * the process's read and write permissions once the server has opened what it
+ * needs (see file_access.ts).
  */
 export async function run(
   args: readonly string[],
@@ -100,6 +103,7 @@ export async function run(
     out: (t) => console.log(t),
     err: (t) => console.error(t),
   },
+  options: { dropFileAccess?: boolean } = {},
 ): Promise<number> {
   const command = parseCommandLine(args);
   if (command.command === "help") return io.out(USAGE), 0;
@@ -141,7 +145,12 @@ export async function run(
       return { signal, listener };
     });
     try {
-      const starting = serve(config, undefined, unknownSettings(env));
+      const starting = serve(
+        config,
+        undefined,
+        unknownSettings(env),
+        options,
+      );
       starting.catch(() => {}); // a stop at once while it starts wins
       const started = await Promise.race([starting, forced.promise]);
       if (typeof started === "number") return started;
@@ -162,5 +171,9 @@ export async function run(
 }
 
 if (import.meta.main) {
-  Deno.exit(await run(Deno.args, loadEnv(undefined, ENV_KEYS)));
+  Deno.exit(
+    await run(Deno.args, loadEnv(undefined, ENV_KEYS), undefined, {
+      dropFileAccess: true,
+    }),
+  );
 }

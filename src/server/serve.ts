@@ -13,6 +13,7 @@ import {
 } from "./config.ts";
 import { loopbackOnly, openServerOrigins } from "./host_guard.ts";
 import { loadClientKeys } from "./client_keys_file.ts";
+import { dropFileAccess, fileAccessLine } from "./file_access.ts";
 import {
   createHandler,
   type FreeRouterHandler,
@@ -176,11 +177,17 @@ function guarded(
     : openServerOrigins(handler, config.corsOrigins);
 }
 
-/** Starts the proxy with a validated configuration; `warnings` are logged once it listens. */
+/**
+ * Starts the proxy with a validated configuration; `warnings` are logged once
+ * it listens. With `dropFileAccess` (the process's own start, never a test
+ * that serves in its own process) it revokes read and write once the client
+ * keys are loaded and the KV store is open (see file_access.ts).
+ */
 export async function serve(
   config: ServerConfig,
   customLogger?: Logger,
   warnings: readonly string[] = [],
+  options: { dropFileAccess?: boolean } = {},
 ): Promise<RunningServer> {
   // Log lines go to stderr in batches: flushed on shutdown and at exit.
   const stderr = customLogger ? undefined : stderrLines();
@@ -205,6 +212,10 @@ export async function serve(
     config.kvAccessToken,
     (message) => lifecycle.warn(message),
   );
+  if (options.dropFileAccess) {
+    const { level, message } = fileAccessLine(await dropFileAccess());
+    logger[level](message);
+  }
   const handler = handlerFor(config, kv, logger, {
     clientKeys,
     quotaRefresh: QUOTA_REFRESH_SECONDS,
