@@ -114,7 +114,7 @@ export function badRequest() {
   return {
     status: 400,
     body: {
-      error: { message: "acme/fake-1.0 is not a valid model ID", code: 400 },
+      error: { message: "temperature: must be at most 2", code: 400 },
     },
   };
 }

@@ -173,7 +173,7 @@ test(
     assert.equal(err.status, 400);
     assert.equal(err.body, JSON.stringify(badRequest().body));
     assert.match(err.contentType, /application\/json/);
-    assert.match(err.message, /acme\/fake-1\.0 is not a valid model ID/);
+    assert.match(err.message, /temperature: must be at most 2/);
     assert.deepEqual(tried(err.attempts), [[POOL[0], "400"]]);
     assert.equal(fake.chatRequests().length, 1, "a 400 is not retried");
   },

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { requestNeeds } from "../src/core/capabilities.ts";
-import type { ChatCompletionRequest } from "../src/types.ts";
+import { requestNeeds, supports } from "../src/core/capabilities.ts";
+import type { ChatCompletionRequest, FreeModel } from "../src/types.ts";
 import { parseServerConfig } from "../src/server/config.ts";
 import { serve } from "../src/server/serve.ts";
 import { hello, rig } from "./_harness.ts";
@@ -314,4 +314,42 @@ Deno.test("the openai SDK's tool-calling request is routed only to tool-capable 
       Array.isArray((q.body as { tools?: unknown }).tools)
     ),
   );
+});
+
+Deno.test("requestNeeds(): a forced tool_choice (required, or a named function) needs tool_choice besides tools; auto and none do not", () => {
+  const tools = [{
+    type: "function",
+    function: { name: "f", parameters: { type: "object" } },
+  }];
+  const needs = (tool_choice: unknown) =>
+    requestNeeds({
+      model: "auto",
+      messages: [{ role: "user", content: "hi" }],
+      tools,
+      tool_choice,
+    } as ChatCompletionRequest).required;
+  assert.deepEqual(needs("required"), ["tools", "tool_choice"]);
+  assert.deepEqual(
+    needs({ type: "function", function: { name: "f" } }),
+    ["tools", "tool_choice"],
+  );
+  assert.deepEqual(needs("auto"), ["tools"]);
+  assert.deepEqual(needs(undefined), ["tools"]);
+});
+
+Deno.test("supports(): tool_choice is yes when the catalog lists it and unknown otherwise, never no", () => {
+  const row = (supported_parameters: string[] | null): FreeModel => ({
+    id: "x/y:free",
+    name: "y",
+    created: 0,
+    owned_by: "x",
+    context_length: 8192,
+    max_completion_tokens: null,
+    input_modalities: ["text"],
+    supported_parameters,
+    expiration_date: null,
+  });
+  assert.equal(supports(row(["tools", "tool_choice"]), "tool_choice"), "yes");
+  assert.equal(supports(row(["tools"]), "tool_choice"), "unknown");
+  assert.equal(supports(row(null), "tool_choice"), "unknown");
 });

@@ -27,25 +27,7 @@ import { contextLength400 } from "./fake_openrouter/mod.ts";
 
 Deno.test("classifyFailure() falls back on 403, 408, 409 and 5xx as a transient fault", () => {
   const cases: Array<[number, unknown]> = [
-    [403, {
-      error: {
-        message:
-          'google/gemma-4-31b-it:free requires moderation on Google AI Studio. Your input was flagged for "violence".',
-        code: 403,
-        metadata: {
-          reasons: ["violence"],
-          flagged_input: "how do I...",
-          provider_name: "Google AI Studio",
-          model_slug: "google/gemma-4-31b-it",
-        },
-      },
-    }],
-    [403, {
-      error: {
-        message: "Request blocked: prompt injection patterns detected",
-        code: 403,
-      },
-    }],
+    [403, { error: { message: "Forbidden", code: 403 } }],
     [408, { error: { message: "Request timed out", code: 408 } }],
     [409, { error: { message: "Conflict", code: 409 } }],
     [500, { error: { message: "Internal Server Error", code: 500 } }],
@@ -79,19 +61,154 @@ Deno.test("classifyFailure() falls back on 403, 408, 409 and 5xx as a transient 
   }
 });
 
-Deno.test("classifyFailure() benches a model until the next catalog refresh on a 402", () => {
+Deno.test("classifyFailure() benches a model until the next catalog refresh on a 402 that names a provider", () => {
   assert.deepEqual(
     classifyFailure(
       http(402, {
         error: {
-          message:
-            "Insufficient credits. This account never purchased credits. Make sure your key is on the correct account or org, and if so, purchase more at https://openrouter.ai/settings/credits",
+          message: "Provider returned error",
           code: 402,
+          metadata: { provider_name: "Chutes", raw: "Payment required" },
         },
       }),
       POLICY,
     ),
     LASTING,
+  );
+});
+
+Deno.test("classifyFailure() returns OpenRouter's own 402 (the account's credits) and a guardrail 403 (the key's policy) to the client: every model would answer the same", () => {
+  const cases: Array<[number, unknown]> = [
+    [402, {
+      error: {
+        message:
+          "Insufficient credits. This account never purchased credits. Make sure your key is on the correct account or org, and if so, purchase more at https://openrouter.ai/settings/credits",
+        code: 402,
+      },
+    }],
+    [402, {
+      error: {
+        message:
+          "This request requires more credits, or fewer max_tokens. You requested up to 64000 tokens, but can only afford 2666.",
+        code: 402,
+        metadata: { provider_name: null },
+      },
+    }],
+    [403, {
+      error: {
+        message: "Request blocked: prompt injection patterns detected",
+        code: 403,
+        metadata: { patterns: ["ignore previous instructions"] },
+      },
+    }],
+    [403, {
+      error: {
+        message: "Request blocked: prompt injection patterns detected",
+        code: 403,
+      },
+    }],
+  ];
+  for (const [status, body] of cases) {
+    assert.deepEqual(
+      classifyFailure(http(status, body), POLICY),
+      { action: "return" },
+      JSON.stringify(body),
+    );
+  }
+});
+
+Deno.test("classifyFailure() moves on without marking the model after a moderation 403 or a 404 about output modalities or the request's constraints", () => {
+  const cases: Array<[number, unknown]> = [
+    [403, {
+      error: {
+        message:
+          'google/gemma-4-31b-it:free requires moderation on Google AI Studio. Your input was flagged for "violence".',
+        code: 403,
+        metadata: {
+          reasons: ["violence"],
+          flagged_input: "how do I...",
+          provider_name: "Google AI Studio",
+          model_slug: "google/gemma-4-31b-it",
+        },
+      },
+    }],
+    [404, {
+      error: {
+        message:
+          "No endpoints found that support the requested output modalities: image, text",
+        code: 404,
+      },
+    }],
+    [404, {
+      error: {
+        message: "No endpoints match the request's constraints",
+        code: 404,
+        availability: { code: "constraint_filtered", retryable: false },
+      },
+    }],
+  ];
+  for (const [status, body] of cases) {
+    assert.deepEqual(
+      classifyFailure(http(status, body), POLICY),
+      { action: "next" },
+      JSON.stringify(body),
+    );
+  }
+});
+
+Deno.test("classifyFailure() benches a model the catalog still lists but OpenRouter no longer serves (400 not a valid model ID, availability codes)", () => {
+  const cases: Array<[number, unknown]> = [
+    [400, {
+      error: { message: "acme/fake-1.0 is not a valid model ID", code: 400 },
+    }],
+    ...([
+      [400, "model_not_found"],
+      [400, "wrong_endpoint"],
+      [404, "no_endpoints"],
+      [404, "model_deprecated"],
+      [404, "model_unavailable_upstream"],
+      [404, "privacy_restricted"],
+      [403, "region_restricted"],
+    ] as const).map(([status, code]): [number, unknown] => [status, {
+      error: {
+        message: `acme/fake-1.0: ${code}`,
+        code: status,
+        availability: { code, retryable: false },
+      },
+    }]),
+  ];
+  for (const [status, body] of cases) {
+    assert.deepEqual(
+      classifyFailure(http(status, body), POLICY),
+      LASTING,
+      JSON.stringify(body),
+    );
+  }
+});
+
+Deno.test("classifyFailure() cools a model down until the retry hint of a 503 temporarily_unavailable, and counts one without a hint as transient", () => {
+  const body = {
+    error: {
+      message: "acme/fake-1.0:free is temporarily unavailable.",
+      code: 503,
+      availability: {
+        code: "temporarily_unavailable",
+        retryable: true,
+        retry_after: 120,
+      },
+    },
+  };
+  assert.deepEqual(classifyFailure(http(503, body), POLICY), {
+    action: "next",
+    effect: { kind: "cooldown", until: POLICY.now + 120_000 },
+  });
+  const { retry_after: _, ...noHint } = body.error.availability;
+  assert.deepEqual(
+    classifyFailure(
+      http(503, { error: { ...body.error, availability: noHint } }),
+      POLICY,
+    ),
+    TRANSIENT,
   );
 });
 
@@ -146,7 +263,7 @@ Deno.test('classifyFailure() records a capability gap on a 404 "No endpoints fou
     ["No endpoints found that support tool use", "tools"],
     [
       "No endpoints found that support the provided 'tool_choice' value",
-      "tools",
+      "tool_choice",
     ],
     ["No endpoints found that support image input", "image_input"],
     ["No endpoints found that support input video", "video_input"],
@@ -164,8 +281,8 @@ Deno.test({
   name:
     "classifyFailure() does not record an image-input gap when the request asked for image output",
   // OpenRouter's real 404 "No endpoints found that support the requested
-  // output modalities: image, text" is about output,
-  // not image input: the generic 404 path (transient), no capability gap.
+  // output modalities: image, text" is about output, not image input: no
+  // capability gap, and nothing said of the model's health.
   fn: () => {
     const body = {
       error: {
@@ -174,7 +291,9 @@ Deno.test({
         code: 404,
       },
     };
-    assert.deepEqual(classifyFailure(http(404, body), POLICY), TRANSIENT);
+    assert.deepEqual(classifyFailure(http(404, body), POLICY), {
+      action: "next",
+    });
   },
 });
 
@@ -190,9 +309,6 @@ Deno.test("classifyFailure() falls back on another 404 as a transient fault", ()
 
 Deno.test("classifyFailure() returns 400, 413 and 422 to the client unchanged", () => {
   const cases: Array<[number, unknown]> = [
-    [400, {
-      error: { message: "acme/fake-1.0 is not a valid model ID", code: 400 },
-    }],
     [400, {
       error: {
         message: "'models' array must have 3 items or fewer.",

@@ -92,7 +92,7 @@ Deno.test("createHandler() uses the pool order for paid, unknown and empty model
   await res.body?.cancel();
 });
 
-for (const status of [402, 403, 404, 408, 409, 429, 500, 502, 503, 504]) {
+for (const status of [403, 404, 408, 409, 429, 500, 502, 503, 504]) {
   Deno.test(`createHandler() falls back to the next model on ${status}`, async () => {
     await using r = rig();
     r.fake.script(A, errorStatus(status));
@@ -169,7 +169,7 @@ Deno.test("createHandler() falls back when an attempt exceeds REQUEST_TIMEOUT, a
 
 for (
   const [name, step] of [
-    ["400", errorStatus(400, "acme/fake-1.0 is not a valid model ID")],
+    ["400", errorStatus(400, "temperature: must be at most 2")],
     ["413", errorStatus(413, "payload too large")],
     ["422", errorStatus(422, "unprocessable")],
     ["401 about the key", userNotFound401()],

@@ -10,11 +10,11 @@ import { hello, manualClock } from "./_harness.ts";
 import {
   dailyCap,
   freeVariantEnded404,
-  insufficientCredits402,
   minuteCap,
   modelRpd,
   modelRpm,
   noToolEndpoints404,
+  providerCredits402,
   providerThrottled,
 } from "./fake_openrouter/mod.ts";
 import { A, B, models, quotaRig, status, weather } from "./_quota.ts";
@@ -199,7 +199,7 @@ Deno.test("createHandler() remembers a capability 404 for such requests only", a
 for (
   const [name, step] of [
     ["404 free_variant_ended", freeVariantEnded404(A)],
-    ["402 insufficient credits", insufficientCredits402()],
+    ["402 naming a provider", providerCredits402(A)],
   ] as const
 ) {
   Deno.test(`createHandler() cools a model until the next catalog refresh on ${name}`, async () => {

@@ -9,6 +9,13 @@ import type { ChatCompletionRequest, FreeModel } from "../types.ts";
 /** A capability a request can require. */
 export type Capability =
   | "tools"
+  /**
+   * A forced tool choice (`tool_choice` `required` or a named function),
+   * which some tool-calling endpoints refuse. The catalog's `tool_choice`
+   * parameter says yes; its absence says nothing (only a model that refused
+   * one is known to lack it).
+   */
+  | "tool_choice"
   | "structured_outputs"
   | "response_format"
   | "image_input"
@@ -113,7 +120,8 @@ function positive(value: unknown): number | undefined {
 }
 
 /**
- * Reads a request's needs. `tools` or `tool_choice` need "tools";
+ * Reads a request's needs. `tools` or `tool_choice` need "tools", and a
+ * forced `tool_choice` (`required` or a named function) "tool_choice" too;
  * `response_format` of type `json_schema` needs "structured_outputs", of type
  * `json_object` "response_format"; `image_url`, `input_audio` and
  * `video_url` content parts need those inputs (`file` parts need none: see
@@ -128,6 +136,10 @@ export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
   const hasTools = (Array.isArray(request.tools) && request.tools.length > 0) ||
     (request.tool_choice !== undefined && request.tool_choice !== "none");
   if (hasTools) required.add("tools");
+  if (
+    request.tool_choice === "required" ||
+    (typeof request.tool_choice === "object" && request.tool_choice !== null)
+  ) required.add("tool_choice");
   const format = (request.response_format as { type?: unknown } | undefined)
     ?.type;
   if (format === "json_schema") required.add("structured_outputs");
@@ -219,6 +231,9 @@ export function supports(model: FreeModel, capability: Capability): Support {
   }
   const params = model.supported_parameters;
   if (params === null) return "unknown";
+  if (capability === "tool_choice") {
+    return params.includes("tool_choice") ? "yes" : "unknown";
+  }
   if (capability === "response_format") {
     return params.includes("response_format") ||
         params.includes("structured_outputs")
@@ -322,6 +337,7 @@ export function knownCapable(model: FreeModel, needs: RequestNeeds): boolean {
 
 const CAPABILITY_TEXT: Record<Capability, string> = {
   tools: "tool calling",
+  tool_choice: "a forced tool choice (tool_choice required or a named tool)",
   structured_outputs: "structured outputs (response_format json_schema)",
   response_format: "JSON mode (response_format json_object)",
   image_input: "image input",
@@ -357,6 +373,7 @@ export function capabilityFromNotFound(
   if (!m) return undefined;
   const what = m[1]!.toLowerCase();
   if (what.includes("output")) return undefined; // output modalities: not a request input
+  if (what.includes("tool_choice")) return "tool_choice";
   if (what.includes("tool")) return "tools";
   if (what.includes("image")) return "image_input";
   if (what.includes("audio")) return "audio_input";

@@ -215,6 +215,21 @@ export function countedPromptTokens(
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * Availability codes saying the model is not served (here, for free) at all:
+ * nothing changes that before the catalog does.
+ */
+const GONE_CODES = new Set([
+  "model_not_found",
+  "wrong_endpoint",
+  "no_endpoints",
+  "model_deprecated",
+  "model_unavailable_upstream",
+  "free_variant_ended",
+  "privacy_restricted",
+  "region_restricted",
+]);
+
 function availabilityCode(failure: UpstreamFailure): string | undefined {
   const error = (failure.body as
     | { error?: { availability?: { code?: unknown } } }
@@ -236,8 +251,17 @@ function availabilityCode(failure: UpstreamFailure): string | undefined {
  * - 404 "No endpoints found that support …": that model lacks a capability
  *   for this kind of request; next candidate.
  * - 404 `free_variant_ended` / "is unavailable for free" / "No endpoints
- *   found for …" / data-policy 404s, and 402: that model, until the next
- *   catalog refresh; next candidate.
+ *   found for …" / data-policy 404s, a 400 "… is not a valid model ID", an
+ *   availability code saying the model is not served (`model_not_found`,
+ *   `no_endpoints`, `model_deprecated` …), and a 402 naming a provider: that
+ *   model, until the next catalog refresh; next candidate.
+ * - A 402 from OpenRouter itself (insufficient credits: the account's) and a
+ *   403 guardrail block (the key's policy): every model would answer the
+ *   same, so it goes back to the client unchanged.
+ * - A 403 moderation flag, a 404 about output modalities or the request's
+ *   constraints: next candidate, with no mark on the model.
+ * - A 503 `temporarily_unavailable` with a retry hint: that model cools down
+ *   until then; next candidate.
  * - 400 or 413 saying the request is longer than the model's context
  *   (`context_length_exceeded`, "maximum context length …"): next candidate
  *   with a larger context; the model is not at fault.
@@ -264,20 +288,60 @@ export function classifyFailure(
   if (tooLong(failure, status)) {
     return { action: "next", effect: { kind: "too_long" } };
   }
+  const availability = availabilityCode(failure);
+  if (
+    (availability !== undefined && GONE_CODES.has(availability)) ||
+    (status === 400 && /is not a valid model ID/i.test(message))
+  ) {
+    // The catalog still lists a model OpenRouter no longer serves here.
+    return { action: "next", effect: { kind: "lasting" } };
+  }
   if (status === 404) {
     const capability = capabilityFromNotFound(message);
     if (capability) {
       return { action: "next", effect: { kind: "capability", capability } };
     }
     if (
-      availabilityCode(failure) === "free_variant_ended" ||
       /unavailable for free/i.test(message) ||
       /No endpoints (found|available) (for|matching)/i.test(message)
     ) return { action: "next", effect: { kind: "lasting" } };
+    // Output modalities, the request's own constraints: this request only.
+    if (
+      /No endpoints found that support/i.test(message) ||
+      availability === "constraint_filtered"
+    ) return { action: "next" };
     return { action: "next", effect: { kind: "transient" } };
   }
-  if (status === 402) return { action: "next", effect: { kind: "lasting" } };
+  if (status === 402) {
+    // OpenRouter's own 402 (no provider named) is the account's: its
+    // balance, and every model would answer the same.
+    return isProviderError(failure)
+      ? { action: "next", effect: { kind: "lasting" } }
+      : { action: "return" };
+  }
+  if (status === 403) {
+    const metadata = failure.error?.metadata;
+    // A guardrail of the key's policy blocks the request on every model.
+    if (
+      !isProviderError(failure) &&
+      (metadata?.patterns !== undefined || /^Request blocked/i.test(message))
+    ) return { action: "return" };
+    // A provider's moderation flagged this request's input: says nothing of
+    // the model's health.
+    if (
+      metadata?.reasons !== undefined || metadata?.flagged_input !== undefined
+    ) {
+      return { action: "next" };
+    }
+  }
   if (status >= 500 || FALLBACK_STATUSES.has(status)) {
+    const until = availability === "temporarily_unavailable"
+      ? resetHint(failure.headers, failure.body, policy.now)
+      : undefined;
+    // Unavailable for a stated while: no use trying it before then.
+    if (until !== undefined) {
+      return { action: "next", effect: { kind: "cooldown", until } };
+    }
     return { action: "next", effect: { kind: "transient" } };
   }
   if (status === 401 && isProviderError(failure)) {

@@ -197,3 +197,99 @@ export function errorIn200WithChoices(): ResponseStep {
     }],
   });
 }
+
+/** An availability error (`error.availability`, docs: errors-and-debugging) with its HTTP status. */
+export function availabilityError(
+  status: number,
+  model: string,
+  code: string,
+  opts: { retryAfterS?: number; message?: string } = {},
+): ResponseStep {
+  return errorStep(
+    status,
+    {
+      error: {
+        message: opts.message ?? `${model}: ${code}`,
+        code: status,
+        availability: {
+          code,
+          retryable: opts.retryAfterS !== undefined,
+          ...(opts.retryAfterS !== undefined
+            ? { retry_after: opts.retryAfterS }
+            : {}),
+          requested_models: [model],
+          docs_url: `https://openrouter.ai/docs/errors#${code}`,
+        },
+      },
+    },
+    opts.retryAfterS === undefined
+      ? undefined
+      : { "Retry-After": String(opts.retryAfterS) },
+  );
+}
+
+/** 402 a provider sends (names it in `metadata.provider_name`): that model only. */
+export function providerCredits402(model: string): ResponseStep {
+  return errorStep(402, {
+    error: {
+      message: "Provider returned error",
+      code: 402,
+      metadata: {
+        raw: "Payment required for this endpoint",
+        provider_name: providerFor(model),
+      },
+    },
+    user_id: USER_ID,
+  });
+}
+
+/** 403 from the key's guardrail: `metadata.patterns` names what matched. */
+export function guardrail403(): ResponseStep {
+  return errorStep(403, {
+    error: {
+      message: "Request blocked: prompt injection patterns detected",
+      code: 403,
+      metadata: { patterns: ["ignore previous instructions"] },
+    },
+  });
+}
+
+/** 403 from a provider's moderation, flagging the request's input. */
+export function moderation403(model: string): ResponseStep {
+  return errorStep(403, {
+    error: {
+      message: `${model} requires moderation on ${
+        providerFor(model)
+      }. Your input was flagged for "violence".`,
+      code: 403,
+      metadata: {
+        reasons: ["violence"],
+        flagged_input: "how do I...",
+        provider_name: providerFor(model),
+        model_slug: stripFree(model),
+      },
+    },
+  });
+}
+
+/** 404 "No endpoints found that support the provided 'tool_choice' value". */
+export function toolChoice404(): ResponseStep {
+  return errorStep(404, {
+    error: {
+      message:
+        "No endpoints found that support the provided 'tool_choice' value",
+      code: 404,
+    },
+  });
+}
+
+/** 404 "No endpoints found that support the requested output modalities: …". */
+export function outputModalities404(): ResponseStep {
+  return errorStep(404, {
+    error: {
+      message:
+        "No endpoints found that support the requested output modalities: image, text",
+      code: 404,
+    },
+  });
+}

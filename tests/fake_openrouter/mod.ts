@@ -81,20 +81,26 @@ export {
   rateLimited429,
 } from "./rate_limits.ts";
 export {
+  availabilityError,
   badRequest400,
   contextLength400,
   dataPolicy404,
   errorIn200WithChoices,
   freeVariantEnded404,
+  guardrail403,
   insufficientCredits402,
   invalidModel400,
   modelsArrayTooLong400,
+  moderation403,
   noAuth401,
   noEndpoints404,
   noToolEndpoints404,
+  outputModalities404,
   overloadedIn200,
   provider401,
+  providerCredits402,
   providerError502,
+  toolChoice404,
   userNotFound401,
 } from "./errors.ts";
 export {

@@ -13,6 +13,7 @@ Deno.test("anthropicErrorType() maps each status to Anthropic's error type", () 
   const cases: Array<[number, string]> = [
     [400, "invalid_request_error"],
     [401, "authentication_error"],
+    [402, "billing_error"],
     [403, "permission_error"],
     [404, "not_found_error"],
     [405, "invalid_request_error"],
@@ -60,6 +61,7 @@ Deno.test("AnthropicErrorType lists only the SDK's ErrorType values and request_
   const types: Array<ErrorType | "request_too_large"> = [
     "invalid_request_error",
     "authentication_error",
+    "billing_error",
     "permission_error",
     "not_found_error",
     "request_too_large",
@@ -68,7 +70,7 @@ Deno.test("AnthropicErrorType lists only the SDK's ErrorType values and request_
     "overloaded_error",
   ] satisfies AnthropicErrorType[];
   const produced = new Set(
-    [400, 401, 403, 404, 413, 429, 500, 529].map(anthropicErrorType),
+    [400, 401, 402, 403, 404, 413, 429, 500, 529].map(anthropicErrorType),
   );
   assert.deepEqual([...produced].sort(), [...types].sort());
 });

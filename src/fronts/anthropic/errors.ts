@@ -13,6 +13,7 @@
 export type AnthropicErrorType =
   | "invalid_request_error"
   | "authentication_error"
+  | "billing_error"
   | "permission_error"
   | "not_found_error"
   | "request_too_large"
@@ -32,8 +33,8 @@ export interface AnthropicErrorBody {
 
 /**
  * The `error.type` Anthropic uses for an HTTP status: 400
- * `invalid_request_error`, 401 `authentication_error`, 403
- * `permission_error`, 404 `not_found_error`, 413 `request_too_large`, 429
+ * `invalid_request_error`, 401 `authentication_error`, 402 `billing_error`
+ * (OpenRouter's own 402: the account's credits), 403 `permission_error`, 404 `not_found_error`, 413 `request_too_large`, 429
  * `rate_limit_error`, 503 and 529 `overloaded_error`, any other status
  * `api_error` (other 4xx included).
  *
@@ -51,6 +52,8 @@ export function anthropicErrorType(status: number): AnthropicErrorType {
       return "invalid_request_error";
     case 401:
       return "authentication_error";
+    case 402:
+      return "billing_error";
     case 403:
       return "permission_error";
     case 404:
