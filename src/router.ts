@@ -205,6 +205,7 @@ export class Router {
         transient: true,
       }, now());
     const onBreak = (at: StreamBreak) => {
+      if (at.failure) this.#brokeWith(at.model, at.failure, context.apiKey);
       if (counted.has(at.model)) failed(at);
       else held.push(at);
     };
@@ -236,6 +237,49 @@ export class Router {
         }),
       { attempts, onCommitted },
     );
+  }
+
+  /**
+   * A committed stream broke with the upstream's error event: what it says
+   * of the model or the account holds as it would before a commit (a
+   * mid-stream 429 cools the model down, the daily cap blocks the account),
+   * in memory at once, so that the resumption sees it.
+   */
+  #brokeWith(model: string, raw: UpstreamFailure, apiKey: string): void {
+    const { state, now, logger } = this.#options;
+    const failure = redactedFailure(raw, apiKey);
+    const verdict = classifyFailure(failure, {
+      now: now(),
+      defaultCooldownMs: this.#options.cooldownMs,
+    });
+    if (verdict.action === "account") {
+      const account = knownAccountId(apiKey);
+      if (account === undefined) return; // its request computed it: not expected
+      state.blockAccount(
+        account,
+        {
+          scope: verdict.scope,
+          until: verdict.until,
+          reason: failure.error?.message.trim() || describeFailure(failure),
+        },
+        verdict.limit,
+        now(),
+      ).catch((err) =>
+        logger.warn(`Could not save the account block in KV: ${err}`)
+      );
+    } else if (
+      verdict.action === "next" && verdict.effect !== undefined &&
+      verdict.effect.kind !== "transient" && verdict.effect.kind !== "too_long"
+    ) {
+      // Transient faults count through the stream's health (`failed`).
+      applyEffect(
+        this.#options,
+        model,
+        verdict.effect,
+        describeFailure(failure),
+        0,
+      ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
+    }
   }
 
   async #route<T>(

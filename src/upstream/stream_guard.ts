@@ -20,7 +20,7 @@ import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
 import { keepAliveDeadline, parseJson, type Timeouts } from "./request.ts";
 import type { AttemptScope } from "./scope.ts";
 import { AnswerOpening } from "../core/answers.ts";
-import { errorIn } from "../core/failure.ts";
+import { errorIn, type UpstreamFailure } from "../core/failure.ts";
 import { redactSecret } from "../core/secrets.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import {
@@ -56,7 +56,13 @@ type EventCheck =
   | { kind: "release"; events: Forward[] }
   | { kind: "skip" }
   | { kind: "done" }
-  | { kind: "break"; error: string; code: string | number | null };
+  | {
+    kind: "break";
+    error: string;
+    code: string | number | null;
+    /** The upstream's error event, when that is what broke it. */
+    failure?: UpstreamFailure;
+  };
 
 /**
  * Tool calls that follow text, held until the finish with arguments that
@@ -132,6 +138,7 @@ function checkEvent(
         error.message || "unknown error"
       }`,
       code: error.code ?? null,
+      failure: { kind: "error_body", status: 200, error, body },
     };
   }
   if (holding.held || (state.resumable && startsToolCall(body))) {
@@ -239,6 +246,7 @@ export function guardedStream(
     controller: ReadableStreamDefaultController<Uint8Array>,
     error: string,
     code: string | number | null,
+    failure?: UpstreamFailure,
   ) => {
     stopUpstream();
     if (closed) return; // the client went away: nothing to resume for
@@ -251,6 +259,7 @@ export function guardedStream(
       id: state.id ?? "",
       created: state.created ?? 0,
       origin: state.origin,
+      ...(failure === undefined ? {} : { failure }),
     };
     guard.onBreak?.(broken);
     let next: Awaited<ReturnType<NonNullable<Guard["resume"]>>> | undefined;
@@ -378,7 +387,7 @@ export function guardedStream(
     if (check === undefined) return false;
     if (check.kind === "done") end(controller);
     else if (check.kind === "break") {
-      await broke(controller, check.error, check.code);
+      await broke(controller, check.error, check.code, check.failure);
     }
     return true;
   };

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ChatCompletionChunk } from "../types.ts";
+import type { UpstreamFailure } from "../core/failure.ts";
 import { ForwardedToolCalls, visible } from "../core/answers.ts";
 
 /** Why and where a committed stream broke. */
@@ -15,6 +16,11 @@ export interface StreamBreak {
   /** What broke, e.g. `no event for 60 s`. */
   error: string;
   code: string | number | null;
+  /**
+   * The upstream's error event, when it sent one (a mid-stream 429 says the
+   * model, or the account, is rate-limited, as a 429 before the stream would).
+   */
+  failure?: UpstreamFailure;
   /** Data events forwarded before the break (across continuations). */
   events: number;
   /** All assistant text forwarded so far. */
