@@ -132,9 +132,11 @@ export class FreeRouterClient implements AsyncDisposable {
     options ??= {}; // null, from JavaScript
     this.#options = resolveRouterOptions(options);
     this.#router = new Router(this.#options);
-    this.#apiKey = options.apiKey ??
-      (loadEnv(undefined, ["OPENROUTER_API_KEY"]).OPENROUTER_API_KEY ||
-        undefined);
+    // Trimmed: fetch sends a key without its surrounding whitespace, and
+    // redaction must look for what the upstream saw.
+    this.#apiKey = (options.apiKey ??
+      loadEnv(undefined, ["OPENROUTER_API_KEY"]).OPENROUTER_API_KEY)?.trim() ||
+      undefined;
   }
 
   #key(): string {

@@ -162,6 +162,25 @@ Deno.test("run() check prints the key's tier, usage and today's free-model quota
   );
 });
 
+Deno.test("run() check shows no key that a /key field quotes (limit_reset is free text)", async () => {
+  await using fake = startFakeOpenRouter({
+    key: {
+      limit: 10,
+      limit_remaining: 5,
+      limit_reset: "monthly for sk-or-v1-check-secret",
+    },
+  });
+  const c = captureIo();
+  const code = await run(["check"], {
+    OPENROUTER_API_KEY: "sk-or-v1-check-secret",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+  }, c.io);
+  assert.equal(code, 0, c.err.join());
+  const text = c.out.join("\n");
+  assert.match(text, /Credit limit: +\$10\.00 \(\$5\.00 left, resets monthly/);
+  assert.doesNotMatch(text, /check-secret/);
+});
+
 Deno.test("run() check exits 1 when OpenRouter rejects the key and 2 when there is none", async () => {
   await using fake = startFakeOpenRouter();
   const rejected = captureIo();

@@ -408,6 +408,34 @@ Deno.test("parseServerConfig() never puts a secret in an error message", () => {
   }
 });
 
+Deno.test("parseServerConfig() shows no secret that stands in another setting's value: a .env line holding two settings, a key pasted into the wrong one", () => {
+  const bad: Array<[string, string]> = [
+    ["LOG_LEVEL", `info OPENROUTER_API_KEY=${OPENROUTER_SECRET}`],
+    ["MAX_ATTEMPTS", `8 FREEROUTER_API_KEY=${ACCESS_SECRET}`],
+    ["HOST", `0.0.0.0 DENO_KV_ACCESS_TOKEN=${ACCESS_SECRET}`],
+    ["FREEROUTER_CORS_ORIGINS", `https://app.example,${ACCESS_SECRET}`],
+    ["PORT", OPENROUTER_SECRET],
+    [
+      "OPENROUTER_BASE_URL",
+      `https://openrouter.ai/api/v1 OPENROUTER_API_KEY=${OPENROUTER_SECRET}`,
+    ],
+  ];
+  for (const [key, value] of bad) {
+    const env = { FREEROUTER_API_KEY: ACCESS_SECRET, [key]: value };
+    const message = configError(env, key);
+    assert.equal(message.includes(OPENROUTER_SECRET), false, message);
+    assert.equal(message.includes(ACCESS_SECRET), false, message);
+    assert.match(message, /\(got "/, "the value is still shown, without them");
+  }
+  assert.match(
+    configError(
+      { OPENROUTER_BASE_URL: "https://openrouter.ai/api/v1 x" },
+      "OPENROUTER_BASE_URL",
+    ),
+    /must not contain spaces/,
+  );
+});
+
 Deno.test("parseServerConfig() refuses an OpenRouter key holding a quote or a backtick, without showing it", () => {
   for (
     const key of [

@@ -1,16 +1,21 @@
 /**
- * Keys the upstream quotes back, from a security audit of the real start
- * command: JSON-escaped, in an error inside a stream's choice, in a broken
- * stream's error code, in the upstream's own Content-Type.
+ * Keys the upstream quotes back, from security audits of the real start
+ * command and the library: JSON-escaped, in an error inside a stream's
+ * choice, in a broken stream's error code, in the upstream's own
+ * Content-Type, and a key given with surrounding whitespace.
  */
 import assert from "node:assert/strict";
 import {
+  clientFor,
   hello,
   HELLO_ON_EVERY_FRONT,
+  manualClock,
+  MESSAGES,
   postJson,
   rig,
   SERVER_KEY,
 } from "./_harness.ts";
+import type { UpstreamHTTPError } from "../src/mod.ts";
 import {
   chunk,
   dailyCap,
@@ -147,4 +152,67 @@ Deno.test("a refusal's Content-Type is freerouter's own, not the upstream's head
     assert.ok(!value.includes(SERVER_KEY), `${name}: ${value}`);
   }
   await res.body?.cancel();
+});
+
+Deno.test("a key with surrounding whitespace (a key file's trailing newline) is kept out of a refusal that quotes it, by createHandler and FreeRouterClient", async () => {
+  const refusal = {
+    status: 400,
+    body: {
+      error: { message: `Invalid request for key ${SERVER_KEY}`, code: 400 },
+    },
+  };
+  for (
+    const padded of [
+      `${SERVER_KEY}\n`,
+      ` ${SERVER_KEY} `,
+      `\t${SERVER_KEY}\r\n`,
+    ]
+  ) {
+    await using r = rig({ apiKey: padded });
+    for (const [path, body] of HELLO_ON_EVERY_FRONT) {
+      r.fake.script(A, refusal);
+      const res = await postJson(r, path, body);
+      const text = await res.text();
+      assert.equal(res.status, 400, `${path}: ${text}`);
+      assert.ok(!text.includes(SERVER_KEY), `${path}: ${text}`);
+    }
+    await using fr = clientFor(r.fake, manualClock(), { apiKey: padded });
+    r.fake.script(A, refusal);
+    const err = await fr.chat(MESSAGES).then(
+      () => assert.fail("the refusal should reject"),
+      (e: unknown) => e as UpstreamHTTPError,
+    );
+    assert.equal(err.status, 400);
+    for (const text of [err.message, err.body, String(err)]) {
+      assert.ok(!text.includes(SERVER_KEY), text);
+    }
+    const sent = r.fake.chatRequests().at(-1)!.headers.get("authorization");
+    assert.equal(sent, `Bearer ${SERVER_KEY}`);
+  }
+});
+
+Deno.test("a catalog answer that is not JSON is named so, without the parser's quote of its first characters (which could be a key)", async () => {
+  await using r = rig();
+  r.fake.scriptModels({ status: 200, body: `${SERVER_KEY} is not a catalog` });
+  const res = await r.chat(hello());
+  const text = await res.text();
+  assert.equal(res.status, 503, text);
+  assert.match(text, /GET \/models answered a body that is not JSON/);
+  assert.ok(!text.includes(SERVER_KEY.slice(0, 8)), text);
+});
+
+Deno.test("a refusal that is not JSON and quotes the key JSON-escaped reaches no client with the key, on every front", async () => {
+  await using r = rig();
+  for (const [path, body] of HELLO_ON_EVERY_FRONT) {
+    r.fake.script(A, {
+      status: 400,
+      body: `{"error": "bad key ${ESCAPED}" trailing`,
+    });
+    const res = await postJson(r, path, body);
+    const text = await res.text();
+    assert.equal(res.status, 400, `${path}: ${text}`);
+    const secretPart = SERVER_KEY.slice(-12);
+    assert.ok(!text.includes(secretPart), `${path}: ${text}`);
+    assert.ok(!decoded(text).includes(secretPart), `${path}: ${text}`);
+  }
 });

@@ -10,14 +10,23 @@ import { runToEnd } from "./_deno_process.ts";
 
 const TOKEN = "kv-connect-token-0123456789abcdef";
 
-/** A KV Connect metadata endpoint that records each request's Authorization and answers 401. */
-function kvConnectStandIn() {
+/**
+ * A KV Connect metadata endpoint that records each request's Authorization
+ * and answers 401; `echo` quotes the token it got in the 401's body.
+ */
+function kvConnectStandIn(echo = false) {
   const seen: Array<string | null> = [];
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     (req) => {
-      seen.push(req.headers.get("authorization"));
-      return new Response("unauthorized", { status: 401 });
+      const auth = req.headers.get("authorization");
+      seen.push(auth);
+      return new Response(
+        echo
+          ? `invalid token ${auth?.replace(/^Bearer /, "")}`
+          : "unauthorized",
+        { status: 401 },
+      );
     },
   );
   return {
@@ -56,3 +65,36 @@ for (const from of ["the environment", ".env"] as const) {
     }
   });
 }
+
+Deno.test("deno task start's KV Connect error shows neither the token the store quotes back nor the URL's user and password, however the URL is written", async () => {
+  await using kv = kvConnectStandIn(true);
+  const { port } = new URL(kv.url);
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const path of [
+        `http://kvuser:kvpass-0123@127.0.0.1:${port}/`,
+        // Deno quotes the URL as it normalises it: another spelling.
+        `http://kvuser:kvpass-0123@LOCALHOST:${port}/a/../db`,
+        `HTTP://kvuser:kvpass-0123@127.0.0.1:${port}/`,
+      ]
+    ) {
+      const out = await runToEnd({
+        OPENROUTER_API_KEY: "sk-or-v1-process-test",
+        OPENROUTER_BASE_URL: "http://127.0.0.1:9/api/v1",
+        FREEROUTER_KV_PATH: path,
+        DENO_KV_ACCESS_TOKEN: TOKEN,
+        PORT: "0",
+      }, dir);
+      assert.equal(out.code, 2, out.stderr);
+      assert.match(out.stderr, /Cannot open FREEROUTER_KV_PATH/, path);
+      for (const secret of [TOKEN, "kvpass-0123", "kvuser"]) {
+        assert.ok(!out.stderr.includes(secret), `${path}: ${out.stderr}`);
+      }
+    }
+    assert.equal(kv.seen.length, 3, "each spelling reached the store");
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no directory was made");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -7,7 +7,7 @@
  */
 import { type Capability, capabilityFromNotFound } from "./capabilities.ts";
 import { resetHint } from "./reset_hint.ts";
-import { redactSecret } from "./secrets.ts";
+import { redactEscapedSecret, redactSecret } from "./secrets.ts";
 
 /** The error object OpenRouter puts in error bodies and SSE error events. */
 export interface UpstreamErrorInfo {
@@ -462,7 +462,7 @@ export function redactedFailure(
   const text = failure.text ??
     (failure.body === undefined ? undefined : JSON.stringify(failure.body));
   if (text === undefined) return failure;
-  let clean = redactSecret(text, secret);
+  let clean = redactEscapedSecret(text, secret);
   let body: unknown = clean;
   try {
     body = JSON.parse(clean);

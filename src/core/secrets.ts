@@ -26,7 +26,7 @@ export function withoutCredentials(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    return url.replace(/\/\/[^/?#]*@/, "//");
+    return url.replace(/\/\/[^\s?#]*@/, "//");
   }
   if (parsed.username === "" && parsed.password === "") return url;
   parsed.username = "";
@@ -35,13 +35,46 @@ export function withoutCredentials(url: string): string {
 }
 
 /**
+ * `text` with the user name and password of every URL in it left out: for a
+ * runtime error that quotes a URL as it normalised it (a lower-cased host,
+ * `..` resolved), which the URL as written does not match.
+ */
+export function withoutUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z\d+.-]*:\/\/)[^\s'"<>@]*@/gi, "$1");
+}
+
+/**
  * `text` with `secret` (and anything a `Bearer` prefix introduces) replaced by
- * `[redacted]`.
+ * `[redacted]`. The secret is looked for without surrounding whitespace,
+ * which `fetch` strips from a header: an upstream quotes it so.
  */
 export function redactSecret(text: string, secret: string | undefined): string {
   let out = text;
-  if (secret) out = out.split(secret).join("[redacted]");
+  const bare = secret?.trim();
+  if (bare) out = out.split(bare).join("[redacted]");
   return out.replace(/Bearer\s+[^\s"'\\]+/gi, "Bearer [redacted]");
+}
+
+/**
+ * `text` with `secret` redacted also where characters of it are written as
+ * JSON's `\uXXXX` escapes (`sk\u002dor\u002d…`): for a body that is not
+ * JSON, which no parse would unescape. A regular expression built per call:
+ * for failures only.
+ */
+export function redactEscapedSecret(
+  text: string,
+  secret: string | undefined,
+): string {
+  const bare = secret?.trim();
+  if (!bare || !text.includes("\\u")) return redactSecret(text, secret);
+  const pattern = [...bare].map((c) => {
+    const code = c.charCodeAt(0).toString(16).padStart(4, "0");
+    return `(?:${c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")}|\\\\u${code})`;
+  }).join("");
+  return redactSecret(
+    text.replace(new RegExp(pattern, "gi"), "[redacted]"),
+    secret,
+  );
 }
 
 /**

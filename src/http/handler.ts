@@ -121,9 +121,12 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   const resolved: ResolvedRouterOptions = resolveRouterOptions(options);
   const maxBodyBytes = checked(SETTINGS.maxBodyBytes, options.maxBodyBytes);
   const router = new Router(resolved);
-  const { apiKey, accessKey, corsOrigins = [] } = options;
+  const { accessKey, corsOrigins = [] } = options;
+  // A key read from a file or the environment may end in a newline: fetch
+  // sends it trimmed, and redaction must look for what the upstream saw.
+  const apiKey = options.apiKey?.trim() || undefined;
   const { logger, now } = resolved;
-  const sharing = createSharing(options, resolved);
+  const sharing = createSharing({ ...options, apiKey }, resolved);
   const { clients } = sharing;
   /** Whether clients must present a key (the access key or a client key). */
   const guarded = Boolean(accessKey) || clients !== undefined;

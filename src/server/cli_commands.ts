@@ -253,6 +253,7 @@ export async function printKeyCheck(
       `GET ${url} answered 200 without OpenRouter's key report (is OPENROUTER_BASE_URL right?); the key was not checked`,
     );
   }
-  out(lines.join("\n"));
+  // The report's fields are the upstream's words (`limit_reset` is free text).
+  out(redactSecret(lines.join("\n"), apiKey));
   return checked ? 0 : 1;
 }

@@ -138,6 +138,9 @@ const envSchema = z.object({
   OPENROUTER_BASE_URL: z.url({
     protocol: /^https?$/,
     error: "must be an http(s) URL",
+  }).refine((url) => !/\s/.test(url.trim()), {
+    // A URL would take them (as %20): a `.env` line holding two settings.
+    error: "must not contain spaces",
   }).default(DEFAULT_BASE_URL),
   HOST: z.string().trim().min(1, "must not be empty").refine(isHostName, {
     error: "must be a host name or an IP address (127.0.0.1, 0.0.0.0, ::1 …)",
@@ -244,6 +247,26 @@ const SECRETS = new Set([
 ]);
 
 /**
+ * A setting's value as a configuration error shows it, with what may be a
+ * secret left out: a URL's user name and password (a gateway's
+ * credentials), the secrets' values, an OpenRouter key, and whatever follows
+ * `NAME=` (a `.env` line holding two settings, the second a key).
+ */
+function shownValue(
+  value: string,
+  env: Record<string, string | undefined>,
+): string {
+  let out = withoutCredentials(value)
+    .replace(/\b([A-Z][A-Z\d_]*)=\S+/g, "$1=…")
+    .replace(/sk-or-[\w-]+/g, "sk-or-…");
+  for (const key of SECRETS) {
+    const secret = env[key]?.trim();
+    if (secret) out = out.split(secret).join("…");
+  }
+  return out.length > 200 ? `${out.slice(0, 200)}…` : out;
+}
+
+/**
  * Validates the environment. Empty strings count as unset. Throws
  * {@link ConfigError} with one line naming the key (never a secret's value).
  */
@@ -259,10 +282,9 @@ export function parseServerConfig(
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0]);
-    // A URL's user name and password are left out (a gateway's credentials).
     const shown = SECRETS.has(key)
       ? ""
-      : ` (got ${JSON.stringify(withoutCredentials(input[key] ?? ""))})`;
+      : ` (got ${JSON.stringify(shownValue(input[key] ?? "", env))})`;
     throw new ConfigError(
       `Invalid configuration: ${key} ${issue.message}${shown}`,
     );
@@ -302,7 +324,7 @@ export function parseServerConfig(
 
 /** Whether FREEROUTER_KV_PATH names a KV Connect URL rather than a file (or `:memory:`). */
 export function isKvConnectUrl(kvPath: string): boolean {
-  return /^https?:\/\//.test(kvPath);
+  return /^https?:\/\//i.test(kvPath);
 }
 
 /** Whether a listen address only accepts connections from this machine. */

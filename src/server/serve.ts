@@ -22,7 +22,11 @@ import {
 import { consoleLogger, stderrLines } from "./logger.ts";
 import type { Logger } from "../options.ts";
 import { VERSION } from "../version.ts";
-import { withoutCredentials } from "../core/secrets.ts";
+import {
+  redactSecret,
+  withoutCredentials,
+  withoutUrlCredentials,
+} from "../core/secrets.ts";
 
 /** How long the KV store may take to answer at startup before `openKv` says it waits. */
 export const KV_SLOW_MS = 2_000;
@@ -44,8 +48,13 @@ export async function openKv(
   // A KV Connect URL may carry a user name and password: messages leave them
   // out, also where Deno's own error quotes the path.
   const shown = withoutCredentials(path);
+  // Deno's error may quote the URL as it normalised it, and the store's
+  // answer, which may quote the token.
   const shownError = (err: unknown) =>
-    String(err instanceof Error ? err.message : err).split(path).join(shown);
+    withoutUrlCredentials(redactSecret(
+      String(err instanceof Error ? err.message : err).split(path).join(shown),
+      accessToken ?? Deno.env.get("DENO_KV_ACCESS_TOKEN"),
+    ));
   if (
     remote && accessToken !== undefined &&
     Deno.env.get("DENO_KV_ACCESS_TOKEN") !== accessToken
@@ -60,7 +69,8 @@ export async function openKv(
         await Deno.mkdir(path.slice(0, slash), { recursive: true });
       }
     }
-    kv = await Deno.openKv(path);
+    // Deno takes a KV Connect URL only with its scheme in lower case.
+    kv = await Deno.openKv(remote ? new URL(path).href : path);
   } catch (err) {
     throw new ConfigError(
       `Cannot open FREEROUTER_KV_PATH ${shown}: ${shownError(err)}`,

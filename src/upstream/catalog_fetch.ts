@@ -23,11 +23,14 @@ export async function fetchFreePool(
   now?: number,
   signal?: AbortSignal,
 ): Promise<readonly FreeModel[]> {
-  const body = JSON.parse(
-    await getText(options, "/models", apiKey, signal),
-  ) as {
-    data?: unknown;
-  };
+  const text = await getText(options, "/models", apiKey, signal);
+  let body: { data?: unknown } | null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not the parser's message: it quotes the body's first characters.
+    throw new Error("GET /models answered a body that is not JSON");
+  }
   if (!Array.isArray(body?.data)) {
     throw new Error("GET /models answered without a data array");
   }
