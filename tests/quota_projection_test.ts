@@ -1,9 +1,11 @@
 /**
  * The pure quota rules (src/core/quota.ts, src/core/key_report.ts): the
  * reset instant, the day-count samples, the last hour's rate, the view with
- * its projection, and reading a `GET /key` body.
+ * its projection, and reading a `GET /key` body; and how often QuotaBook
+ * writes the samples to KV.
  */
 import assert from "node:assert/strict";
+import { loadSamples, QuotaBook } from "../src/state/quota_book.ts";
 import {
   addSample,
   formatDuration,
@@ -56,7 +58,27 @@ Deno.test("addSample() keeps samples a minute apart (the newest moves), drops ot
   for (let i = 0; i < 2000; i++) {
     many = addSample(many, { t: NOON - 10 * HOUR + i * 30_000, used: i });
   }
-  assert.ok(many.length <= 62, `${many.length} samples kept`);
+  assert.ok(
+    many.length >= 58 && many.length <= 62,
+    `${many.length} samples kept`,
+  );
+});
+
+Deno.test("hourlyRate() is the last hour's rate under steady traffic: samples a second apart keep one a minute", () => {
+  // An hour at a request a second, then an idle hour.
+  let s: UsageSample[] = [];
+  let used = 0;
+  for (let i = 0; i <= 7200; i++) {
+    if (i <= 3600) used = i;
+    s = addSample(s, { t: NOON + i * 1000, used });
+  }
+  const now = NOON + 2 * HOUR;
+  assert.ok(s.length >= 58 && s.length <= 62, `${s.length} samples kept`);
+  const rate = hourlyRate(s, used, now)!;
+  assert.ok(
+    rate * 3_600_000 <= 60,
+    `${rate * 3_600_000} requests in the idle hour`,
+  );
 });
 
 Deno.test("hourlyRate() is the growth over the last hour, from the newest sample at or before its start", () => {
@@ -180,4 +202,21 @@ Deno.test("parseKeyReport() reads OpenRouter's /key body, tolerating missing and
     undefined,
   );
   assert.equal(parseKeyReport("nope"), undefined);
+});
+
+Deno.test("QuotaBook writes the samples to KV about once a minute under steady traffic, also after the first hour", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const book = new QuotaBook(kv);
+  for (let i = 0; i <= 3 * 3600; i++) {
+    book.sample("acct", i, NOON + i * 1000);
+    if (i % 600 === 0) await book.settle();
+  }
+  await book.settle();
+  const stored = await loadSamples(kv, "acct");
+  assert.ok(stored.length >= 58, `${stored.length} samples stored`);
+  const newest = stored.at(-1)!.t;
+  assert.ok(
+    NOON + 3 * HOUR - newest <= 2 * MIN,
+    `the newest stored sample is ${(NOON + 3 * HOUR - newest) / 1000} s old`,
+  );
 });

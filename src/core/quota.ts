@@ -55,10 +55,16 @@ export function addSample(
   if (out.some((s) => s.used > sample.used)) {
     out = out.filter((s) => s.used <= sample.used);
   }
+  // The newest sample moves while it is closer than the spacing to the one
+  // before it (and the new one to it); then it stays and the new one is
+  // pushed. Comparing the new sample with the newest alone would move the
+  // newest for ever under steady traffic, and keep no sample in between.
   const last = out.at(-1);
+  const before = out.at(-2);
   if (
-    out.length >= 2 && last !== undefined &&
-    sample.t - last.t < SAMPLE_SPACING_MS
+    last !== undefined && before !== undefined &&
+    sample.t - last.t < SAMPLE_SPACING_MS &&
+    last.t - before.t < SAMPLE_SPACING_MS
   ) {
     out[out.length - 1] = sample;
   } else out.push(sample);

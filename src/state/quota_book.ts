@@ -99,7 +99,12 @@ export class QuotaBook {
     const before = this.#samples.get(id) ?? [];
     const after = addSample(before, { t: now, used });
     this.#samples.set(id, after);
-    if (this.#kv && after.length > before.length) this.#persist(id);
+    // Written when a sample stays (the one before the newest changed), not
+    // when only the newest moved: the list's length stops growing once it
+    // holds the hour, so it cannot tell.
+    if (this.#kv && (after.length < 2 || after.at(-2) !== before.at(-2))) {
+      this.#persist(id);
+    }
   }
 
   /** Merges the samples other instances stored (once per account). */
