@@ -540,10 +540,28 @@ Deno.test("errorInfo() returns undefined when there is no error object", () => {
     ["error null", { error: null }],
     ["error a string", { error: "boom" }],
     ["a chat completion", completion],
+    ["a message without a code", { message: "hello" }],
+    ["a message and a code beside choices", {
+      message: "hello",
+      code: 1,
+      choices: [],
+    }],
   ];
   for (const [label, body] of cases) {
     assert.equal(errorInfo(body), undefined, label);
   }
+});
+
+Deno.test("errorInfo() reads a body that is the error object alone, as a per-model 429 has been captured", () => {
+  const metadata = { headers: { "X-RateLimit-Limit": "8" } };
+  assert.deepEqual(
+    errorInfo({
+      message: "Rate limit exceeded: limit_rpm/x",
+      code: 429,
+      metadata,
+    }),
+    { message: "Rate limit exceeded: limit_rpm/x", code: 429, metadata },
+  );
 });
 
 Deno.test("describeFailure() names each failure kind", () => {

@@ -11,7 +11,11 @@ import {
   minuteEnd,
   spend,
 } from "../src/core/model_budget.ts";
-import { classifyFailure, type UpstreamFailure } from "../src/core/failure.ts";
+import {
+  classifyFailure,
+  errorInfo,
+  type UpstreamFailure,
+} from "../src/core/failure.ts";
 import { hello } from "./_harness.ts";
 import {
   minuteCap,
@@ -66,11 +70,11 @@ Deno.test("a learned limit is forgotten after MINUTE_LIMIT_HOLD_MS", () => {
 });
 
 function failureOf(step: ReturnType<typeof modelRpm>): UpstreamFailure {
-  const body = step.body as { error: UpstreamFailure["error"] };
+  const body = step.body;
   return {
     kind: "http",
     status: step.status ?? 200,
-    error: body.error,
+    error: errorInfo(body), // as the upstream client reads it
     body,
     headers: new Headers(step.headers),
   };
@@ -78,15 +82,19 @@ function failureOf(step: ReturnType<typeof modelRpm>): UpstreamFailure {
 
 Deno.test("classifyFailure() reads the per-minute limit of a limit_rpm 429 only", () => {
   const reset = T0 + 60_000;
-  for (const legacy of [false, true]) {
+  for (
+    const form of [{}, { legacy: true }, { legacy: true, bare: true }, {
+      bare: true,
+    }]
+  ) {
     const verdict = classifyFailure(
-      failureOf(modelRpm(A, { limit: 8, resetMs: reset, legacy })),
+      failureOf(modelRpm(A, { limit: 8, resetMs: reset, ...form })),
       { now: T0, defaultCooldownMs: 60_000 },
     );
     assert.deepEqual(verdict, {
       action: "next",
       effect: { kind: "cooldown", until: reset, perMinute: 8 },
-    });
+    }, JSON.stringify(form));
   }
   const throttled = classifyFailure(failureOf(providerThrottled(A)), {
     now: T0,

@@ -90,11 +90,18 @@ export type Verdict =
 /** Statuses after which another model may well succeed. */
 const FALLBACK_STATUSES = new Set([402, 403, 404, 408, 409, 429]);
 
-/** Reads OpenRouter's `{"error": {...}}` object out of a parsed body. */
+/**
+ * Reads OpenRouter's `{"error": {...}}` object out of a parsed body, or the
+ * error object itself when a body is only that (a per-model `limit_rpm` 429
+ * has been seen so: `{"message", "code", "metadata"}` at the top level).
+ */
 export function errorInfo(body: unknown): UpstreamErrorInfo | undefined {
   if (typeof body !== "object" || body === null) return undefined;
-  const error = (body as { error?: unknown }).error;
-  if (typeof error !== "object" || error === null) return undefined;
+  const wrapped = (body as { error?: unknown }).error;
+  const error = typeof wrapped === "object" && wrapped !== null
+    ? wrapped
+    : bareError(body as Record<string, unknown>);
+  if (error === undefined) return undefined;
   const e = error as Record<string, unknown>;
   const metadata = typeof e.metadata === "object" && e.metadata !== null
     ? e.metadata as Record<string, unknown>
@@ -106,6 +113,17 @@ export function errorInfo(body: unknown): UpstreamErrorInfo | undefined {
       : undefined,
     metadata,
   };
+}
+
+/** A body that is an error object itself: a message and a code, and no `choices`. */
+function bareError(
+  body: Record<string, unknown>,
+): Record<string, unknown> | undefined {
+  return typeof body.message === "string" &&
+      (typeof body.code === "number" || typeof body.code === "string") &&
+      !("choices" in body)
+    ? body
+    : undefined;
 }
 
 /**

@@ -120,9 +120,11 @@ export interface ModelRpmOptions {
   limit?: number;
   /** The 2026-07 form without `limit_source`/`remedy_hint`. */
   legacy?: boolean;
+  /** The error object alone, as the 2026-07 capture shows it (default: wrapped in `{error}`). */
+  bare?: boolean;
 }
 
-/** Per-model shared-capacity per-minute cap (body D, wrapped in `{error}`). */
+/** Per-model shared-capacity per-minute cap (body D, wrapped in `{error}` unless `bare`). */
 export function modelRpm(
   model: string,
   opts: ModelRpmOptions = {},
@@ -136,15 +138,14 @@ export function modelRpm(
     metadata.remedy_hint =
       "Retry shortly, or add your own provider key to use your own limits";
   }
-  return errorStep(429, {
-    error: {
-      message: `Rate limit exceeded: limit_rpm/${
-        stripFree(model)
-      }/a9bbd882-011f-4606-8f60-85f3cb642586. High demand for ${model} on OpenRouter - limited to ${limit} requests per minute. Please retry shortly.`,
-      code: 429,
-      metadata,
-    },
-  }, headers);
+  const error = {
+    message: `Rate limit exceeded: limit_rpm/${
+      stripFree(model)
+    }/a9bbd882-011f-4606-8f60-85f3cb642586. High demand for ${model} on OpenRouter - limited to ${limit} requests per minute. Please retry shortly.`,
+    code: 429,
+    metadata,
+  };
+  return errorStep(429, opts.bare ? error : { error }, headers);
 }
 
 /** Options for {@linkcode modelRpd}. */
