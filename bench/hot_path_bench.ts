@@ -48,6 +48,8 @@ import {
   translateStream,
 } from "../src/http/translate.ts";
 import { DONE, withParsedEvents } from "../src/upstream/parsed_events.ts";
+import { conversationKey } from "../src/core/affinity.ts";
+import type { ChatCompletionRequest } from "../src/types.ts";
 import {
   answerEvents,
   claudeCodeRequest,
@@ -359,6 +361,14 @@ function frontBenches<T>(f: FrontFixture<T>): void {
     ignore: validate === undefined,
     fn: () => {
       validate!(f.chatRequest(t));
+    },
+  });
+  Deno.bench({
+    name:
+      `${label} conversation key: the affinity hash of its system prompt and first user message`,
+    group,
+    fn: () => {
+      conversationKey(f.chatRequest(t) as ChatCompletionRequest, undefined);
     },
   });
   Deno.bench({

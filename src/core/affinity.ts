@@ -49,11 +49,13 @@ export class Affinity {
   }
 }
 
-/** FNV-1a over a string's UTF-16 code units, as 8 hex digits. */
-function fnv1a(text: string, hash = 0x811c9dc5): number {
+/** FNV-1a's 32-bit prime. */
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over a string's UTF-16 code units, continuing from `hash` (int32 arithmetic). */
+function fnv1a(text: string, hash: number): number {
   for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
+    hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
   }
   return hash;
 }
@@ -99,9 +101,12 @@ function hashKey(
     }
   }
   if (user === undefined) return undefined;
-  const a = fnv1a(user, fnv1a(system));
+  // Two FNV-1a hashes, of system + user and (from another seed) of user +
+  // system: 64 bits, each string read twice at most (a Claude Code system
+  // prompt is tens of kB).
+  const a = fnv1a(user, fnv1a(system, 0x811c9dc5));
   const b = fnv1a(system, fnv1a(user, 0x12345678));
-  return `h:${a.toString(16)}${b.toString(16)}`;
+  return `h:${(a >>> 0).toString(16)}${(b >>> 0).toString(16)}`;
 }
 
 /**

@@ -132,6 +132,18 @@ function positive(value: unknown): number | undefined {
  * ({@link weightedLength}).
  */
 export function requestNeeds(request: ChatCompletionRequest): RequestNeeds {
+  let needs = needsOf.get(request);
+  if (needs === undefined) needsOf.set(request, needs = readNeeds(request));
+  return needs;
+}
+
+/**
+ * Each request's needs, read once: the router and a front (the Messages
+ * stream's input tokens) both ask, and reading walks the whole request.
+ */
+const needsOf = new WeakMap<ChatCompletionRequest, RequestNeeds>();
+
+function readNeeds(request: ChatCompletionRequest): RequestNeeds {
   const required = new Set<Capability>();
   const hasTools = (Array.isArray(request.tools) && request.tools.length > 0) ||
     (request.tool_choice !== undefined && request.tool_choice !== "none");

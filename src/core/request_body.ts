@@ -23,8 +23,12 @@ export function bodyForModels(
   request: ChatCompletionRequest,
 ): (model: string, maxTokens?: number, parseFiles?: boolean) => string {
   const { model: _model, models: _models, route: _route, ...rest } = request;
-  const tail = JSON.stringify(rest).slice(1); // `…}` without the opening brace
-  const separator = tail === "}" ? "" : ",";
+  /**
+   * The body without `model`, as `…}` (no opening brace): made when an
+   * attempt first sends the client's own budget (the fronts that clamp the
+   * budget never do).
+   */
+  let tail: string | undefined;
   /** The request without the budget fields, and its tail. */
   let unbudgetedRest: Record<string, unknown> | undefined;
   let unbudgeted: string | undefined;
@@ -38,7 +42,10 @@ export function bodyForModels(
       return parsing(model, maxTokens);
     }
     const head = `{"model":${JSON.stringify(model)}`;
-    if (maxTokens === undefined) return `${head}${separator}${tail}`;
+    if (maxTokens === undefined) {
+      tail ??= JSON.stringify(rest).slice(1);
+      return `${head}${tail === "}" ? "" : ","}${tail}`;
+    }
     if (unbudgetedRest === undefined) {
       const { max_tokens: _max, max_completion_tokens: _maxCompletion, ...r } =
         rest;
