@@ -10,7 +10,10 @@ import { run } from "../src/server/main.ts";
 import { CHECK_NOT_ANSWERED } from "../src/server/cli_commands.ts";
 import { loadClientKeys } from "../src/server/client_keys_file.ts";
 import { ConfigError } from "../src/server/config.ts";
-import { withoutCredentials } from "../src/core/secrets.ts";
+import {
+  withoutCredentials,
+  withoutUrlCredentials,
+} from "../src/core/secrets.ts";
 import { failedRequestError, getText } from "../src/upstream/get_text.ts";
 import { denoProcess, MAIN, runScript, startMain } from "./_deno_process.ts";
 import { within } from "./_async.ts";
@@ -448,6 +451,24 @@ Deno.test("withoutCredentials() drops the user name and password of a URL, and l
   assert.equal(
     withoutCredentials("http://us%40er:SECRET@[::1"),
     "http://[::1",
+  );
+  // A password holding an unencoded `/` (the URL does not parse) too.
+  assert.equal(
+    withoutCredentials("http://gwuser:gw/SECRET@127.0.0.1:1/api/v1"),
+    "http://127.0.0.1:1/api/v1",
+  );
+});
+
+Deno.test("withoutUrlCredentials() drops the user name and password of every URL in a text, as a runtime error quotes them", () => {
+  assert.equal(
+    withoutUrlCredentials(
+      "failed to connect to 'http://u:SECRET@localhost:1/': error sending request for url (HTTPS://u:SECRET@Host/db)",
+    ),
+    "failed to connect to 'http://localhost:1/': error sending request for url (HTTPS://Host/db)",
+  );
+  assert.equal(
+    withoutUrlCredentials("mail me@example.com"),
+    "mail me@example.com",
   );
 });
 

@@ -27,7 +27,7 @@ import {
   toolsDone,
   withStack,
 } from "./_scripted.ts";
-import { modelRpm } from "../fake_openrouter/mod.ts";
+import { insufficientCredits402, modelRpm } from "../fake_openrouter/mod.ts";
 import {
   answerToolCall,
   type Conversation,
@@ -301,6 +301,27 @@ Deno.test({
       }]);
       assert.equal(run.json?.result, `1 file(s) for ${body.model}`, run.stdout);
       assert.equal(run.json?.is_error, false);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code shows OpenRouter's 402 (the account's credits) as the error, after one upstream attempt, instead of a 502 after every model",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      scriptEveryModel(fake, () => insufficientCredits402());
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: "Say something.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        maxRetries: 0,
+      });
+      const detail = run.stdout + run.stderr;
+      assert.equal(run.json?.is_error, true, detail);
+      assert.match(String(run.json?.result), /Insufficient credits/, detail);
+      assert.equal(fake.chatRequests().length, 1, detail);
     });
   },
 });
