@@ -198,14 +198,23 @@ export class Router {
     // break in the stream's first bytes is seen before that is recorded).
     const counted = new Set<string>();
     const held: StreamBreak[] = [];
+    /** Breaks that were a rate limit's error event: not a fault of the model's. */
+    const rateLimited = new WeakSet<StreamBreak>();
     const failed = (at: StreamBreak) =>
       state.observe(at.model, {
         ok: false,
         error: `stream broke after ${at.events} events: ${at.error}`,
-        transient: true,
+        transient: !rateLimited.has(at),
       }, now());
+    // The account's id: known long before a committed stream can break (the
+    // route computed it first), without a lookup that may have forgotten it.
+    let account: string | undefined;
+    void accountIdOf(context.apiKey).then((id) => (account = id));
     const onBreak = (at: StreamBreak) => {
-      if (at.failure) this.#brokeWith(at.model, at.failure, context.apiKey);
+      if (
+        at.failure &&
+        this.#brokeWith(at.model, at.failure, context.apiKey, account)
+      ) rateLimited.add(at);
       if (counted.has(at.model)) failed(at);
       else held.push(at);
     };
@@ -243,9 +252,15 @@ export class Router {
    * A committed stream broke with the upstream's error event: what it says
    * of the model or the account holds as it would before a commit (a
    * mid-stream 429 cools the model down, the daily cap blocks the account),
-   * in memory at once, so that the resumption sees it.
+   * in memory at once, so that the resumption sees it. Returns whether it
+   * was a rate limit (which says nothing of the model's health).
    */
-  #brokeWith(model: string, raw: UpstreamFailure, apiKey: string): void {
+  #brokeWith(
+    model: string,
+    raw: UpstreamFailure,
+    apiKey: string,
+    knownAccount: string | undefined,
+  ): boolean {
     const { state, now, logger } = this.#options;
     const failure = redactedFailure(raw, apiKey);
     const verdict = classifyFailure(failure, {
@@ -253,8 +268,8 @@ export class Router {
       defaultCooldownMs: this.#options.cooldownMs,
     });
     if (verdict.action === "account") {
-      const account = knownAccountId(apiKey);
-      if (account === undefined) return; // its request computed it: not expected
+      const account = knownAccount ?? knownAccountId(apiKey);
+      if (account === undefined) return true; // not expected: see stream()
       state.blockAccount(
         account,
         {
@@ -267,19 +282,23 @@ export class Router {
       ).catch((err) =>
         logger.warn(`Could not save the account block in KV: ${err}`)
       );
-    } else if (
-      verdict.action === "next" && verdict.effect !== undefined &&
-      verdict.effect.kind !== "transient" && verdict.effect.kind !== "too_long"
+      return true;
+    }
+    const effect = verdict.action === "next" ? verdict.effect : undefined;
+    if (
+      effect !== undefined && effect.kind !== "transient" &&
+      effect.kind !== "too_long"
     ) {
       // Transient faults count through the stream's health (`failed`).
       applyEffect(
         this.#options,
         model,
-        verdict.effect,
+        effect,
         describeFailure(failure),
         0,
       ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
     }
+    return effect?.kind === "cooldown";
   }
 
   async #route<T>(
@@ -418,10 +437,11 @@ export class Router {
         continue;
       }
       otherFailure = true;
-      // Only failures that say something about the model count in its health.
+      // Only failures that say something about the model count in its
+      // health: not one of this request alone (no effect).
       const transient = verdict.action === "next" &&
         verdict.effect?.kind === "transient";
-      const health = verdict.action === "next"
+      const health = verdict.action === "next" && verdict.effect !== undefined
         ? state.observe(
           model.id,
           { ok: false, error: outcome, transient },

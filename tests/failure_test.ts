@@ -77,7 +77,7 @@ Deno.test("classifyFailure() benches a model until the next catalog refresh on a
   );
 });
 
-Deno.test("classifyFailure() returns OpenRouter's own 402 (the account's credits) and a guardrail 403 (the key's policy) to the client: every model would answer the same", () => {
+Deno.test("classifyFailure() returns OpenRouter's own 402 (the account's credits), a guardrail 403 (the key's policy) and a 403 'Key limit exceeded' to the client: every model would answer the same", () => {
   const cases: Array<[number, unknown]> = [
     [402, {
       error: {
@@ -106,6 +106,12 @@ Deno.test("classifyFailure() returns OpenRouter's own 402 (the account's credits
         message: "Request blocked: prompt injection patterns detected",
         code: 403,
       },
+    }],
+    [403, {
+      error: { message: "Key limit exceeded (total limit)", code: 403 },
+    }],
+    [403, {
+      error: { message: "Key limit exceeded (monthly limit)", code: 403 },
     }],
   ];
   for (const [status, body] of cases) {
@@ -199,6 +205,11 @@ Deno.test("classifyFailure() cools a model down until the retry hint of a 503 te
     },
   };
   assert.deepEqual(classifyFailure(http(503, body), POLICY), {
+    action: "next",
+    effect: { kind: "cooldown", until: POLICY.now + 120_000 },
+  });
+  // The error object alone, without headers, says the same.
+  assert.deepEqual(classifyFailure(http(503, body.error), POLICY), {
     action: "next",
     effect: { kind: "cooldown", until: POLICY.now + 120_000 },
   });

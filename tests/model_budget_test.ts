@@ -264,3 +264,16 @@ Deno.test("createHandler() counts a model's minutes from the upstream's reset wh
   );
   assert.equal(await answeredBy(r.chat(hello())), B);
 });
+
+Deno.test("classifyFailure() reads the reset and the limit of a bare limit_rpm body that comes without HTTP headers (as a stream's error event carries it)", () => {
+  const reset = T0 + 45_000;
+  const { body } = modelRpm(A, { limit: 8, resetMs: reset, bare: true });
+  const verdict = classifyFailure(
+    { kind: "error_body", status: 200, error: errorInfo(body), body },
+    { now: T0, defaultCooldownMs: 600_000 },
+  );
+  assert.deepEqual(verdict, {
+    action: "next",
+    effect: { kind: "cooldown", until: reset, perMinute: 8 },
+  });
+});

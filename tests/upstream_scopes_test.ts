@@ -86,21 +86,25 @@ for (
   });
 }
 
-Deno.test("a moderation 403 or an output-modalities 404 does not count against the model: three in a row leave it first for the next request", async () => {
-  await using r = quotaRig({ maxAttempts: 1 });
-  for (
-    const step of [moderation403(A), outputModalities404(), moderation403(A)]
-  ) {
-    r.fake.script(A, step);
-    const res = await r.chat(hello());
-    assert.equal(res.status, 502);
-    await res.body?.cancel();
-  }
-  const clean = await r.chat(hello());
-  assert.equal(clean.headers.get("x-freerouter-model"), A);
-  await clean.body?.cancel();
-  assert.deepEqual(models(r), [A, A, A, A]);
-});
+for (const strategy of ["quality", "adaptive"] as const) {
+  Deno.test(`a moderation 403 or an output-modalities 404 does not count against the model: three in a row leave it first for the next request (${strategy}, which ranks by health)`, async () => {
+    await using r = quotaRig({ maxAttempts: 1, strategy });
+    for (
+      const step of [moderation403(A), outputModalities404(), moderation403(A)]
+    ) {
+      r.fake.script(A, step);
+      const res = await r.chat(hello());
+      assert.equal(res.status, 502);
+      await res.body?.cancel();
+    }
+    const clean = await r.chat(hello());
+    assert.equal(clean.headers.get("x-freerouter-model"), A);
+    await clean.body?.cancel();
+    assert.deepEqual(models(r), [A, A, A, A]);
+    const a = (await status(r)).pool.find((m) => m.id === A)!;
+    assert.equal(a.last_error ?? null, null, JSON.stringify(a));
+  });
+}
 
 Deno.test("a 404 refusing a forced tool_choice marks only forced tool choices: plain tool calls still go to the model", async () => {
   await using r = quotaRig({ modelRefreshTtl: 3600 });

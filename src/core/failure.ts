@@ -6,6 +6,7 @@
  * @module
  */
 import { type Capability, capabilityFromNotFound } from "./capabilities.ts";
+import { errorObject } from "./error_object.ts";
 import { resetHint } from "./reset_hint.ts";
 import { redactEscapedSecret, redactSecret } from "./secrets.ts";
 
@@ -96,13 +97,8 @@ const FALLBACK_STATUSES = new Set([402, 403, 404, 408, 409, 429]);
  * has been seen so: `{"message", "code", "metadata"}` at the top level).
  */
 export function errorInfo(body: unknown): UpstreamErrorInfo | undefined {
-  if (typeof body !== "object" || body === null) return undefined;
-  const wrapped = (body as { error?: unknown }).error;
-  const error = typeof wrapped === "object" && wrapped !== null
-    ? wrapped
-    : bareError(body as Record<string, unknown>);
-  if (error === undefined) return undefined;
-  const e = error as Record<string, unknown>;
+  const e = errorObject(body);
+  if (e === undefined) return undefined;
   const metadata = typeof e.metadata === "object" && e.metadata !== null
     ? e.metadata as Record<string, unknown>
     : undefined;
@@ -113,17 +109,6 @@ export function errorInfo(body: unknown): UpstreamErrorInfo | undefined {
       : undefined,
     metadata,
   };
-}
-
-/** A body that is an error object itself: a message and a code, and no `choices`. */
-function bareError(
-  body: Record<string, unknown>,
-): Record<string, unknown> | undefined {
-  return typeof body.message === "string" &&
-      (typeof body.code === "number" || typeof body.code === "string") &&
-      !("choices" in body)
-    ? body
-    : undefined;
 }
 
 /**
@@ -249,10 +234,10 @@ const GONE_CODES = new Set([
 ]);
 
 function availabilityCode(failure: UpstreamFailure): string | undefined {
-  const error = (failure.body as
-    | { error?: { availability?: { code?: unknown } } }
-    | undefined)?.error;
-  const code = error?.availability?.code;
+  const availability = errorObject(failure.body)?.availability as
+    | { code?: unknown }
+    | undefined;
+  const code = availability?.code;
   return typeof code === "string" ? code : undefined;
 }
 
@@ -273,9 +258,10 @@ function availabilityCode(failure: UpstreamFailure): string | undefined {
  *   availability code saying the model is not served (`model_not_found`,
  *   `no_endpoints`, `model_deprecated` …), and a 402 naming a provider: that
  *   model, until the next catalog refresh; next candidate.
- * - A 402 from OpenRouter itself (insufficient credits: the account's) and a
- *   403 guardrail block (the key's policy): every model would answer the
- *   same, so it goes back to the client unchanged.
+ * - A 402 from OpenRouter itself (insufficient credits: the account's), a
+ *   403 guardrail block (the key's policy) and a 403 "Key limit exceeded"
+ *   (the key's credit limit): every model would answer the same, so it goes
+ *   back to the client unchanged.
  * - A 403 moderation flag, a 404 about output modalities or the request's
  *   constraints: next candidate, with no mark on the model.
  * - A 503 `temporarily_unavailable` with a retry hint: that model cools down
@@ -339,10 +325,12 @@ export function classifyFailure(
   }
   if (status === 403) {
     const metadata = failure.error?.metadata;
-    // A guardrail of the key's policy blocks the request on every model.
+    // A guardrail of the key's policy, or the key's credit limit, refuses
+    // the request on every model.
     if (
       !isProviderError(failure) &&
-      (metadata?.patterns !== undefined || /^Request blocked/i.test(message))
+      (metadata?.patterns !== undefined ||
+        /^Request blocked|Key limit exceeded/i.test(message))
     ) return { action: "return" };
     // A provider's moderation flagged this request's input: says nothing of
     // the model's health.

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { errorObject } from "./error_object.ts";
+
 /** The longest cooldown a reset hint can ask for: 24 hours. */
 export const MAX_RESET_HINT_MS = 24 * 60 * 60 * 1000;
 
@@ -53,19 +55,20 @@ export function parseRateLimitReset(
 }
 
 function metadataHeaders(body: unknown): Record<string, unknown> | undefined {
-  const error = (body as { error?: { metadata?: { headers?: unknown } } })
-    ?.error;
-  const headers = error?.metadata?.headers;
+  const metadata = errorObject(body)?.metadata as
+    | { headers?: unknown }
+    | undefined;
+  const headers = metadata?.headers;
   return typeof headers === "object" && headers !== null
     ? headers as Record<string, unknown>
     : undefined;
 }
 
 function availabilityRetryAfter(body: unknown): number | undefined {
-  const error =
-    (body as { error?: { availability?: { retry_after?: unknown } } })
-      ?.error;
-  const seconds = error?.availability?.retry_after;
+  const availability = errorObject(body)?.availability as
+    | { retry_after?: unknown }
+    | undefined;
+  const seconds = availability?.retry_after;
   return typeof seconds === "number" && seconds > 0 ? seconds : undefined;
 }
 
