@@ -470,6 +470,15 @@ Deno.test("withoutUrlCredentials() drops the user name and password of every URL
     withoutUrlCredentials("mail me@example.com"),
     "mail me@example.com",
   );
+  // A password holding a quote; an `@` in a query names no credentials.
+  assert.equal(
+    withoutUrlCredentials("at 'http://u:kv'SECRET@localhost:1/db'"),
+    "at 'http://localhost:1/db'",
+  );
+  assert.equal(
+    withoutUrlCredentials("https://kv.example.com/v1/db?owner=ops@example.org"),
+    "https://kv.example.com/v1/db?owner=ops@example.org",
+  );
 });
 
 Deno.test("the start command warns when clients present freerouter's keys and OPENROUTER_API_KEY is not set (every routed request would get 401)", async () => {

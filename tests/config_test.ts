@@ -364,7 +364,7 @@ Deno.test("parseServerConfig() rejects a base URL that is not http(s)", () => {
       "file:///etc/passwd",
       "javascript:alert(1)",
       "openrouter.ai/api/v1",
-      "not a url",
+      "not-a-url",
     ]
   ) {
     assert.equal(
@@ -419,6 +419,13 @@ Deno.test("parseServerConfig() shows no secret that stands in another setting's 
       "OPENROUTER_BASE_URL",
       `https://openrouter.ai/api/v1 OPENROUTER_API_KEY=${OPENROUTER_SECRET}`,
     ],
+    // A URL with credentials is written again with the space as %20.
+    [
+      "OPENROUTER_BASE_URL",
+      `https://gw:pw@openrouter.ai/api/v1 FREEROUTER_API_KEY=${ACCESS_SECRET}`,
+    ],
+    ["LOG_LEVEL", `info FREEROUTER_API_KEY= ${ACCESS_SECRET}`],
+    ["LOG_LEVEL", `info FREEROUTER_API_KEY="a ${ACCESS_SECRET}"`],
   ];
   for (const [key, value] of bad) {
     const env = { FREEROUTER_API_KEY: ACCESS_SECRET, [key]: value };
@@ -427,6 +434,11 @@ Deno.test("parseServerConfig() shows no secret that stands in another setting's 
     assert.equal(message.includes(ACCESS_SECRET), false, message);
     assert.match(message, /\(got "/, "the value is still shown, without them");
   }
+  // A value is shown up to its first space.
+  assert.equal(
+    configError({ OPENROUTER_BASE_URL: "not a url" }, "OPENROUTER_BASE_URL"),
+    'Invalid configuration: OPENROUTER_BASE_URL must be an http(s) URL (got "not …")',
+  );
   assert.match(
     configError(
       { OPENROUTER_BASE_URL: "https://openrouter.ai/api/v1 x" },

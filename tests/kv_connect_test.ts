@@ -77,6 +77,8 @@ Deno.test("deno task start's KV Connect error shows neither the token the store 
         // Deno quotes the URL as it normalises it: another spelling.
         `http://kvuser:kvpass-0123@LOCALHOST:${port}/a/../db`,
         `HTTP://kvuser:kvpass-0123@127.0.0.1:${port}/`,
+        // A quote in the password, and a normalised spelling.
+        `http://kvuser:kv'pass-0123@LOCALHOST:${port}/db`,
       ]
     ) {
       const out = await runToEnd({
@@ -88,11 +90,11 @@ Deno.test("deno task start's KV Connect error shows neither the token the store 
       }, dir);
       assert.equal(out.code, 2, out.stderr);
       assert.match(out.stderr, /Cannot open FREEROUTER_KV_PATH/, path);
-      for (const secret of [TOKEN, "kvpass-0123", "kvuser"]) {
+      for (const secret of [TOKEN, "pass-0123", "kvuser"]) {
         assert.ok(!out.stderr.includes(secret), `${path}: ${out.stderr}`);
       }
     }
-    assert.equal(kv.seen.length, 3, "each spelling reached the store");
+    assert.equal(kv.seen.length, 4, "each spelling reached the store");
     assert.deepEqual([...Deno.readDirSync(dir)], [], "no directory was made");
   } finally {
     await Deno.remove(dir, { recursive: true });

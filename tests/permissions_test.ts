@@ -12,12 +12,12 @@ const config = JSON.parse(
 /** The permission and V8 flags of a task (`--allow-…`, `--v8-flags…`). */
 function flagsOf(task: string): string[] {
   return config.tasks[task]!.split(/\s+/).filter((w) =>
-    /^--(allow|deny|v8-flags)/.test(w)
+    /^--(allow|deny|v8-flags|no-prompt)/.test(w)
   );
 }
 
 for (const task of ["start", "compile"]) {
-  Deno.test(`deno task ${task} asks for net, the variables freerouter reads, read and write; no FFI, no V8 flags`, () => {
+  Deno.test(`deno task ${task} asks for net, the variables freerouter reads, read and write, and never prompts (a permission given up stays given up); no FFI, no V8 flags`, () => {
     const flags = flagsOf(task);
     const env = flags.find((f) => f.startsWith("--allow-env"));
     assert.ok(
@@ -30,7 +30,7 @@ for (const task of ["start", "compile"]) {
     );
     assert.deepEqual(
       flags.filter((f) => f !== env).sort(),
-      ["--allow-net", "--allow-read", "--allow-write"],
+      ["--allow-net", "--allow-read", "--allow-write", "--no-prompt"],
     );
   });
 }
@@ -59,7 +59,7 @@ Deno.test("the release workflow compiles with the flags of deno task compile", a
   );
   const line = /^\s*deno compile (.*)$/m.exec(workflow)?.[1] ?? "";
   const flags = line.split(/\s+/).filter((w) =>
-    /^--(allow|deny|v8-flags)/.test(w)
+    /^--(allow|deny|v8-flags|no-prompt)/.test(w)
   );
   assert.deepEqual(flags, flagsOf("compile"));
 });

@@ -40,7 +40,8 @@ export function withoutCredentials(url: string): string {
  * `..` resolved), which the URL as written does not match.
  */
 export function withoutUrlCredentials(text: string): string {
-  return text.replace(/\b([a-z][a-z\d+.-]*:\/\/)[^\s'"<>@]*@/gi, "$1");
+  // Only the authority: a `@` in a path or a query is not a password's end.
+  return text.replace(/\b([a-z][a-z\d+.-]*:\/\/)[^\s"<>@/?#\\]*@/gi, "$1");
 }
 
 /**

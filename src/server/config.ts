@@ -256,13 +256,16 @@ function shownValue(
   value: string,
   env: Record<string, string | undefined>,
 ): string {
-  let out = withoutCredentials(value)
+  // Up to the first space: what follows is another setting, never this one.
+  const word = value.trim().split(/\s/)[0] ?? "";
+  let out = withoutCredentials(word)
     .replace(/\b([A-Z][A-Z\d_]*)=\S+/g, "$1=…")
     .replace(/sk-or-[\w-]+/g, "sk-or-…");
   for (const key of SECRETS) {
     const secret = env[key]?.trim();
     if (secret) out = out.split(secret).join("…");
   }
+  if (word.length < value.trim().length) out += " …";
   return out.length > 200 ? `${out.slice(0, 200)}…` : out;
 }
 

@@ -28,6 +28,16 @@ import {
   withoutUrlCredentials,
 } from "../core/secrets.ts";
 
+/** A URL's password as written and decoded (none when it has none or does not parse). */
+function passwordOf(url: string): string[] {
+  try {
+    const { password } = new URL(url);
+    return password ? [password, decodeURIComponent(password)] : [];
+  } catch {
+    return [];
+  }
+}
+
 /** How long the KV store may take to answer at startup before `openKv` says it waits. */
 export const KV_SLOW_MS = 2_000;
 
@@ -50,11 +60,15 @@ export async function openKv(
   const shown = withoutCredentials(path);
   // Deno's error may quote the URL as it normalised it, and the store's
   // answer, which may quote the token.
-  const shownError = (err: unknown) =>
-    withoutUrlCredentials(redactSecret(
+  const password = remote ? passwordOf(path) : [];
+  const shownError = (err: unknown) => {
+    let text = withoutUrlCredentials(redactSecret(
       String(err instanceof Error ? err.message : err).split(path).join(shown),
       accessToken ?? Deno.env.get("DENO_KV_ACCESS_TOKEN"),
     ));
+    for (const p of password) text = text.split(p).join("[redacted]");
+    return text;
+  };
   if (
     remote && accessToken !== undefined &&
     Deno.env.get("DENO_KV_ACCESS_TOKEN") !== accessToken
@@ -224,7 +238,8 @@ export async function serve(
   );
   if (options.dropFileAccess) {
     const { level, message } = fileAccessLine(await dropFileAccess());
-    logger[level](message);
+    // A failure to drop is said whatever LOG_LEVEL is.
+    (level === "warn" ? lifecycle : logger)[level](message);
   }
   const handler = handlerFor(config, kv, logger, {
     clientKeys,
