@@ -137,6 +137,19 @@ Deno.test("run() models prints the pool ranked for auto with capabilities and co
   }
 });
 
+/** Runs `check` with the key `sk-or-v1-check-secret` against `fake`; its output, after an exit 0. */
+async function checkOutput(
+  fake: { baseUrl: string },
+): Promise<string> {
+  const c = captureIo();
+  const code = await run(["check"], {
+    OPENROUTER_API_KEY: "sk-or-v1-check-secret",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+  }, c.io);
+  assert.equal(code, 0, c.err.join());
+  return c.out.join("\n");
+}
+
 Deno.test("run() check prints the key's tier, usage and today's free-model quota", async () => {
   await using fake = startFakeOpenRouter({
     key: {
@@ -145,13 +158,7 @@ Deno.test("run() check prints the key's tier, usage and today's free-model quota
       usage_daily: 0.25,
     },
   });
-  const c = captureIo();
-  const code = await run(["check"], {
-    OPENROUTER_API_KEY: "sk-or-v1-check-secret",
-    OPENROUTER_BASE_URL: fake.baseUrl,
-  }, c.io);
-  assert.equal(code, 0, c.err.join());
-  const text = c.out.join("\n");
+  const text = await checkOutput(fake);
   assert.match(text, /Tier: +free \(never purchased credits\)/);
   assert.match(text, /Usage: +\$0\.50 total, \$0\.25 today/);
   assert.match(text, /Free models today: 12 of 50 used, 38 left/);
@@ -170,13 +177,7 @@ Deno.test("run() check shows no key that a /key field quotes (limit_reset is fre
       limit_reset: "monthly for sk-or-v1-check-secret",
     },
   });
-  const c = captureIo();
-  const code = await run(["check"], {
-    OPENROUTER_API_KEY: "sk-or-v1-check-secret",
-    OPENROUTER_BASE_URL: fake.baseUrl,
-  }, c.io);
-  assert.equal(code, 0, c.err.join());
-  const text = c.out.join("\n");
+  const text = await checkOutput(fake);
   assert.match(text, /Credit limit: +\$10\.00 \(\$5\.00 left, resets monthly/);
   assert.doesNotMatch(text, /check-secret/);
 });

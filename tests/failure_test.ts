@@ -25,6 +25,20 @@ import {
 } from "./_failures.ts";
 import { contextLength400 } from "./fake_openrouter/mod.ts";
 
+/** Asserts that every `[status, body]` upstream failure is classified as `expected`. */
+function assertClassified(
+  cases: ReadonlyArray<[number, unknown]>,
+  expected: unknown,
+): void {
+  for (const [status, body] of cases) {
+    assert.deepEqual(
+      classifyFailure(http(status, body), POLICY),
+      expected,
+      `${status} ${JSON.stringify(body)}`,
+    );
+  }
+}
+
 Deno.test("classifyFailure() falls back on 403, 408, 409 and 5xx as a transient fault", () => {
   const cases: Array<[number, unknown]> = [
     [403, { error: { message: "Forbidden", code: 403 } }],
@@ -52,13 +66,7 @@ Deno.test("classifyFailure() falls back on 403, 408, 409 and 5xx as a transient 
     }],
     [504, undefined],
   ];
-  for (const [status, body] of cases) {
-    assert.deepEqual(
-      classifyFailure(http(status, body), POLICY),
-      TRANSIENT,
-      `${status} ${JSON.stringify(body)}`,
-    );
-  }
+  assertClassified(cases, TRANSIENT);
 });
 
 Deno.test("classifyFailure() benches a model until the next catalog refresh on a 402 that names a provider", () => {
@@ -114,13 +122,7 @@ Deno.test("classifyFailure() returns OpenRouter's own 402 (the account's credits
       error: { message: "Key limit exceeded (monthly limit)", code: 403 },
     }],
   ];
-  for (const [status, body] of cases) {
-    assert.deepEqual(
-      classifyFailure(http(status, body), POLICY),
-      { action: "return" },
-      JSON.stringify(body),
-    );
-  }
+  assertClassified(cases, { action: "return" });
 });
 
 Deno.test("classifyFailure() moves on without marking the model after a moderation 403 or a 404 about output modalities or the request's constraints", () => {
@@ -153,13 +155,7 @@ Deno.test("classifyFailure() moves on without marking the model after a moderati
       },
     }],
   ];
-  for (const [status, body] of cases) {
-    assert.deepEqual(
-      classifyFailure(http(status, body), POLICY),
-      { action: "next" },
-      JSON.stringify(body),
-    );
-  }
+  assertClassified(cases, { action: "next" });
 });
 
 Deno.test("classifyFailure() benches a model the catalog still lists but OpenRouter no longer serves (400 not a valid model ID, availability codes)", () => {
@@ -183,13 +179,7 @@ Deno.test("classifyFailure() benches a model the catalog still lists but OpenRou
       },
     }]),
   ];
-  for (const [status, body] of cases) {
-    assert.deepEqual(
-      classifyFailure(http(status, body), POLICY),
-      LASTING,
-      JSON.stringify(body),
-    );
-  }
+  assertClassified(cases, LASTING);
 });
 
 Deno.test("classifyFailure() cools a model down until the retry hint of a 503 temporarily_unavailable, and counts one without a hint as transient", () => {
@@ -341,13 +331,7 @@ Deno.test("classifyFailure() returns 400, 413 and 422 to the client unchanged", 
       },
     }],
   ];
-  for (const [status, body] of cases) {
-    assert.deepEqual(
-      classifyFailure(http(status, body), POLICY),
-      { action: "return" },
-      `${status} ${JSON.stringify(body)}`,
-    );
-  }
+  assertClassified(cases, { action: "return" });
 });
 
 Deno.test("classifyFailure() falls back to a larger context on a 400 or 413 saying the request is longer than the model's context, in OpenRouter's or a provider's words", () => {
@@ -393,13 +377,7 @@ Deno.test("classifyFailure() falls back to a larger context on a 400 or 413 sayi
       },
     }],
   ];
-  for (const [status, body] of cases) {
-    assert.deepEqual(
-      classifyFailure(http(status, body), POLICY),
-      { action: "next", effect: { kind: "too_long" } },
-      `${status} ${JSON.stringify(body)}`,
-    );
-  }
+  assertClassified(cases, { action: "next", effect: { kind: "too_long" } });
   // Other 400s are the request's own fault: they still go back unchanged.
   for (const message of ["Bad request", "tools.0: too many tools"]) {
     assert.deepEqual(
