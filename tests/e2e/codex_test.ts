@@ -30,7 +30,10 @@ import {
   toolsDone,
   withStack,
 } from "./_scripted.ts";
-import { providerError502 } from "../fake_openrouter/mod.ts";
+import {
+  insufficientCredits402,
+  providerError502,
+} from "../fake_openrouter/mod.ts";
 
 const missing = codexBin() === undefined;
 if (missing) console.log(`codex_test: skipped: ${CLIENTS_MISSING}`);
@@ -195,6 +198,26 @@ Deno.test({
         run.stdout + run.stderr,
       );
       assert.equal(run.code, 0);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex shows OpenRouter's 402 (the account's credits) as the error, after one upstream attempt, instead of a 502 after every model",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      scriptEveryModel(fake, () => insufficientCredits402());
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: "Say something.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        streamMaxRetries: 0,
+      });
+      const detail = run.stdout + run.stderr;
+      assert.match(run.stderr, /Insufficient credits/, detail);
+      assert.equal(fake.chatRequests().length, 1, detail);
     });
   },
 });
