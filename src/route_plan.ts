@@ -9,7 +9,12 @@
  */
 import type { Affinity } from "./core/affinity.ts";
 import { conversationKey, stickTo } from "./core/affinity.ts";
-import { perPoolAndList, poolFor, type PoolListCache } from "./core/aliases.ts";
+import {
+  aliasOf,
+  perPoolAndList,
+  poolFor,
+  type PoolListCache,
+} from "./core/aliases.ts";
 import {
   budgetFor,
   describeMisfit,
@@ -69,17 +74,6 @@ function onList(
     list,
     () => pool.filter((m) => matchesAny(m.id, list)),
   );
-}
-
-/** The alias a request routes under: a built-in `auto:*` or custom one, else `auto`. */
-function aliasOf(
-  model: string | undefined,
-  options: ResolvedRouterOptions,
-): string {
-  return model !== undefined &&
-      (model.startsWith("auto:") || options.aliases.has(model))
-    ? model
-    : "auto";
 }
 
 /**
@@ -164,7 +158,7 @@ export function planRoute(
       conversation = conversationKey(
         request,
         context.session,
-        aliasOf(request.model, options),
+        aliasOf(request.model, options.aliases),
       );
     }
     if (conversation !== undefined && !run.continues) {

@@ -14,9 +14,11 @@ import {
   countedPromptTokens,
   describeFailure,
   effectiveStatus,
+  type ModelEffect,
   redactedFailure,
   sameModelRetry,
   type UpstreamFailure,
+  type Verdict,
 } from "./core/failure.ts";
 import { fetchFreePool } from "./upstream/catalog_fetch.ts";
 import { accountLimited, Admission } from "./state/admission.ts";
@@ -261,27 +263,19 @@ export class Router {
     apiKey: string,
     knownAccount: string | undefined,
   ): boolean {
-    const { state, now, logger } = this.#options;
+    const { now } = this.#options;
     const failure = redactedFailure(raw, apiKey);
     const verdict = classifyFailure(failure, {
       now: now(),
       defaultCooldownMs: this.#options.cooldownMs,
     });
+    const outcome = describeFailure(failure);
     if (verdict.action === "account") {
       const account = knownAccount ?? knownAccountId(apiKey);
-      if (account === undefined) return true; // not expected: see stream()
-      state.blockAccount(
-        account,
-        {
-          scope: verdict.scope,
-          until: verdict.until,
-          reason: failure.error?.message.trim() || describeFailure(failure),
-        },
-        verdict.limit,
-        now(),
-      ).catch((err) =>
-        logger.warn(`Could not save the account block in KV: ${err}`)
-      );
+      // Set in memory at once; the KV write goes on in the background.
+      if (account !== undefined) {
+        void this.#blockAccount(account, verdict, failure, outcome);
+      }
       return true;
     }
     const effect = verdict.action === "next" ? verdict.effect : undefined;
@@ -290,15 +284,49 @@ export class Router {
       effect.kind !== "too_long"
     ) {
       // Transient faults count through the stream's health (`failed`).
-      applyEffect(
-        this.#options,
-        model,
-        effect,
-        describeFailure(failure),
-        0,
-      ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
+      void this.#markModel(model, effect, outcome, 0);
     }
     return effect?.kind === "cooldown";
+  }
+
+  /** Blocks the account as an account-wide verdict says; a KV write that fails is logged (memory holds the block). */
+  #blockAccount(
+    account: string,
+    verdict: Extract<Verdict, { action: "account" }>,
+    failure: UpstreamFailure,
+    outcome: string,
+  ): Promise<void> {
+    const { state, now, logger } = this.#options;
+    return state.blockAccount(
+      account,
+      {
+        scope: verdict.scope,
+        until: verdict.until,
+        reason: failure.error?.message.trim() || outcome,
+      },
+      verdict.limit,
+      now(),
+    ).catch((err) =>
+      logger.warn(`Could not save the account block in KV: ${err}`)
+    );
+  }
+
+  /** Applies a failure's effect on a model; a KV write that fails is logged. */
+  #markModel(
+    model: string,
+    effect: ModelEffect | undefined,
+    outcome: string,
+    consecutiveFailures: number,
+  ): Promise<void> {
+    return applyEffect(
+      this.#options,
+      model,
+      effect,
+      outcome,
+      consecutiveFailures,
+    ).catch((err) =>
+      this.#options.logger.warn(`Could not save model state in KV: ${err}`)
+    );
   }
 
   async #route<T>(
@@ -449,18 +477,7 @@ export class Router {
         )
         : undefined;
       if (verdict.action === "account") {
-        await state.blockAccount(
-          account,
-          {
-            scope: verdict.scope,
-            until: verdict.until,
-            reason: failure.error?.message.trim() || outcome,
-          },
-          verdict.limit,
-          now(),
-        ).catch((err) =>
-          logger.warn(`Could not save the account block in KV: ${err}`)
-        );
+        await this.#blockAccount(account, verdict, failure, outcome);
         if (verdict.scope === "day") {
           throw accountLimited(
             verdict.until,
@@ -495,13 +512,12 @@ export class Router {
       }
       index++;
       if (effectiveStatus(failure) !== 429) allRateLimited = false;
-      await applyEffect(
-        this.#options,
+      await this.#markModel(
         model.id,
         verdict.effect,
         outcome,
         health?.consecutiveFailures ?? 0,
-      ).catch((err) => logger.warn(`Could not save model state in KV: ${err}`));
+      );
     }
     // Too long for every model that could take it: the upstream's own words.
     if (noLarger && !otherFailure && spent === undefined) {

@@ -73,6 +73,20 @@ export function isAutoName(requested: string | undefined): boolean {
 /** Operator-defined aliases: name → model ids or `*` patterns, in order. */
 export type CustomAliases = ReadonlyMap<string, readonly string[]>;
 
+/**
+ * The alias a requested `model` routes under: a custom alias or an `auto:*`
+ * name as it is; plain `auto`, a model id or nothing as `auto`.
+ */
+export function aliasOf(
+  requested: string | undefined,
+  aliases: CustomAliases,
+): string {
+  return requested !== undefined &&
+      (requested.startsWith("auto:") || aliases.has(requested))
+    ? requested
+    : "auto";
+}
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 const PATTERN = /^[^\s,;=]+$/;
 

@@ -88,8 +88,11 @@ export type Verdict =
     limit?: number;
   };
 
-/** Statuses after which another model may well succeed. */
-const FALLBACK_STATUSES = new Set([402, 403, 404, 408, 409, 429]);
+/**
+ * Other 4xx after which another model may well succeed (402, 404 and 429 are
+ * told apart before, each by its own rules).
+ */
+const FALLBACK_STATUSES = new Set([403, 408, 409]);
 
 /**
  * Reads OpenRouter's `{"error": {...}}` object out of a parsed body, or the

@@ -34,9 +34,10 @@ export interface AnthropicErrorBody {
 /**
  * The `error.type` Anthropic uses for an HTTP status: 400
  * `invalid_request_error`, 401 `authentication_error`, 402 `billing_error`
- * (OpenRouter's own 402: the account's credits), 403 `permission_error`, 404 `not_found_error`, 413 `request_too_large`, 429
- * `rate_limit_error`, 503 and 529 `overloaded_error`, any other status
- * `api_error` (other 4xx included).
+ * (OpenRouter's own 402: the account's credits), 403 `permission_error`,
+ * 404 `not_found_error`, 413 `request_too_large`, 429 `rate_limit_error`,
+ * 503 and 529 `overloaded_error`, any other status `api_error` (other 4xx
+ * included).
  *
  * @example
  * ```ts
