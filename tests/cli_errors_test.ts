@@ -498,3 +498,20 @@ Deno.test("the start command warns when clients present freerouter's keys and OP
     await main.stop();
   }
 });
+
+Deno.test("the start command without OPENROUTER_API_KEY and without freerouter's keys says that each client's own key is forwarded (bring your own key), and the warning for freerouter's keys is not given", async () => {
+  await using fake = startFakeOpenRouter();
+  const main = await startMain({
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    FREEROUTER_KV_PATH: ":memory:",
+  });
+  try {
+    await within(
+      main.logged(/OPENROUTER_API_KEY is not set: each client's own/),
+      "the line",
+    );
+  } finally {
+    await main.stop();
+  }
+  assert.doesNotMatch(main.stderr(), /401 missing_api_key/);
+});

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startMain } from "./_deno_process.ts";
 import { startFakeOpenRouter } from "./fake_openrouter/mod.ts";
-import { isLoopbackHost } from "../src/server/host_guard.ts";
+import { isLoopbackHost } from "../src/http/host_guard.ts";
 
 /** One raw HTTP/1.1 request with the given Host header: its status and body. */
 async function withHost(

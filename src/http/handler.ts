@@ -12,6 +12,7 @@ import { corsHeaders, originAllowed, preflight } from "./cors.ts";
 import type { HandlerContext, Trace } from "./context.ts";
 import { ClientRefusal } from "./clients.ts";
 import { inFrontShape } from "./front_errors.ts";
+import { rebindingGuard } from "./host_guard.ts";
 import { checked, createSharing, type QuotaSharingOptions } from "./sharing.ts";
 import { record } from "./record.ts";
 import {
@@ -75,6 +76,18 @@ export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
    * @default {[]}
    */
   corsOrigins?: readonly string[];
+  /**
+   * Without `accessKey` or `clientKeys`, the proxy answers only requests
+   * whose `Host` names this machine (`localhost`, 127.0.0.0/8, `[::1]`): a
+   * web page that points its own name at 127.0.0.1 (DNS rebinding) gets 403
+   * `host_not_allowed` instead of the use of `apiKey`. A request without a
+   * `Host` header (made in-process) is served. `allowOpen` serves any `Host`
+   * with no key (say, on a private network); then a request from a web page
+   * (one with an `Origin`) gets 403 `origin_not_allowed` unless
+   * `corsOrigins` lists its origin. Ignored when a key is set.
+   * @default {false}
+   */
+  allowOpen?: boolean;
 }
 
 /**
@@ -121,7 +134,7 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   const resolved: ResolvedRouterOptions = resolveRouterOptions(options);
   const maxBodyBytes = checked(SETTINGS.maxBodyBytes, options.maxBodyBytes);
   const router = new Router(resolved);
-  const { accessKey, corsOrigins = [] } = options;
+  const { accessKey, corsOrigins = [], allowOpen = false } = options;
   // A key read from a file or the environment may end in a newline: fetch
   // sends it trimmed, and redaction must look for what the upstream saw.
   const apiKey = options.apiKey?.trim() || undefined;
@@ -130,6 +143,10 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
   const { clients } = sharing;
   /** Whether clients must present a key (the access key or a client key). */
   const guarded = Boolean(accessKey) || clients !== undefined;
+  /** Without a key, the DNS-rebinding check (see host_guard.ts). */
+  const rebinding = guarded
+    ? undefined
+    : rebindingGuard(allowOpen, corsOrigins, logger);
   /** The server key's account fingerprint (undefined with bring-your-own-key). */
   let serverAccount: string | undefined;
   const serverAccountReady = apiKey
@@ -162,6 +179,11 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
     route: Route | undefined,
     trace: Trace,
   ): Promise<Response> {
+    const refused = rebinding?.(req);
+    if (refused !== undefined) {
+      trace.error = refused.code;
+      return errorResponse({ status: 403, ...refused });
+    }
     if (route === undefined) {
       return errorResponse({
         status: 404,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isLoopback } from "../http/host_guard.ts";
 import { z } from "zod";
 import { DEFAULT_BASE_URL } from "../options.ts";
 import { parseAliases } from "../core/aliases.ts";
@@ -328,12 +329,6 @@ export function parseServerConfig(
 /** Whether FREEROUTER_KV_PATH names a KV Connect URL rather than a file (or `:memory:`). */
 export function isKvConnectUrl(kvPath: string): boolean {
   return /^https?:\/\//i.test(kvPath);
-}
-
-/** Whether a listen address only accepts connections from this machine. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /**

@@ -8,11 +8,10 @@ import {
   checkExposure,
   ConfigError,
   isKvConnectUrl,
-  isLoopback,
   type ServerConfig,
 } from "./config.ts";
-import { loopbackOnly, openServerOrigins } from "./host_guard.ts";
 import { loadClientKeys } from "./client_keys_file.ts";
+import { isLoopback } from "../http/host_guard.ts";
 import { dropFileAccess, fileAccessLine } from "./file_access.ts";
 import {
   createHandler,
@@ -173,32 +172,15 @@ export function handlerFor(
     affinity: config.affinity,
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
+    // Without keys: on loopback, requests must name this machine; elsewhere
+    // (FREEROUTER_ALLOW_OPEN), a web page's origin must be listed.
+    allowOpen: !isLoopback(config.host),
     cacheTtl: config.cacheTtl,
     cacheMaxBytes: config.cacheMaxBytes,
     kv,
     logger,
     ...extra,
   });
-}
-
-/**
- * The handler behind the DNS-rebinding guard (see host_guard.ts): without
- * keys, on loopback requests must name this machine in `Host`, and on any
- * other address a web page's request needs its origin listed. With a key, a
- * page that points its name at the proxy cannot use it anyway, and a tunnel
- * or reverse proxy in front of it (which keeps the public name in `Host`)
- * must work.
- */
-function guarded(
-  handler: FreeRouterHandler,
-  config: ServerConfig,
-  clientKeys: unknown,
-  logger: Logger,
-): (req: Request) => Promise<Response> {
-  if (config.accessKey || clientKeys !== undefined) return handler;
-  return isLoopback(config.host)
-    ? loopbackOnly(handler, logger)
-    : openServerOrigins(handler, config.corsOrigins);
 }
 
 /**
@@ -254,7 +236,7 @@ export async function serve(
         port: config.port,
         onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
       },
-      guarded(handler, config, clientKeys, logger),
+      handler,
     );
   } catch (err) {
     await handler.close();
@@ -278,6 +260,10 @@ export async function serve(
     // Clients then present freerouter's keys, which are never sent upstream.
     logger.warn(
       "OPENROUTER_API_KEY is not set, and clients present freerouter's own keys (FREEROUTER_API_KEY or FREEROUTER_CLIENT_KEYS), which never go upstream: every routed request will get 401 missing_api_key until OPENROUTER_API_KEY is set",
+    );
+  } else if (!config.openrouterApiKey) {
+    logger.info(
+      "OPENROUTER_API_KEY is not set: each client's own OpenRouter key (Authorization: Bearer sk-or-…, or x-api-key) is forwarded upstream (bring your own key)",
     );
   }
   // Warm the free pool; startup succeeds even when OpenRouter is unreachable.
