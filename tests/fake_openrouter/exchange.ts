@@ -202,6 +202,8 @@ function renderStream(script: StreamScript, ex: Exchange): Response {
     "cache-control": "no-cache",
     ...script.headers,
   };
+  /** Resolved when the server has taken every queued part (see `pull`). */
+  let taken = Promise.withResolvers<void>();
   const pump = async (c: ReadableStreamDefaultController<Uint8Array>) => {
     const breakOff = () => {
       ex.finish();
@@ -229,7 +231,16 @@ function renderStream(script: StreamScript, ex: Exchange): Response {
         c.close();
         return;
       }
-      if (end === "reset") return breakOff();
+      if (end === "reset") {
+        // `error()` throws away parts still queued: the reset comes once
+        // the server has taken them all, after the content a test sends
+        // before it, as a connection that breaks mid-answer does.
+        while ((c.desiredSize ?? 0) < 1 && ex.stopReason === undefined) {
+          taken = Promise.withResolvers();
+          await Promise.race([taken.promise, ex.stopped]);
+        }
+        return breakOff();
+      }
       await ex.stopped;
     }
     if (ex.stopReason === "close") breakOff();
@@ -238,6 +249,7 @@ function renderStream(script: StreamScript, ex: Exchange): Response {
     start: (c) => {
       pump(c).catch((e) => console.error("fake_openrouter: stream pump", e));
     },
+    pull: () => taken.resolve(),
     cancel: () => ex.clientGone(),
   });
   return new Response(body, { status: script.status ?? 200, headers });

@@ -134,7 +134,17 @@ Deno.test("startFakeOpenRouter() reset steps break the client's connection", asy
     stream: true,
   });
   assert.equal(res.status, 200);
-  await assert.rejects(res.text());
+  const reader = res.body!.getReader();
+  let received = "";
+  await assert.rejects(async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      received += decoder.decode(value, { stream: true });
+    }
+  });
+  // The parts sent before the reset reach the client first.
+  assert.match(received, /"content":"partial"/);
 
   // The fake broke these itself; the client did not abort.
   assert.deepEqual(fake.chatRequests().map((r) => r.isAborted()), [
