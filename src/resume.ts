@@ -52,6 +52,8 @@ export function resumer(
   const resume: Resume = async (at) => {
     broken.add(at.model);
     const continues: StreamBreak = { ...at, origin: at.origin ?? at };
+    /** Models that finished without adding to the text (see `Tracked.answered`). */
+    let nothingAdded = at.nothingAdded ?? 0;
     // Nothing forwarded but reasoning: the next model answers afresh.
     const prefilled: ChatCompletionRequest = {
       ...request,
@@ -63,15 +65,20 @@ export function resumer(
     try {
       const routed = await route(
         prefilled,
-        (o, i) =>
-          attemptStream(o, {
+        async (o, i) => {
+          const result = await attemptStream(o, {
             ...i,
             resume,
-            continues,
+            continues: { ...continues, nothingAdded },
             parsedEvents: context.parsedEvents,
             onCut: context.onStreamCut,
             onBreak,
-          }),
+          });
+          if (!result.ok && result.failure.kind === "nothing_added") {
+            nothingAdded++;
+          }
+          return result;
+        },
         { attempts, continues, skip: broken },
       );
       logger.info("stream resumed", {

@@ -213,6 +213,8 @@ export class Router {
     let account: string | undefined;
     void accountIdOf(context.apiKey).then((id) => (account = id));
     const onBreak = (at: StreamBreak) => {
+      // A continuation that found nothing to add may be right: no fault.
+      if (at.code === "nothing_added") return;
       if (
         at.failure &&
         this.#brokeWith(at.model, at.failure, context.apiKey, account)

@@ -30,6 +30,7 @@ export type FailureKind =
   | "empty_stream" // a stream that ended before any data event
   | "incomplete_stream" // a stream that ended before its opening was complete (no finish_reason)
   | "prefill_rejected" // a continuation that started the answer over instead of continuing it
+  | "nothing_added" // a continuation that finished without adding anything to the forwarded text
   | "empty_answer" // a 200 without content or a tool call (not cut by the length limit)
   | "invalid_tool_call"; // a 200 whose tool call arguments are not JSON
 
@@ -266,7 +267,11 @@ function availabilityCode(failure: UpstreamFailure): string | undefined {
  *   (the key's credit limit): every model would answer the same, so it goes
  *   back to the client unchanged.
  * - A 403 moderation flag, a 404 about output modalities or the request's
- *   constraints: next candidate, with no mark on the model.
+ *   constraints, a continuation that finished without adding anything (the
+ *   model may be right that the answer was complete): next candidate, with no
+ *   mark on the model.
+ * - A continuation that started the answer over and said something else:
+ *   that model takes no prefill; next candidate.
  * - A 503 `temporarily_unavailable` with a retry hint: that model cools down
  *   until then; next candidate.
  * - 400 or 413 saying the request is longer than the model's context
@@ -289,6 +294,8 @@ export function classifyFailure(
       effect: { kind: "capability", capability: "prefill" },
     };
   }
+  // The model may be right that the answer was complete: no fault of its own.
+  if (failure.kind === "nothing_added") return { action: "next" };
   if (failure.kind !== "http") {
     return { action: "next", effect: { kind: "transient" } };
   }
@@ -426,6 +433,8 @@ export function describeFailure(failure: UpstreamFailure): string {
       return "stream ended before its answer was complete";
     case "prefill_rejected":
       return "started over instead of continuing";
+    case "nothing_added":
+      return "finished without adding to the answer";
     case "empty_answer":
       return "200 without an answer";
     case "invalid_tool_call":

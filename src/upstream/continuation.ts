@@ -40,16 +40,36 @@ export function continuationRewrite(
   };
 }
 
-/** A continuation before its commit: what to hold, what to commit, what to reject. */
+/** Whether a chunk adds to the answer: text, a tool call, a refusal, or a `length` stop. */
+function adds(chunk: ChatCompletionChunk): boolean {
+  const choice = chunk.choices?.[0];
+  const delta = choice?.delta;
+  return choice?.finish_reason === "length" ||
+    (delta != null &&
+      ((typeof delta.content === "string" && delta.content !== "") ||
+        delta.tool_calls != null || delta.function_call != null ||
+        Boolean(delta.refusal)));
+}
+
+/**
+ * A continuation before its commit: what to hold, what to commit, what to
+ * reject. It commits once it adds to the answer (or reasons: reasoning is
+ * not held back); a finish before it added anything is `nothing_added`
+ * (the answer may have been cut short), unless another model already found
+ * nothing to add, and then the finish ends the answer as it stands.
+ */
 export class ContinuationOpening {
   readonly #text: ContinuationText;
   /** Chunks without content that arrived while the text was held. */
   readonly #pending: ChatCompletionChunk[] = [];
+  /** A finish that adds nothing ends the answer (see {@link Tracked.answered}). */
+  readonly #complete: boolean;
 
   /** The opening of a continuation of `origin`. */
   constructor(origin: StreamBreak) {
     this.#text = new ContinuationText(origin.text);
     this.rewrite = continuationRewrite(origin);
+    this.#complete = (origin.nothingAdded ?? 0) > 0;
   }
 
   /** A committed continuation chunk as the first stream's (undefined: dropped). */
@@ -57,13 +77,14 @@ export class ContinuationOpening {
 
   /**
    * One data event before the commit: `hold` (read on), `reject` (it started
-   * over and diverged: it rejects the prefill), or the events to commit
-   * with, already rewritten and tracked in `state`.
+   * over and diverged: it rejects the prefill), `nothing_added` (it finished
+   * without adding anything), or the events to commit with, already
+   * rewritten and tracked in `state`.
    */
   take(
     chunk: ChatCompletionChunk,
     state: Tracked,
-  ): "hold" | "reject" | string[] {
+  ): "hold" | "reject" | "nothing_added" | string[] {
     if (roleOnly(chunk)) return "hold";
     const choice: Choice | undefined = chunk.choices?.[0];
     const content = choice?.delta?.content;
@@ -72,19 +93,19 @@ export class ContinuationOpening {
       if (step.kind === "reject") return "reject";
       if (step.kind === "hold") return "hold";
       choice!.delta.content = step.text;
-      const decided = choice!.finish_reason == null &&
-          choice!.delta.tool_calls == null && step.text === ""
-        ? [] // the repeated part only: nothing to send yet
-        : [chunk];
-      return this.#commit(decided, state);
-    }
-    if (chunk.choices?.length === 0 && this.#text.holding) {
-      this.#pending.push(chunk); // usage: after the text
+      // The repeated part only: nothing new yet.
+      if (roleOnly(chunk)) return "hold";
+    } else if (chunk.choices?.length === 0) {
+      this.#pending.push(chunk); // usage: after what it counts
       return "hold";
+    } else {
+      const step = this.#text.settle();
+      if (step.kind === "reject") return "reject";
     }
-    const step = this.#text.settle();
-    if (step.kind === "reject") return "reject";
-    return this.#commit([chunk], state);
+    if (
+      !adds(chunk) && choice?.finish_reason != null && !this.#complete
+    ) return "nothing_added";
+    return this.#commit(chunk, state);
   }
 
   /** Whether nothing was decided yet when the stream ends: a restart cut short. */
@@ -92,9 +113,9 @@ export class ContinuationOpening {
     return this.#text.holding;
   }
 
-  #commit(chunks: ChatCompletionChunk[], state: Tracked): string[] {
+  #commit(chunk: ChatCompletionChunk, state: Tracked): string[] {
     const events: string[] = [];
-    for (const c of [...chunks, ...this.#pending.splice(0)]) {
+    for (const c of [chunk, ...this.#pending.splice(0)]) {
       track(c, state);
       const event = this.rewrite(c);
       if (event !== undefined) events.push(event);

@@ -223,9 +223,9 @@ export async function attemptStream(
             dataAt = performance.now();
             continue;
           }
-          if (taken === "reject") {
+          if (taken === "reject" || taken === "nothing_added") {
             return fail({
-              kind: "prefill_rejected",
+              kind: taken === "reject" ? "prefill_rejected" : taken,
               status: res.status,
               headers: res.headers,
             });

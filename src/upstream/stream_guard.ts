@@ -19,7 +19,7 @@ import {
 import { copyBytes, sseData, sseErrorEvent, type SseSplitter } from "./sse.ts";
 import { keepAliveDeadline, parseJson, type Timeouts } from "./request.ts";
 import type { AttemptScope } from "./scope.ts";
-import { AnswerOpening } from "../core/answers.ts";
+import { AnswerOpening, visible } from "../core/answers.ts";
 import { errorIn, type UpstreamFailure } from "../core/failure.ts";
 import { redactSecret } from "../core/secrets.ts";
 import type { ChatCompletionChunk } from "../types.ts";
@@ -151,10 +151,25 @@ function checkEvent(
     return check;
   }
   const out = forwardedAs(body, event, state);
+  // A finish that ends no answer is not forwarded: the stream breaks there,
+  // so that a client never reads the finish (and the usage after it) of an
+  // answer another model then gives or the error event ends.
+  if (!state.manyChoices && finishes(body)) {
+    const end = endCheck(state, "the upstream stream");
+    if (end.kind === "break") {
+      state.events--;
+      return end;
+    }
+  }
   return out === undefined
     ? { kind: "skip" }
     : { kind: "forward", event: out, body };
 }
+
+/** Whether a chunk carries a `finish_reason`. */
+const finishes = (body: ChatCompletionChunk) =>
+  Array.isArray(body.choices) &&
+  body.choices.some((c) => c?.finish_reason != null);
 
 const encoder = new TextEncoder();
 
@@ -198,7 +213,16 @@ function endCheck(state: Tracked, what: string): EventCheck {
       code: "invalid_tool_call",
     };
   }
-  return state.answered ? { kind: "done" } : {
+  if (state.answered) return { kind: "done" };
+  // A continuation of forwarded text that added nothing of its own.
+  if (state.origin !== undefined && visible(state.text)) {
+    return {
+      kind: "break",
+      error: "the continuation finished without adding to the answer",
+      code: "nothing_added",
+    };
+  }
+  return {
     kind: "break",
     error: "the model finished without an answer (reasoning only)",
     code: "empty_answer",
@@ -260,6 +284,9 @@ export function guardedStream(
       created: state.created ?? 0,
       origin: state.origin,
       ...(failure === undefined ? {} : { failure }),
+      ...(code === "nothing_added"
+        ? { nothingAdded: state.nothingAdded + 1 }
+        : {}),
     };
     guard.onBreak?.(broken);
     let next: Awaited<ReturnType<NonNullable<Guard["resume"]>>> | undefined;

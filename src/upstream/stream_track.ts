@@ -30,6 +30,11 @@ export interface StreamBreak {
   created: number;
   /** The original break, when a continuation broke in turn. */
   origin?: StreamBreak;
+  /**
+   * Continuations of this text that finished without adding anything to it
+   * (see {@link Tracked.answered}).
+   */
+  nothingAdded?: number;
 }
 
 /**
@@ -63,9 +68,17 @@ export interface Tracked {
   /**
    * Something the client can use was forwarded: text that is not only
    * whitespace, a tool call, a refusal, or a `length` stop (reasoning alone
-   * is no answer).
+   * is no answer). A continuation must add it of its own: one that finishes
+   * without (at once, after reasoning, after repeating the forwarded text)
+   * may have cut the answer short, so the next model is asked; once a model
+   * has found nothing to add, the next one's finish ends the answer as it
+   * stands (two models agree it was complete).
    */
   answered: boolean;
+  /** A chunk named another choice than the first (`n` > 1). */
+  manyChoices: boolean;
+  /** The continued break's {@link StreamBreak.nothingAdded} (0 for a first stream). */
+  nothingAdded: number;
   /** Everything forwarded was assistant text (no tool calls, no refusal, one choice). */
   resumable: boolean;
   /** The assistant text forwarded (only kept while resumable). */
@@ -99,7 +112,10 @@ export function tracked(
     finished: false,
     lengthFinal,
     cut: false,
-    answered: continues !== undefined && !startsAfresh(continues),
+    answered: continues !== undefined && !startsAfresh(continues) &&
+      (continues.nothingAdded ?? 0) > 0,
+    manyChoices: false,
+    nothingAdded: continues?.nothingAdded ?? 0,
     resumable: true,
     text: continues?.text ?? "",
     events: continues?.events ?? 0,
@@ -137,6 +153,7 @@ export function track(body: ChatCompletionChunk, state: Tracked): void {
       (delta.tool_calls != null || delta.function_call != null ||
         delta.refusal || visible(delta.content))
     ) state.answered = true;
+    if (choice != null && choice.index !== 0) state.manyChoices = true;
     if (!state.resumable) continue;
     if (choice?.index !== 0 || delta == null) {
       if (choice?.index !== 0) state.resumable = false;
