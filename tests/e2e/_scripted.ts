@@ -118,6 +118,32 @@ export function scriptBreakingOnce(fake: FakeOpenRouter): string {
 }
 
 /**
+ * The first streamed answer breaks after its first half; the first model
+ * asked to continue it finishes at once, adding nothing; the next one
+ * continues with the second half. Returns the whole text.
+ */
+export function scriptBreakingThenNothingAdded(fake: FakeOpenRouter): string {
+  const text = `A whole answer for ${nonce()}, in two halves.`;
+  const cut = Math.ceil(text.length / 2);
+  let calls = 0;
+  scriptEveryModel(fake, (c) => {
+    if (!c.stream) return answerText(c, text);
+    switch (++calls) {
+      case 1:
+        return breakingStream([
+          chunk(c.model, { role: "assistant", content: "" }),
+          chunk(c.model, text.slice(0, cut)),
+        ]);
+      case 2:
+        return { stream: streamOk(c.model, []) };
+      default:
+        return answerText(c, text.slice(cut));
+    }
+  });
+  return text;
+}
+
+/**
  * A stream that writes `parts`, then breaks without a `finish_reason`: a
  * keep-alive comment, an error event (502), and the connection left open.
  */

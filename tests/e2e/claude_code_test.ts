@@ -18,6 +18,7 @@ import {
   markerCommand,
   nonce,
   scriptBreakingOnce,
+  scriptBreakingThenNothingAdded,
   scriptEveryModel,
   scriptGreeting,
   scriptParallelCallsBreakingOnce,
@@ -322,6 +323,26 @@ Deno.test({
       assert.equal(run.json?.is_error, true, detail);
       assert.match(String(run.json?.result), /Insufficient credits/, detail);
       assert.equal(fake.chatRequests().length, 1, detail);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code gets the whole answer when the first model asked to continue a broken stream adds nothing (the next one finishes it)",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const text = scriptBreakingThenNothingAdded(fake);
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: "Say something.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        maxRetries: 0,
+      });
+      assert.equal(run.json?.result, text, run.stdout + run.stderr);
+      assert.equal(run.json?.is_error, false);
+      assert.equal(fake.chatRequests().length, 3, run.stderr);
     });
   },
 });

@@ -22,6 +22,7 @@ import {
   nonce,
   PNG_1X1,
   scriptBreakingOnce,
+  scriptBreakingThenNothingAdded,
   scriptEveryModel,
   scriptGreeting,
   scriptParallelCallsBreakingOnce,
@@ -218,6 +219,26 @@ Deno.test({
       const detail = run.stdout + run.stderr;
       assert.match(run.stderr, /Insufficient credits/, detail);
       assert.equal(fake.chatRequests().length, 1, detail);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex gets the whole answer when the first model asked to continue a broken stream adds nothing (the next one finishes it)",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      const text = scriptBreakingThenNothingAdded(fake);
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: "Say something.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        streamMaxRetries: 0,
+      });
+      assert.equal(run.stdout.trim(), text, run.stderr);
+      assert.equal(run.code, 0);
+      assert.equal(fake.chatRequests().length, 3, run.stderr);
     });
   },
 });
