@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { hello, rig, type RigOptions } from "./_harness.ts";
+import { sseEvents } from "./_streams.ts";
 import {
   chunk,
   DONE,
@@ -56,16 +57,6 @@ function finishing(
       ],
     },
   };
-}
-
-/** The SSE data payloads of a response, in order, `[DONE]` included. */
-async function events(res: Response): Promise<string[]> {
-  const text = await res.text();
-  return text.split("\n\n").flatMap((event) => {
-    const data = event.split("\n").filter((l) => l.startsWith("data: "))
-      .map((l) => l.slice(6)).join("\n");
-    return data === "" ? [] : [data];
-  });
 }
 
 interface Read {
@@ -144,7 +135,10 @@ for (
     r.fake.script(C, { stream: streamOk(C, [" fox", " jumps."]) });
     const res = await r.chat(hello("auto", { stream: true }));
     assert.equal(res.status, 200);
-    assertOneAnswer(read(await events(res)), "The quick brown fox jumps.");
+    assertOneAnswer(
+      read(sseEvents(await res.text())),
+      "The quick brown fox jumps.",
+    );
     assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
     // C was asked to continue the same text B was.
     const last = (r.fake.chatRequests()[2]!.body as { messages: unknown[] })
@@ -166,7 +160,7 @@ Deno.test("resume: when two models in a row find nothing to add, the answer stan
   r.fake.script(C, finishing(C, []));
   r.fake.script(D, { stream: streamOk(D, [" Never asked."]) });
   const res = await r.chat(hello("auto", { stream: true }));
-  assertOneAnswer(read(await events(res)), "The answer is 42.");
+  assertOneAnswer(read(sseEvents(await res.text())), "The answer is 42.");
   // No third continuation.
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
 });
@@ -177,7 +171,7 @@ Deno.test("resume: a continuation that reasons after a first one found nothing t
   r.fake.script(B, finishing(B, []));
   r.fake.script(C, finishing(C, [{ content: "", reasoning: "It is done" }]));
   const res = await r.chat(hello("auto", { stream: true }));
-  assertOneAnswer(read(await events(res)), "The answer is 42.");
+  assertOneAnswer(read(sseEvents(await res.text())), "The answer is 42.");
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
 });
 
@@ -186,7 +180,7 @@ Deno.test("a stream that reasons and finishes without an answer sends neither it
   r.fake.script(A, finishing(A, [{ content: "", reasoning: "Hmm" }]));
   r.fake.script(B, { stream: streamOk(B, ["Hello ", "there."]) });
   const res = await r.chat(hello("auto", { stream: true }));
-  const got = read(await events(res));
+  const got = read(sseEvents(await res.text()));
   assertOneAnswer(got, "Hello there.");
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B]);
 });
@@ -195,7 +189,7 @@ Deno.test("with resumption off, a continuation-free stream that reasons and fini
   await using r = rig({ ...opts, streamResume: false });
   r.fake.script(A, finishing(A, [{ content: "", reasoning: "Hmm" }]));
   const res = await r.chat(hello("auto", { stream: true }));
-  const got = read(await events(res));
+  const got = read(sseEvents(await res.text()));
   assert.deepEqual(got.finishes, []);
   assert.equal(got.usages, 0);
   assert.equal(JSON.parse(got.data.at(-1)!).error.code, "empty_answer");

@@ -143,25 +143,39 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "Claude Code gets the whole answer when the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
-  ignore: missing,
-  async fn() {
-    await withStack(async ({ fake, url }) => {
-      const text = scriptBreakingOnce(fake);
-      const run = await runClaude({
-        baseUrl: url,
-        prompt: "Say something.",
-        timeoutSec: CLIENT_TIMEOUT_SEC,
-        maxRetries: 0,
+for (
+  const [when, script, requests] of [
+    [
+      "the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
+      scriptBreakingOnce,
+      2,
+    ],
+    [
+      "the first model asked to continue a broken stream adds nothing (the next one finishes it)",
+      scriptBreakingThenNothingAdded,
+      3,
+    ],
+  ] as const
+) {
+  Deno.test({
+    name: `Claude Code gets the whole answer when ${when}`,
+    ignore: missing,
+    async fn() {
+      await withStack(async ({ fake, url }) => {
+        const text = script(fake);
+        const run = await runClaude({
+          baseUrl: url,
+          prompt: "Say something.",
+          timeoutSec: CLIENT_TIMEOUT_SEC,
+          maxRetries: 0,
+        });
+        assert.equal(run.json?.result, text, run.stdout + run.stderr);
+        assert.equal(run.json?.is_error, false);
+        assert.equal(fake.chatRequests().length, requests, run.stderr);
       });
-      assert.equal(run.json?.result, text, run.stdout + run.stderr);
-      assert.equal(run.json?.is_error, false);
-      assert.equal(fake.chatRequests().length, 2, run.stderr);
-    });
-  },
-});
+    },
+  });
+}
 
 Deno.test({
   name:
@@ -323,26 +337,6 @@ Deno.test({
       assert.equal(run.json?.is_error, true, detail);
       assert.match(String(run.json?.result), /Insufficient credits/, detail);
       assert.equal(fake.chatRequests().length, 1, detail);
-    });
-  },
-});
-
-Deno.test({
-  name:
-    "Claude Code gets the whole answer when the first model asked to continue a broken stream adds nothing (the next one finishes it)",
-  ignore: missing,
-  async fn() {
-    await withStack(async ({ fake, url }) => {
-      const text = scriptBreakingThenNothingAdded(fake);
-      const run = await runClaude({
-        baseUrl: url,
-        prompt: "Say something.",
-        timeoutSec: CLIENT_TIMEOUT_SEC,
-        maxRetries: 0,
-      });
-      assert.equal(run.json?.result, text, run.stdout + run.stderr);
-      assert.equal(run.json?.is_error, false);
-      assert.equal(fake.chatRequests().length, 3, run.stderr);
     });
   },
 });

@@ -125,25 +125,39 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "Codex gets the whole answer when the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
-  ignore: missing,
-  async fn() {
-    await withStack(async ({ fake, url }) => {
-      const text = scriptBreakingOnce(fake);
-      const run = await runCodex({
-        baseUrl: url,
-        prompt: "Say something.",
-        timeoutSec: CLIENT_TIMEOUT_SEC,
-        streamMaxRetries: 0,
+for (
+  const [when, script, requests] of [
+    [
+      "the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
+      scriptBreakingOnce,
+      2,
+    ],
+    [
+      "the first model asked to continue a broken stream adds nothing (the next one finishes it)",
+      scriptBreakingThenNothingAdded,
+      3,
+    ],
+  ] as const
+) {
+  Deno.test({
+    name: `Codex gets the whole answer when ${when}`,
+    ignore: missing,
+    async fn() {
+      await withStack(async ({ fake, url }) => {
+        const text = script(fake);
+        const run = await runCodex({
+          baseUrl: url,
+          prompt: "Say something.",
+          timeoutSec: CLIENT_TIMEOUT_SEC,
+          streamMaxRetries: 0,
+        });
+        assert.equal(run.stdout.trim(), text, run.stderr);
+        assert.equal(run.code, 0);
+        assert.equal(fake.chatRequests().length, requests, run.stderr);
       });
-      assert.equal(run.stdout.trim(), text, run.stderr);
-      assert.equal(run.code, 0);
-      assert.equal(fake.chatRequests().length, 2, run.stderr);
-    });
-  },
-});
+    },
+  });
+}
 
 Deno.test({
   name:
@@ -219,26 +233,6 @@ Deno.test({
       const detail = run.stdout + run.stderr;
       assert.match(run.stderr, /Insufficient credits/, detail);
       assert.equal(fake.chatRequests().length, 1, detail);
-    });
-  },
-});
-
-Deno.test({
-  name:
-    "Codex gets the whole answer when the first model asked to continue a broken stream adds nothing (the next one finishes it)",
-  ignore: missing,
-  async fn() {
-    await withStack(async ({ fake, url }) => {
-      const text = scriptBreakingThenNothingAdded(fake);
-      const run = await runCodex({
-        baseUrl: url,
-        prompt: "Say something.",
-        timeoutSec: CLIENT_TIMEOUT_SEC,
-        streamMaxRetries: 0,
-      });
-      assert.equal(run.stdout.trim(), text, run.stderr);
-      assert.equal(run.code, 0);
-      assert.equal(fake.chatRequests().length, 3, run.stderr);
     });
   },
 });
