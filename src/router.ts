@@ -244,6 +244,7 @@ export class Router {
         attemptStream(o, {
           ...i,
           resume,
+          manyChoices: typeof request.n === "number" && request.n > 1,
           parsedEvents: context.parsedEvents,
           onCut: context.onStreamCut,
           onBreak,

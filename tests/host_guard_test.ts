@@ -1,7 +1,8 @@
 /**
  * DNS rebinding: a proxy listening on loopback (the default) answers only
- * requests whose `Host` names this machine. Through the real start command:
- * the guard is the server's, not the library's.
+ * requests whose `Host` names this machine. Through the real start command;
+ * handler_host_guard_test.ts checks the library's `createHandler()`, where
+ * the guard lives.
  */
 import assert from "node:assert/strict";
 import { startMain } from "./_deno_process.ts";

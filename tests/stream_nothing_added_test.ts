@@ -59,6 +59,23 @@ function finishing(
   };
 }
 
+/** A stream whose one chunk after the role carries `content` and the `stop` finish. */
+function finishingWith(
+  model: string,
+  content: string,
+): { stream: StreamScript } {
+  return {
+    stream: {
+      parts: [
+        chunk(model, { role: "assistant", content: "" }, null, meta),
+        chunk(model, { content }, "stop", meta),
+        usageChunk(model, meta),
+        DONE,
+      ],
+    },
+  };
+}
+
 interface Read {
   content: string;
   /** Indexes (in `data`) of chunks carrying a `finish_reason`, with it. */
@@ -126,6 +143,11 @@ for (
       "only reasons and finishes",
       finishing(B, [{ content: "", reasoning: "Nothing to add" }]),
     ],
+    ["sends only whitespace and finishes", finishing(B, ["\n", " "])],
+    [
+      "finishes with whitespace in the finishing chunk",
+      finishingWith(B, "\n"),
+    ],
   ] as const
 ) {
   Deno.test(`resume: a continuation that ${how} adds nothing; the next model finishes the answer, and the model that added nothing keeps its health`, async () => {
@@ -185,14 +207,109 @@ Deno.test("a stream that reasons and finishes without an answer sends neither it
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B]);
 });
 
-Deno.test("with resumption off, a continuation-free stream that reasons and finishes without an answer ends with the error event and no finish before it", async () => {
+Deno.test("with resumption off, a stream that reasons and finishes without an answer ends with the error event and no finish before it, counting the events the client got", async () => {
   await using r = rig({ ...opts, streamResume: false });
   r.fake.script(A, finishing(A, [{ content: "", reasoning: "Hmm" }]));
   const res = await r.chat(hello("auto", { stream: true }));
   const got = read(sseEvents(await res.text()));
   assert.deepEqual(got.finishes, []);
   assert.equal(got.usages, 0);
-  assert.equal(JSON.parse(got.data.at(-1)!).error.code, "empty_answer");
+  const error = JSON.parse(got.data.at(-1)!).error;
+  assert.equal(error.code, "empty_answer");
+  // The role chunk and the reasoning: the withheld finish is not counted.
+  assert.equal(got.data.length - 1, 2);
+  assert.match(error.message, /broke off after 2 events/);
+});
+
+Deno.test("a first chunk that reasons and finishes at once is no answer: nothing of it is sent, and the next model answers", async () => {
+  await using r = rig(opts);
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        chunk(A, { role: "assistant", content: "" }, null, meta),
+        chunk(A, { content: "", reasoning: "Hmm" }, "stop", meta),
+        usageChunk(A, meta),
+        DONE,
+      ],
+    },
+  });
+  r.fake.script(B, { stream: streamOk(B, ["Hello ", "there."]) });
+  const res = await r.chat(hello("auto", { stream: true }));
+  assert.equal(res.headers.get("x-freerouter-model"), B);
+  const got = read(sseEvents(await res.text()));
+  assertOneAnswer(got, "Hello there.");
+  assert.ok(!got.data.some((d) => d.includes("Hmm")));
+});
+
+Deno.test("resume: a continuation that stops at the length limit before adding anything ends the answer there (finish length, no other model asked)", async () => {
+  await using r = rig(opts);
+  r.fake.script(A, failing(A, ["The quick ", "brown"]));
+  r.fake.script(B, {
+    stream: {
+      parts: [
+        chunk(B, { role: "assistant", content: "" }, null, meta),
+        chunk(B, { content: "" }, "length", meta),
+        usageChunk(B, meta),
+        DONE,
+      ],
+    },
+  });
+  r.fake.script(C, { stream: streamOk(C, [" Never asked."]) });
+  const got = read(sseEvents(
+    await (await r.chat(
+      hello("auto", { stream: true }),
+    )).text(),
+  ));
+  assert.equal(got.content, "The quick brown");
+  assert.deepEqual(got.finishes.map(([, f]) => f), ["length"]);
+  assert.equal(got.data.at(-1), "[DONE]");
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B]);
+});
+
+Deno.test("resume: a committed continuation that reasons and adds nothing counts as a model that found nothing to add: the next one's finish ends the answer", async () => {
+  await using r = rig(opts);
+  r.fake.script(A, failing(A, ["The answer ", "is 42."]));
+  r.fake.script(B, finishing(B, [{ content: "", reasoning: "It is done" }]));
+  r.fake.script(C, finishing(C, []));
+  r.fake.script(D, { stream: streamOk(D, [" Never asked."]) });
+  const res = await r.chat(hello("auto", { stream: true }));
+  assertOneAnswer(read(sseEvents(await res.text())), "The answer is 42.");
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
+});
+
+Deno.test("a stream that asks for two choices is judged at its end: choice 0 reasoning and finishing first does not break it when choice 1 answers", async () => {
+  await using r = rig(opts);
+  const two = (
+    index: number,
+    delta: Record<string, unknown>,
+    finish = null as string | null,
+  ) =>
+    `data: ${
+      JSON.stringify({
+        id: meta.id,
+        object: "chat.completion.chunk",
+        created: meta.created,
+        model: A,
+        choices: [{ index, delta, finish_reason: finish }],
+      })
+    }\n\n`;
+  r.fake.script(A, {
+    stream: {
+      parts: [
+        two(0, { role: "assistant", content: "" }),
+        two(0, { content: "", reasoning: "Hmm" }),
+        two(0, { content: "" }, "stop"),
+        two(1, { role: "assistant", content: "Hi" }),
+        two(1, { content: "" }, "stop"),
+        DONE,
+      ],
+    },
+  });
+  const res = await r.chat(hello("auto", { stream: true, n: 2 }));
+  const data = sseEvents(await res.text());
+  assert.equal(data.at(-1), "[DONE]");
+  assert.ok(!data.some((d) => d.includes('"error"')), data.join("\n"));
+  assert.equal(r.fake.chatRequests().length, 1);
 });
 
 Deno.test("Messages front: a continuation that adds nothing does not end the message; one message_delta with end_turn after the whole text", async () => {

@@ -50,6 +50,25 @@ export function visible(value: unknown): boolean {
 }
 
 /**
+ * Whether a stream delta gives the client something it can use: text that
+ * is not only whitespace, a refusal, or a tool call (reasoning alone does
+ * not).
+ */
+export function usableDelta(delta: unknown): boolean {
+  if (typeof delta !== "object" || delta === null) return false;
+  const d = delta as Record<string, unknown>;
+  return visible(d.content) || visible(d.refusal) || d.tool_calls != null ||
+    d.function_call != null;
+}
+
+/** Whether a stream delta carries reasoning. */
+function reasons(delta: Record<string, unknown>): boolean {
+  return visible(delta.reasoning) || visible(delta.reasoning_content) ||
+    (Array.isArray(delta.reasoning_details) &&
+      delta.reasoning_details.length > 0);
+}
+
+/**
  * Whether tool call arguments are usable: JSON, or empty (a call without
  * arguments). Only text that can end a JSON value is parsed, so a long
  * argument string is not re-parsed at every delta.
@@ -223,16 +242,15 @@ export class AnswerOpening {
   #take(chunk: ChatCompletionChunk): OpeningVerdict {
     const choices = Array.isArray(chunk?.choices) ? chunk.choices : [];
     let finish: unknown = null;
+    let reasoning = false;
     for (const choice of choices) {
       const delta = choice?.delta as Record<string, unknown> | undefined;
       if (delta != null) {
         if (
           visible(delta.content) || visible(delta.refusal) ||
-          visible(delta.reasoning) || visible(delta.reasoning_content) ||
-          (Array.isArray(delta.reasoning_details) &&
-            delta.reasoning_details.length > 0) ||
           delta.function_call != null
         ) return "commit";
+        if (reasons(delta)) reasoning = true;
         if (Array.isArray(delta.tool_calls)) {
           for (const call of delta.tool_calls as ToolCallDelta[]) {
             this.#args.add(call);
@@ -250,8 +268,10 @@ export class AnswerOpening {
         ? "commit"
         : this.end();
     }
-    // Tool calls (or nothing yet): only the finish tells the set is whole.
-    return "hold";
+    // Reasoning commits at once (unless its chunk finishes the stream with
+    // nothing else: no answer, and nothing of it sent); tool calls (or
+    // nothing yet): only the finish tells the set is whole.
+    return reasoning ? "commit" : "hold";
   }
 
   /**

@@ -78,7 +78,8 @@ export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
   corsOrigins?: readonly string[];
   /**
    * Without `accessKey` or `clientKeys`, the proxy answers only requests
-   * whose `Host` names this machine (`localhost`, 127.0.0.0/8, `[::1]`): a
+   * whose `Host` names this machine (`localhost` and `*.localhost`,
+   * 127.0.0.0/8, `[::1]`): a
    * web page that points its own name at 127.0.0.1 (DNS rebinding) gets 403
    * `host_not_allowed` instead of the use of `apiKey`. A request without a
    * `Host` header (made in-process) is served. `allowOpen` serves any `Host`
@@ -99,7 +100,7 @@ export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
  * ```ts ignore
  * import { createHandler } from "@freerouter/freerouter";
  * await using handler = createHandler({ apiKey: "sk-or-v1-…" });
- * await using server = Deno.serve({ port: 8000 }, handler);
+ * await using server = Deno.serve({ hostname: "127.0.0.1", port: 8000 }, handler);
  * ```
  */
 export interface FreeRouterHandler extends AsyncDisposable {
@@ -121,13 +122,14 @@ export interface FreeRouterHandler extends AsyncDisposable {
  * Creates the proxy: `POST /v1/chat/completions` routed across the free pool,
  * `GET /v1/models` (the pool in the order `auto` tries it), `GET /v1/freerouter/status`,
  * `GET /metrics` (Prometheus), `GET /health` and the status page at `GET /`.
- * The `/v1` prefix is optional.
+ * The `/v1` prefix is optional. Without `accessKey` or `clientKeys` it
+ * answers only requests for a loopback name (see `allowOpen`).
  *
  * @example Serve it with Deno
  * ```ts ignore
  * import { createHandler } from "@freerouter/freerouter";
  * const handler = createHandler({ apiKey: Deno.env.get("OPENROUTER_API_KEY") });
- * Deno.serve({ port: 8000 }, handler);
+ * Deno.serve({ hostname: "127.0.0.1", port: 8000 }, handler);
  * ```
  */
 export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {

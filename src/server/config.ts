@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { isLoopback } from "../http/host_guard.ts";
 import { z } from "zod";
+import { isLoopback } from "../http/host_guard.ts";
 import { DEFAULT_BASE_URL } from "../options.ts";
 import { parseAliases } from "../core/aliases.ts";
 import { isWellFormedKey, withoutCredentials } from "../core/secrets.ts";

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { usableDelta, visible } from "../core/answers.ts";
 import { ContinuationText } from "../core/continuation.ts";
 import type { ChatCompletionChunk } from "../types.ts";
 import { type StreamBreak, track, type Tracked } from "./stream_track.ts";
@@ -40,15 +41,20 @@ export function continuationRewrite(
   };
 }
 
-/** Whether a chunk adds to the answer: text, a tool call, a refusal, or a `length` stop. */
+/** Whether a chunk adds to the answer: something usable, or a `length` stop. */
 function adds(chunk: ChatCompletionChunk): boolean {
   const choice = chunk.choices?.[0];
-  const delta = choice?.delta;
-  return choice?.finish_reason === "length" ||
-    (delta != null &&
-      ((typeof delta.content === "string" && delta.content !== "") ||
-        delta.tool_calls != null || delta.function_call != null ||
-        Boolean(delta.refusal)));
+  return choice?.finish_reason === "length" || usableDelta(choice?.delta);
+}
+
+/** A chunk of whitespace only (no finish): held until something follows. */
+function whitespaceOnly(chunk: ChatCompletionChunk): boolean {
+  const choice = chunk.choices?.[0];
+  if (chunk.choices?.length !== 1 || !choice) return false;
+  const delta = choice.delta ?? {};
+  return choice.finish_reason == null &&
+    typeof delta.content === "string" && !visible(delta.content) &&
+    Object.keys(delta).every((k) => k === "role" || k === "content");
 }
 
 /**
@@ -60,8 +66,10 @@ function adds(chunk: ChatCompletionChunk): boolean {
  */
 export class ContinuationOpening {
   readonly #text: ContinuationText;
-  /** Chunks without content that arrived while the text was held. */
+  /** Chunks without choices (usage) that arrived before the commit: they go after it. */
   readonly #pending: ChatCompletionChunk[] = [];
+  /** Whitespace that arrived before the commit: it goes before it. */
+  readonly #whitespace: ChatCompletionChunk[] = [];
   /** A finish that adds nothing ends the answer (see {@link Tracked.answered}). */
   readonly #complete: boolean;
 
@@ -102,9 +110,16 @@ export class ContinuationOpening {
       const step = this.#text.settle();
       if (step.kind === "reject") return "reject";
     }
-    if (
-      !adds(chunk) && choice?.finish_reason != null && !this.#complete
-    ) return "nothing_added";
+    if (!adds(chunk)) {
+      if (choice?.finish_reason != null && !this.#complete) {
+        return "nothing_added";
+      }
+      if (whitespaceOnly(chunk)) {
+        this.#whitespace.push(chunk);
+        return "hold";
+      }
+    }
+    // It adds to the answer, reasons (not held back), or ends it as it stands.
     return this.#commit(chunk, state);
   }
 
@@ -115,7 +130,12 @@ export class ContinuationOpening {
 
   #commit(chunk: ChatCompletionChunk, state: Tracked): string[] {
     const events: string[] = [];
-    for (const c of [chunk, ...this.#pending.splice(0)]) {
+    const chunks = [
+      ...this.#whitespace.splice(0),
+      chunk,
+      ...this.#pending.splice(0),
+    ];
+    for (const c of chunks) {
       track(c, state);
       const event = this.rewrite(c);
       if (event !== undefined) events.push(event);

@@ -52,6 +52,8 @@ export interface StreamAttemptInput extends AttemptInput {
   resume?: Resume;
   /** The break this attempt continues: its opening is held and rewritten. */
   continues?: StreamBreak;
+  /** The request asks for several choices (`n` > 1): a stream's end is checked only at its end. */
+  manyChoices?: boolean;
   /** The committed stream's bytes carry their parsed events (parsed_events.ts). */
   parsedEvents?: boolean;
   /** Told when the committed stream ends short of its answer. */
@@ -93,7 +95,11 @@ export async function attemptStream(
     scope.watch(reader);
     const splitter = new SseSplitter();
     const head: Uint8Array[] = [];
-    const state = tracked(input.continues, input.lengthFinal);
+    const state = tracked(
+      input.continues,
+      input.lengthFinal,
+      input.manyChoices,
+    );
     // A continuation of forwarded text is held until it is known to continue
     // it; one that starts afresh (nothing but reasoning was forwarded) opens
     // like any answer. Both are rewritten as part of the first stream.

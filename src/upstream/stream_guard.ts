@@ -150,6 +150,7 @@ function checkEvent(
     if (check.kind !== "skip") holding.held = undefined;
     return check;
   }
+  const before = state.text;
   const out = forwardedAs(body, event, state);
   // A finish that ends no answer is not forwarded: the stream breaks there,
   // so that a client never reads the finish (and the usage after it) of an
@@ -157,7 +158,9 @@ function checkEvent(
   if (!state.manyChoices && finishes(body)) {
     const end = endCheck(state, "the upstream stream");
     if (end.kind === "break") {
+      // What the client has: without this chunk (a continuation's prefill).
       state.events--;
+      state.text = before;
       return end;
     }
   }

@@ -7,7 +7,7 @@
  */
 import type { ChatCompletionChunk } from "../types.ts";
 import type { UpstreamFailure } from "../core/failure.ts";
-import { ForwardedToolCalls, visible } from "../core/answers.ts";
+import { ForwardedToolCalls, usableDelta, visible } from "../core/answers.ts";
 
 /** Why and where a committed stream broke. */
 export interface StreamBreak {
@@ -75,7 +75,7 @@ export interface Tracked {
    * stands (two models agree it was complete).
    */
   answered: boolean;
-  /** A chunk named another choice than the first (`n` > 1). */
+  /** The request asks for several choices (`n` > 1), or a chunk named another than the first. */
   manyChoices: boolean;
   /** The continued break's {@link StreamBreak.nothingAdded} (0 for a first stream). */
   nothingAdded: number;
@@ -107,6 +107,7 @@ export function startsAfresh(at: StreamBreak): boolean {
 export function tracked(
   continues?: StreamBreak,
   lengthFinal = false,
+  manyChoices = false,
 ): Tracked {
   return {
     finished: false,
@@ -114,7 +115,7 @@ export function tracked(
     cut: false,
     answered: continues !== undefined && !startsAfresh(continues) &&
       (continues.nothingAdded ?? 0) > 0,
-    manyChoices: false,
+    manyChoices,
     nothingAdded: continues?.nothingAdded ?? 0,
     resumable: true,
     text: continues?.text ?? "",
@@ -148,11 +149,7 @@ export function track(body: ChatCompletionChunk, state: Tracked): void {
       noted = true; // add() reads every choice of the chunk
       (state.calls ??= new ForwardedToolCalls()).add(body);
     }
-    if (
-      !state.answered && delta != null &&
-      (delta.tool_calls != null || delta.function_call != null ||
-        delta.refusal || visible(delta.content))
-    ) state.answered = true;
+    if (!state.answered && usableDelta(delta)) state.answered = true;
     if (choice != null && choice.index !== 0) state.manyChoices = true;
     if (!state.resumable) continue;
     if (choice?.index !== 0 || delta == null) {
