@@ -16,8 +16,8 @@ import {
 import type { KeyReport } from "../src/core/key_report.ts";
 import { applyKeyReport } from "../src/state/quota.ts";
 import { RoutingState } from "../src/state/state.ts";
-import type { KvAtomicLike, KvLike } from "../src/state/kv_types.ts";
 import { withKvFile } from "./_harness.ts";
+import { racingKv, twoInstances } from "./_two_instances.ts";
 
 const NOW = Date.parse("2026-12-07T15:30:20Z");
 const MIDNIGHT = Date.parse("2026-12-08T00:00:00Z");
@@ -67,33 +67,11 @@ Deno.test("mergeLearned(): each limit from the view that trusts it longer", () =
   assert.deepEqual(mergeLearned({}, {}), {});
 });
 
-/** Two instances' states on one KV file, loaded; closed after `fn`. */
-async function twoInstances(
-  fn: (a: RoutingState, b: RoutingState, kv: Deno.Kv) => Promise<void>,
-): Promise<void> {
-  await withKvFile(async (path) => {
-    const kvA = await Deno.openKv(path);
-    const kvB = await Deno.openKv(path);
-    const a = new RoutingState({ kv: kvA, syncIntervalMs: 60_000 });
-    const b = new RoutingState({ kv: kvB, syncIntervalMs: 60_000 });
-    try {
-      await a.load(() => NOW);
-      await b.load(() => NOW);
-      await fn(a, b, kvA);
-    } finally {
-      await a.close();
-      await b.close();
-      kvA.close();
-      kvB.close();
-    }
-  });
-}
-
 const blockIn = async (kv: Deno.Kv) =>
   (await kv.get(["freerouter", "account", ID, "block"])).value;
 
 Deno.test("a daily-cap block survives another instance's minute block written before it synced", async () => {
-  await twoInstances(async (a, b, kv) => {
+  await twoInstances(NOW, async (a, b, kv) => {
     await a.blockAccount(ID, DAY, 50, NOW);
     await b.blockAccount(ID, MINUTE, 20, NOW);
     assert.deepEqual(await blockIn(kv), DAY);
@@ -115,7 +93,7 @@ Deno.test("a daily-cap block survives another instance's /key report with room, 
     isFreeTier: true,
     freeDaily: { used: 10, limit: 50, remaining: 40 },
   };
-  await twoInstances(async (a, b, kv) => {
+  await twoInstances(NOW, async (a, b, kv) => {
     await a.blockAccount(ID, DAY, 50, NOW);
     await applyKeyReport(b, ID, lagging, NOW);
     assert.deepEqual(await blockIn(kv), DAY);
@@ -134,7 +112,7 @@ Deno.test("a /key report with room still lifts a block another instance set from
     isFreeTier: true,
     freeDaily: { used: 10, limit: 1000, remaining: 990 },
   };
-  await twoInstances(async (a, b, kv) => {
+  await twoInstances(NOW, async (a, b, kv) => {
     await a.blockAccount(ID, KEY_DAY, undefined, NOW);
     assert.deepEqual(await blockIn(kv), KEY_DAY);
     await applyKeyReport(b, ID, room, NOW);
@@ -149,39 +127,15 @@ Deno.test("saveAccount() re-reads and merges when another instance writes betwee
     const kvA = await Deno.openKv(path);
     const kvB = await Deno.openKv(path);
     const b = new RoutingState({ kv: kvB, syncIntervalMs: 60_000 });
-    /** Run once, inside a's first commit: b's write lands between a's read and commit. */
-    let between: (() => Promise<void>) | undefined = () =>
-      b.blockAccount(ID, DAY, 50, NOW);
-    let commits = 0;
-    const racing: KvLike = {
-      get: (key) => kvA.get(key as Deno.KvKey),
-      set: (key, value, options) => kvA.set(key as Deno.KvKey, value, options),
-      list: (selector) => kvA.list(selector as { prefix: Deno.KvKey }),
-      close: () => kvA.close(),
-      atomic() {
-        const op = kvA.atomic();
-        const wrapped: KvAtomicLike = {
-          check: (c) => (op.check(c as Deno.AtomicCheck), wrapped),
-          set: (k, v, o) => (op.set(k as Deno.KvKey, v, o), wrapped),
-          delete: (k) => (op.delete(k as Deno.KvKey), wrapped),
-          commit: async () => {
-            commits++;
-            const run = between;
-            between = undefined;
-            await run?.();
-            return await op.commit();
-          },
-        };
-        return wrapped;
-      },
-    };
-    const a = new RoutingState({ kv: racing, syncIntervalMs: 60_000 });
+    // b's write lands between a's read and its commit.
+    const racing = racingKv(kvA, () => b.blockAccount(ID, DAY, 50, NOW));
+    const a = new RoutingState({ kv: racing.kv, syncIntervalMs: 60_000 });
     try {
       await a.load(() => NOW);
       await b.load(() => NOW);
       await a.blockAccount(ID, MINUTE, 20, NOW);
       assert.equal(
-        commits,
+        racing.commits(),
         2,
         "the first commit failed its check and was retried",
       );

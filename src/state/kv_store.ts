@@ -24,7 +24,7 @@ import {
   withKeyUsed,
 } from "../core/account_limit.ts";
 import type { CatalogSnapshot } from "./catalog.ts";
-import type { CooldownEntry } from "../core/cooldown.ts";
+import { type CooldownEntry, mergeCooldown } from "../core/cooldown.ts";
 import type { ModelHealth } from "../core/health.ts";
 import {
   ACCOUNT,
@@ -192,13 +192,36 @@ export class KvStateStore {
     return withRetry(() => build().commit());
   }
 
-  /** Writes one cooldown. */
-  async saveCooldown(entry: CooldownEntry, now: number): Promise<void> {
-    await this.#commit(() =>
-      this.#changed().set([...COOLDOWN, entry.model], entry, {
-        expireIn: Math.max(1, entry.until - now) + GC_MARGIN_MS,
-      })
-    );
+  /**
+   * Writes one cooldown merged with the one stored ({@link mergeCooldown}:
+   * another instance's longer cooldown stays), with a check-and-set; returns
+   * what the store holds for the model afterwards.
+   */
+  async saveCooldown(
+    entry: CooldownEntry,
+    now: number,
+  ): Promise<CooldownEntry> {
+    const key = [...COOLDOWN, entry.model];
+    for (let tries = 0;; tries++) {
+      if (tries >= 20) {
+        throw new Error(`too much contention on ${entry.model}'s cooldown`);
+      }
+      const held = await withRetry(() => this.#kv.get(key));
+      const stored = isCooldownEntry(held.value) && held.value.until > now
+        ? held.value
+        : undefined;
+      const merged = mergeCooldown(stored, entry);
+      if (merged === stored) return stored; // it holds at least as long
+      const committed = await withRetry(() =>
+        this.#changed()
+          .check({ key, versionstamp: held.versionstamp })
+          .set(key, merged, {
+            expireIn: Math.max(1, merged.until - now) + GC_MARGIN_MS,
+          })
+          .commit()
+      );
+      if (committed.ok) return merged;
+    }
   }
 
   /** Deletes cooldowns. */
@@ -210,13 +233,31 @@ export class KvStateStore {
     });
   }
 
-  /** Writes the capabilities a model was found to lack. */
-  async saveGap(model: string, capabilities: readonly string[]): Promise<void> {
-    await this.#commit(() =>
-      this.#changed().set([...GAP, model], [...capabilities], {
-        expireIn: 86_400_000,
-      })
-    );
+  /**
+   * Adds the capabilities a model was found to lack to those stored (another
+   * instance may have learned others), with a check-and-set; returns them all.
+   */
+  async saveGap(
+    model: string,
+    capabilities: readonly string[],
+  ): Promise<string[]> {
+    const key = [...GAP, model];
+    for (let tries = 0;; tries++) {
+      if (tries >= 20) {
+        throw new Error(`too much contention on ${model}'s gaps`);
+      }
+      const held = await withRetry(() => this.#kv.get(key));
+      const stored = Array.isArray(held.value) ? held.value.map(String) : [];
+      const all = [...new Set([...stored, ...capabilities])];
+      if (all.length === stored.length) return stored;
+      const committed = await withRetry(() =>
+        this.#changed()
+          .check({ key, versionstamp: held.versionstamp })
+          .set(key, all, { expireIn: 86_400_000 })
+          .commit()
+      );
+      if (committed.ok) return all;
+    }
   }
 
   /** Forgets learned gaps (after a catalog refresh). */

@@ -289,15 +289,17 @@ export class RoutingState {
     work.finally(() => this.#pending.delete(work));
   }
 
-  /** Runs a KV write of a change already made in memory. */
-  async #write(write: (store: KvStateStore) => Promise<void>): Promise<void> {
-    if (!this.#store) return;
+  /** Runs a KV write of a change already made in memory; its result (undefined without a store). */
+  async #write<T>(
+    write: (store: KvStateStore) => Promise<T>,
+  ): Promise<T | undefined> {
+    if (!this.#store) return undefined;
     this.#generation++;
     // Bumped again when it ends: a sync that read the store while it ran
     // read it before this write and is not adopted.
     const work = write(this.#store).finally(() => this.#generation++);
     this.#track(work.catch(() => {}));
-    await work;
+    return await work;
   }
 
   /** Records a cooldown in memory and writes it through to KV. */
@@ -310,7 +312,16 @@ export class RoutingState {
   /** Writes a cooldown to KV; one that cannot be written is kept unsaved. */
   async #saveCooldown(entry: CooldownEntry, now: number): Promise<void> {
     try {
-      await this.#write((store) => store.saveCooldown(entry, now));
+      const stored = await this.#write((store) =>
+        store.saveCooldown(entry, now)
+      );
+      // Another instance's longer cooldown, which the store kept.
+      if (stored !== undefined && stored !== entry) {
+        this.cooldowns.set(
+          entry.model,
+          mergeCooldown(this.cooldowns.get(entry.model), stored),
+        );
+      }
       if (this.#unsaved.cooldowns.get(entry.model) === entry) {
         this.#unsaved.cooldowns.delete(entry.model);
       }
@@ -348,7 +359,11 @@ export class RoutingState {
     if (gaps.has(capability)) return;
     gaps.add(capability);
     this.gaps.set(model, gaps);
-    await this.#write((store) => store.saveGap(model, [...gaps]));
+    const stored = await this.#write((store) =>
+      store.saveGap(model, [...gaps])
+    );
+    // With those another instance learned meanwhile.
+    for (const other of stored ?? []) this.gaps.get(model)?.add(other);
   }
 
   /** Records an attempt's outcome in the model's health; returns the new health. */
