@@ -144,6 +144,23 @@ export function scriptBreakingThenNothingAdded(fake: FakeOpenRouter): string {
 }
 
 /**
+ * The resumption runs each client makes: when the stream breaks, the
+ * script that makes it so, and the upstream requests the whole answer takes.
+ */
+export const RESUMPTIONS = [
+  [
+    "the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
+    scriptBreakingOnce,
+    2,
+  ],
+  [
+    "the first model asked to continue a broken stream adds nothing (the next one finishes it)",
+    scriptBreakingThenNothingAdded,
+    3,
+  ],
+] as const;
+
+/**
  * A stream that writes `parts`, then breaks without a `finish_reason`: a
  * keep-alive comment, an error event (502), and the connection left open.
  */

@@ -17,8 +17,6 @@ import {
   greeting,
   markerCommand,
   nonce,
-  scriptBreakingOnce,
-  scriptBreakingThenNothingAdded,
   scriptEveryModel,
   scriptGreeting,
   scriptParallelCallsBreakingOnce,
@@ -39,6 +37,7 @@ import {
   imagesSeen,
   PDF_ONE_PAGE,
   PNG_1X1,
+  RESUMPTIONS,
   type Stack,
   userText,
 } from "./_scripted.ts";
@@ -143,20 +142,7 @@ Deno.test({
   },
 });
 
-for (
-  const [when, script, requests] of [
-    [
-      "the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
-      scriptBreakingOnce,
-      2,
-    ],
-    [
-      "the first model asked to continue a broken stream adds nothing (the next one finishes it)",
-      scriptBreakingThenNothingAdded,
-      3,
-    ],
-  ] as const
-) {
+for (const [when, script, requests] of RESUMPTIONS) {
   Deno.test({
     name: `Claude Code gets the whole answer when ${when}`,
     ignore: missing,

@@ -21,8 +21,7 @@ import {
   markerCommand,
   nonce,
   PNG_1X1,
-  scriptBreakingOnce,
-  scriptBreakingThenNothingAdded,
+  RESUMPTIONS,
   scriptEveryModel,
   scriptGreeting,
   scriptParallelCallsBreakingOnce,
@@ -125,20 +124,7 @@ Deno.test({
   },
 });
 
-for (
-  const [when, script, requests] of [
-    [
-      "the stream breaks halfway (freerouter resumes it on the next model, with keep-alives)",
-      scriptBreakingOnce,
-      2,
-    ],
-    [
-      "the first model asked to continue a broken stream adds nothing (the next one finishes it)",
-      scriptBreakingThenNothingAdded,
-      3,
-    ],
-  ] as const
-) {
+for (const [when, script, requests] of RESUMPTIONS) {
   Deno.test({
     name: `Codex gets the whole answer when ${when}`,
     ignore: missing,
