@@ -47,7 +47,7 @@ import {
   type SharedState,
   type StoredAccount,
 } from "./kv_keys.ts";
-import type { KvAtomicLike, KvLike } from "./kv_types.ts";
+import type { KvAtomicLike, KvKeyPart, KvLike } from "./kv_types.ts";
 import { CountsEntries } from "./kv_counts.ts";
 
 export type { SharedState, StoredAccount } from "./kv_keys.ts";
@@ -193,35 +193,59 @@ export class KvStateStore {
   }
 
   /**
-   * Writes one cooldown merged with the one stored ({@link mergeCooldown}:
-   * another instance's longer cooldown stays), with a check-and-set; returns
-   * what the store holds for the model afterwards.
+   * A read-merge-write of `keys` with a check-and-set, read again while
+   * another instance writes between the read and the commit: `merge` gets
+   * the stored values and returns the result and, when something is to be
+   * written, the writes (`write` undefined: the store holds it already).
    */
-  async saveCooldown(
-    entry: CooldownEntry,
-    now: number,
-  ): Promise<CooldownEntry> {
-    const key = [...COOLDOWN, entry.model];
+  async #mergeStored<T>(
+    keys: ReadonlyArray<readonly KvKeyPart[]>,
+    what: string,
+    merge: (stored: unknown[]) => {
+      result: T;
+      write?: (op: KvAtomicLike) => KvAtomicLike;
+    },
+  ): Promise<T> {
     for (let tries = 0;; tries++) {
-      if (tries >= 20) {
-        throw new Error(`too much contention on ${entry.model}'s cooldown`);
-      }
-      const held = await withRetry(() => this.#kv.get(key));
-      const stored = isCooldownEntry(held.value) && held.value.until > now
-        ? held.value
+      if (tries >= 20) throw new Error(`too much contention on ${what}`);
+      const held = await withRetry(() =>
+        Promise.all(keys.map((key) => this.#kv.get(key)))
+      );
+      const { result, write } = merge(held.map((h) => h.value));
+      if (write === undefined) return result;
+      const committed = await withRetry(() => {
+        let op = this.#changed();
+        keys.forEach((key, i) => {
+          op = op.check({ key, versionstamp: held[i]!.versionstamp });
+        });
+        return write(op).commit();
+      });
+      if (committed.ok) return result;
+    }
+  }
+
+  /**
+   * Writes one cooldown merged with the one stored ({@link mergeCooldown}:
+   * another instance's longer cooldown stays); returns what the store holds
+   * for the model afterwards.
+   */
+  saveCooldown(entry: CooldownEntry, now: number): Promise<CooldownEntry> {
+    const key = [...COOLDOWN, entry.model];
+    return this.#mergeStored([key], `${entry.model}'s cooldown`, ([held]) => {
+      const stored = isCooldownEntry(held) && held.until > now
+        ? held
         : undefined;
       const merged = mergeCooldown(stored, entry);
-      if (merged === stored) return stored; // it holds at least as long
-      const committed = await withRetry(() =>
-        this.#changed()
-          .check({ key, versionstamp: held.versionstamp })
-          .set(key, merged, {
-            expireIn: Math.max(1, merged.until - now) + GC_MARGIN_MS,
-          })
-          .commit()
-      );
-      if (committed.ok) return merged;
-    }
+      return merged === stored // it holds at least as long
+        ? { result: merged }
+        : {
+          result: merged,
+          write: (op) =>
+            op.set(key, merged, {
+              expireIn: Math.max(1, merged.until - now) + GC_MARGIN_MS,
+            }),
+        };
+    });
   }
 
   /** Deletes cooldowns. */
@@ -237,27 +261,16 @@ export class KvStateStore {
    * Adds the capabilities a model was found to lack to those stored (another
    * instance may have learned others), with a check-and-set; returns them all.
    */
-  async saveGap(
-    model: string,
-    capabilities: readonly string[],
-  ): Promise<string[]> {
+  saveGap(model: string, capabilities: readonly string[]): Promise<string[]> {
     const key = [...GAP, model];
-    for (let tries = 0;; tries++) {
-      if (tries >= 20) {
-        throw new Error(`too much contention on ${model}'s gaps`);
-      }
-      const held = await withRetry(() => this.#kv.get(key));
-      const stored = Array.isArray(held.value) ? held.value.map(String) : [];
+    return this.#mergeStored([key], `${model}'s gaps`, ([held]) => {
+      const stored = Array.isArray(held) ? held.map(String) : [];
       const all = [...new Set([...stored, ...capabilities])];
-      if (all.length === stored.length) return stored;
-      const committed = await withRetry(() =>
-        this.#changed()
-          .check({ key, versionstamp: held.versionstamp })
-          .set(key, all, { expireIn: 86_400_000 })
-          .commit()
-      );
-      if (committed.ok) return all;
-    }
+      return all.length === stored.length ? { result: stored } : {
+        result: all,
+        write: (op) => op.set(key, all, { expireIn: 86_400_000 }),
+      };
+    });
   }
 
   /** Forgets learned gaps (after a catalog refresh). */
@@ -275,7 +288,7 @@ export class KvStateStore {
    * ({@link storedBlock}, {@link mergeLearned}): a check-and-set, retried
    * when another write comes between. Returns what is stored.
    */
-  async saveAccount(
+  saveAccount(
     id: string,
     block: AccountBlock | undefined,
     limits: LearnedLimits,
@@ -283,35 +296,31 @@ export class KvStateStore {
   ): Promise<{ block: AccountBlock | undefined; learned: LearnedLimits }> {
     const blockKey = accountBlock(id);
     const limitsKey = accountLimits(id);
-    for (let tries = 0;; tries++) {
-      if (tries >= 20) {
-        throw new Error(`too much contention on account ${id}'s block`);
-      }
-      const [held, learned] = await withRetry(() =>
-        Promise.all([this.#kv.get(blockKey), this.#kv.get(limitsKey)])
-      );
-      const merged = storedBlock(
-        isBlock(held.value) && held.value.until > now ? held.value : undefined,
-        block,
-      );
-      const mergedLimits = mergeLearned(
-        limits,
-        isLearned(learned.value) ? learned.value : {},
-      );
-      const committed = await withRetry(() => {
-        const op = this.#changed()
-          .check({ key: blockKey, versionstamp: held.versionstamp })
-          .check({ key: limitsKey, versionstamp: learned.versionstamp })
-          .set(limitsKey, mergedLimits, { expireIn: 2 * 86_400_000 });
-        if (merged) {
-          op.set(blockKey, merged, {
-            expireIn: Math.max(1, merged.until - now) + GC_MARGIN_MS,
-          });
-        } else op.delete(blockKey);
-        return op.commit();
-      });
-      if (committed.ok) return { block: merged, learned: mergedLimits };
-    }
+    return this.#mergeStored(
+      [blockKey, limitsKey],
+      `account ${id}'s block`,
+      ([held, learned]) => {
+        const merged = storedBlock(
+          isBlock(held) && held.until > now ? held : undefined,
+          block,
+        );
+        const mergedLimits = mergeLearned(
+          limits,
+          isLearned(learned) ? learned : {},
+        );
+        return {
+          result: { block: merged, learned: mergedLimits },
+          write: (op) => {
+            op = op.set(limitsKey, mergedLimits, { expireIn: 2 * 86_400_000 });
+            return merged
+              ? op.set(blockKey, merged, {
+                expireIn: Math.max(1, merged.until - now) + GC_MARGIN_MS,
+              })
+              : op.delete(blockKey);
+          },
+        };
+      },
+    );
   }
 
   /** Writes health entries (not shared live: no rev change). */
