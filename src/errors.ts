@@ -45,7 +45,8 @@ export type FreeRouterErrorCode =
   | "stream_interrupted"
   | "daily_limit_reached"
   | "rate_limited"
-  | "no_capable_model";
+  | "no_capable_model"
+  | "model_not_found";
 
 /**
  * Options of {@link FreeRouterError}.
@@ -76,6 +77,7 @@ const STATUS_BY_CODE: Record<FreeRouterErrorCode, number> = {
   daily_limit_reached: 429,
   rate_limited: 429,
   no_capable_model: 400,
+  model_not_found: 400,
 };
 
 /**

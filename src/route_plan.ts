@@ -77,8 +77,9 @@ function onList(
 }
 
 /**
- * Plans a run over `pool`. Throws a `no_capable_model` error when no free
- * model can serve the request (an unknown alias, or every model misfits).
+ * Plans a run over `pool`. Throws a `model_not_found` error for an unknown
+ * `auto:*` alias, and a `no_capable_model` one when no free model can serve
+ * the request (an alias no model serves, or every model misfits).
  */
 export function planRoute(
   options: ResolvedRouterOptions,
@@ -97,9 +98,11 @@ export function planRoute(
     now: now(),
   });
   if (!ranked.ok) {
-    throw new FreeRouterError("no_capable_model", ranked.message, {
-      param: "model",
-    });
+    throw new FreeRouterError(
+      ranked.unknown ? "model_not_found" : "no_capable_model",
+      ranked.message,
+      { param: "model" },
+    );
   }
   const allowed = context.models;
   const usable = allowed === undefined

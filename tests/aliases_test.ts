@@ -139,6 +139,7 @@ Deno.test("poolFor() refuses an unknown auto:* name, naming the known aliases, a
     unknown.ok ? "" : unknown.message,
     /^Unknown model alias "auto:cheap"\. Known aliases: auto, auto:coding, auto:agentic, auto:fast, auto:long, auto:vision, auto:reasoning, mine$/,
   );
+  assert.equal(unknown.ok ? undefined : unknown.unknown, true);
   const noVision = poolFor(
     benchmarkPool().filter((m) => m.id !== VISION),
     "auto:vision",
@@ -149,6 +150,8 @@ Deno.test("poolFor() refuses an unknown auto:* name, naming the known aliases, a
     noVision.ok ? "" : noVision.message,
     /No free model serves "auto:vision"/,
   );
+  // A known alias that no model serves is not an unknown name.
+  assert.equal(noVision.ok ? undefined : noVision.unknown, undefined);
 });
 
 Deno.test("orderCandidates() treats alias names like auto, never as a requested model id", () => {
@@ -283,7 +286,7 @@ Deno.test("createHandler() routes each alias to its first model", async () => {
   }
 });
 
-Deno.test("createHandler() answers an unknown auto:* alias with 400 in the OpenAI shape (param: model) naming the known ones, without calling upstream", async () => {
+Deno.test("createHandler() answers an unknown auto:* alias with 400 model_not_found in the OpenAI shape (param: model) naming the known ones, without calling upstream", async () => {
   await using r = benchRig();
   const res = await r.chat(hello("auto:bogus"));
   assert.equal(res.status, 400);
@@ -291,6 +294,7 @@ Deno.test("createHandler() answers an unknown auto:* alias with 400 in the OpenA
     error: { message: string; type: string; code: string; param: string };
   };
   assert.equal(body.error.type, "invalid_request_error");
+  assert.equal(body.error.code, "model_not_found");
   assert.equal(body.error.param, "model");
   assert.match(body.error.message, /Unknown model alias "auto:bogus"/);
   for (const name of ALIAS_IDS) assert.ok(body.error.message.includes(name));

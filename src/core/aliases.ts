@@ -239,13 +239,16 @@ export function aliasNames(aliases: CustomAliases): string[] {
  * The pool order a request's `model` routes over: the strategy's order for
  * `auto`, a model id or any other name (the named model goes first, see
  * `orderCandidates`); the alias's order for an alias. An unknown `auto:*`
- * name, or an alias no pool model serves, is an error (a 400 for the client).
+ * name (`unknown`), or an alias no pool model serves, is an error (a 400 for
+ * the client).
  */
 export function poolFor(
   pool: readonly FreeModel[],
   requested: string | undefined,
   input: PoolForInput,
-): { ok: true; pool: readonly FreeModel[] } | { ok: false; message: string } {
+):
+  | { ok: true; pool: readonly FreeModel[] }
+  | { ok: false; message: string; unknown?: true } {
   const custom = requested === undefined
     ? undefined
     : input.aliases.get(requested);
@@ -268,6 +271,7 @@ export function poolFor(
       message: `Unknown model alias "${requested}". Known aliases: ${
         aliasNames(input.aliases).join(", ")
       }`,
+      unknown: true,
     };
   }
   const kind = builtin.kind === "strategy" ? input.strategy : builtin.kind;
