@@ -107,14 +107,17 @@ export function hello(
   return { model, messages: [{ role: "user", content: "Hello" }], ...extra };
 }
 
+/** A minimal valid Anthropic Messages body. */
+export const FIRST_MESSAGE = {
+  model: "auto",
+  max_tokens: 64,
+  messages: [{ role: "user", content: "Hello" }],
+} as const;
+
 /** A first message on each front: chat completions, Messages, Responses. */
 export const HELLO_ON_EVERY_FRONT: ReadonlyArray<readonly [string, unknown]> = [
   ["/v1/chat/completions", hello()],
-  ["/v1/messages", {
-    model: "auto",
-    max_tokens: 64,
-    messages: [{ role: "user", content: "Hello" }],
-  }],
+  ["/v1/messages", FIRST_MESSAGE],
   ["/v1/responses", { model: "auto", input: "Hello" }],
 ];
 

@@ -6,7 +6,8 @@
  * protection as `deno task start`.
  */
 import assert from "node:assert/strict";
-import { hello, rig, type RigOptions } from "./_harness.ts";
+import { FIRST_MESSAGE, hello, rig, type RigOptions } from "./_harness.ts";
+import { assertAnthropicError } from "./fault_injection/_helpers.ts";
 import type { Logger } from "../src/mod.ts";
 
 /** A logger that keeps its warnings. */
@@ -39,16 +40,9 @@ Deno.test("createHandler without a key refuses a request whose Host names anothe
   const messages = await r.request("/v1/messages", {
     method: "POST",
     headers: { ...from("evil.example"), "content-type": "application/json" },
-    body: JSON.stringify({
-      model: "auto",
-      max_tokens: 16,
-      messages: [{ role: "user", content: "Hi" }],
-    }),
+    body: JSON.stringify(FIRST_MESSAGE),
   });
-  assert.equal(messages.status, 403);
-  const anthropic = await messages.json();
-  assert.equal(anthropic.type, "error");
-  assert.equal(anthropic.error.type, "permission_error");
+  await assertAnthropicError(messages, 403, "permission_error");
   // No upstream call was made for any of them, not even the catalog.
   assert.equal(r.fake.requests.length, 0);
   // The first refusal of each host is logged, once.

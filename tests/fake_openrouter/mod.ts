@@ -17,11 +17,15 @@
  * - `GET /models` lists `Model` rows with prices as decimal strings and, by
  *   default, text-output rows only (https://openrouter.ai/docs/models);
  * - `GET /key` reports the free tier's daily counter in
- *   `free_model_daily_requests` (https://openrouter.ai/docs/api-reference/limits).
+ *   `free_model_daily_requests` (https://openrouter.ai/docs/api-reference/limits);
+ * - with `freeTier`, the account's free-model requests are counted, failed
+ *   ones included, and refused past the per-minute or daily limit with those
+ *   429s.
  *
  * Files: steps.ts (step types, success and generic errors), stream.ts (SSE
  * events), rate_limits.ts (429s), errors.ts (other errors), catalog_row.ts and
- * catalog.ts (rows and the default catalog), key.ts (`/key`), exchange.ts and
+ * catalog.ts (rows and the default catalog), key.ts (`/key`), free_tier.ts
+ * (the account's counter), exchange.ts and
  * server.ts (the server). The `*_test.ts` files beside them test the fake
  * itself, through _test_client.ts.
  *
@@ -115,6 +119,7 @@ export {
   FREE_ROUTER_PICK,
 } from "./catalog.ts";
 export { defaultKeyData } from "./key.ts";
+export { type FreeTierOptions } from "./free_tier.ts";
 export {
   type FakeOpenRouter,
   type FakeOpenRouterOptions,

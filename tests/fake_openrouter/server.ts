@@ -29,6 +29,7 @@ import {
   renderStep,
   stoppedResponse,
 } from "./exchange.ts";
+import { FreeTier, type FreeTierOptions } from "./free_tier.ts";
 import { defaultKeyData } from "./key.ts";
 import {
   type DynamicStep,
@@ -65,6 +66,12 @@ export interface FakeOpenRouterOptions {
   models?: unknown[];
   /** Fields merged over the default `GET /key` `data` object. */
   key?: Record<string, unknown>;
+  /**
+   * Count the account's free-model requests and refuse past these limits, as
+   * OpenRouter does (see free_tier.ts); off by default. With a daily limit,
+   * `GET /key` reports the day's count.
+   */
+  freeTier?: FreeTierOptions;
 }
 
 /** A running fake OpenRouter. */
@@ -97,6 +104,8 @@ export interface FakeOpenRouter extends AsyncDisposable {
   scriptModels(...steps: Step[]): void;
   /** Queue responses for `GET /key` (after its auth check). */
   scriptKey(...steps: Step[]): void;
+  /** Chat requests the free-tier counter refused (0 when `freeTier` is off). */
+  readonly freeTierRefused: number;
   /** Resolves when the number of chat requests received reaches n (rejects if the fake closes first). */
   waitForChatRequests(n: number): Promise<void>;
   /** Releases hung requests (their connections are reset), then shuts the server down. Idempotent. */
@@ -124,12 +133,14 @@ class FakeOpenRouterServer implements FakeOpenRouter {
   #modelsSteps: Step[] = [];
   #keySteps: Step[] = [];
   #waiters: Waiter[] = [];
+  #freeTier: FreeTier | undefined;
   #closing = new AbortController();
   #closed: Promise<void> | undefined;
 
   constructor(opts: FakeOpenRouterOptions) {
     this.models = opts.models ?? defaultCatalog();
     this.key = { ...defaultKeyData(), ...opts.key };
+    this.#freeTier = opts.freeTier && new FreeTier(opts.freeTier);
     this.#server = Deno.serve(
       {
         port: 0,
@@ -169,6 +180,10 @@ class FakeOpenRouterServer implements FakeOpenRouter {
       r.method === "GET" &&
       (r.path === "/api/v1/key" || r.path === "/api/v1/auth/key")
     );
+  }
+
+  get freeTierRefused(): number {
+    return this.#freeTier?.refused ?? 0;
   }
 
   script(model: string, ...steps: Array<Step | DynamicStep>): void {
@@ -312,6 +327,7 @@ class FakeOpenRouterServer implements FakeOpenRouter {
           data: {
             ...this.key,
             label: `${apiKey.slice(0, 11)}...${apiKey.slice(-3)}`,
+            ...withDaily(this.#freeTier?.report()),
           },
         },
       };
@@ -325,12 +341,28 @@ class FakeOpenRouterServer implements FakeOpenRouter {
     return errorStep(404, { error: { message: "Not Found", code: 404 } });
   }
 
+  /** A `:free` id, or a catalog row priced 0 for prompt and completion. */
+  #isFree(model: string | undefined): boolean {
+    if (model === undefined) return false;
+    if (model.endsWith(":free") || model === "openrouter/free") return true;
+    const row = this.models.find((r) => isRecord(r) && r.id === model);
+    const pricing = isRecord(row) && isRecord(row.pricing)
+      ? row.pricing
+      : undefined;
+    return pricing !== undefined && Number(pricing.prompt) === 0 &&
+      Number(pricing.completion) === 0;
+  }
+
   #chatStep(req: Request, rec: RecordedRequest): Step {
     const auth = req.headers.get("authorization")?.trim() ?? "";
     if (auth === "" || auth === "Bearer") return noAuth401();
     const body = rec.body;
     if (!isRecord(body)) return badRequest400("Invalid JSON body");
     const model = rec.model;
+    if (this.#freeTier !== undefined && this.#isFree(model)) {
+      const refused = this.#freeTier.take();
+      if (refused !== undefined) return refused;
+    }
     if (model !== undefined) {
       const scripted = this.#scripts.get(model)?.shift();
       if (scripted) {
@@ -355,6 +387,13 @@ class FakeOpenRouterServer implements FakeOpenRouter {
       ? { stream: streamOk(served, ["Hello", " world"]) }
       : ok(served);
   }
+}
+
+/** `GET /key`'s daily counter, when the free tier reports one. */
+function withDaily(
+  daily: Record<string, number> | undefined,
+): Record<string, unknown> {
+  return daily === undefined ? {} : { free_model_daily_requests: daily };
 }
 
 /** 405 in OpenRouter's error shape. */

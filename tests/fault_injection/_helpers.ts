@@ -90,6 +90,19 @@ export interface OpenAIError {
   code: string | number | null;
 }
 
+/** Asserts the status and Anthropic's error envelope of the given `error.type`. */
+export async function assertAnthropicError(
+  res: Response,
+  status: number,
+  type: string,
+): Promise<void> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  const body = JSON.parse(text) as { type: string; error: { type: string } };
+  assert.equal(body.type, "error", text);
+  assert.equal(body.error.type, type, text);
+}
+
 /** Asserts the status and the OpenAI error envelope; returns the error. */
 export async function assertOpenAIError(
   res: Response,

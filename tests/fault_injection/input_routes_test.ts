@@ -5,12 +5,19 @@
 import assert from "node:assert/strict";
 import { parseServerConfig } from "../../src/server/config.ts";
 import { serve } from "../../src/server/serve.ts";
-import { ALIAS_IDS, hello, rig, SERVER_KEY } from "../_harness.ts";
+import {
+  ALIAS_IDS,
+  FIRST_MESSAGE,
+  hello,
+  rig,
+  SERVER_KEY,
+} from "../_harness.ts";
 import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
   startFakeOpenRouter,
 } from "../fake_openrouter/mod.ts";
 import {
+  assertAnthropicError,
   assertOpenAIError,
   quiet,
   test,
@@ -96,16 +103,9 @@ test("createHandler() without CORS origins refuses a request from another origin
   const messages = await r.request("/v1/messages", {
     method: "POST",
     headers: { "content-type": "text/plain", ...origin },
-    body: JSON.stringify({
-      model: "auto",
-      max_tokens: 16,
-      messages: [{ role: "user", content: "Hi" }],
-    }),
+    body: JSON.stringify(FIRST_MESSAGE),
   });
-  assert.equal(messages.status, 403);
-  const anthropic = await messages.json();
-  assert.equal(anthropic.type, "error");
-  assert.equal(anthropic.error.type, "permission_error");
+  await assertAnthropicError(messages, 403, "permission_error");
   const models = await r.request("/v1/models", { headers: origin });
   assert.equal(models.status, 403);
   await models.body?.cancel();
