@@ -8,7 +8,11 @@
  * @module
  */
 import type { Affinity } from "./core/affinity.ts";
-import { conversationKey, stickTo } from "./core/affinity.ts";
+import {
+  conversationKey,
+  conversationLabel,
+  stickTo,
+} from "./core/affinity.ts";
 import {
   aliasOf,
   perPoolAndList,
@@ -162,6 +166,7 @@ export function planRoute(
         request,
         context.session,
         aliasOf(request.model, options.aliases),
+        context.conversationLabel ?? conversationLabel(request),
       );
     }
     if (conversation !== undefined && !run.continues) {

@@ -39,6 +39,12 @@ export interface RouteContext {
   /** The client's conversation id (`X-FreeRouter-Session`), for affinity. */
   session?: string | null;
   /**
+   * The name the client gives the conversation (a Responses request's
+   * `prompt_cache_key`), mixed into the conversation's key for affinity;
+   * else the chat request's own `prompt_cache_key` is.
+   */
+  conversationLabel?: string;
+  /**
    * The only models that may answer, as ids and `*` patterns (a client key's
    * `models` list, when the client named a model); `undefined` for any.
    */

@@ -5,7 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { Affinity, conversationKey } from "../src/core/affinity.ts";
-import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
+import {
+  hello,
+  manualClock,
+  postJson,
+  rig,
+  type RigOptions,
+} from "./_harness.ts";
 import {
   chunk,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
@@ -167,6 +173,117 @@ Deno.test("affinity: X-FreeRouter-Session ties requests with different prompts t
   const res = await r.chat(turns("Two"), { headers });
   assert.equal(res.headers.get("x-freerouter-model"), B);
   await res.body?.cancel();
+});
+
+Deno.test("affinity: conversationKey() mixes in the conversation's label (prompt_cache_key), which tells apart conversations whose first messages match", () => {
+  const one = conversationKey(turns("Plan a trip"), null, "auto", "thread-1");
+  assert.equal(
+    conversationKey(turns("Plan a trip", "To Rome"), null, "auto", "thread-1"),
+    one,
+  );
+  assert.notEqual(
+    conversationKey(turns("Plan a trip"), null, "auto", "thread-2"),
+    one,
+  );
+  assert.notEqual(conversationKey(turns("Plan a trip"), null), one);
+  // A label never makes different first messages one conversation.
+  assert.notEqual(
+    conversationKey(turns("Plan a party"), null, "auto", "thread-1"),
+    one,
+  );
+  // The session header wins.
+  assert.equal(
+    conversationKey(turns("Plan a trip"), "abc", "auto", "thread-1"),
+    "s:abc",
+  );
+});
+
+/**
+ * A Codex-like Responses turn: the same instructions, a first user message
+ * describing the working directory, then the task; `prompt_cache_key` is
+ * the thread.
+ */
+function codexTurn(thread: string, task: string, ...more: string[]) {
+  const input: unknown[] = [
+    {
+      type: "message",
+      role: "user",
+      content: [{
+        type: "input_text",
+        text: "<environment_context><cwd>/work</cwd></environment_context>",
+      }],
+    },
+    {
+      type: "message",
+      role: "user",
+      content: [{ type: "input_text", text: task }],
+    },
+  ];
+  for (const m of more) {
+    input.push(
+      {
+        type: "message",
+        role: "assistant",
+        content: [{ type: "output_text", text: "…" }],
+      },
+      {
+        type: "message",
+        role: "user",
+        content: [{ type: "input_text", text: m }],
+      },
+    );
+  }
+  return {
+    model: "auto",
+    instructions: "You are a coding agent.",
+    input,
+    prompt_cache_key: thread,
+  };
+}
+
+Deno.test("affinity: on /v1/responses, threads (prompt_cache_key) whose first user message is the same environment are two conversations, each kept on its model", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, providerError502(A));
+  const model = async (body: unknown) => {
+    const res = await postJson(r, "/v1/responses", body);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    return res.headers.get("x-freerouter-model");
+  };
+  assert.equal(await model(codexTurn("thread-1", "Fix the build")), B);
+  // Another thread in the same directory takes the pool order.
+  assert.equal(await model(codexTurn("thread-2", "Write the docs")), A);
+  // Each thread's next turn stays on its own model.
+  assert.equal(
+    await model(codexTurn("thread-1", "Fix the build", "Run the tests")),
+    B,
+  );
+  assert.equal(
+    await model(codexTurn("thread-2", "Write the docs", "Shorter")),
+    A,
+  );
+});
+
+Deno.test("affinity: on /v1/chat/completions, prompt_cache_key tells apart conversations whose first messages match", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, providerError502(A));
+  const model = async (thread: string, ...more: string[]) => {
+    const res = await r.chat({
+      ...turns("Hello", ...more),
+      prompt_cache_key: thread,
+    });
+    await res.body?.cancel();
+    return res.headers.get("x-freerouter-model");
+  };
+  assert.equal(await model("t-1"), B);
+  assert.equal(await model("t-2"), A);
+  assert.equal(await model("t-1", "Again"), B);
+  // The label reaches OpenRouter as the client sent it.
+  assert.equal(
+    (r.fake.chatRequests().at(-1)?.body as Record<string, unknown>)
+      .prompt_cache_key,
+    "t-1",
+  );
 });
 
 Deno.test("affinity: off, each turn takes the pool order", async () => {

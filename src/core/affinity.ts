@@ -70,24 +70,39 @@ function textOf(content: unknown): string {
 }
 
 /**
+ * The name a client gives a request's conversation in its body
+ * (`prompt_cache_key`, on chat completions and Responses), when it is text.
+ */
+export function conversationLabel(body: object): string | undefined {
+  const label = (body as { prompt_cache_key?: unknown }).prompt_cache_key;
+  return typeof label === "string" && label !== "" ? label : undefined;
+}
+
+/**
  * A conversation's key: the client's session id when it sends one
  * (`X-FreeRouter-Session`), else a hash of the system prompt and the first
- * user message, which stay the same across the turns of one conversation;
- * under an alias other than `auto`, the alias too, so that a conversation
- * that switches to `auto:long` gets that alias's model, not its last one.
+ * user message, which stay the same across the turns of one conversation,
+ * and of `label`, the name the client gives the conversation in its body when
+ * it gives one (`prompt_cache_key`; Codex sends its thread id there, and its
+ * first user message describes the working directory, not the task), so that
+ * conversations the client tells apart stay apart; under an alias other than
+ * `auto`, the alias too, so that a conversation that switches to `auto:long`
+ * gets that alias's model, not its last one.
  */
 export function conversationKey(
   request: ChatCompletionRequest,
   session: string | null | undefined,
   alias = "auto",
+  label?: string,
 ): string | undefined {
-  const key = hashKey(request, session);
+  const key = hashKey(request, session, label);
   return key === undefined || alias === "auto" ? key : `${key}@${alias}`;
 }
 
 function hashKey(
   request: ChatCompletionRequest,
   session: string | null | undefined,
+  label: string | undefined,
 ): string | undefined {
   if (session) return `s:${session}`;
   let system = "";
@@ -101,6 +116,9 @@ function hashKey(
     }
   }
   if (user === undefined) return undefined;
+  // The label only adds to the hash: a constant one (a client that names its
+  // application there) leaves conversations as the messages tell them apart.
+  if (label) system = `${label}\u0000${system}`;
   // Two FNV-1a hashes, of system + user and (from another seed) of user +
   // system: 64 bits, each string read twice at most (a Claude Code system
   // prompt is tens of kB).

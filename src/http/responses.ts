@@ -12,6 +12,7 @@ import {
   ResponsesStream,
   toChatRequest,
 } from "../fronts/responses/mod.ts";
+import { conversationLabel } from "../core/affinity.ts";
 import { keyOrRefusal, parsedBody, routeContext } from "./chat.ts";
 import type { HandlerContext, Trace } from "./context.ts";
 import { answerFront } from "./front.ts";
@@ -37,7 +38,10 @@ export async function responses(
   const id = newId("resp_");
   return await answerFront(ctx, trace, {
     chat,
-    context: routeContext(req, key, ctx, trace, { clampMaxTokens: true }),
+    context: routeContext(req, key, ctx, trace, {
+      clampMaxTokens: true,
+      conversationLabel: conversationLabel(request),
+    }),
     droppedTools,
     translator: (model) =>
       new ResponsesStream({

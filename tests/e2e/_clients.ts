@@ -129,19 +129,29 @@ export interface ClaudeOptions {
   env?: Record<string, string>;
   /** Called with the (absolute) working directory before the run, to put files there. */
   setup?: (workDir: string) => Promise<void>;
+  /**
+   * A directory of the caller's, kept between runs, holding the home and
+   * working directories (fresh ones otherwise): runs that share it are one
+   * user's sessions in one directory.
+   */
+  userDir?: string;
 }
 
 /** A temporary directory tree for one run, removed by `cleanup`. */
-async function scratch(prefix: string, names: string[]) {
-  const root = await Deno.makeTempDir({ prefix });
+/** Directories `names` under `kept` (made when missing, left after) or a fresh root (removed after). */
+async function scratch(prefix: string, names: string[], kept?: string) {
+  const root = kept ?? await Deno.makeTempDir({ prefix });
   const dirs: Record<string, string> = {};
   for (const name of names) {
     dirs[name] = `${root}/${name}`;
-    await Deno.mkdir(dirs[name]!);
+    await Deno.mkdir(dirs[name]!, { recursive: true });
   }
   return {
     dirs,
-    cleanup: () => Deno.remove(root, { recursive: true }),
+    cleanup: () =>
+      kept === undefined
+        ? Deno.remove(root, { recursive: true })
+        : Promise.resolve(),
   };
 }
 
@@ -204,7 +214,7 @@ export async function runClaude(options: ClaudeOptions): Promise<ClaudeResult> {
     "home",
     "tmp",
     "work",
-  ]);
+  ], options.userDir);
   try {
     const env: Record<string, string> = {
       PATH: basePath(),
@@ -281,6 +291,12 @@ export interface CodexOptions {
   images?: string[];
   /** Called with the (absolute) working directory before the run, to put files there. */
   setup?: (workDir: string) => Promise<void>;
+  /**
+   * A directory of the caller's, kept between runs, holding the home and
+   * working directories (fresh ones otherwise): runs that share it are one
+   * user's sessions in one directory.
+   */
+  userDir?: string;
 }
 
 function tomlString(value: string): string {
@@ -333,7 +349,7 @@ export async function runCodex(options: CodexOptions): Promise<CodexResult> {
     "codex",
     "tmp",
     "work",
-  ]);
+  ], options.userDir);
   try {
     await Deno.writeTextFile(`${dirs.codex}/config.toml`, codexConfig(options));
     const env: Record<string, string> = {

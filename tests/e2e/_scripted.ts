@@ -22,6 +22,7 @@ import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   ok,
   PROCESSING,
+  providerError502,
   startFakeOpenRouter,
   type Step,
   streamErrorEvent,
@@ -218,14 +219,21 @@ export interface Stack {
   stderr(): string;
 }
 
-/** Runs `fn` with a fresh fake and freerouter; stops both afterwards. */
-export async function withStack(fn: (stack: Stack) => Promise<void>) {
+/**
+ * Runs `fn` with a fresh fake and freerouter (its settings as `startMain`
+ * gives them, then `env`); stops both afterwards.
+ */
+export async function withStack(
+  fn: (stack: Stack) => Promise<void>,
+  env: Record<string, string> = {},
+) {
   await using fake = startFakeOpenRouter();
   const main = await startMain({
     OPENROUTER_API_KEY: "sk-or-v1-e2e-server-key-0123456789",
     OPENROUTER_BASE_URL: fake.baseUrl,
     HOST: "127.0.0.1",
     FREEROUTER_KV_PATH: ":memory:",
+    ...env,
   });
   try {
     await fn({ fake, url: main.url, stderr: main.stderr });
@@ -321,7 +329,16 @@ export function scriptToolTurn(
   output: string,
   call: ToolCall,
 ): void {
-  scriptEveryModel(fake, (c) => {
+  scriptEveryModel(fake, toolTurn(marker, output, call));
+}
+
+/** How every model answers in {@link scriptToolTurn}. */
+function toolTurn(
+  marker: string,
+  output: string,
+  call: ToolCall,
+): (c: Conversation) => Step {
+  return (c) => {
     const results = toolResults(c);
     if (results.length > 0) {
       const seen = results.find((r) => r.includes(output));
@@ -332,7 +349,66 @@ export function scriptToolTurn(
     }
     if (userText(c).includes(marker)) return answerToolCall(c, call);
     return answerText(c, "the marker did not arrive");
-  });
+  };
+}
+
+/**
+ * Two sessions of a client, one after the other in one directory, each
+ * asking for one tool call (`tool` of the marker command) and answered
+ * after its result, with conversation affinity on. The very first request
+ * fails with a 502 (transient: no cooldown), so the first session's turns
+ * go to the runner-up and only affinity keeps them there; the second
+ * session, another conversation, starts again from the pool's first.
+ * `run` runs the client on a prompt and gives its final answer.
+ */
+export async function checkSessionAffinity(
+  tool: (command: string) => { name: string; arguments: unknown },
+  run: (
+    url: string,
+    prompt: string,
+    userDir: string,
+  ) => Promise<{ answer: string | undefined; detail: string }>,
+): Promise<void> {
+  await withStack(async ({ fake, url }) => {
+    const marker = `E2E-AFFINITY-${nonce()}`;
+    const { command, output } = markerCommand(nonce());
+    const { name, arguments: args } = tool(command);
+    const answer = toolTurn(marker, output, {
+      id: "call_e2e_affinity",
+      name,
+      arguments: JSON.stringify(args),
+    });
+    let failed = false;
+    scriptEveryModel(fake, (c) => {
+      if (failed) return answer(c);
+      failed = true;
+      return providerError502(c.model ?? "unknown");
+    });
+    const userDir = await Deno.makeTempDir({ prefix: "freerouter-affinity-" });
+    try {
+      const first = await run(url, `Run the command for ${marker}.`, userDir);
+      assert.equal(first.answer, toolDone(output), first.detail);
+      assert.equal(fake.chatRequests().length, 3, first.detail);
+      const second = await run(
+        url,
+        `Please run the command for ${marker} once more.`,
+        userDir,
+      );
+      assert.equal(second.answer, toolDone(output), second.detail);
+      const models = fake.chatRequests().map((r) => r.model);
+      const [failedOn, answeredBy] = models;
+      assert.notEqual(failedOn, answeredBy);
+      assert.deepEqual(models, [
+        failedOn,
+        answeredBy,
+        answeredBy,
+        ...Array(models.length - 3).fill(failedOn),
+      ], second.detail);
+      assert.equal(models.length, 5, second.detail);
+    } finally {
+      await Deno.remove(userDir, { recursive: true });
+    }
+  }, { FREEROUTER_AFFINITY: "on" });
 }
 
 /** The answer to tool results that hold every one of `outputs` (see {@link scriptParallelCallsBreakingOnce}). */

@@ -12,6 +12,7 @@ import {
   answerText,
   assertParallelRoundTrip,
   assertToolRoundTrip,
+  checkSessionAffinity,
   CLIENT_TIMEOUT_SEC,
   fallbackModels,
   greeting,
@@ -324,5 +325,29 @@ Deno.test({
       assert.match(String(run.json?.result), /Insufficient credits/, detail);
       assert.equal(fake.chatRequests().length, 1, detail);
     });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code keeps a session on the model that answered its first turn, and a new session in the same directory starts from the pool's first (conversation affinity on)",
+  ignore: missing,
+  async fn() {
+    await checkSessionAffinity(
+      (command) => ({
+        name: "Bash",
+        arguments: { command, description: "Print the e2e marker" },
+      }),
+      async (url, prompt, userDir) => {
+        const run = await runClaude({
+          baseUrl: url,
+          prompt,
+          userDir,
+          timeoutSec: CLIENT_TIMEOUT_SEC,
+          allowedTools: ["Bash"],
+        });
+        return { answer: run.json?.result, detail: run.stdout + run.stderr };
+      },
+    );
   },
 });

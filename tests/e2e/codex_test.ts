@@ -12,6 +12,7 @@ import {
   answerText,
   assertParallelRoundTrip,
   assertToolRoundTrip,
+  checkSessionAffinity,
   CLIENT_TIMEOUT_SEC,
   fallbackModels,
   greeting,
@@ -220,5 +221,27 @@ Deno.test({
       assert.match(run.stderr, /Insufficient credits/, detail);
       assert.equal(fake.chatRequests().length, 1, detail);
     });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex keeps a session on the model that answered its first turn, and a new session in the same directory starts from the pool's first (conversation affinity on)",
+  ignore: missing,
+  async fn() {
+    // Codex's first user message describes the directory, the same for both
+    // sessions; its prompt_cache_key (the thread) tells them apart.
+    await checkSessionAffinity(
+      (command) => ({ name: "exec_command", arguments: { cmd: command } }),
+      async (url, prompt, userDir) => {
+        const run = await runCodex({
+          baseUrl: url,
+          prompt,
+          userDir,
+          timeoutSec: CLIENT_TIMEOUT_SEC,
+        });
+        return { answer: run.stdout.trim(), detail: run.stderr };
+      },
+    );
   },
 });
