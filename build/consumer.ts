@@ -109,6 +109,9 @@ function checkConsumerTypes(npmName: string): void {
     types: ["node"],
     typeRoots: [join(TOOLS, "node_modules", "@types")],
     strict: true,
+    // Stricter than strict: options read from the environment are
+    // `string | undefined`, and the README passes them as they come.
+    exactOptionalPropertyTypes: true,
     noEmit: true,
     skipLibCheck: false,
   }, ROOT);

@@ -25,6 +25,17 @@ export async function smoke(kv: KvLike): Promise<string> {
   const state = new FreeRouterState({ kv });
   const client = new FreeRouterClient({ apiKey: "k", state, maxAttempts: 2 });
   const handler: FreeRouterHandler = createHandler({ state });
+  // As the README writes it: a variable that may be unset goes in as it is.
+  const fromEnv = createHandler({
+    apiKey: process.env.OPENROUTER_API_KEY,
+    baseUrl: process.env.OPENROUTER_BASE_URL,
+    state,
+  });
+  await fromEnv.close();
+  const maybe: AbortSignal | undefined = undefined;
+  for await (const _ of client.streamRaw({ messages: [] }, { signal: maybe })) {
+    break;
+  }
   const response: Response = await handler(new Request("http://x/health"));
   const completion: RoutedCompletion = await client.chat([
     { role: "user", content: "Hi" },

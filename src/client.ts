@@ -39,7 +39,7 @@ export interface FreeRouterClientOptions extends RouterOptions {
    * The OpenRouter key.
    * @default {OPENROUTER_API_KEY from the environment, or from `.env` in the working directory}
    */
-  apiKey?: string;
+  apiKey?: string | undefined;
 }
 
 /**
@@ -58,9 +58,9 @@ export interface ChatOptions {
    * `"auto"` or a free model id to try first.
    * @default {"auto"}
    */
-  model?: string;
+  model?: string | undefined;
   /** Aborts the call (and the upstream request). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Any other request field passes through. */
   [field: string]: unknown;
 }
@@ -291,11 +291,14 @@ export class FreeRouterClient implements AsyncDisposable {
    * `data: [DONE]` at the end of a complete stream). `payload` is a full
    * request body; `stream: true` is set for you. Aborting `signal` (or
    * {@link FreeRouterClient.close}) ends it with {@link FreeRouterError}
-   * `aborted`, whether the stream had begun or not.
+   * `aborted`, whether the stream had begun or not. A stream that breaks off
+   * for good (no model could finish it) does not throw: as OpenRouter's own
+   * streams do, it ends with an error event (`data: {"error": …}`) and no
+   * `data: [DONE]`, which is how a raw reader tells it from a whole answer.
    */
   streamRaw(
     payload: ChatRequestInput,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal | undefined } = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
     return this.#streamRaw(payload, options.signal, {});
   }

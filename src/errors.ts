@@ -61,11 +61,11 @@ export type FreeRouterErrorCode =
  */
 export interface FreeRouterErrorOptions extends ErrorOptions {
   /** The attempts made before giving up. */
-  attempts?: readonly Attempt[];
+  attempts?: readonly Attempt[] | undefined;
   /** Seconds after which a retry may succeed, when known. */
-  retryAfterSeconds?: number;
+  retryAfterSeconds?: number | undefined;
   /** The request parameter at fault (the OpenAI error's `param`), when one is. */
-  param?: string;
+  param?: string | undefined;
 }
 
 const STATUS_BY_CODE: Record<FreeRouterErrorCode, number> = {

@@ -59,39 +59,39 @@ export interface RouterOptions {
    * `{baseUrl}/chat/completions`.
    * @default {"https://openrouter.ai/api/v1"}
    */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
   /**
    * The fetch used for every upstream call. The caller owns its lifecycle.
    * @default {globalThis.fetch}
    */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /**
    * Most upstream attempts for one request.
    * @default {8}
    */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /**
    * Cooldown after a 429 that carries no reset hint, seconds.
    * @default {60}
    */
-  cooldownSeconds?: number;
+  cooldownSeconds?: number | undefined;
   /**
    * How long the free pool is cached, seconds.
    * @default {600}
    */
-  modelRefreshTtl?: number;
+  modelRefreshTtl?: number | undefined;
   /**
    * Seconds an attempt may take to produce its response headers (streams:
    * its first data event; OpenRouter's keep-alive comments before it do not
    * count) before it counts as a transient failure.
    * @default {60}
    */
-  requestTimeout?: number;
+  requestTimeout?: number | undefined;
   /**
    * Seconds a response may stay silent mid-body (streams: between events).
    * @default {60}
    */
-  streamIdleTimeout?: number;
+  streamIdleTimeout?: number | undefined;
   /**
    * Seconds a response may go on with nothing but OpenRouter's keep-alives
    * (`: OPENROUTER PROCESSING` comments in a stream, whitespace before a
@@ -99,20 +99,20 @@ export interface RouterOptions {
    * hung behind them no longer.
    * @default {300}
    */
-  keepAliveTimeout?: number;
+  keepAliveTimeout?: number | undefined;
   /**
    * Account-wide attempts per minute (OpenRouter allows about 20 free-model
    * requests a minute per account). Attempts beyond it wait (see `maxWait`)
    * instead of failing upstream. 0 turns the limiter off.
    * @default {20}
    */
-  rpm?: number;
+  rpm?: number | undefined;
   /**
    * Seconds a request may wait for room under the account limits before it is
    * answered with 429 and `Retry-After`.
    * @default {30}
    */
-  maxWait?: number;
+  maxWait?: number | undefined;
   /**
    * How `auto` orders the pool. `quality`: by expected answer quality (the
    * catalog's Artificial Analysis intelligence index, else an estimate from
@@ -122,7 +122,7 @@ export interface RouterOptions {
    * latency move ahead. The `auto:*` aliases keep their own orders.
    * @default {"quality"}
    */
-  strategy?: "quality" | "priority" | "adaptive";
+  strategy?: "quality" | "priority" | "adaptive" | undefined;
   /**
    * More model aliases a client may send as `model`: name → model ids or
    * patterns (`*` for any characters), tried in that order (a pattern's
@@ -130,7 +130,7 @@ export interface RouterOptions {
    * redefine `auto` or a built-in `auto:*` alias.
    * @default {{}}
    */
-  aliases?: Readonly<Record<string, readonly string[]>>;
+  aliases?: Readonly<Record<string, readonly string[]>> | undefined;
   /**
    * Resume a committed stream that breaks (a reset, a stall, an error or
    * malformed event, an end without a `finish_reason`) on the next free
@@ -139,7 +139,7 @@ export interface RouterOptions {
    * answer. Off: such a stream ends with an error event, as before.
    * @default {true}
    */
-  streamResume?: boolean;
+  streamResume?: boolean | undefined;
   /**
    * When the request names a specific free model (not `auto` or an alias)
    * and it answers a per-model 429 whose reset is at most this many seconds
@@ -148,41 +148,42 @@ export interface RouterOptions {
    * both retries off.
    * @default {3}
    */
-  sameModelWait?: number;
+  sameModelWait?: number | undefined;
   /**
    * Keep a conversation on the model that answered its previous turn while
    * that model is available and fits (never over a named model). A
    * conversation is told by the `X-FreeRouter-Session` header, else by its
-   * system prompt and first user message.
+   * system prompt and first user message, with the body's `prompt_cache_key`
+   * when it has one.
    * @default {true}
    */
-  affinity?: boolean;
+  affinity?: boolean | undefined;
   /**
    * How waiting is done; tests inject one that moves their clock.
    * @default {a timer, cancelled by the signal}
    */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
   /**
    * Shared routing state (free-pool cache, cooldowns). Pass one to several
    * clients or handlers to share it.
    * @default {a new FreeRouterState, persisted in `kv` when given}
    */
-  state?: FreeRouterState;
+  state?: FreeRouterState | undefined;
   /**
    * A Deno KV handle to persist state, used when `state` is not given. The
    * caller owns it and closes it.
    */
-  kv?: KvLike;
+  kv?: KvLike | undefined;
   /**
    * The clock, epoch ms.
    * @default {Date.now}
    */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * Where to report warnings.
    * @default {silent}
    */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** Options after defaults and validation, in ms. */

@@ -235,6 +235,31 @@ Deno.test("FreeRouterClient.streamRaw() aborts the upstream when the loop breaks
   }
 });
 
+Deno.test("FreeRouterClient.streamRaw() ends a stream that breaks for good with an error event and no [DONE], without throwing", async () => {
+  await using fake = startFakeOpenRouter();
+  await using fr = clientFor(fake, manualClock(), { streamResume: false });
+  const [role, hel] = fullStream(A);
+  const bothSent = deferred();
+  fake.script(A, streamStep([role!, hel!, () => bothSent.promise], "reset"));
+  const pieces: Uint8Array[] = [];
+  try {
+    for await (
+      const piece of fr.streamRaw({ model: "auto", messages: MESSAGES })
+    ) {
+      pieces.push(piece);
+      if (decoder.decode(concat(pieces)).includes(hel!)) bothSent.resolve();
+    }
+  } finally {
+    bothSent.resolve();
+  }
+  const text = decoder.decode(concat(pieces));
+  assert.ok(text.startsWith(role! + hel!), text);
+  assert.ok(!text.includes("[DONE]"), text);
+  const last = text.slice(role!.length + hel!.length);
+  assert.match(last, /^data: \{"error":\{/, last);
+  assert.ok(last.endsWith("\n\n"));
+});
+
 Deno.test("FreeRouterClient.stream() throws FreeRouterError stream_interrupted, with its attempts, when the stream breaks after commit", async () => {
   await using fake = startFakeOpenRouter();
   await using fr = clientFor(fake, manualClock(), { streamResume: false });

@@ -38,14 +38,14 @@ export interface ClientKey {
   /** The secret the client sends (`Authorization: Bearer …` or `x-api-key`); 8 printable ASCII characters or more, unique. */
   key: string;
   /** Requests per UTC day; absent: no limit. */
-  requestsPerDay?: number;
+  requestsPerDay?: number | undefined;
   /** Requests per minute; absent: no limit. */
-  requestsPerMinute?: number;
+  requestsPerMinute?: number | undefined;
   /**
    * Models (and aliases such as `auto:coding`) the client may ask for, `*`
    * standing for any characters within an id; absent: any.
    */
-  models?: readonly string[];
+  models?: readonly string[] | undefined;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;

@@ -57,25 +57,25 @@ export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
    * `Authorization: Bearer …` is forwarded (bring your own key), unless
    * `accessKey` is set.
    */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /**
    * When set, clients must send `Authorization: Bearer <accessKey>` (for
    * everything but `/health` and the status page). It is never forwarded
    * upstream. With `clientKeys`, it is one more key: unnamed, unlimited.
    */
-  accessKey?: string;
+  accessKey?: string | undefined;
   /**
    * Largest request body accepted, bytes (at least 1024, a whole number:
    * `RangeError` otherwise); larger ones get 413 unread.
    * @default {10485760}
    */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /**
    * Origins allowed to call the proxy from a browser (`*` for any). CORS is
    * off when empty.
    * @default {[]}
    */
-  corsOrigins?: readonly string[];
+  corsOrigins?: readonly string[] | undefined;
   /**
    * Without `accessKey` or `clientKeys`, the proxy answers only requests
    * whose `Host` names this machine (`localhost` and `*.localhost`,
@@ -88,7 +88,7 @@ export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
    * `corsOrigins` lists its origin. Ignored when a key is set.
    * @default {false}
    */
-  allowOpen?: boolean;
+  allowOpen?: boolean | undefined;
 }
 
 /**

@@ -49,7 +49,7 @@ export interface QuotaSharingOptions {
    * 401. Their usage is in the status report and the metrics, by name.
    * @default {[]}
    */
-  clientKeys?: readonly ClientKey[];
+  clientKeys?: readonly ClientKey[] | undefined;
   /**
    * Seconds a complete answer is kept in the response cache; 0 turns the
    * cache off. An identical request (canonical body, same client key) within
@@ -58,12 +58,12 @@ export interface QuotaSharingOptions {
    * in the KV store when there is one, so instances share it.
    * @default {0}
    */
-  cacheTtl?: number;
+  cacheTtl?: number | undefined;
   /**
    * Most bytes the response cache holds; the oldest answers are evicted first.
    * @default {16777216}
    */
-  cacheMaxBytes?: number;
+  cacheMaxBytes?: number | undefined;
   /**
    * Seconds between reads of OpenRouter's `GET /key` (the account's daily
    * free-model quota: used, limit, remaining), which also happen at start
@@ -71,7 +71,7 @@ export interface QuotaSharingOptions {
    * (`freerouter`) reads it every 300 s.
    * @default {0}
    */
-  quotaRefresh?: number;
+  quotaRefresh?: number | undefined;
 }
 
 /** What the handler builds from {@link QuotaSharingOptions}. */

@@ -46,12 +46,12 @@ export interface FreeRouterStateOptions {
    * instances on the same store. The caller owns it and closes it (after
    * {@link FreeRouterState.close}). Without one, state lives in memory.
    */
-  kv?: KvLike;
+  kv?: KvLike | undefined;
   /**
    * How often to look for changes other instances wrote to the KV store, ms.
    * @default {500}
    */
-  syncIntervalMs?: number;
+  syncIntervalMs?: number | undefined;
 }
 
 type Reporter = (message: string) => void;
