@@ -40,8 +40,9 @@ export interface RouteContext {
   session?: string | null;
   /**
    * The name the client gives the conversation (a Responses request's
-   * `prompt_cache_key`), mixed into the conversation's key for affinity;
-   * else the chat request's own `prompt_cache_key` is.
+   * `prompt_cache_key`, a Messages request's `metadata.user_id`), mixed into
+   * the conversation's key for affinity; else the chat request's own
+   * `prompt_cache_key` is.
    */
   conversationLabel?: string;
   /**

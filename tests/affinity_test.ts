@@ -264,6 +264,34 @@ Deno.test("affinity: on /v1/responses, threads (prompt_cache_key) whose first us
   );
 });
 
+Deno.test("affinity: on /v1/messages, metadata.user_id (Claude Code's session) tells apart conversations whose first messages match", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, providerError502(A));
+  const model = async (session: string, ...more: string[]) => {
+    const messages = [{ role: "user", content: "Fix the build" }];
+    for (const m of more) {
+      messages.push({ role: "assistant", content: "…" }, {
+        role: "user",
+        content: m,
+      });
+    }
+    const res = await postJson(r, "/v1/messages", {
+      model: "auto",
+      max_tokens: 64,
+      system: "You are Claude Code.",
+      messages,
+      metadata: { user_id: JSON.stringify({ session_id: session }) },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    return res.headers.get("x-freerouter-model");
+  };
+  assert.equal(await model("s-1"), B);
+  assert.equal(await model("s-2"), A);
+  assert.equal(await model("s-1", "Run the tests"), B);
+  assert.equal(await model("s-2", "Shorter"), A);
+});
+
 Deno.test("affinity: on /v1/chat/completions, prompt_cache_key tells apart conversations whose first messages match", async () => {
   await using r = rig(opts());
   r.fake.script(A, providerError502(A));

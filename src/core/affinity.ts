@@ -84,8 +84,9 @@ export function conversationLabel(body: object): string | undefined {
  * user message, which stay the same across the turns of one conversation,
  * and of `label`, the name the client gives the conversation in its body when
  * it gives one (`prompt_cache_key`; Codex sends its thread id there, and its
- * first user message describes the working directory, not the task), so that
- * conversations the client tells apart stay apart; under an alias other than
+ * first user message describes the working directory, not the task; Claude
+ * Code's `metadata.user_id` holds its session id), so that conversations the
+ * client tells apart stay apart; under an alias other than
  * `auto`, the alias too, so that a conversation that switches to `auto:long`
  * gets that alias's model, not its last one.
  */
@@ -116,14 +117,15 @@ function hashKey(
     }
   }
   if (user === undefined) return undefined;
-  // The label only adds to the hash: a constant one (a client that names its
-  // application there) leaves conversations as the messages tell them apart.
-  if (label) system = `${label}\u0000${system}`;
   // Two FNV-1a hashes, of system + user and (from another seed) of user +
   // system: 64 bits, each string read twice at most (a Claude Code system
-  // prompt is tens of kB).
-  const a = fnv1a(user, fnv1a(system, 0x811c9dc5));
-  const b = fnv1a(system, fnv1a(user, 0x12345678));
+  // prompt is tens of kB). The label only adds to them: a constant one (a
+  // client that names its application there) leaves conversations as the
+  // messages tell them apart.
+  const seedA = label ? fnv1a("\u0000", fnv1a(label, 0x811c9dc5)) : 0x811c9dc5;
+  const seedB = label ? fnv1a("\u0000", fnv1a(label, 0x12345678)) : 0x12345678;
+  const a = fnv1a(user, fnv1a(system, seedA));
+  const b = fnv1a(system, fnv1a(user, seedB));
   return `h:${(a >>> 0).toString(16)}${(b >>> 0).toString(16)}`;
 }
 

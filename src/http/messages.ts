@@ -85,8 +85,12 @@ async function answer(
   };
   return await answerFront(ctx, trace, {
     chat,
-    // Claude Code asks for 32k–128k tokens: each attempt gets what its model allows.
-    context: routeContext(req, key, ctx, trace, { clampMaxTokens: true }),
+    context: routeContext(req, key, ctx, trace, {
+      // Claude Code asks for 32k–128k tokens: each attempt gets what its model allows.
+      clampMaxTokens: true,
+      // Claude Code's holds its session id (kept by --continue and --resume).
+      conversationLabel: parsed.metadata?.user_id || undefined,
+    }),
     droppedTools,
     translator: (model) =>
       new MessagesStream({

@@ -137,7 +137,6 @@ export interface ClaudeOptions {
   userDir?: string;
 }
 
-/** A temporary directory tree for one run, removed by `cleanup`. */
 /** Directories `names` under `kept` (made when missing, left after) or a fresh root (removed after). */
 async function scratch(prefix: string, names: string[], kept?: string) {
   const root = kept ?? await Deno.makeTempDir({ prefix });

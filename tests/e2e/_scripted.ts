@@ -389,11 +389,8 @@ export async function checkSessionAffinity(
       const first = await run(url, `Run the command for ${marker}.`, userDir);
       assert.equal(first.answer, toolDone(output), first.detail);
       assert.equal(fake.chatRequests().length, 3, first.detail);
-      const second = await run(
-        url,
-        `Please run the command for ${marker} once more.`,
-        userDir,
-      );
+      // The same prompt: only what the client tells of its session parts them.
+      const second = await run(url, `Run the command for ${marker}.`, userDir);
       assert.equal(second.answer, toolDone(output), second.detail);
       const models = fake.chatRequests().map((r) => r.model);
       const [failedOn, answeredBy] = models;

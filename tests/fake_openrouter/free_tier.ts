@@ -5,8 +5,9 @@
  * included, and refuses the requests past a limit with its platform 429s
  * (bodies A/B and C of rate_limits.ts) until the window resets at the next UTC
  * minute or 00:00 UTC (https://openrouter.ai/docs/api-reference/limits).
- * A request the counter refuses is not counted. `GET /key` reports the day's
- * count in `free_model_daily_requests`.
+ * A request refused for the day still counts in the day's total, which can
+ * pass the limit: `GET /key` has been seen to report
+ * `{"used":60,"limit":50,"remaining":0}` in `free_model_daily_requests`.
  *
  * @module
  */
@@ -71,6 +72,7 @@ export class FreeTier {
     const { perMinute, perDay } = this.#options;
     if (perDay !== undefined && this.#dayCount >= perDay) {
       this.#refused++;
+      this.#dayCount++;
       return dailyCap({
         limit: perDay,
         highBalance: perDay >= 1000,

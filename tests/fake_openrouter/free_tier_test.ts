@@ -78,7 +78,7 @@ Deno.test("startFakeOpenRouter({freeTier}) refuses the account's requests past i
   );
 });
 
-Deno.test("startFakeOpenRouter({freeTier}) refuses past its daily limit with body A (B from 1,000) until 00:00 UTC, and /key reports the day's count", async () => {
+Deno.test("startFakeOpenRouter({freeTier}) refuses past its daily limit with body A (B from 1,000) until 00:00 UTC, and /key reports the day's count, refusals included", async () => {
   const day = Date.UTC(2026, 11, 7);
   const t = clock(day + 3_600_000);
   await using fake = startFakeOpenRouter({
@@ -112,8 +112,12 @@ Deno.test("startFakeOpenRouter({freeTier}) refuses past its daily limit with bod
   const error = errorOf(await json(refused));
   assert.match(String(error.message), /free-models-per-day\. Add 10 credits/);
   assert.equal(rec(error.metadata).limit_source, "openrouter_free_tier_daily");
-  // A refused request is not counted.
-  assert.equal(rec(await daily(fake.baseUrl)).used, 3);
+  // A refused request counts in the day's total, past the limit.
+  assert.deepEqual(await daily(fake.baseUrl), {
+    used: 4,
+    limit: 3,
+    remaining: 0,
+  });
   t.set(day + 86_400_000);
   assert.deepEqual(await daily(fake.baseUrl), {
     used: 0,
@@ -133,7 +137,10 @@ Deno.test("startFakeOpenRouter({freeTier}) refuses past its daily limit with bod
 });
 
 Deno.test("startFakeOpenRouter({freeTier}) counts only free models: a paid model's request is neither counted nor refused", async () => {
-  await using fake = startFakeOpenRouter({ freeTier: { perDay: 1 } });
+  const noon = Date.UTC(2026, 11, 7, 12);
+  await using fake = startFakeOpenRouter({
+    freeTier: { perDay: 1, now: () => noon },
+  });
   const paid = fake.models.find((row) =>
     Number(rec(rec(row).pricing).prompt) > 0
   );

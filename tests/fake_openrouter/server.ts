@@ -349,8 +349,12 @@ class FakeOpenRouterServer implements FakeOpenRouter {
     const pricing = isRecord(row) && isRecord(row.pricing)
       ? row.pricing
       : undefined;
-    return pricing !== undefined && Number(pricing.prompt) === 0 &&
-      Number(pricing.completion) === 0;
+    // Number(null) and Number("") are 0 too: a price left out is no price.
+    const zero = (price: unknown) =>
+      (typeof price === "string" && price.trim() !== "" ||
+        typeof price === "number") && Number(price) === 0;
+    return pricing !== undefined && zero(pricing.prompt) &&
+      zero(pricing.completion);
   }
 
   #chatStep(req: Request, rec: RecordedRequest): Step {
