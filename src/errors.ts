@@ -46,6 +46,7 @@ export type FreeRouterErrorCode =
   | "daily_limit_reached"
   | "rate_limited"
   | "no_capable_model"
+  | "context_length_exceeded"
   | "model_not_found";
 
 /**
@@ -77,6 +78,7 @@ const STATUS_BY_CODE: Record<FreeRouterErrorCode, number> = {
   daily_limit_reached: 429,
   rate_limited: 429,
   no_capable_model: 400,
+  context_length_exceeded: 400,
   model_not_found: 400,
 };
 

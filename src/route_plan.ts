@@ -149,7 +149,9 @@ export function planRoute(
     });
     if (order.misfit) {
       throw new FreeRouterError(
-        "no_capable_model",
+        order.misfit.kind === "context"
+          ? "context_length_exceeded"
+          : "no_capable_model",
         describeMisfit(order.misfit),
       );
     }

@@ -277,8 +277,40 @@ Deno.test("orderCandidates() reports the misfit of the model that got furthest: 
       available: 262144,
       with: [],
     }),
-    "No free model has a context window of 300000 tokens (estimated prompt plus max tokens)",
+    "prompt is too long: 300000 tokens > 262144 maximum (the largest free model has a maximum context length of 262144 tokens; 300000 is the estimated prompt plus max tokens)",
   );
+});
+
+Deno.test("orderCandidates() measures a request too long for every model against the largest context of the models with what it needs, in Anthropic's words, which Claude Code reads", () => {
+  const withTools = (id: string, context: number) => ({
+    ...model(id, context),
+    supported_parameters: ["max_tokens", "tools"],
+  });
+  const needs = {
+    required: ["tools" as const],
+    prefersReasoning: false,
+    contextTokens: 300_000,
+    maxTokens: undefined,
+  };
+  // A larger model without tools does not count.
+  const plain = { ...model(QWEN, 1048576), supported_parameters: [] };
+  const message =
+    "prompt is too long: 300000 tokens > 262144 maximum (the largest free model with tool calling has a maximum context length of 262144 tokens; 300000 is the estimated prompt plus max tokens)";
+  assertRefusedInEitherOrder(
+    [withTools(GEMMA, 131072), withTools(GPT_OSS, 262144)],
+    needs,
+    message,
+  );
+  assertRefusedInEitherOrder(
+    [plain, withTools(GPT_OSS, 262144)],
+    needs,
+    message,
+  );
+  // Claude Code's own pattern for the gap it has to compact away.
+  const gap = /prompt is too long[^0-9]*(\d+)\s*tokens?\s*>\s*(\d+)/i.exec(
+    message,
+  );
+  assert.deepEqual(gap?.slice(1), ["300000", "262144"]);
 });
 
 Deno.test("orderCandidates() names the capability no model with the others has: tools and images with no image model is refused for image input, not for tools", () => {

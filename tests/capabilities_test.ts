@@ -8,7 +8,7 @@ import { requestNeeds, supports } from "../src/core/capabilities.ts";
 import type { ChatCompletionRequest, FreeModel } from "../src/types.ts";
 import { parseServerConfig } from "../src/server/config.ts";
 import { serve } from "../src/server/serve.ts";
-import { hello, rig } from "./_harness.ts";
+import { hello, postJson, rig } from "./_harness.ts";
 import { catalogRow, startFakeOpenRouter } from "./fake_openrouter/mod.ts";
 
 const TEXT = "text/only:free"; // 300k, no tools
@@ -246,12 +246,43 @@ Deno.test("createHandler() skips a model whose provider caps completion tokens b
   );
 });
 
-Deno.test("createHandler() answers 400 naming the context size when no free model is large enough", async () => {
+Deno.test("createHandler() answers 400 context_length_exceeded naming the sizes when no free model is large enough, on every front", async () => {
   await using r = capRig();
   const res = await r.chat({ model: "auto", messages: promptOf(300_001) });
   assert.equal(res.status, 400);
-  const body = await res.json() as { error: { message: string } };
-  assert.match(body.error.message, /context window of 300001 tokens/);
+  const body = await res.json() as {
+    error: { message: string; code: string; type: string };
+  };
+  assert.equal(body.error.code, "context_length_exceeded");
+  assert.equal(body.error.type, "invalid_request_error");
+  assert.match(
+    body.error.message,
+    /^prompt is too long: 300001 tokens > \d+ maximum \(.*maximum context length/,
+  );
+  const messages = await postJson(r, "/v1/messages", {
+    model: "auto",
+    max_tokens: 64,
+    messages: promptOf(300_001),
+  });
+  assert.equal(messages.status, 400);
+  const anthropic = await messages.json() as {
+    type: string;
+    error: { type: string; message: string };
+  };
+  assert.equal(anthropic.error.type, "invalid_request_error");
+  assert.match(
+    anthropic.error.message,
+    /^prompt is too long: \d+ tokens > \d+ maximum/,
+  );
+  const responses = await postJson(r, "/v1/responses", {
+    model: "auto",
+    input: promptOf(300_001)[0]!.content,
+  });
+  assert.equal(responses.status, 400);
+  assert.equal(
+    ((await responses.json()) as { error: { code: string } }).error.code,
+    "context_length_exceeded",
+  );
   assert.equal(r.fake.chatRequests().length, 0);
 });
 

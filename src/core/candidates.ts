@@ -7,8 +7,8 @@ import {
   knownCapable,
   type Misfit,
   misfit,
-  misfitDepth,
   type RequestNeeds,
+  saysMore,
   supportsReasoning,
 } from "./capabilities.ts";
 import type { CooldownEntry } from "./cooldown.ts";
@@ -113,9 +113,9 @@ export function orderCandidates(input: CandidateInput): CandidateOrder {
         // The model that got furthest says most: more of the needed
         // capabilities (image input is missing, not tool calling, which
         // other models have), or a size once it has them all.
-        if (
-          firstMisfit === undefined || misfitDepth(m) > misfitDepth(firstMisfit)
-        ) firstMisfit = m;
+        if (firstMisfit === undefined || saysMore(m, firstMisfit)) {
+          firstMisfit = m;
+        }
         return;
       }
     }

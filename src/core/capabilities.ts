@@ -297,6 +297,18 @@ export function misfitDepth(m: Misfit): number {
 }
 
 /**
+ * Whether misfit `m` says more than `than`: it got further (see
+ * {@link misfitDepth}), or as far on the same size with more room, so that a
+ * request too large for every model is measured against the largest.
+ */
+export function saysMore(m: Misfit, than: Misfit): boolean {
+  const deeper = misfitDepth(m) - misfitDepth(than);
+  if (deeper !== 0) return deeper > 0;
+  return m.kind !== "capability" && than.kind === m.kind &&
+    m.available > than.available;
+}
+
+/**
  * Whether a model can serve a request: every required capability is not
  * known to be missing (from the catalog or `gaps` learned from upstream 404s),
  * the estimated context fits, and the completion budget fits the provider's
@@ -359,19 +371,22 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
   prefill: "continuing an assistant prefill",
 };
 
-/** A sentence saying why no free model can serve a request. */
+/**
+ * A sentence saying why no free model can serve a request. A request larger
+ * than every context reads as Anthropic's and OpenAI's own do ("prompt is too
+ * long: N tokens > M maximum", "maximum context length"), which coding agents
+ * recognise: Claude Code then compacts the conversation.
+ */
 export function describeMisfit(m: Misfit): string {
-  const model = m.with.length === 0
-    ? "No free model"
-    : `No free model with ${
-      m.with.map((c) => CAPABILITY_TEXT[c]).join(" and ")
-    }`;
+  const needs = m.with.length === 0
+    ? ""
+    : ` with ${m.with.map((c) => CAPABILITY_TEXT[c]).join(" and ")}`;
   if (m.kind === "capability") {
-    return `${model} supports ${CAPABILITY_TEXT[m.capability]}`;
+    return `No free model${needs} supports ${CAPABILITY_TEXT[m.capability]}`;
   }
   return m.kind === "context"
-    ? `${model} has a context window of ${m.needed} tokens (estimated prompt plus max tokens)`
-    : `${model} allows ${m.needed} completion tokens`;
+    ? `prompt is too long: ${m.needed} tokens > ${m.available} maximum (the largest free model${needs} has a maximum context length of ${m.available} tokens; ${m.needed} is the estimated prompt plus max tokens)`
+    : `No free model${needs} allows ${m.needed} completion tokens`;
 }
 
 /**

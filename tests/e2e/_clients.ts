@@ -135,6 +135,8 @@ export interface ClaudeOptions {
    * user's sessions in one directory.
    */
   userDir?: string;
+  /** `--continue`: go on with the last session in `userDir`. */
+  continueSession?: boolean;
 }
 
 /** Directories `names` under `kept` (made when missing, left after) or a fresh root (removed after). */
@@ -244,6 +246,7 @@ export async function runClaude(options: ClaudeOptions): Promise<ClaudeResult> {
     if (options.allowedTools?.length) {
       args.push("--allowedTools", options.allowedTools.join(","));
     }
+    if (options.continueSession) args.push("--continue");
     args.push("-p", "--", options.prompt);
     await options.setup?.(dirs.work!);
     const result = await run(bin, args, env, dirs.work!, options.timeoutSec);

@@ -242,6 +242,22 @@ export async function withStack(
   }
 }
 
+/**
+ * Gives every model of the fake's catalog a context window of `tokens`, too
+ * small for an agent's first request (its system prompt and tools alone).
+ */
+export function shrinkContexts(fake: FakeOpenRouter, tokens: number): void {
+  for (const row of fake.models) {
+    if (typeof row !== "object" || row === null) continue;
+    const model = row as {
+      context_length?: number;
+      top_provider?: { context_length?: number };
+    };
+    model.context_length = tokens;
+    if (model.top_provider) model.top_provider.context_length = tokens;
+  }
+}
+
 /** A shell command whose output ("e2e-42-<nonce>") is not in its own text, so the output proves it ran. */
 export function markerCommand(nonce: string): {
   command: string;

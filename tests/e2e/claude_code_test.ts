@@ -23,6 +23,7 @@ import {
   scriptParallelCallsBreakingOnce,
   scriptRefusal,
   scriptToolTurn,
+  shrinkContexts,
   toolDone,
   toolsDone,
   withStack,
@@ -349,5 +350,52 @@ Deno.test({
         return { answer: run.json?.result, detail: run.stdout + run.stderr };
       },
     );
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code compacts a session that outgrows every free model's context and goes on (it reads freerouter's 400 as its own 'Prompt is too long')",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      shrinkContexts(fake, 24_000);
+      // Each model answers with the end of the last user message.
+      scriptEveryModel(
+        fake,
+        (c) => answerText(c, `Noted: ${userText(c).trim().slice(-24)}`),
+        30,
+      );
+      const userDir = await Deno.makeTempDir({ prefix: "freerouter-ptl-" });
+      try {
+        const turns = [
+          ["Say hello.", "Say hello."],
+          [`Note this: ${"alpha beta gamma ".repeat(800)}END-A`, "END-A"],
+          [`Note this too: ${"one two three ".repeat(1200)}END-B`, "END-B"],
+          [`And this: ${"red green blue ".repeat(1500)}END-C`, "END-C"],
+        ];
+        let sent = 0;
+        for (const [i, [prompt, end]] of turns.entries()) {
+          const run = await runClaude({
+            baseUrl: url,
+            prompt: prompt!,
+            userDir,
+            continueSession: i > 0,
+            timeoutSec: CLIENT_TIMEOUT_SEC,
+          });
+          const requests = fake.chatRequests().length - sent;
+          sent += requests;
+          assert.equal(run.json?.is_error, false, run.stdout + run.stderr);
+          assert.ok(run.json?.result?.endsWith(end!), run.stdout);
+          // The last turn does not fit: freerouter refuses it without an
+          // attempt, Claude Code summarises the session (a request of its
+          // own) and asks again with the summary.
+          if (i < 3) assert.equal(requests, 1, `turn ${i}: ${run.stdout}`);
+          else assert.ok(requests >= 2, `turn ${i}: ${run.stdout}`);
+        }
+      } finally {
+        await Deno.remove(userDir, { recursive: true });
+      }
+    });
   },
 });

@@ -27,6 +27,7 @@ import {
   scriptGreeting,
   scriptParallelCallsBreakingOnce,
   scriptToolTurn,
+  shrinkContexts,
   toolDone,
   toolsDone,
   withStack,
@@ -243,5 +244,27 @@ Deno.test({
         return { answer: run.stdout.trim(), detail: run.stderr };
       },
     );
+  },
+});
+
+Deno.test({
+  name:
+    "Codex reads a request too long for every free model as running out of its context window, not as a raw error",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      shrinkContexts(fake, 2_000);
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: "Say hello.",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+      });
+      assert.notEqual(run.code, 0);
+      assert.match(
+        run.stderr,
+        /ERROR: Codex ran out of room in the model's context window/,
+      );
+      assert.equal(fake.chatRequests().length, 0);
+    });
   },
 });
