@@ -96,14 +96,10 @@ export class Router {
     if (fresh) return fresh;
     const { state, now, modelRefreshTtlMs } = this.#options;
     await state.load(now, this.#warn);
+    /** Aborted when the router or its state closes: a refresh ends then. */
+    const closing = AbortSignal.any([this.#closing.signal, state.closing]);
     return await state.catalog.pool(
-      () =>
-        fetchFreePool(
-          this.#options,
-          apiKey,
-          now(),
-          AbortSignal.any([this.#closing.signal, state.closing]),
-        ),
+      () => fetchFreePool(this.#options, apiKey, now(), closing),
       now,
       modelRefreshTtlMs,
       (fresh) => {
@@ -112,12 +108,16 @@ export class Router {
           this.#warn(`Could not update KV after a refresh: ${err}`)
         );
       },
-      (err) =>
+      (err) => {
+        // A refresh that closing ended failed for no fault to tell of (a
+        // caller that joined it closes with the same reason).
+        if (closing.aborted && err === closing.reason) return;
         this.#warn(
           `Catalog refresh failed, keeping the last good list: ${
             messageOf(err)
           }`,
-        ),
+        );
+      },
     );
   }
 

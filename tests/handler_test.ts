@@ -477,6 +477,54 @@ Deno.test("createHandler() refreshes the catalog once after MODEL_REFRESH_TTL an
   await res.body?.cancel();
 });
 
+Deno.test("createHandler().close() during a catalog refresh ends it without a warning, however many requests joined it; a refresh that fails on its own is still told", async () => {
+  const warnings: string[] = [];
+  /** The catalog fetches: how each ended. */
+  const fetches: Array<Promise<string>> = [];
+  let sent: (n: number) => void = () => {};
+  const rigFetch: typeof fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const answer = fetch(input, init);
+    if (new URL(url).pathname.endsWith("/models")) {
+      fetches.push(answer.then((res) => `${res.status}`, (err) => err.message));
+      sent(fetches.length);
+    }
+    return answer;
+  };
+  await using r = rig({
+    modelRefreshTtl: 60,
+    fetch: rigFetch,
+    logger: { info() {}, warn: (m) => void warnings.push(m) },
+  });
+  await (await r.chat(hello())).body?.cancel();
+  r.fake.scriptModels({ status: 500, body: "oops" }, { hang: true });
+  r.clock.advance(61_000);
+  await (await r.chat(hello())).body?.cancel();
+  await r.handler.close(); // waits for the failing refresh
+  assert.equal(await fetches[1], "500");
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0]!,
+    /Catalog refresh failed, keeping the last good list/,
+  );
+
+  r.clock.advance(61_000);
+  const third = new Promise<void>((resolve) => {
+    sent = (n) => n === 3 && resolve();
+  });
+  // Two requests: the second joins the refresh the first started.
+  const served = await Promise.all([r.chat(hello()), r.chat(hello())]);
+  for (const res of served) {
+    assert.equal(res.status, 200, "served from the last good list");
+    await res.body?.cancel();
+  }
+  await third; // the refresh hangs upstream
+  await r.handler.close();
+  assert.equal(await fetches[2], "The router is closed");
+  assert.equal(fetches.length, 3, "one refresh for both");
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+});
+
 Deno.test("createHandler() keeps serving the last good catalog when a refresh fails", async () => {
   await using r = rig({ modelRefreshTtl: 60 });
   await (await r.chat(hello())).body?.cancel();

@@ -38,7 +38,7 @@ export function failedRequestError(
  * body's text. Rejects when OpenRouter answers a non-2xx (`GET {path}
  * answered {status}`), when the request fails ({@link failedRequestError}:
  * the runtime's error and its reason, the key redacted), or when nothing
- * came in time or `signal` aborted.
+ * came in time; with `signal`'s reason itself when `signal` aborted it.
  */
 export async function getText(
   options: GetOptions,
@@ -69,6 +69,8 @@ export async function getText(
       headers,
       signal: controller.signal,
     }).catch((err) => {
+      // The caller's abort rejects with the caller's reason, as fetch's does.
+      if (signal?.aborted && err === signal.reason) throw err;
       // The runtime's message can quote the headers: never the key.
       throw failedRequestError(err, apiKey);
     });

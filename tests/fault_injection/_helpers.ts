@@ -66,20 +66,41 @@ export const quiet: Logger = { info() {}, warn() {} };
 export interface CapturedLog extends Logger {
   readonly lines: string[];
   text(): string;
+  /** Resolves once `count` lines match `pattern` (at once when they already do). */
+  waitFor(pattern: RegExp, count: number): Promise<void>;
 }
 
 export function captureLog(): CapturedLog {
   const lines: string[] = [];
+  const waiters: Array<{ pattern: RegExp; count: number; done: () => void }> =
+    [];
+  const matching = (pattern: RegExp) =>
+    lines.filter((l) => pattern.test(l)).length;
+  const settle = () => {
+    for (const w of [...waiters]) {
+      if (matching(w.pattern) >= w.count) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.done();
+      }
+    }
+  };
   const push =
-    (level: string) => (message: string, fields?: Record<string, unknown>) =>
-      void lines.push(
+    (level: string) => (message: string, fields?: Record<string, unknown>) => {
+      lines.push(
         `${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`,
       );
+      settle();
+    };
   return {
     lines,
     info: push("info"),
     warn: push("warn"),
     text: () => lines.join("\n"),
+    waitFor: (pattern, count) =>
+      new Promise<void>((done) => {
+        waiters.push({ pattern, count, done });
+        settle();
+      }),
   };
 }
 
