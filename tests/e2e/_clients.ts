@@ -299,6 +299,10 @@ export interface CodexOptions {
    * user's sessions in one directory.
    */
   userDir?: string;
+  /** `codex exec resume --last`: go on with the last session in `userDir`. */
+  resume?: boolean;
+  /** Lines added to config.toml's top level, e.g. `model_context_window = 64000`. */
+  config?: string[];
 }
 
 function tomlString(value: string): string {
@@ -309,6 +313,9 @@ function codexConfig(options: CodexOptions): string {
   const lines = [
     `model = ${tomlString(options.model ?? "auto")}`,
     `model_provider = "freerouter"`,
+    // `exec resume` takes no --sandbox flag: the config says it.
+    `sandbox_mode = ${tomlString(options.sandbox ?? "read-only")}`,
+    ...(options.config ?? []),
     ``,
     `[model_providers.freerouter]`,
     `name = "freerouter"`,
@@ -365,6 +372,7 @@ export async function runCodex(options: CodexOptions): Promise<CodexResult> {
     const lastMessageFile = `${dirs.tmp}/last-message.txt`;
     const args = [
       "exec",
+      ...(options.resume ? ["resume", "--last"] : []),
       "--skip-git-repo-check",
       "-c",
       "analytics.enabled=false",
@@ -372,10 +380,12 @@ export async function runCodex(options: CodexOptions): Promise<CodexResult> {
       "features.plugins=false",
       "-c",
       'approval_policy="never"',
-      "--sandbox",
-      options.sandbox ?? "read-only",
-      "--color",
-      "never",
+      ...(options.resume ? [] : [
+        "--sandbox",
+        options.sandbox ?? "read-only",
+        "--color",
+        "never",
+      ]),
       "--output-last-message",
       lastMessageFile,
       ...(options.images ?? []).flatMap((image) => ["--image", image]),

@@ -23,6 +23,7 @@ import {
   ok,
   PROCESSING,
   providerError502,
+  sseData,
   startFakeOpenRouter,
   type Step,
   streamErrorEvent,
@@ -256,6 +257,42 @@ export function shrinkContexts(fake: FakeOpenRouter, tokens: number): void {
     model.context_length = tokens;
     if (model.top_provider) model.top_provider.context_length = tokens;
   }
+}
+
+/**
+ * A streamed answer of `text` whose usage counts the request as a provider
+ * would, about a token per four characters of its body (the fake's own usage
+ * is a constant): coding agents decide when to compact from it.
+ */
+export function answerWithUsage(
+  body: unknown,
+  c: Conversation,
+  text: string,
+): Step {
+  const prompt = Math.ceil(JSON.stringify(body).length / 4);
+  const usage = {
+    prompt_tokens: prompt,
+    completion_tokens: 20,
+    total_tokens: prompt + 20,
+  };
+  return {
+    stream: {
+      parts: [
+        chunk(c.model, { role: "assistant", content: "" }),
+        chunk(c.model, text),
+        chunk(c.model, { content: "" }, "stop"),
+        sseData({
+          id: "gen-usage",
+          object: "chat.completion.chunk",
+          model: c.model,
+          created: 0,
+          choices: [],
+          usage,
+        }),
+        DONE,
+      ],
+    },
+  };
 }
 
 /** A shell command whose output ("e2e-42-<nonce>") is not in its own text, so the output proves it ran. */

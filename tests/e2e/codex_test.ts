@@ -10,10 +10,12 @@ import assert from "node:assert/strict";
 import { CLIENTS_MISSING, codexBin, runCodex } from "./_clients.ts";
 import {
   answerText,
+  answerWithUsage,
   assertParallelRoundTrip,
   assertToolRoundTrip,
   checkSessionAffinity,
   CLIENT_TIMEOUT_SEC,
+  conversationOf,
   fallbackModels,
   greeting,
   imageRequests,
@@ -30,9 +32,11 @@ import {
   shrinkContexts,
   toolDone,
   toolsDone,
+  userText,
   withStack,
 } from "./_scripted.ts";
 import {
+  type DynamicStep,
   insufficientCredits402,
   providerError502,
 } from "../fake_openrouter/mod.ts";
@@ -265,6 +269,81 @@ Deno.test({
         /ERROR: Codex ran out of room in the model's context window/,
       );
       assert.equal(fake.chatRequests().length, 0);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Codex compacts a session that outgrows every free model's context when config.toml gives it the window, as the README says, and goes on",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      shrinkContexts(fake, 64_000);
+      /** The compaction requests Codex sent (its checkpoint prompt). */
+      let compactions = 0;
+      const step: DynamicStep = {
+        respond: (body) => {
+          const c = conversationOf(body);
+          const users = c.messages.filter((m) => m.role === "user");
+          const last = userText({ ...c, messages: users.slice(-1) }).trim();
+          if (/CONTEXT CHECKPOINT COMPACTION/.test(last)) {
+            compactions++;
+            const ends = new Set(
+              [...JSON.stringify(c.messages).matchAll(/END-[A-Z]/g)].map((m) =>
+                m[0]
+              ),
+            );
+            return answerWithUsage(
+              body,
+              c,
+              `SUMMARY: the user noted ${[...ends].join(", ")}`,
+            );
+          }
+          return answerWithUsage(body, c, `Noted: ${last.slice(-5)}`);
+        },
+      };
+      // Every model of the catalog: the compaction request asks for no tools.
+      for (const row of fake.models) {
+        const id = (row as { id?: unknown } | null)?.id;
+        if (typeof id === "string") {
+          fake.script(id, ...Array.from({ length: 20 }, () => step));
+        }
+      }
+      const userDir = await Deno.makeTempDir({ prefix: "freerouter-ctx-" });
+      try {
+        const turns = [
+          "Say hello.",
+          `Note this: ${"alpha beta gamma ".repeat(2400)}END-A`,
+          `Note this too: ${"one two three ".repeat(3600)}END-B`,
+          `And this: ${"red green blue ".repeat(4500)}END-C`,
+          `More: ${"north south east west ".repeat(3600)}END-D`,
+          `Last: ${"up down left right ".repeat(3600)}END-E`,
+        ];
+        for (const [i, prompt] of turns.entries()) {
+          const run = await runCodex({
+            baseUrl: url,
+            prompt,
+            userDir,
+            resume: i > 0,
+            // The README's lines, at this catalog's size.
+            config: [
+              "model_context_window = 64000",
+              "model_auto_compact_token_limit = 40000",
+            ],
+            timeoutSec: CLIENT_TIMEOUT_SEC,
+          });
+          assert.equal(run.code, 0, `turn ${i}: ${run.stderr}`);
+          assert.equal(
+            run.stdout.trim(),
+            `Noted: ${prompt.slice(-5)}`,
+            `turn ${i}: ${run.stderr}`,
+          );
+        }
+        assert.ok(compactions >= 1, "Codex compacted the session");
+      } finally {
+        await Deno.remove(userDir, { recursive: true });
+      }
     });
   },
 });
