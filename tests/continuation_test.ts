@@ -7,6 +7,7 @@ import {
   type ContinuationStep,
   ContinuationText,
   RESTART_CHARS,
+  rewords,
 } from "../src/core/continuation.ts";
 
 function feedAll(forwarded: string, deltas: string[]): ContinuationStep[] {
@@ -58,4 +59,28 @@ Deno.test("continuation: settling with nothing held decides it", () => {
   const text = new ContinuationText("Hello");
   assert.deepEqual(text.settle(), { kind: "forward", text: "" });
   assert.deepEqual(text.feed("Hello"), { kind: "forward", text: "Hello" });
+});
+
+Deno.test("continuation: a restart in other words (two whole words of the start, then something else) after text that stopped mid-sentence rejects the prefill", () => {
+  assert.deepEqual(
+    feedAll("The capital of France is", ["The capital ", "is Paris."]),
+    [{ kind: "hold" }, { kind: "reject" }],
+  );
+  assert.deepEqual(
+    feedAll("Answer from acme/agent-no", ["Answer from vis/vision"]),
+    [{ kind: "reject" }],
+  );
+});
+
+Deno.test("continuation: repeating the start's first words is a continuation after a sentence or a line ended, or when fewer than two whole words repeat", () => {
+  // A new sentence or line may begin as the first did.
+  assert.equal(
+    rewords("The capital of Spain", "The capital of France."),
+    false,
+  );
+  assert.equal(rewords("- item three\n", "- item one\n- item two\n"), false);
+  assert.equal(rewords("| c | d |", "| a | b |"), false);
+  // One word is no evidence.
+  assert.equal(rewords("The end.", "The quick brown fox jumps over"), false);
+  assert.equal(rewords("The capital is", "The capital of France is"), true);
 });

@@ -167,6 +167,18 @@ Deno.test("resume: a continuation that starts over and then diverges rejects the
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
 });
 
+Deno.test("resume: a continuation that starts over in other words rejects the prefill; the client never sees the two beginnings glued", async () => {
+  await using r = rig(opts());
+  r.fake.script(A, failing(A, ["The capital ", "of France is"]));
+  r.fake.script(B, {
+    stream: streamOk(B, ["The capital ", "is Paris."]),
+  });
+  r.fake.script(C, { stream: streamOk(C, [" Paris."]) });
+  const data = await events(await r.chat(hello("auto", { stream: true })));
+  assert.equal(contentOf(data), "The capital of France is Paris.");
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
+});
+
 Deno.test("resume: a continuation that breaks after its own first delta is resumed again with all the text so far", async () => {
   await using r = rig(opts());
   r.fake.script(A, failing(A, ["One, "]));

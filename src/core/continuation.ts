@@ -25,6 +25,29 @@ export type ContinuationStep =
   /** It started over and then said something else: it rejects the prefill. */
   | { kind: "reject" };
 
+/**
+ * Whether a continuation that parts from the forwarded text within its first
+ * {@link RESTART_CHARS} characters started the answer over in other words
+ * ("The capital is Paris." after "The capital of France is"): it repeats at
+ * least two whole words of the forwarded text's beginning, and the forwarded
+ * text stopped mid-sentence, where no continuation begins with the answer's
+ * first words. After a sentence or a line ends, a new one may well begin as
+ * the first did (a list, a table), so that is left a continuation.
+ */
+export function rewords(seen: string, forwarded: string): boolean {
+  let shared = 0;
+  while (
+    shared < seen.length && shared < forwarded.length &&
+    seen[shared] === forwarded[shared]
+  ) shared++;
+  // Whole words repeated: each ends with white space inside the shared part.
+  const words = seen.slice(0, shared).match(/\S\s/g)?.length ?? 0;
+  if (words < 2) return false;
+  const end = forwarded.trimEnd();
+  if (forwarded.slice(end.length).includes("\n")) return false;
+  return !/[.!?:;)\]}>"'`*|]$/.test(end);
+}
+
 /** Follows one continuation's content deltas against the forwarded text. */
 export class ContinuationText {
   readonly #forwarded: string;
@@ -50,7 +73,8 @@ export class ContinuationText {
     const forwarded = this.#forwarded;
     const probe = Math.min(seen.length, this.#restartChars);
     if (seen.slice(0, probe) !== forwarded.slice(0, probe)) {
-      return this.#decide(seen); // not a restart: a continuation
+      // Started over in other words, or not a restart: a continuation.
+      return rewords(seen, forwarded) ? { kind: "reject" } : this.#decide(seen);
     }
     if (seen.length < this.#restartChars) return this.#hold(seen);
     // A restart: it must repeat the whole forwarded text before going on.
