@@ -56,7 +56,7 @@ export interface RoutePlan {
    * the prompt is at least what the upstream `counted`, or what overflowed
    * `model`'s context next to the budget it was asked for; so every
    * candidate is sized again, none of `tried` included. Throws
-   * `no_capable_model` when no model takes that prompt.
+   * `context_length_exceeded` when no model takes that prompt.
    */
   tooLong: (
     model: FreeModel,
@@ -82,8 +82,9 @@ function onList(
 
 /**
  * Plans a run over `pool`. Throws a `model_not_found` error for an unknown
- * `auto:*` alias, and a `no_capable_model` one when no free model can serve
- * the request (an alias no model serves, or every model misfits).
+ * `auto:*` alias, a `context_length_exceeded` one when the request is longer
+ * than every model's context, and a `no_capable_model` one when no free model
+ * can serve it otherwise (an alias no model serves, or every model misfits).
  */
 export function planRoute(
   options: ResolvedRouterOptions,

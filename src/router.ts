@@ -361,6 +361,8 @@ export class Router {
      */
     let tooLong: UpstreamFailure | undefined;
     let noLarger = false;
+    /** Why planning again for a larger context found no model. */
+    let tooLongForAll: FreeRouterError | undefined;
     let otherFailure = false;
     /** Models skipped because their learned per-minute limit was spent. */
     let spent: string[] | undefined;
@@ -462,6 +464,7 @@ export class Router {
         } catch (err) {
           if (!(err instanceof FreeRouterError)) throw err;
           noLarger = true; // no model takes a prompt that long
+          tooLongForAll = err;
           break;
         }
         index = 0;
@@ -522,8 +525,15 @@ export class Router {
         health?.consecutiveFailures ?? 0,
       );
     }
-    // Too long for every model that could take it: the upstream's own words.
+    // Too long for every model that could take it: said as a request longer
+    // than every context always is (sized by the prompt the upstream
+    // counted), else in the upstream's own words.
     if (noLarger && !otherFailure && spent === undefined) {
+      if (tooLongForAll?.code === "context_length_exceeded") {
+        throw new FreeRouterError(tooLongForAll.code, tooLongForAll.message, {
+          attempts,
+        });
+      }
       throw refusal(tooLong!, attempts);
     }
     const tried = new Set([...attempts.map((a) => a.model), ...spent ?? []]);

@@ -274,10 +274,22 @@ Deno.test("orderCandidates() reports the misfit of the model that got furthest: 
     describeMisfit({
       kind: "context",
       needed: 300_000,
+      completion: 0,
       available: 262144,
       with: [],
     }),
     "prompt is too long: 300000 tokens > 262144 maximum (the largest free model has a maximum context length of 262144 tokens; 300000 is the estimated prompt plus max tokens)",
+  );
+  // A prompt that fits with a budget that does not is not "too long".
+  assert.equal(
+    describeMisfit({
+      kind: "context",
+      needed: 300_002,
+      completion: 300_000,
+      available: 262144,
+      with: [],
+    }),
+    "This request needs 300002 tokens (2 in the messages, 300000 in the completion), more than the maximum context length of the largest free model: 262144 tokens. Lower max_tokens",
   );
 });
 

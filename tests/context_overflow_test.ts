@@ -100,6 +100,47 @@ Deno.test("a request too long for every model that took it gets the upstream's 4
   }
 });
 
+Deno.test("a prompt the upstream counts longer than every context gets 400 context_length_exceeded, 'prompt is too long: N tokens > M maximum' by its count, on every front", async () => {
+  await using r = rig();
+  const models = await pool(r);
+  const largest = Math.max(...models.map((m) => m.context_length));
+  const counted = largest + 5_000;
+  for (const m of models) {
+    r.fake.script(
+      m.id,
+      ...Array.from(
+        { length: 3 },
+        () => contextLength400(m.context_length, counted, 0),
+      ),
+    );
+  }
+  const chat = await r.chat(hello());
+  assert.equal(chat.status, 400);
+  const body = await chat.json();
+  assert.equal(body.error.code, "context_length_exceeded");
+  assert.match(
+    body.error.message,
+    new RegExp(`^prompt is too long: ${counted} tokens > ${largest} maximum`),
+  );
+  assert.equal(sent(r).length, 1, "no larger model to try");
+  const responses = await postJson(r, "/v1/responses", {
+    model: "auto",
+    input: "Hello",
+  });
+  assert.equal(responses.status, 400);
+  assert.equal((await responses.json()).error.code, "context_length_exceeded");
+  const messages = await postJson(r, "/v1/messages", {
+    model: "auto",
+    max_tokens: 64,
+    messages: [{ role: "user", content: "Hello" }],
+  });
+  assert.equal(messages.status, 400);
+  assert.match(
+    (await messages.json()).error.message,
+    /^prompt is too long: \d+ tokens > \d+ maximum/,
+  );
+});
+
 /**
  * A model behind a tokenizer that counts a token per 3 characters (the
  * estimate counts 4): it refuses, in OpenRouter's words, a request whose

@@ -40,7 +40,7 @@ Deno.test("continuation: a restart that diverges from the forwarded text rejects
   );
 });
 
-Deno.test(`continuation: sharing fewer than ${RESTART_CHARS} leading characters is a continuation, not a restart`, () => {
+Deno.test(`continuation: sharing fewer than ${RESTART_CHARS} leading characters, of one word, is a continuation, not a restart`, () => {
   const steps = feedAll("The quick brown fox jumps over", ["The ", "end."]);
   assert.deepEqual(steps, [
     { kind: "hold" },

@@ -479,6 +479,7 @@ Deno.test("createHandler() refreshes the catalog once after MODEL_REFRESH_TTL an
 
 Deno.test("createHandler().close() during a catalog refresh ends it without a warning, however many requests joined it; a refresh that fails on its own is still told", async () => {
   const warnings: string[] = [];
+  let warned: () => void = () => {};
   /** The catalog fetches: how each ended. */
   const fetches: Array<Promise<string>> = [];
   let sent: (n: number) => void = () => {};
@@ -494,13 +495,21 @@ Deno.test("createHandler().close() during a catalog refresh ends it without a wa
   await using r = rig({
     modelRefreshTtl: 60,
     fetch: rigFetch,
-    logger: { info() {}, warn: (m) => void warnings.push(m) },
+    logger: {
+      info() {},
+      warn: (m) => {
+        warnings.push(m);
+        warned();
+      },
+    },
   });
   await (await r.chat(hello())).body?.cancel();
   r.fake.scriptModels({ status: 500, body: "oops" }, { hang: true });
   r.clock.advance(61_000);
+  const failed = new Promise<void>((resolve) => (warned = resolve));
   await (await r.chat(hello())).body?.cancel();
-  await r.handler.close(); // waits for the failing refresh
+  await failed; // the refresh fails on its own (closing would end it first)
+  await r.handler.close();
   assert.equal(await fetches[1], "500");
   assert.equal(warnings.length, 1, warnings.join("\n"));
   assert.match(

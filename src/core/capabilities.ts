@@ -273,7 +273,10 @@ export type Misfit =
   | { kind: "capability"; capability: Capability; with: readonly Capability[] }
   | {
     kind: "context";
+    /** Estimated prompt plus completion budget. */
     needed: number;
+    /** The completion budget counted in `needed` (0 when none was asked for). */
+    completion: number;
     available: number;
     with: readonly Capability[];
   }
@@ -335,6 +338,7 @@ export function misfit(
     return {
       kind: "context",
       needed: needs.contextTokens,
+      completion: needs.maxTokens ?? 0,
       available: model.context_length,
       with: needs.required,
     };
@@ -372,10 +376,12 @@ const CAPABILITY_TEXT: Record<Capability, string> = {
 };
 
 /**
- * A sentence saying why no free model can serve a request. A request larger
+ * A sentence saying why no free model can serve a request. A prompt larger
  * than every context reads as Anthropic's and OpenAI's own do ("prompt is too
  * long: N tokens > M maximum", "maximum context length"), which coding agents
- * recognise: Claude Code then compacts the conversation.
+ * recognise: Claude Code then compacts the conversation. A prompt that fits
+ * with a completion budget that does not is told as OpenAI tells it (so many
+ * tokens in the messages, so many in the completion).
  */
 export function describeMisfit(m: Misfit): string {
   const needs = m.with.length === 0
@@ -384,9 +390,15 @@ export function describeMisfit(m: Misfit): string {
   if (m.kind === "capability") {
     return `No free model${needs} supports ${CAPABILITY_TEXT[m.capability]}`;
   }
-  return m.kind === "context"
-    ? `prompt is too long: ${m.needed} tokens > ${m.available} maximum (the largest free model${needs} has a maximum context length of ${m.available} tokens; ${m.needed} is the estimated prompt plus max tokens)`
-    : `No free model${needs} allows ${m.needed} completion tokens`;
+  if (m.kind === "max_tokens") {
+    return `No free model${needs} allows ${m.needed} completion tokens`;
+  }
+  const prompt = m.needed - m.completion;
+  // The prompt fits: the completion budget asked for is what does not.
+  if (prompt <= m.available) {
+    return `This request needs ${m.needed} tokens (${prompt} in the messages, ${m.completion} in the completion), more than the maximum context length of the largest free model${needs}: ${m.available} tokens. Lower max_tokens`;
+  }
+  return `prompt is too long: ${m.needed} tokens > ${m.available} maximum (the largest free model${needs} has a maximum context length of ${m.available} tokens; ${m.needed} is the estimated prompt plus max tokens)`;
 }
 
 /**

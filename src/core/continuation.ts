@@ -11,8 +11,9 @@
 
 /**
  * How many leading characters must repeat the forwarded text for a
- * continuation to count as a restart (fewer when less was forwarded). A
- * continuation that merely begins with the same character or two is not one.
+ * continuation to count as a restart (fewer when less was forwarded). One
+ * that parts from it sooner is a restart only in other words (see
+ * {@link rewords}): merely beginning with the same word or two is not one.
  */
 export const RESTART_CHARS = 16;
 

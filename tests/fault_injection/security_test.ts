@@ -19,6 +19,7 @@ import {
   startFakeOpenRouter,
   userNotFound401,
 } from "../fake_openrouter/mod.ts";
+import { within } from "../_async.ts";
 import { fullStream } from "../_streams.ts";
 import {
   assertOpenAIError,
@@ -225,6 +226,11 @@ test("createHandler() puts neither key in a log line, an error message or a resp
   r.fake.scriptModels({ status: 500, body: "down" });
   r.clock.advance(61_000);
   await keep(r.chat(hello(), { headers: auth }));
+  // The background refresh fails on its own (closing would end it first).
+  await within(
+    log.waitFor(/^warn Catalog refresh failed/, 1),
+    "the refresh failed",
+  );
   await r.handler.close();
 
   const statuses = texts.map((t) => Number(t.slice(0, 3)));
