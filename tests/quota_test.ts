@@ -6,7 +6,12 @@
  * endpoint.
  */
 import assert from "node:assert/strict";
-import { hello, manualClock } from "./_harness.ts";
+import {
+  hello,
+  HELLO_ON_EVERY_FRONT,
+  manualClock,
+  postJson,
+} from "./_harness.ts";
 import {
   dailyCap,
   freeVariantEnded404,
@@ -61,6 +66,44 @@ for (
     assert.deepEqual(models(r), [A, A]);
   });
 }
+
+Deno.test("createHandler() tells a Responses client the day's wait in x-ratelimit-reset-requests, not Retry-After (Codex would wait it out in silence); a wait of a minute or less stays in Retry-After", async () => {
+  await using r = quotaRig();
+  const reset = r.clock.now() + 3 * 3600_000;
+  r.fake.script(A, dailyCap({ resetMs: reset }));
+  await (await r.chat(hello())).body?.cancel();
+  const responses = await postJson(r, "/v1/responses", {
+    model: "auto",
+    input: "Hello",
+  });
+  assert.equal(responses.status, 429);
+  assert.equal(responses.headers.get("retry-after"), null);
+  assert.equal(
+    responses.headers.get("x-ratelimit-reset-requests"),
+    `${3 * 3600}s`,
+  );
+  assert.equal(responses.headers.get("x-ratelimit-remaining-requests"), "0");
+  const body = await responses.json() as { error: Record<string, unknown> };
+  assert.equal(body.error.code, "daily_limit_reached");
+  // The other fronts keep Retry-After: their clients give up on a long one.
+  for (const [path, request] of HELLO_ON_EVERY_FRONT) {
+    if (path === "/v1/responses") continue;
+    const res = await postJson(r, path, request);
+    assert.equal(res.status, 429, path);
+    assert.equal(res.headers.get("retry-after"), String(3 * 3600), path);
+    await res.body?.cancel();
+  }
+  // A minute's wait stays, and Codex waits it out.
+  r.clock.advance(3 * 3600_000 - 30_000);
+  const soon = await postJson(r, "/v1/responses", {
+    model: "auto",
+    input: "Hello",
+  });
+  assert.equal(soon.status, 429);
+  assert.equal(soon.headers.get("retry-after"), "30");
+  assert.equal(soon.headers.get("x-ratelimit-reset-requests"), null);
+  await soon.body?.cancel();
+});
 
 Deno.test("createHandler() keeps the daily block across a restart on the same KV file", async () => {
   const dir = await Deno.makeTempDir();

@@ -20,6 +20,27 @@ export function sharedRouteFront(req: Request): ModelFront {
   return req.headers.has("anthropic-version") ? "anthropic" : "openai";
 }
 
+/** The longest `Retry-After` a Responses client is told (seconds). */
+export const MAX_RESPONSES_RETRY_AFTER = 60;
+
+/**
+ * A 429 for a Responses client with a `Retry-After` longer than
+ * {@link MAX_RESPONSES_RETRY_AFTER} gets the wait in OpenAI's
+ * `x-ratelimit-reset-requests` instead (`86245s`). Codex honours
+ * `Retry-After` whatever its length: on the day's cap it sat silent until
+ * 00:00 UTC; without the header it fails at once ("exceeded retry limit, last
+ * status: 429"). Shorter waits (the account's minute) stay, and Codex waits
+ * them out.
+ */
+function withoutLongRetryAfter(res: Response): Response {
+  const wait = Number(res.headers.get("retry-after"));
+  if (res.status !== 429 || !(wait > MAX_RESPONSES_RETRY_AFTER)) return res;
+  res.headers.delete("retry-after");
+  res.headers.set("x-ratelimit-reset-requests", `${wait}s`);
+  res.headers.set("x-ratelimit-remaining-requests", "0");
+  return res;
+}
+
 /**
  * The error response in the route's front's shape. Anthropic's carries
  * `requestId`, when given, as `request_id` and in a `request-id` header.
@@ -29,6 +50,7 @@ export async function inFrontShape(
   front: Front | undefined,
   requestId?: string,
 ): Promise<Response> {
+  if (front === "responses") return withoutLongRetryAfter(res);
   if (front !== "anthropic" || res.status < 400) return res;
   let message = res.statusText || `HTTP ${res.status}`;
   try {

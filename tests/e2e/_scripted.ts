@@ -19,6 +19,7 @@ import {
   DONE,
   type DynamicStep,
   type FakeOpenRouter,
+  type FakeOpenRouterOptions,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
   ok,
   PROCESSING,
@@ -221,14 +222,16 @@ export interface Stack {
 }
 
 /**
- * Runs `fn` with a fresh fake and freerouter (its settings as `startMain`
- * gives them, then `env`); stops both afterwards.
+ * Runs `fn` with a fresh fake (started with `fakeOptions`) and freerouter
+ * (its settings as `startMain` gives them, then `env`); stops both
+ * afterwards.
  */
 export async function withStack(
   fn: (stack: Stack) => Promise<void>,
   env: Record<string, string> = {},
+  fakeOptions: FakeOpenRouterOptions = {},
 ) {
-  await using fake = startFakeOpenRouter();
+  await using fake = startFakeOpenRouter(fakeOptions);
   const main = await startMain({
     OPENROUTER_API_KEY: "sk-or-v1-e2e-server-key-0123456789",
     OPENROUTER_BASE_URL: fake.baseUrl,

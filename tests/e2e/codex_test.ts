@@ -347,3 +347,38 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "Codex stops at once when the account's day is spent, instead of waiting in silence until 00:00 UTC",
+  ignore: missing,
+  async fn() {
+    // Within a minute of 00:00 UTC the wait is short enough to be waited out.
+    const toMidnight = 86_400_000 - Date.now() % 86_400_000;
+    if (toMidnight < 120_000) {
+      await new Promise((resolve) => setTimeout(resolve, toMidnight + 1_000));
+    }
+    await withStack(
+      async ({ fake, url }) => {
+        const run = await runCodex({
+          baseUrl: url,
+          prompt: "Say hello.",
+          requestMaxRetries: 4,
+          streamMaxRetries: 5,
+          // Codex waits out a Retry-After of hours: this bound fails that.
+          timeoutSec: 30,
+        });
+        assert.equal(run.timedOut, false, run.stderr);
+        assert.notEqual(run.code, 0);
+        assert.match(
+          run.stderr,
+          /ERROR: exceeded retry limit, last status: 429 Too Many Requests/,
+        );
+        // At most the request that met the cap (when /key had not been read).
+        assert.ok(fake.chatRequests().length <= 1);
+      },
+      {},
+      { freeTier: { perDay: 50, usedToday: 50 } },
+    );
+  },
+});
