@@ -44,3 +44,15 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   for await (const item of iterable) out.push(item);
   return out;
 }
+
+/**
+ * Resolves at once, or, within `marginMs` of the next 00:00 UTC, just after
+ * it: a test that runs on the real UTC day (the free tier's) keeps out of
+ * the day's last moments, when the day would end under it.
+ */
+export async function awayFromMidnight(marginMs: number): Promise<void> {
+  const toMidnight = 86_400_000 - Date.now() % 86_400_000;
+  if (toMidnight < marginMs) {
+    await new Promise((resolve) => setTimeout(resolve, toMidnight + 1_000));
+  }
+}

@@ -5,6 +5,7 @@
  * restart, and no request is sent that the day's quota would refuse.
  */
 import assert from "node:assert/strict";
+import { awayFromMidnight } from "./_async.ts";
 import { startMain } from "./_deno_process.ts";
 import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
@@ -45,10 +46,7 @@ async function ask(url: string, model = "auto") {
 Deno.test("deno task start spends the day's free quota to the last request and not one past it, failed attempts counted, across a restart while /key is unreachable", async () => {
   // The fake and the proxies count in the real UTC day: keep the test out
   // of the last minute before 00:00, when the day would end under it.
-  const toMidnight = 86_400_000 - Date.now() % 86_400_000;
-  if (toMidnight < 60_000) {
-    await new Promise((resolve) => setTimeout(resolve, toMidnight + 1_000));
-  }
+  await awayFromMidnight(60_000);
   const named = FREE_CHAT_IDS_IN_PRIORITY_ORDER[1]!;
   // The day allows 8; 2 are spent before freerouter starts.
   await using fake = startFakeOpenRouter({

@@ -175,27 +175,39 @@ for (
   });
 }
 
-Deno.test("resume: when two models in a row find nothing to add, the answer stands as it was forwarded, with one finish and one [DONE]", async () => {
-  await using r = rig(opts);
-  r.fake.script(A, failing(A, ["The answer ", "is 42."]));
-  r.fake.script(B, finishing(B, []));
-  r.fake.script(C, finishing(C, []));
-  r.fake.script(D, { stream: streamOk(D, [" Never asked."]) });
-  const res = await r.chat(hello("auto", { stream: true }));
-  assertOneAnswer(read(sseEvents(await res.text())), "The answer is 42.");
-  // No third continuation.
-  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
-});
-
-Deno.test("resume: a continuation that reasons after a first one found nothing to add ends the answer when it finishes (two models agree)", async () => {
-  await using r = rig(opts);
-  r.fake.script(A, failing(A, ["The answer ", "is 42."]));
-  r.fake.script(B, finishing(B, []));
-  r.fake.script(C, finishing(C, [{ content: "", reasoning: "It is done" }]));
-  const res = await r.chat(hello("auto", { stream: true }));
-  assertOneAnswer(read(sseEvents(await res.text())), "The answer is 42.");
-  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
-});
+/** What B and C send after A broke: each finds nothing to add, so they agree. */
+const REASONING = [{ content: "", reasoning: "It is done" }];
+for (
+  const [name, fromB, fromC] of [
+    [
+      "resume: when two models in a row find nothing to add, the answer stands as it was forwarded, with one finish and one [DONE]",
+      [],
+      [],
+    ],
+    [
+      "resume: a continuation that reasons after a first one found nothing to add ends the answer when it finishes (two models agree)",
+      [],
+      REASONING,
+    ],
+    [
+      "resume: a committed continuation that reasons and adds nothing counts as a model that found nothing to add: the next one's finish ends the answer",
+      REASONING,
+      [],
+    ],
+  ] as const
+) {
+  Deno.test(name, async () => {
+    await using r = rig(opts);
+    r.fake.script(A, failing(A, ["The answer ", "is 42."]));
+    r.fake.script(B, finishing(B, [...fromB]));
+    r.fake.script(C, finishing(C, [...fromC]));
+    r.fake.script(D, { stream: streamOk(D, [" Never asked."]) });
+    const res = await r.chat(hello("auto", { stream: true }));
+    assertOneAnswer(read(sseEvents(await res.text())), "The answer is 42.");
+    // No third continuation.
+    assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
+  });
+}
 
 Deno.test("a stream that reasons and finishes without an answer sends neither its finish nor its usage: the client reads one finish and one usage chunk, after the next model's answer", async () => {
   await using r = rig(opts);
@@ -264,17 +276,6 @@ Deno.test("resume: a continuation that stops at the length limit before adding a
   assert.deepEqual(got.finishes.map(([, f]) => f), ["length"]);
   assert.equal(got.data.at(-1), "[DONE]");
   assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B]);
-});
-
-Deno.test("resume: a committed continuation that reasons and adds nothing counts as a model that found nothing to add: the next one's finish ends the answer", async () => {
-  await using r = rig(opts);
-  r.fake.script(A, failing(A, ["The answer ", "is 42."]));
-  r.fake.script(B, finishing(B, [{ content: "", reasoning: "It is done" }]));
-  r.fake.script(C, finishing(C, []));
-  r.fake.script(D, { stream: streamOk(D, [" Never asked."]) });
-  const res = await r.chat(hello("auto", { stream: true }));
-  assertOneAnswer(read(sseEvents(await res.text())), "The answer is 42.");
-  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
 });
 
 Deno.test("a stream that asks for two choices is judged at its end: choice 0 reasoning and finishing first does not break it when choice 1 answers", async () => {

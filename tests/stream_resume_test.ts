@@ -155,29 +155,34 @@ Deno.test("resume: a continuation that repeats the forwarded text exactly has th
   assert.equal(data.at(-1), "[DONE]");
 });
 
-Deno.test("resume: a continuation that starts over and then diverges rejects the prefill; the next model continues", async () => {
-  await using r = rig(opts());
-  r.fake.script(A, failing(A, ["The quick brown ", "fox"]));
-  r.fake.script(B, {
-    stream: streamOk(B, ["The quick brown ", "dog sleeps."]),
+for (
+  const [name, fromA, fromB, fromC, whole] of [
+    [
+      "resume: a continuation that starts over and then diverges rejects the prefill; the next model continues",
+      ["The quick brown ", "fox"],
+      ["The quick brown ", "dog sleeps."],
+      " jumps.",
+      "The quick brown fox jumps.",
+    ],
+    [
+      "resume: a continuation that starts over in other words rejects the prefill; the client never sees the two beginnings glued",
+      ["The capital ", "of France is"],
+      ["The capital ", "is Paris."],
+      " Paris.",
+      "The capital of France is Paris.",
+    ],
+  ] as const
+) {
+  Deno.test(name, async () => {
+    await using r = rig(opts());
+    r.fake.script(A, failing(A, [...fromA]));
+    r.fake.script(B, { stream: streamOk(B, [...fromB]) });
+    r.fake.script(C, { stream: streamOk(C, [fromC]) });
+    const data = await events(await r.chat(hello("auto", { stream: true })));
+    assert.equal(contentOf(data), whole);
+    assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
   });
-  r.fake.script(C, { stream: streamOk(C, [" jumps."]) });
-  const data = await events(await r.chat(hello("auto", { stream: true })));
-  assert.equal(contentOf(data), "The quick brown fox jumps.");
-  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
-});
-
-Deno.test("resume: a continuation that starts over in other words rejects the prefill; the client never sees the two beginnings glued", async () => {
-  await using r = rig(opts());
-  r.fake.script(A, failing(A, ["The capital ", "of France is"]));
-  r.fake.script(B, {
-    stream: streamOk(B, ["The capital ", "is Paris."]),
-  });
-  r.fake.script(C, { stream: streamOk(C, [" Paris."]) });
-  const data = await events(await r.chat(hello("auto", { stream: true })));
-  assert.equal(contentOf(data), "The capital of France is Paris.");
-  assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
-});
+}
 
 Deno.test("resume: a continuation that breaks after its own first delta is resumed again with all the text so far", async () => {
   await using r = rig(opts());

@@ -86,9 +86,9 @@ export function conversationLabel(body: object): string | undefined {
  * it gives one (`prompt_cache_key`; Codex sends its thread id there, and its
  * first user message describes the working directory, not the task; Claude
  * Code's `metadata.user_id` holds its session id), so that conversations the
- * client tells apart stay apart; under an alias other than
- * `auto`, the alias too, so that a conversation that switches to `auto:long`
- * gets that alias's model, not its last one.
+ * client tells apart stay apart; under an alias other than `auto`, the alias
+ * too, so that a conversation that switches to `auto:long` gets that alias's
+ * model, not its last one.
  */
 export function conversationKey(
   request: ChatCompletionRequest,

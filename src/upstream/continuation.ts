@@ -70,14 +70,11 @@ export class ContinuationOpening {
   readonly #pending: ChatCompletionChunk[] = [];
   /** Whitespace that arrived before the commit: it goes before it. */
   readonly #whitespace: ChatCompletionChunk[] = [];
-  /** A finish that adds nothing ends the answer (see {@link Tracked.answered}). */
-  readonly #complete: boolean;
 
   /** The opening of a continuation of `origin`. */
   constructor(origin: StreamBreak) {
     this.#text = new ContinuationText(origin.text);
     this.rewrite = continuationRewrite(origin);
-    this.#complete = (origin.nothingAdded ?? 0) > 0;
   }
 
   /** A committed continuation chunk as the first stream's (undefined: dropped). */
@@ -111,7 +108,9 @@ export class ContinuationOpening {
       if (step.kind === "reject") return "reject";
     }
     if (!adds(chunk)) {
-      if (choice?.finish_reason != null && !this.#complete) {
+      // Before the commit, `answered` holds only when another model already
+      // found nothing to add (see Tracked.answered): then a finish ends it.
+      if (choice?.finish_reason != null && !state.answered) {
         return "nothing_added";
       }
       if (whitespaceOnly(chunk)) {

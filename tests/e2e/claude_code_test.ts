@@ -28,7 +28,11 @@ import {
   toolsDone,
   withStack,
 } from "./_scripted.ts";
-import { insufficientCredits402, modelRpm } from "../fake_openrouter/mod.ts";
+import {
+  type FakeOpenRouter,
+  insufficientCredits402,
+  modelRpm,
+} from "../fake_openrouter/mod.ts";
 import {
   answerToolCall,
   type Conversation,
@@ -144,24 +148,35 @@ Deno.test({
   },
 });
 
+/**
+ * Claude Code on `prompt` (no retries of its own) prints exactly the text
+ * `script` has the fake's models give, as no error, after `requests`
+ * upstream requests.
+ */
+async function printsScripted(
+  prompt: string,
+  script: (fake: FakeOpenRouter) => string,
+  requests: number,
+): Promise<void> {
+  await withStack(async ({ fake, url }) => {
+    const text = script(fake);
+    const run = await runClaude({
+      baseUrl: url,
+      prompt,
+      timeoutSec: CLIENT_TIMEOUT_SEC,
+      maxRetries: 0,
+    });
+    assert.equal(run.json?.result, text, run.stdout + run.stderr);
+    assert.equal(run.json?.is_error, false);
+    assert.equal(fake.chatRequests().length, requests, run.stderr);
+  });
+}
+
 for (const [when, script, requests] of RESUMPTIONS) {
   Deno.test({
     name: `Claude Code gets the whole answer when ${when}`,
     ignore: missing,
-    async fn() {
-      await withStack(async ({ fake, url }) => {
-        const text = script(fake);
-        const run = await runClaude({
-          baseUrl: url,
-          prompt: "Say something.",
-          timeoutSec: CLIENT_TIMEOUT_SEC,
-          maxRetries: 0,
-        });
-        assert.equal(run.json?.result, text, run.stdout + run.stderr);
-        assert.equal(run.json?.is_error, false);
-        assert.equal(fake.chatRequests().length, requests, run.stderr);
-      });
-    },
+    fn: () => printsScripted("Say something.", script, requests),
   });
 }
 
@@ -203,20 +218,7 @@ Deno.test({
   name:
     "Claude Code shows a free model's refusal as its answer (the Messages front turns the chat refusal into text)",
   ignore: missing,
-  async fn() {
-    await withStack(async ({ fake, url }) => {
-      const text = scriptRefusal(fake);
-      const run = await runClaude({
-        baseUrl: url,
-        prompt: "Do something you refuse.",
-        timeoutSec: CLIENT_TIMEOUT_SEC,
-        maxRetries: 0,
-      });
-      assert.equal(run.json?.result, text, run.stdout + run.stderr);
-      assert.equal(run.json?.is_error, false);
-      assert.equal(fake.chatRequests().length, 1, run.stderr);
-    });
-  },
+  fn: () => printsScripted("Do something you refuse.", scriptRefusal, 1),
 });
 
 /**

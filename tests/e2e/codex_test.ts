@@ -7,6 +7,7 @@
  * Skipped when Codex is not installed (see `_clients.ts`).
  */
 import assert from "node:assert/strict";
+import { awayFromMidnight } from "../_async.ts";
 import { CLIENTS_MISSING, codexBin, runCodex } from "./_clients.ts";
 import {
   answerText,
@@ -354,10 +355,7 @@ Deno.test({
   ignore: missing,
   async fn() {
     // Within a minute of 00:00 UTC the wait is short enough to be waited out.
-    const toMidnight = 86_400_000 - Date.now() % 86_400_000;
-    if (toMidnight < 120_000) {
-      await new Promise((resolve) => setTimeout(resolve, toMidnight + 1_000));
-    }
+    await awayFromMidnight(120_000);
     await withStack(
       async ({ fake, url }) => {
         const run = await runCodex({
