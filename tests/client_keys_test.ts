@@ -10,7 +10,7 @@ import { loadClientKeys } from "../src/server/client_keys_file.ts";
 import { ConfigError } from "../src/server/config.ts";
 import { run } from "../src/server/main.ts";
 import { parseClientKeys } from "../src/core/client_keys.ts";
-import { createHandler } from "../src/mod.ts";
+import { type ClientKey, createHandler } from "../src/mod.ts";
 import { errorStatus } from "./fake_openrouter/mod.ts";
 import {
   hello,
@@ -193,6 +193,33 @@ Deno.test("parseClientKeys() and createHandler() refuse the same bad lists", () 
         clientKeys: [{ name: "a", key: "fr-same-key-123" }],
       }),
     { name: "TypeError", message: /same key as accessKey/ },
+  );
+});
+
+Deno.test("createHandler() refuses a client entry written in the keys file's spelling rather than taking it as unlimited", () => {
+  // A JavaScript caller passing the file's entries as they are: a limit
+  // under the file's name would otherwise be no limit at all.
+  const fileEntry = {
+    name: "a",
+    key: "fr-alice-7f3a9c1e",
+    requests_per_minute: 1,
+  } as unknown as ClientKey;
+  assert.throws(
+    () => createHandler({ clientKeys: [fileEntry] }),
+    {
+      name: "TypeError",
+      message:
+        /clients\[0\] \("a"\) has an unknown field "requests_per_minute" \(the option spells it requestsPerMinute\)/,
+    },
+  );
+  assert.throws(
+    () =>
+      createHandler({
+        clientKeys: [
+          { name: "b", key: "fr-bob-7f3a9c1e", limit: 5 } as ClientKey,
+        ],
+      }),
+    { name: "TypeError", message: /has an unknown field "limit"$/ },
   );
 });
 

@@ -58,6 +58,24 @@ Deno.test("models.retrieve() (OpenAI SDK) returns each pool model and alias exac
   assert.equal(r.fake.chatRequests().length, 0);
 });
 
+Deno.test("models.retrieve('openrouter/auto') (both SDKs) returns auto's entry under that name, since it routes as auto; the list does not repeat it", async () => {
+  await using r = rig();
+  const openai = openaiSdk(r.handler);
+  const auto = await openai.models.retrieve("auto");
+  const synonym = await openai.models.retrieve("openrouter/auto");
+  assert.deepEqual({ ...synonym }, { ...auto, id: "openrouter/auto" });
+  const anthropic = anthropicSdk(r.handler);
+  const anthropicAuto = await anthropic.models.retrieve("auto");
+  const anthropicSynonym = await anthropic.models.retrieve("openrouter/auto");
+  assert.deepEqual({ ...anthropicSynonym }, {
+    ...anthropicAuto,
+    id: "openrouter/auto",
+  });
+  const ids = (await openai.models.list()).data.map((m) => m.id);
+  assert.ok(ids.includes("auto"));
+  assert.ok(!ids.includes("openrouter/auto"));
+});
+
 Deno.test("models.retrieve() (Anthropic SDK, anthropic-version sent) returns each pool model and alias in Anthropic's shape, as models.list() shows it", async () => {
   await using r = rig({ aliases: CUSTOM });
   const client = anthropicSdk(r.handler);

@@ -35,6 +35,24 @@ for (const task of ["start", "compile"]) {
   });
 }
 
+Deno.test(".env.example and the README's configuration table name every setting freerouter reads, and nothing else", async () => {
+  const example = await Deno.readTextFile(
+    new URL("../.env.example", import.meta.url),
+  );
+  const listed = [...example.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((m) =>
+    m[1]!
+  );
+  assert.deepEqual(listed.sort(), [...ENV_KEYS].sort());
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const table = readme.split("\n").filter((l) => /^\| `[A-Z]/.test(l)).flatMap(
+    (l) =>
+      [...l.split("|")[1]!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!),
+  );
+  assert.deepEqual(table.sort(), [...ENV_KEYS].sort());
+});
+
 Deno.test("no source file loads native code", async () => {
   const offenders: string[] = [];
   const walk = async (dir: URL) => {

@@ -70,6 +70,14 @@ export function isAutoName(requested: string | undefined): boolean {
     requested.startsWith("auto:");
 }
 
+/**
+ * Whether `name` is another name of plain `auto` (`openrouter/auto`, as
+ * clients written for OpenRouter send it), which routes as `auto` does.
+ */
+export function isAutoSynonym(name: string): boolean {
+  return name !== "" && name !== "auto" && AUTO_NAMES.has(name);
+}
+
 /** Operator-defined aliases: name → model ids or `*` patterns, in order. */
 export type CustomAliases = ReadonlyMap<string, readonly string[]>;
 

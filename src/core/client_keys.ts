@@ -148,6 +148,15 @@ export function parseClientKeys(value: unknown): ClientKeysResult {
   return { ok: true, clients };
 }
 
+/** The fields of a {@link ClientKey}. */
+const FIELDS: ReadonlySet<string> = new Set<keyof ClientKey>([
+  "name",
+  "key",
+  "requestsPerDay",
+  "requestsPerMinute",
+  "models",
+]);
+
 /**
  * What is wrong with a list of clients as a whole or one of its entries
  * (the library's `clientKeys` option is checked with it too), or `undefined`.
@@ -168,6 +177,21 @@ export function clientKeysProblem(
     }
     if (typeof c.key !== "string" || !isAccessKey(c.key)) {
       return { entry, problem: `key ${KEY_RULE}` };
+    }
+    const unknown = Object.keys(c).find((field) => !FIELDS.has(field));
+    if (unknown !== undefined) {
+      // A JavaScript caller may pass the keys file's entries as they are: a
+      // limit under its file name would otherwise be no limit at all.
+      const camel = unknown.replace(
+        /_([a-z])/g,
+        (_, l: string) => l.toUpperCase(),
+      );
+      return {
+        entry,
+        problem: `has an unknown field ${JSON.stringify(unknown)}${
+          FIELDS.has(camel) ? ` (the option spells it ${camel})` : ""
+        }`,
+      };
     }
     for (const field of ["requestsPerDay", "requestsPerMinute"] as const) {
       const v = c[field];

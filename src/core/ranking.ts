@@ -73,11 +73,12 @@ interface Tiers {
 
 /**
  * The health tier of each pool model: 2 when it has at least
- * {@link MIN_HEALTH_ATTEMPTS} attempts and a success rate below
- * {@link LOW_SUCCESS_RATE}; 1 when its latency is over {@link SLOW_FACTOR}
- * times the median of the pool's measured models (at least
+ * {@link MIN_HEALTH_ATTEMPTS} attempts and a success rate (the moving average
+ * of `ModelHealth`) below {@link LOW_SUCCESS_RATE}; 1 when its latency is over
+ * {@link SLOW_FACTOR} times the median of the pool's measured models (at least
  * {@link MIN_LATENCY_PEERS} of them) and {@link SLOW_MARGIN_MS} above it;
- * else 0. Only health of the last {@link HEALTH_MEMORY_MS} counts.
+ * else 0. A model whose last attempt is {@link HEALTH_MEMORY_MS} old or more
+ * is not judged (tier 0), and neither counts in the median.
  */
 export function healthTiers(
   pool: readonly FreeModel[],

@@ -119,9 +119,13 @@ export interface FreeRouterHandler extends AsyncDisposable {
 }
 
 /**
- * Creates the proxy: `POST /v1/chat/completions` routed across the free pool,
- * `GET /v1/models` (the pool in the order `auto` tries it), `GET /v1/freerouter/status`,
- * `GET /metrics` (Prometheus), `GET /health` and the status page at `GET /`.
+ * Creates the proxy: `POST /v1/chat/completions` (OpenAI Chat Completions),
+ * `POST /v1/messages` and `POST /v1/messages/count_tokens` (Anthropic
+ * Messages) and `POST /v1/responses` (OpenAI Responses), all routed across
+ * the free pool by one router; `GET /v1/models` (the pool in the order `auto`
+ * tries it, then the aliases) and `GET /v1/models/{id}`,
+ * `GET /v1/freerouter/status`, `GET /metrics` (Prometheus), `GET /health` and
+ * the status page at `GET /`.
  * The `/v1` prefix is optional. Without `accessKey` or `clientKeys` it
  * answers only requests for a loopback name (see `allowOpen`).
  *

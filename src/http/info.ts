@@ -15,6 +15,7 @@ import type { FreeModel } from "../types.ts";
 import {
   type AliasInfo,
   type CustomAliases,
+  isAutoSynonym,
   listAliases,
 } from "../core/aliases.ts";
 import { baseOrder } from "../core/ranking.ts";
@@ -36,7 +37,11 @@ function listEntries<Entry>(
   return [...pool.map(shape.model), ...aliases.map(shape.alias)];
 }
 
-/** The entry the list shows under `id`: a pool model first, then an alias. */
+/**
+ * The entry the list shows under `id`: a pool model first, then an alias; a
+ * synonym of `auto` that routes as it does (`openrouter/auto`, not listed)
+ * as `auto`'s entry under its own name.
+ */
 function entryOf<Entry>(
   shape: ModelShape<Entry>,
   pool: readonly FreeModel[],
@@ -45,8 +50,9 @@ function entryOf<Entry>(
 ): Entry | undefined {
   const m = pool.find((m) => m.id === id);
   if (m !== undefined) return shape.model(m);
-  const alias = listAliases(aliases).find((a) => a.name === id);
-  return alias === undefined ? undefined : shape.alias(alias);
+  const name = isAutoSynonym(id) ? "auto" : id;
+  const alias = listAliases(aliases).find((a) => a.name === name);
+  return alias === undefined ? undefined : shape.alias({ ...alias, name: id });
 }
 
 /** The pool the request may see, or the 503 when none can be loaded. */
