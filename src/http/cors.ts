@@ -8,7 +8,7 @@
 const ALLOW_HEADERS =
   "authorization, x-api-key, content-type, x-request-id, openai-organization, openai-project, anthropic-version, x-freerouter-session, x-freerouter-cache";
 const EXPOSE_HEADERS =
-  "x-freerouter-model, x-freerouter-attempts, x-freerouter-cache, x-freerouter-dropped-tools, x-request-id, request-id, retry-after, x-ratelimit-reset-requests, x-ratelimit-remaining-requests";
+  "x-freerouter-model, x-freerouter-attempts, x-freerouter-cache, x-freerouter-dropped-tools, x-request-id, request-id, retry-after, x-should-retry, x-ratelimit-reset-requests, x-ratelimit-remaining-requests";
 
 /**
  * Whether a request may be served for the page it comes from: one without

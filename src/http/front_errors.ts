@@ -4,11 +4,16 @@
  * which gets them in OpenAI's full envelope); a route whose clients speak
  * Anthropic's API gets the same status, headers and message in Anthropic's
  * `{type: "error", error: {type, message}, request_id}`, the request id in a
- * `request-id` header as well. Only error responses are read.
+ * `request-id` header as well. Only error responses are read. On every front,
+ * an error a client's own retry cannot help says `x-should-retry: false`.
  *
  * @module
  */
 import { anthropicErrorBody } from "../fronts/anthropic/mod.ts";
+import {
+  clientRetryHelps,
+  MAX_CLIENT_RETRY_WAIT_SECONDS,
+} from "../core/client_retry.ts";
 import type { Front } from "./routes.ts";
 import type { ModelFront } from "../fronts/model_entries.ts";
 
@@ -21,7 +26,21 @@ export function sharedRouteFront(req: Request): ModelFront {
 }
 
 /** The longest `Retry-After` a Responses client is told (seconds). */
-export const MAX_RESPONSES_RETRY_AFTER = 60;
+export const MAX_RESPONSES_RETRY_AFTER = MAX_CLIENT_RETRY_WAIT_SECONDS;
+
+/**
+ * Tells an SDK not to retry (`x-should-retry: false`) an error its retry
+ * cannot help (see {@link clientRetryHelps}): freerouter's 502 after its own
+ * fallback, a 429 that waits past a minute.
+ */
+function withRetryAdvice(res: Response): Response {
+  const header = res.headers.get("retry-after");
+  const wait = header === null ? undefined : Number(header);
+  if (clientRetryHelps(res.status, wait) === false) {
+    res.headers.set("x-should-retry", "false");
+  }
+  return res;
+}
 
 /**
  * A 429 for a Responses client with a `Retry-After` longer than
@@ -50,6 +69,7 @@ export async function inFrontShape(
   front: Front | undefined,
   requestId?: string,
 ): Promise<Response> {
+  withRetryAdvice(res);
   if (front === "responses") return withoutLongRetryAfter(res);
   if (front !== "anthropic" || res.status < 400) return res;
   let message = res.statusText || `HTTP ${res.status}`;

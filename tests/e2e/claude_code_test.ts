@@ -29,6 +29,7 @@ import {
   withStack,
 } from "./_scripted.ts";
 import {
+  errorStatus,
   type FakeOpenRouter,
   insufficientCredits402,
   modelRpm,
@@ -399,5 +400,33 @@ Deno.test({
         await Deno.remove(userDir, { recursive: true });
       }
     });
+  },
+});
+
+Deno.test({
+  name:
+    "Claude Code does not resend a request every free model failed: freerouter's 502 says x-should-retry: false, so one fallback's attempts are spent, not one per retry",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      scriptEveryModel(
+        fake,
+        () => errorStatus(503, "Provider returned error"),
+        20,
+      );
+      const run = await runClaude({
+        baseUrl: url,
+        prompt: "Say hi",
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+        maxRetries: 3,
+      });
+      assert.match(
+        run.json?.result ?? "",
+        /API Error: 502 All 3 attempts failed/,
+        run.stdout + run.stderr,
+      );
+      assert.equal(run.json?.is_error, true);
+      assert.equal(fake.chatRequests().length, 3, "one fallback's attempts");
+    }, { MAX_ATTEMPTS: "3" });
   },
 });
