@@ -334,6 +334,38 @@ Deno.test("freerouter (the start command) names the host and port it cannot list
   );
 });
 
+Deno.test("freerouter (the start command) with LOG_FORMAT=json ends a failed start with one JSON line, as its log: a bad setting (exit 2) and a port in use (exit 1)", async () => {
+  await using dir = await tempDir();
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = taken.addr as Deno.NetAddr;
+  const base = {
+    HOST: "127.0.0.1",
+    OPENROUTER_BASE_URL: `http://127.0.0.1:${closedPort()}/api/v1`,
+    FREEROUTER_KV_PATH: ":memory:",
+    LOG_FORMAT: "json",
+  };
+  for (
+    const [env, code, msg] of [
+      [
+        { MAX_ATTEMPTS: "0" },
+        2,
+        /^freerouter: Invalid configuration: MAX_ATTEMPTS/,
+      ],
+      [{ PORT: String(port) }, 1, /^freerouter: Cannot listen on 127\.0\.0\.1/],
+    ] as const
+  ) {
+    const result = await startToExit({ ...base, ...env }, dir.path);
+    assert.equal(result.code, code, result.stderr);
+    const lines = result.stderr.trim().split("\n").filter((l) =>
+      !l.startsWith("Task ") // deno task's own banner, when run through it
+    );
+    for (const line of lines) JSON.parse(line); // every line is JSON
+    const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    assert.equal(last.level, "error");
+    assert.match(String(last.msg), msg);
+  }
+});
+
 /** Writes a client keys file whose client "ci" has `key`; returns its path. */
 async function clientKeysFile(dir: string, key: string): Promise<string> {
   const path = `${dir}/clients.json`;
@@ -514,4 +546,42 @@ Deno.test("the start command without OPENROUTER_API_KEY and without freerouter's
     await main.stop();
   }
   assert.doesNotMatch(main.stderr(), /401 missing_api_key/);
+});
+
+Deno.test("freerouter (the start command) says where its state is, warns of a FREEROUTER_KV_PATH no shell expanded, and of FREEROUTER_ALIASES entries that match no free model", async () => {
+  await using dir = await tempDir();
+  await using fake = startFakeOpenRouter();
+  const main = await startMain({
+    HOST: "127.0.0.1",
+    OPENROUTER_API_KEY: "sk-or-v1-state-line-0123456789",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    FREEROUTER_KV_PATH: "~/fr/kv.sqlite",
+    FREEROUTER_ALIASES:
+      "coder=qwen/qwen3-coderr:free,qwen/qwen3-coder:free;big=nobody/*",
+  }, dir.path);
+  try {
+    await main.logged(/free models in the pool/);
+    // Logged with the pool's size, in the same batch of lines.
+    await within(
+      main.logged(/FREEROUTER_ALIASES names models.*\n/),
+      "the warning about the aliases",
+    );
+    const log = main.stderr();
+    const real = await Deno.realPath(dir.path);
+    assert.match(
+      log,
+      new RegExp(`State \\(FREEROUTER_KV_PATH\\): ${real}/~/fr/kv\\.sqlite`),
+    );
+    assert.match(
+      log,
+      /FREEROUTER_KV_PATH ~\/fr\/kv\.sqlite is taken literally/,
+    );
+    assert.match(
+      log,
+      /not in the free pool .*: coder: qwen\/qwen3-coderr:free; big: nobody\/\*/,
+    );
+    assert.doesNotMatch(log, /coder: qwen\/qwen3-coder:free[;\n]/);
+  } finally {
+    await main.stop();
+  }
 });

@@ -15,6 +15,7 @@ import { STATUS_PAGE_HTML } from "../src/ops/status_page.ts";
 import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
 import { catalogRow, dailyCap, modelRpm } from "./fake_openrouter/mod.ts";
 import { serveOnLoopback } from "./_streams.ts";
+import { benchmarkCatalog, BIG, NANO } from "./_benchmark_catalog.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const A = "alpha/one:free";
@@ -291,6 +292,37 @@ Deno.test({
       assert.ok((await Deno.stat(shot)).size > 0);
       assertOnlyLocal(urls);
       assert.deepEqual(errors, [], "no script errors");
+    } finally {
+      await cleanup(context, profile);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "status page (Chromium): lists the pool in rank order (the order auto tries it), not the catalog's",
+  ignore: skipBrowser,
+  async fn() {
+    await using s = serve({
+      fakeOptions: { models: benchmarkCatalog() },
+      strategy: "quality",
+    });
+    const { origin } = s;
+    let context: BrowserContext | undefined;
+    let profile: string | undefined;
+    try {
+      let page: Page;
+      ({ context, page, profile } = await launch({ width: 1280, height: 900 }));
+      await page.goto(`${origin}/`);
+      await page.locator(`tr[data-model="${NANO}"]`).waitFor();
+      const ids = await page.locator('[data-col="model"]').allInnerTexts();
+      const ranks = await page.locator('[data-col="rank"]').allInnerTexts();
+      assert.deepEqual(
+        ranks.map(Number),
+        ids.map((_, i) => i + 1),
+        `rows: ${ids.join(", ")}`,
+      );
+      assert.equal(ids[0], BIG, "the catalog lists NANO first");
     } finally {
       await cleanup(context, profile);
     }

@@ -176,6 +176,26 @@ export function matchesPattern(id: string, pattern: string): boolean {
   return re.test(id);
 }
 
+/**
+ * The entries of operator aliases that match no model of `pool` (a typo, or
+ * a model that left the free pool), as `alias: entry`, for a warning: such an
+ * alias routes over its other entries only, or answers no request.
+ */
+export function unmatchedAliasEntries(
+  aliases: Iterable<readonly [string, readonly string[]]>,
+  pool: readonly { id: string }[],
+): string[] {
+  const unmatched: string[] = [];
+  for (const [name, patterns] of aliases) {
+    for (const pattern of patterns) {
+      if (!pool.some((m) => matchesPattern(m.id, pattern))) {
+        unmatched.push(`${name}: ${pattern}`);
+      }
+    }
+  }
+  return unmatched;
+}
+
 /** Values kept per (ranked pool, list of patterns): see {@link perPoolAndList}. */
 export type PoolListCache<T> = WeakMap<
   readonly FreeModel[],

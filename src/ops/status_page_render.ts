@@ -110,7 +110,11 @@ export const STATUS_PAGE_RENDER: string = `
   }
 
   function renderPool(s) {
-    const pool = Array.isArray(s.pool) ? s.pool : [];
+    // In the order auto tries them (rank), as freerouter models prints them;
+    // a model without a rank last.
+    const byRank = (m) => typeof m.rank === "number" ? m.rank : Infinity;
+    const pool = (Array.isArray(s.pool) ? s.pool.slice() : [])
+      .sort((a, b) => byRank(a) - byRank(b));
     const cooling = pool.filter((m) => m.state === "cooling_down").length;
     $("pool-count").textContent = pool.length + " models" + (cooling ? ", " + cooling + " cooling down" : "");
     const rows = pool.map((m) => {

@@ -165,7 +165,19 @@ export async function run(
       }
     }
   } catch (err) {
-    io.err(`freerouter: ${err instanceof Error ? err.message : err}`);
+    const message = `freerouter: ${err instanceof Error ? err.message : err}`;
+    // The server's last line in the format of its log (LOG_FORMAT=json: one
+    // JSON object per line, as a log collector reads them), even when the
+    // configuration that would have set it is what failed.
+    io.err(
+      command.command === "serve" && env.LOG_FORMAT?.trim() === "json"
+        ? JSON.stringify({
+          time: new Date().toISOString(),
+          level: "error",
+          msg: message,
+        })
+        : message,
+    );
     return err instanceof ConfigError ? 2 : 1;
   }
 }

@@ -21,11 +21,23 @@ import {
 import { consoleLogger, stderrLines } from "./logger.ts";
 import type { Logger } from "../options.ts";
 import { VERSION } from "../version.ts";
+import { unmatchedAliasEntries } from "../core/aliases.ts";
 import {
   redactSecret,
   withoutCredentials,
   withoutUrlCredentials,
 } from "../core/secrets.ts";
+
+/**
+ * Where a `FREEROUTER_KV_PATH` keeps the state, for the log: `in memory`, a
+ * KV Connect URL without its credentials, or a file's absolute path (read
+ * while the working directory can be: before file access is dropped).
+ */
+export function kvLocation(path: string): string {
+  if (path === ":memory:") return "in memory (not kept, not shared)";
+  if (isKvConnectUrl(path)) return withoutCredentials(path);
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+}
 
 /** A URL's password as written and decoded (none when it has none or does not parse). */
 function passwordOf(url: string): string[] {
@@ -218,6 +230,9 @@ export async function serve(
     config.kvAccessToken,
     (message) => lifecycle.warn(message),
   );
+  // Where the state is, for the log (while the working directory can still
+  // be read): instances share state only when they name the same store.
+  const stateLocation = kvLocation(config.kvPath);
   if (options.dropFileAccess) {
     const { level, message } = fileAccessLine(await dropFileAccess());
     // A failure to drop is said whatever LOG_LEVEL is.
@@ -252,6 +267,14 @@ export async function serve(
   lifecycle.info(
     `freerouter ${VERSION} listening on ${url} (OpenAI base URL ${url}/v1)`,
   );
+  logger.info(`State (FREEROUTER_KV_PATH): ${stateLocation}`);
+  if (/^[~$]/.test(config.kvPath)) {
+    // No shell expands .env's values (nor deno.json's): `~/fr/kv.sqlite`
+    // is a directory named `~` here.
+    logger.warn(
+      `FREEROUTER_KV_PATH ${config.kvPath} is taken literally (no shell expands ~ or $ in it): the store is ${stateLocation}`,
+    );
+  }
   for (const warning of warnings) logger.warn(warning);
   stderr?.flush(); // at once: people and scripts wait for this line
   // From here to the return nothing awaits: main.ts relies on it, so that a
@@ -268,7 +291,20 @@ export async function serve(
   }
   // Warm the free pool; startup succeeds even when OpenRouter is unreachable.
   handler.models().then(
-    (pool) => logger.info(`${pool.length} free models in the pool`),
+    (pool) => {
+      logger.info(`${pool.length} free models in the pool`);
+      const unmatched = unmatchedAliasEntries(
+        Object.entries(config.aliases),
+        pool,
+      );
+      if (unmatched.length > 0) {
+        logger.warn(
+          `FREEROUTER_ALIASES names models that are not in the free pool (a typo, or a model that left it; GET /v1/models lists the pool): ${
+            unmatched.join("; ")
+          }`,
+        );
+      }
+    },
     (err) =>
       logger.warn(
         `Could not load the free model list from ${
