@@ -32,7 +32,13 @@ async function check(baseUrl: string, extra: Record<string, string> = {}) {
     FREEROUTER_KV_PATH: ":memory:",
     ...extra,
   }, c.io);
-  return { code, out: c.out, err: c.err, text: c.out.join("\n") };
+  return {
+    code,
+    out: c.out,
+    err: c.err,
+    text: c.out.join("\n"),
+    errText: c.err.join("\n"),
+  };
 }
 
 /** A temporary working directory (no stray `.env`), removed on dispose. */
@@ -100,12 +106,12 @@ Deno.test("run() check says the tier is unknown and exits 1 (not checked) when /
     headers: { "content-type": "text/html" },
     body: "<html>maintenance</html>",
   });
-  const { code, text } = await check(fake.baseUrl);
+  const { code, text, errText } = await check(fake.baseUrl);
   assert.equal(code, 1, text);
   assert.match(text, /^Tier: +unknown \(\/key's answer is not JSON\)$/m);
   assert.match(text, /^Credit limit: +not reported$/m);
   assert.match(
-    text,
+    errText,
     /answered 200 without OpenRouter's key report \(is OPENROUTER_BASE_URL right\?\); the key was not checked$/,
   );
   assert.doesNotMatch(text, /paid|credits purchased|1,?000/);
@@ -124,7 +130,8 @@ Deno.test("run() check exits 75 without calling the key rejected when /key answe
         ? errorStatus(429, "Rate limit exceeded")
         : { status, body: "" },
     );
-    const { code, text } = await check(fake.baseUrl);
+    const { code, text: out, errText: text } = await check(fake.baseUrl);
+    assert.equal(out, "", "nothing on stdout");
     assert.equal(code, CHECK_NOT_ANSWERED, `${status}: ${text}`);
     assert.equal(CHECK_NOT_ANSWERED, 75);
     assert.match(
@@ -150,19 +157,20 @@ Deno.test("run() check calls only a 401 or 403 a rejection, and keeps the key ou
   fake.scriptKey(errorStatus(403, `Key ${KEY} is disabled`));
   const forbidden = captureIo();
   assert.equal(await run(["check"], env, forbidden.io), 1);
-  assert.deepEqual(forbidden.out, [
+  assert.deepEqual(forbidden.out, []);
+  assert.deepEqual(forbidden.err, [
     "OpenRouter rejected the key (403: Key [redacted] is disabled)",
   ]);
   fake.scriptKey(errorStatus(404, "Not Found"));
   const missing = captureIo();
   assert.equal(await run(["check"], env, missing.io), 1);
-  assert.deepEqual(missing.out, [
+  assert.deepEqual(missing.err, [
     `OpenRouter answered GET ${fake.baseUrl}/key with 404: Not Found; the key was not checked`,
   ]);
   fake.scriptKey(errorStatus(503, `overloaded (key ${KEY})`));
   const down = captureIo();
   assert.equal(await run(["check"], env, down.io), CHECK_NOT_ANSWERED);
-  assert.deepEqual(down.out, [
+  assert.deepEqual(down.err, [
     `OpenRouter could not answer GET ${fake.baseUrl}/key (503: overloaded (key [redacted])); the key was not checked, try again later`,
   ]);
 });
@@ -170,9 +178,9 @@ Deno.test("run() check calls only a 401 or 403 a rejection, and keeps the key ou
 Deno.test("run() check exits 75 when /key does not answer within REQUEST_TIMEOUT", async () => {
   await using fake = startFakeOpenRouter();
   fake.scriptKey({ hang: true });
-  const { code, out } = await check(fake.baseUrl, { REQUEST_TIMEOUT: "0.2" });
-  assert.equal(code, CHECK_NOT_ANSWERED, out.join());
-  assert.deepEqual(out, [
+  const { code, err } = await check(fake.baseUrl, { REQUEST_TIMEOUT: "0.2" });
+  assert.equal(code, CHECK_NOT_ANSWERED, err.join());
+  assert.deepEqual(err, [
     `Could not reach OpenRouter: GET ${fake.baseUrl}/key failed (no answer within 0.2 s); the key was not checked, try again later`,
   ]);
 });
@@ -192,7 +200,7 @@ Deno.test("freerouter check (the start command) exits 75 on a /key 5xx and 1 on 
   });
   assert.equal(down.code, 75, down.stdout + down.stderr);
   assert.match(
-    down.stdout,
+    down.stderr,
     /OpenRouter could not answer GET \S+\/key \(502: Bad Gateway\); the key was not checked/,
   );
   assert.ok(!(down.stdout + down.stderr).includes(KEY));
@@ -203,7 +211,7 @@ Deno.test("freerouter check (the start command) exits 75 on a /key 5xx and 1 on 
   });
   assert.equal(rejected.code, 1, rejected.stdout + rejected.stderr);
   assert.match(
-    rejected.stdout,
+    rejected.stderr,
     /OpenRouter rejected the key \(401: User not found\.\)/,
   );
 });
@@ -238,7 +246,7 @@ Deno.test("run() models and check name the base URL (without its credentials) wh
     }, check.io),
     CHECK_NOT_ANSWERED,
   );
-  const text = check.out.join("\n");
+  const text = check.err.join("\n");
   assert.match(
     text,
     new RegExp(
@@ -308,8 +316,8 @@ Deno.test("freerouter models and check (the start command) name the base URL whe
   const check = await runScript(MAIN, { args: ["check"], env, cwd: dir.path });
   assert.equal(check.code, 75, check.stdout + check.stderr);
   assert.ok(
-    check.stdout.includes(`Could not reach OpenRouter: GET ${base}/key failed`),
-    check.stdout,
+    check.stderr.includes(`Could not reach OpenRouter: GET ${base}/key failed`),
+    check.stderr,
   );
   assert.ok(!(check.stdout + check.stderr).includes(KEY));
 });
@@ -584,4 +592,41 @@ Deno.test("freerouter (the start command) says where its state is, warns of a FR
   } finally {
     await main.stop();
   }
+});
+
+Deno.test("run() models prints the list kept in KV when OpenRouter cannot be reached, and says so once on stderr", async () => {
+  await using dir = await tempDir();
+  const env = {
+    OPENROUTER_API_KEY: KEY,
+    FREEROUTER_KV_PATH: `${dir.path}/kv.sqlite`,
+  };
+  {
+    await using fake = startFakeOpenRouter();
+    const fresh = captureIo();
+    assert.equal(
+      await run(
+        ["models"],
+        { ...env, OPENROUTER_BASE_URL: fake.baseUrl },
+        fresh.io,
+      ),
+      0,
+    );
+    assert.deepEqual(fresh.err, []);
+  }
+  const stale = captureIo();
+  assert.equal(
+    await run(["models"], {
+      ...env,
+      OPENROUTER_BASE_URL: `http://127.0.0.1:${closedPort()}/api/v1`,
+      MODEL_REFRESH_TTL: "0.001", // the kept list is out of date
+    }, stale.io),
+    0,
+  );
+  assert.match(stale.out.join("\n"), /free models, ranked for auto/);
+  assert.equal(stale.err.length, 1, stale.err.join("\n"));
+  assert.match(
+    stale.err[0]!,
+    /^freerouter: Catalog refresh failed, keeping the last good list: .*Connection refused/,
+  );
+  assert.ok(!stale.err[0]!.includes(KEY));
 });

@@ -192,8 +192,9 @@ Deno.test("run() check exits 1 when OpenRouter rejects the key and 2 when there 
     }, rejected.io),
     1,
   );
+  assert.deepEqual(rejected.out, []);
   assert.match(
-    rejected.out.join(),
+    rejected.err.join(),
     /OpenRouter rejected the key \(401: User not found\.\)/,
   );
   const missing = captureIo();

@@ -115,6 +115,8 @@ Deno.test("deno task start: SIGTERM lets an open stream finish, then exits 0", a
   assert.match(text, /"lo"/);
   assert.match(text, /data: \[DONE\]/);
   assert.equal((await within(main.exited, "the exit")).code, 0);
+  assert.match(main.stderr(), /Stopped: every open request ended/);
+  assert.doesNotMatch(main.stderr(), /stopped at once/);
 });
 
 Deno.test("deno task start: a second SIGTERM stops at once (exit 143) while a stream is still open", async () => {
@@ -125,6 +127,11 @@ Deno.test("deno task start: a second SIGTERM stops at once (exit 143) while a st
   await pastRepeatWindow(await shuttingDown(main));
   main.kill("SIGTERM");
   assert.equal((await within(main.exited, "the forced exit")).code, 143);
+  assert.match(
+    main.stderr(),
+    /stopped at once by a second SIGTERM: requests still open were cut/,
+  );
+  assert.doesNotMatch(main.stderr(), /Stopped: every open request ended/);
   const text = await within(rest(), "the cut stream's end");
   assert.doesNotMatch(text, /\[DONE\]/);
   gate.resolve();

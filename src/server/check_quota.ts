@@ -95,8 +95,11 @@ export async function quotaLines(
     );
   }
   if (daily !== undefined && stored.counted > daily.used) {
+    // What is left by the proxy's count, which the line above (/key's) lags.
     lines.push(
-      `Counted:           ${stored.counted} requests today by the proxy (/key's count lags)`,
+      `Counted:           ${stored.counted} requests today by the proxy (/key's count lags), ${
+        Math.max(0, daily.limit - stored.counted)
+      } left`,
     );
   }
   if (!daily) return lines;
@@ -104,7 +107,7 @@ export async function quotaLines(
   if (q.exhausted) projection = "none left until the reset";
   else if (q.ratePerHour === null) {
     projection =
-      "not enough history yet (a running freerouter records it in FREEROUTER_KV_PATH)";
+      "not enough history yet (freerouter records it in FREEROUTER_KV_PATH as it routes)";
   } else {
     const rate = `${q.ratePerHour} requests/hour over the last hour`;
     projection = q.runsOutAt !== null

@@ -62,9 +62,20 @@ const ALIAS_MODELS_SHOWN = 3;
 export async function printModels(
   config: ServerConfig,
   out: (line: string) => void,
+  err: (line: string) => void,
 ): Promise<number> {
   const kv = await openKv(config.kvPath, config.kvAccessToken);
-  const handler = handlerFor(config, kv, { info() {}, warn() {} });
+  // Warnings go to stderr, each once: a list kept from before because
+  // OpenRouter could not be reached says so.
+  const warned = new Set<string>();
+  const handler = handlerFor(config, kv, {
+    info() {},
+    warn: (message) => {
+      if (!warned.has(message)) {
+        warned.add(message), err(`freerouter: ${message}`);
+      }
+    },
+  });
   try {
     const pool = await handler.models().catch((err) => {
       throw new Error(
@@ -158,10 +169,14 @@ function tier(text: string | undefined, body: unknown): string {
     : "unknown (/key did not report is_free_tier)";
 }
 
-/** `freerouter check`: the key's tier, limits, usage and today's free quota. */
+/**
+ * `freerouter check`: the key's tier, limits, usage and today's free quota on
+ * `out`; why the key could not be checked, or was rejected, on `err`.
+ */
 export async function printKeyCheck(
   config: ServerConfig,
   out: (line: string) => void,
+  err: (line: string) => void,
   now: number = Date.now(),
 ): Promise<number> {
   const apiKey = config.openrouterApiKey;
@@ -177,11 +192,12 @@ export async function printKeyCheck(
       headers: { authorization: `Bearer ${apiKey}` },
       signal: AbortSignal.timeout(config.requestTimeout * 1000),
     });
-  } catch (err) {
-    const why = err instanceof DOMException && err.name === "TimeoutError"
-      ? `no answer within ${config.requestTimeout} s`
-      : failedRequestError(err, apiKey).message;
-    out(
+  } catch (failure) {
+    const why =
+      failure instanceof DOMException && failure.name === "TimeoutError"
+        ? `no answer within ${config.requestTimeout} s`
+        : failedRequestError(failure, apiKey).message;
+    err(
       `Could not reach OpenRouter: GET ${url} failed (${why}); the key was not checked, try again later`,
     );
     return CHECK_NOT_ANSWERED;
@@ -200,16 +216,16 @@ export async function printKeyCheck(
     );
     const status = `${res.status}: ${message}`;
     if (res.status === 401 || res.status === 403) {
-      out(`OpenRouter rejected the key (${status})`);
+      err(`OpenRouter rejected the key (${status})`);
       return 1;
     }
     if (isUnanswered(res.status)) {
-      out(
+      err(
         `OpenRouter could not answer GET ${url} (${status}); the key was not checked, try again later`,
       );
       return CHECK_NOT_ANSWERED;
     }
-    out(
+    err(
       `OpenRouter answered GET ${url} with ${status}; the key was not checked`,
     );
     return 1;
@@ -248,12 +264,12 @@ export async function printKeyCheck(
   // A 200 without `data` is not OpenRouter's /key (a captive portal, a base
   // URL that serves something else): the key was not checked.
   const checked = isRecord(body) && isRecord(body.data);
+  // The report's fields are the upstream's words (`limit_reset` is free text).
+  out(redactSecret(lines.join("\n"), apiKey));
   if (!checked) {
-    lines.push(
+    err(
       `GET ${url} answered 200 without OpenRouter's key report (is OPENROUTER_BASE_URL right?); the key was not checked`,
     );
   }
-  // The report's fields are the upstream's words (`limit_reset` is free text).
-  out(redactSecret(lines.join("\n"), apiKey));
   return checked ? 0 : 1;
 }

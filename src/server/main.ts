@@ -78,6 +78,24 @@ export function parseCommandLine(args: readonly string[]): Command {
 }
 
 /**
+ * The server's last line, in the format of its log (LOG_FORMAT=json: one
+ * JSON object per line, as a log collector reads them), even when the
+ * configuration that would have set it is what failed.
+ */
+function logLine(
+  env: Record<string, string | undefined>,
+  level: "warn" | "error",
+  message: string,
+  write: (line: string) => void,
+): void {
+  write(
+    env.LOG_FORMAT?.trim() === "json"
+      ? JSON.stringify({ time: new Date().toISOString(), level, msg: message })
+      : message,
+  );
+}
+
+/**
  * How long after the first stop signal the same signal again is the same
  * stop, not a second one: `deno task start` forwards the signal its process
  * group gets (a terminal's Ctrl-C, a service manager's stop), so its child
@@ -117,9 +135,16 @@ export async function run(
       ...(command.host !== undefined ? { HOST: command.host } : {}),
       ...(command.port !== undefined ? { PORT: command.port } : {}),
     });
-    if (command.command === "models") return await printModels(config, io.out);
+    if (command.command === "models") {
+      return await printModels(config, io.out, io.err);
+    }
     if (command.command === "check") {
-      return await printKeyCheck(config, io.out, (io.now ?? Date.now)());
+      return await printKeyCheck(
+        config,
+        io.out,
+        io.err,
+        (io.now ?? Date.now)(),
+      );
     }
     // Once the server runs, the first signal stops taking requests and lets
     // the open ones end (a stream may take minutes); a second one stops at
@@ -155,10 +180,21 @@ export async function run(
       const started = await Promise.race([starting, forced.promise]);
       if (typeof started === "number") return started;
       const server = running = started;
-      return await Promise.race([
+      const code = await Promise.race([
         server.finished.then(() => server.shutdown()).then(() => 0),
         forced.promise,
       ]);
+      if (code !== 0) {
+        logLine(
+          env,
+          "warn",
+          `freerouter: stopped at once by a second ${
+            first?.signal ?? "signal"
+          }: requests still open were cut`,
+          io.err,
+        );
+      }
+      return code;
     } finally {
       for (const { signal, listener } of listeners) {
         Deno.removeSignalListener(signal, listener);
@@ -166,18 +202,8 @@ export async function run(
     }
   } catch (err) {
     const message = `freerouter: ${err instanceof Error ? err.message : err}`;
-    // The server's last line in the format of its log (LOG_FORMAT=json: one
-    // JSON object per line, as a log collector reads them), even when the
-    // configuration that would have set it is what failed.
-    io.err(
-      command.command === "serve" && env.LOG_FORMAT?.trim() === "json"
-        ? JSON.stringify({
-          time: new Date().toISOString(),
-          level: "error",
-          msg: message,
-        })
-        : message,
-    );
+    if (command.command === "serve") logLine(env, "error", message, io.err);
+    else io.err(message);
     return err instanceof ConfigError ? 2 : 1;
   }
 }

@@ -323,6 +323,7 @@ export async function serve(
       await server.shutdown();
       await handler.close();
       kv.close();
+      lifecycle.info("Stopped: every open request ended");
       stderr?.[Symbol.dispose]();
     })();
   return {
