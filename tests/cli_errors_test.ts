@@ -16,6 +16,7 @@ import {
 } from "../src/core/secrets.ts";
 import { failedRequestError, getText } from "../src/upstream/get_text.ts";
 import { denoProcess, MAIN, runScript, startMain } from "./_deno_process.ts";
+import { kvLocation } from "../src/server/serve.ts";
 import { within } from "./_async.ts";
 import { captureIo } from "./_harness.ts";
 import { errorStatus, startFakeOpenRouter } from "./fake_openrouter/mod.ts";
@@ -629,4 +630,16 @@ Deno.test("run() models prints the list kept in KV when OpenRouter cannot be rea
     /^freerouter: Catalog refresh failed, keeping the last good list: .*Connection refused/,
   );
   assert.ok(!stale.err[0]!.includes(KEY));
+});
+
+Deno.test("kvLocation() names the store as the log shows it: in memory, a KV Connect URL without credentials, an absolute path (POSIX or Windows) as given, a relative one under the working directory", () => {
+  assert.match(kvLocation(":memory:"), /^in memory/);
+  assert.equal(
+    kvLocation("https://user:secret@kv.example/db"),
+    "https://kv.example/db",
+  );
+  assert.equal(kvLocation("/var/lib/fr/kv.sqlite"), "/var/lib/fr/kv.sqlite");
+  assert.equal(kvLocation("C:\\data\\kv.sqlite"), "C:\\data\\kv.sqlite");
+  assert.equal(kvLocation("C:/data/kv.sqlite"), "C:/data/kv.sqlite");
+  assert.equal(kvLocation("fr/kv.sqlite"), `${Deno.cwd()}/fr/kv.sqlite`);
 });

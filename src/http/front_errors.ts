@@ -34,9 +34,12 @@ export const MAX_RESPONSES_RETRY_AFTER = MAX_CLIENT_RETRY_WAIT_SECONDS;
  * fallback, a 429 that waits past a minute.
  */
 function withRetryAdvice(res: Response): Response {
-  const header = res.headers.get("retry-after");
-  const wait = header === null ? undefined : Number(header);
-  if (clientRetryHelps(res.status, wait) === false) {
+  // freerouter writes whole seconds; anything else counts as no wait given.
+  const wait = Number(res.headers.get("retry-after") ?? undefined);
+  if (
+    clientRetryHelps(res.status, Number.isFinite(wait) ? wait : undefined) ===
+      false
+  ) {
     res.headers.set("x-should-retry", "false");
   }
   return res;

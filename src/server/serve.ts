@@ -36,7 +36,8 @@ import {
 export function kvLocation(path: string): string {
   if (path === ":memory:") return "in memory (not kept, not shared)";
   if (isKvConnectUrl(path)) return withoutCredentials(path);
-  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  // Absolute: `/…`, or on Windows `C:\…`, `C:/…` or `\\server\…`.
+  return /^(?:[A-Za-z]:)?[\\/]/.test(path) ? path : `${Deno.cwd()}/${path}`;
 }
 
 /** A URL's password as written and decoded (none when it has none or does not parse). */
