@@ -35,14 +35,18 @@ export function allFailed(
   attempts: Attempt[],
   retryAfterSeconds: number | undefined,
   spent: readonly string[] = [],
+  pauseSeconds?: number,
 ): FreeRouterError {
   const list = attempts.map((a) => `${a.model} → ${a.outcome}`).join("; ");
   const skipped = spent.length === 0
     ? ""
     : `; not sent, their per-minute limit spent: ${spent.join(", ")}`;
+  const paused = pauseSeconds === undefined
+    ? ""
+    : `. Every model failed: freerouter sends no attempt for this account's requests for ${pauseSeconds} s`;
   const message = attempts.length === 0
     ? `No free model could be tried${skipped}`
-    : `All ${attempts.length} attempts failed: ${list}${skipped}`;
+    : `All ${attempts.length} attempts failed: ${list}${skipped}${paused}`;
   // Nothing was sent because every model's minute is spent: a rate limit.
   const code = attempts.length === 0 && spent.length > 0
     ? "rate_limited"
@@ -55,4 +59,19 @@ export function allFailed(
 
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The 502 of a request that comes while the pool's outage pauses the
+ * account's attempts (see core/outage.ts): nothing was sent, no quota spent.
+ */
+export function outagePause(
+  seconds: number,
+  attempts: Attempt[],
+): FreeRouterError {
+  return new FreeRouterError(
+    "all_candidates_failed",
+    `Every free model failed on this account's last request (5xx, timeouts or lost connections): freerouter sends no attempt for ${seconds} s more, so that an outage does not spend the day's quota; nothing was sent`,
+    { attempts, retryAfterSeconds: seconds },
+  );
 }

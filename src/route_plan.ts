@@ -34,6 +34,7 @@ import { FreeRouterError } from "./errors.ts";
 import type { ResolvedRouterOptions } from "./options.ts";
 import type { RouteContext, RouteRun } from "./route_types.ts";
 import type { ChatCompletionRequest, FreeModel } from "./types.ts";
+import type { CooldownEntry } from "./core/cooldown.ts";
 
 /** What {@link planRoute} decided. */
 export interface RoutePlan {
@@ -93,6 +94,7 @@ export function planRoute(
   request: ChatCompletionRequest,
   context: RouteContext,
   run: RouteRun,
+  cooldowns: ReadonlyMap<string, CooldownEntry> = options.state.cooldowns,
 ): RoutePlan {
   const { state, now, maxAttempts, strategy } = options;
   const ranked = poolFor(pool, request.model, {
@@ -143,7 +145,7 @@ export function planRoute(
       pool: usable,
       requested: request.model,
       needs,
-      cooldowns: state.cooldowns,
+      cooldowns,
       gaps: state.gaps,
       now: now(),
       maxAttempts,
@@ -176,7 +178,7 @@ export function planRoute(
       stickTo(
         candidates,
         affinity.get(conversation, now()),
-        state.cooldowns,
+        cooldowns,
         now(),
       );
     }

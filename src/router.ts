@@ -32,7 +32,23 @@ import { planRoute } from "./route_plan.ts";
 import type { RouteContext, Routed, RouteRun } from "./route_types.ts";
 
 export type { RouteContext, Routed, RouteRun } from "./route_types.ts";
-import { allFailed, attemptOf, messageOf, refusal } from "./route_outcome.ts";
+import {
+  allFailed,
+  attemptOf,
+  messageOf,
+  outagePause,
+  refusal,
+} from "./route_outcome.ts";
+import {
+  isDownFailure,
+  isOutageRound,
+  nextOutage,
+  type Outage,
+  outageCovers,
+  outagePauseLeft,
+  outageRemembered,
+  withOutageModels,
+} from "./core/outage.ts";
 import { bodyForModels } from "./core/request_body.ts";
 
 export { bodyForModels };
@@ -57,6 +73,8 @@ export class Router {
   readonly #options: ResolvedRouterOptions;
   readonly #upstream: UpstreamOptions;
   readonly #admission: Admission;
+  /** Each account's pool-wide outage (see core/outage.ts), in memory. */
+  readonly #outages = new Map<string, Outage>();
   /** Which model answered which conversation (in memory, bounded). */
   readonly #affinity = new Affinity();
   /** Aborts the catalog fetch under way when the router closes. */
@@ -341,6 +359,19 @@ export class Router {
     const { state, now, maxAttempts, maxWaitMs, logger } = this.#options;
     const deadline = now() + maxWaitMs;
     const pool = this.#freshPool() ?? await this.#poolFor(context);
+    const account = knownAccountId(context.apiKey) ??
+      await accountIdOf(context.apiKey);
+    const attempts = run.attempts ?? [];
+    const continuation = run.continues !== undefined;
+    const began = now();
+    let outage = this.#outages.get(account);
+    if (outage !== undefined && !outageRemembered(outage, began)) {
+      this.#outages.delete(account); // kept no longer than it counts
+      outage = undefined;
+    }
+    // In an outage the models that failed go after the others, and a
+    // request with no other model left waits out the pause (a continuation
+    // of a stream already answered goes out as it would).
     let plan = planRoute(
       this.#options,
       this.#affinity,
@@ -348,11 +379,17 @@ export class Router {
       request,
       context,
       run,
+      outage === undefined || continuation
+        ? undefined
+        : withOutageModels(state.cooldowns, outage),
     );
-    const account = knownAccountId(context.apiKey) ??
-      await accountIdOf(context.apiKey);
-    const attempts = run.attempts ?? [];
-    const continuation = run.continues !== undefined;
+    const paused = continuation || outage === undefined ||
+        !outageCovers(outage, plan.candidates.map((m) => m.id))
+      ? undefined
+      : outagePauseLeft(outage, began);
+    if (paused !== undefined) throw outagePause(paused, attempts);
+    /** This round's failed attempts, for {@link isOutageRound}. */
+    const failed: Array<{ model: string; down: boolean }> = [];
     let retriedNamed = false;
     let allRateLimited = true;
     /**
@@ -432,6 +469,11 @@ export class Router {
       const ms = now() - started;
       if (result.ok) {
         attempts.push(attemptOf(model.id, "ok", ms, continuation));
+        // A model of the outage answers again: it is over. (An answer from
+        // another model says nothing of those.)
+        if (this.#outages.get(account)?.models.has(model.id)) {
+          this.#outages.delete(account);
+        }
         state.observe(model.id, { ok: true, latencyMs: ms }, now());
         run.onCommitted?.(model.id);
         if (plan.conversation !== undefined) {
@@ -456,6 +498,7 @@ export class Router {
         // none of them tried yet.
         tooLong = failure;
         allRateLimited = false;
+        failed.push({ model: model.id, down: false });
         try {
           plan = plan.tooLong(model, countedPromptTokens(failure), [
             ...attempts.map((a) => a.model),
@@ -475,6 +518,11 @@ export class Router {
       // health: not one of this request alone (no effect).
       const transient = verdict.action === "next" &&
         verdict.effect?.kind === "transient";
+      failed.push({
+        model: model.id,
+        down: transient &&
+          isDownFailure(failure.kind, effectiveStatus(failure)),
+      });
       const health = verdict.action === "next" && verdict.effect !== undefined
         ? state.observe(
           model.id,
@@ -540,6 +588,17 @@ export class Router {
     const triedCooldowns = [...state.cooldowns.values()].filter((e) =>
       tried.has(e.model)
     );
+    if (!continuation && spent === undefined && isOutageRound(failed)) {
+      const next = nextOutage(this.#outages.get(account), failed, began, now());
+      this.#outages.set(account, next);
+      const left = outagePauseLeft(next, now());
+      if (next.rounds > (outage?.rounds ?? 0)) {
+        logger.warn(
+          `Every model tried failed (round ${next.rounds} of an outage, ${next.models.size} models): requests that only they could take get a 502 without an attempt for ${left} s`,
+        );
+      }
+      throw allFailed(attempts, left, spent, left);
+    }
     throw allFailed(
       attempts,
       allRateLimited && tried.size > 0

@@ -15,8 +15,14 @@ import {
 } from "../src/core/client_retry.ts";
 import { hello, HELLO_ON_EVERY_FRONT, postJson } from "./_harness.ts";
 import { handlerFetch } from "./_agent_fronts.ts";
-import { dailyCap, errorStatus } from "./fake_openrouter/mod.ts";
-import { A, B, C, quotaRig } from "./_quota.ts";
+import {
+  catalogRow,
+  dailyCap,
+  errorStatus,
+  ok,
+} from "./fake_openrouter/mod.ts";
+import { arch } from "./fake_openrouter/catalog_row.ts";
+import { A, B, C, catalog, quotaRig } from "./_quota.ts";
 
 Deno.test("clientRetryHelps(): no retry of a 502 without a short wait, nor of a 429 that waits past a minute; else the client's call", () => {
   const cases: Array<[number, number | undefined, false | undefined]> = [
@@ -47,24 +53,81 @@ function allFail(r: ReturnType<typeof quotaRig>, times = 3): void {
   }
 }
 
-Deno.test("createHandler() tells every front's client not to retry a 502 after its own fallback, and leaves a 502 after 429s with a short Retry-After to it", async () => {
+Deno.test("createHandler(): after a request every model failed, the account sends no attempt for 30 s (a client's retry after it is worth it); a second failed round pauses 120 s and tells every front's client to stop; an answer ends the outage", async () => {
   await using r = quotaRig();
-  allFail(r);
+  allFail(r, 2);
+  const first = await r.chat(hello());
+  assert.equal(first.status, 502);
+  assert.equal(first.headers.get("retry-after"), "30");
+  assert.equal(first.headers.get("x-should-retry"), null);
+  assert.match(
+    (await first.json()).error.message,
+    /Every model failed: freerouter sends no attempt for this account's requests for 30 s/,
+  );
+  assert.equal(r.fake.chatRequests().length, 3);
+  r.clock.advance(10_000);
+  for (const [path, body] of HELLO_ON_EVERY_FRONT) {
+    const res = await postJson(r, path, body);
+    assert.equal(res.status, 502, path);
+    assert.equal(res.headers.get("retry-after"), "20", path);
+    assert.equal(res.headers.get("x-should-retry"), null, path);
+    await res.body?.cancel();
+  }
+  assert.equal(r.fake.chatRequests().length, 3, "nothing sent in the pause");
+  r.clock.advance(20_000);
+  const second = await r.chat(hello());
+  assert.equal(second.status, 502);
+  assert.equal(second.headers.get("retry-after"), "120");
+  assert.equal(second.headers.get("x-should-retry"), "false");
+  await second.body?.cancel();
+  assert.equal(r.fake.chatRequests().length, 6);
   for (const [path, body] of HELLO_ON_EVERY_FRONT) {
     const res = await postJson(r, path, body);
     assert.equal(res.status, 502, path);
     assert.equal(res.headers.get("x-should-retry"), "false", path);
+    // Codex waits out any Retry-After: a long one goes in its own header.
+    assert.equal(
+      path === "/v1/responses"
+        ? res.headers.get("x-ratelimit-reset-requests")
+        : res.headers.get("retry-after"),
+      path === "/v1/responses" ? "120s" : "120",
+      path,
+    );
     await res.body?.cancel();
   }
-  await using later = quotaRig();
+  assert.equal(r.fake.chatRequests().length, 6, "nothing sent in the pause");
+  r.clock.advance(120_000);
+  const answered = await r.chat(hello());
+  assert.equal(answered.status, 200);
+  await answered.body?.cancel();
+  allFail(r, 1);
+  const again = await r.chat(hello());
+  assert.equal(again.status, 502);
+  assert.equal(again.headers.get("retry-after"), "30", "a new outage");
+  await again.body?.cancel();
+});
+
+Deno.test("createHandler() leaves a 502 after 429s, with its short Retry-After, to the client's retry; fewer than 3 models failing is no outage", async () => {
+  await using r = quotaRig();
   for (const model of [A, B, C]) {
-    later.fake.script(model, errorStatus(429, "rl", { "retry-after": "7" }));
+    r.fake.script(model, errorStatus(429, "rl", { "retry-after": "7" }));
   }
-  const res = await later.chat(hello());
+  const res = await r.chat(hello());
   assert.equal(res.status, 502);
   assert.equal(res.headers.get("retry-after"), "7");
   assert.equal(res.headers.get("x-should-retry"), null);
   await res.body?.cancel();
+  await using two = quotaRig({ maxAttempts: 2 });
+  allFail(two, 2);
+  const failed = await two.chat(hello());
+  assert.equal(failed.status, 502);
+  assert.equal(failed.headers.get("retry-after"), null);
+  assert.equal(failed.headers.get("x-should-retry"), "false");
+  await failed.body?.cancel();
+  const next = await two.chat(hello());
+  assert.equal(next.status, 502);
+  await next.body?.cancel();
+  assert.equal(two.fake.chatRequests().length, 4, "no pause: sent again");
 });
 
 Deno.test("createHandler() tells every front's client not to retry the day's cap; a minute's wait is left to it", async () => {
@@ -88,10 +151,12 @@ Deno.test("createHandler() tells every front's client not to retry the day's cap
   }
 });
 
-Deno.test("the official SDKs with their default retries spend one fallback's attempts on a call every model fails, not three", async () => {
+Deno.test("the official SDKs with their default retries spend one round of attempts on a call after an outage's first pause, and none during its second", async () => {
   await using r = quotaRig();
   const fetch = handlerFetch(r.handler);
   allFail(r, 9);
+  await (await r.chat(hello())).body?.cancel(); // the outage's first round
+  r.clock.advance(30_000);
   const openai = new OpenAI({
     apiKey: "client-key",
     baseURL: "http://freerouter.test/v1",
@@ -104,7 +169,7 @@ Deno.test("the official SDKs with their default retries spend one fallback's att
     }),
     (err) => err instanceof OpenAI.InternalServerError && err.status === 502,
   );
-  assert.equal(r.fake.chatRequests().length, 3, "one attempt per model");
+  assert.equal(r.fake.chatRequests().length, 6, "one attempt per model");
   const anthropic = new Anthropic({
     apiKey: "client-key",
     baseURL: "http://freerouter.test",
@@ -118,5 +183,77 @@ Deno.test("the official SDKs with their default retries spend one fallback's att
     }),
     (err) => err instanceof Anthropic.InternalServerError && err.status === 502,
   );
-  assert.equal(r.fake.chatRequests().length, 6, "one attempt per model");
+  assert.equal(r.fake.chatRequests().length, 6, "none in the pause");
+});
+
+Deno.test("createHandler(): an outage of the image models holds the image requests that would go to them, not a text request for other models", async () => {
+  const vision = ["vis/one:free", "vis/two:free", "vis/three:free"];
+  const text = ["txt/one:free", "txt/two:free"];
+  await using r = quotaRig({
+    fakeOptions: {
+      models: [
+        ...text.map((id) => catalogRow({ id, context_length: 300_000 })),
+        ...vision.map((id) =>
+          catalogRow({
+            id,
+            context_length: 100_000,
+            architecture: arch("Other", ["text", "image"]),
+          })
+        ),
+      ],
+    },
+  });
+  for (const id of vision) r.fake.script(id, errorStatus(503));
+  const image = hello("auto", {
+    messages: [{
+      role: "user",
+      content: [{
+        type: "image_url",
+        image_url: { url: "https://example.test/cat.png" },
+      }],
+    }],
+  });
+  const failed = await r.chat(image);
+  assert.equal(failed.status, 502);
+  assert.equal(failed.headers.get("retry-after"), "30");
+  await failed.body?.cancel();
+  assert.equal(r.fake.chatRequests().length, 3);
+  const held = await r.chat(image);
+  assert.equal(held.status, 502);
+  await held.body?.cancel();
+  assert.equal(r.fake.chatRequests().length, 3, "the image request is held");
+  const answered = await r.chat(hello());
+  assert.equal(answered.status, 200);
+  assert.equal(answered.headers.get("x-freerouter-model"), text[0]);
+  await answered.body?.cancel();
+});
+
+Deno.test("createHandler(): in an outage of the first models, the next request tries the others first and is answered; a failure that is no outage (answers that were no answers) pauses nothing", async () => {
+  const D = "delta/four:free";
+  await using r = quotaRig({
+    maxAttempts: 3,
+    fakeOptions: {
+      models: [...catalog(), catalogRow({ id: D, context_length: 50_000 })],
+    },
+  });
+  allFail(r, 1);
+  const failed = await r.chat(hello());
+  assert.equal(failed.status, 502);
+  assert.equal(failed.headers.get("retry-after"), "30");
+  await failed.body?.cancel();
+  const answered = await r.chat(hello());
+  assert.equal(answered.status, 200);
+  assert.equal(answered.headers.get("x-freerouter-model"), D);
+  await answered.body?.cancel();
+
+  await using empty = quotaRig();
+  for (const model of [A, B, C]) empty.fake.script(model, ok(model, ""));
+  const noAnswers = await empty.chat(hello());
+  assert.equal(noAnswers.status, 502);
+  assert.equal(noAnswers.headers.get("retry-after"), null);
+  await noAnswers.body?.cancel();
+  const next = await empty.chat(hello());
+  assert.equal(next.status, 200, "not held");
+  await next.body?.cancel();
+  assert.equal(empty.fake.chatRequests().length, 4);
 });

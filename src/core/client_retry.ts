@@ -8,7 +8,9 @@
  * freerouter is the retry layer already: a 502 `all_candidates_failed` comes
  * after it tried every candidate it could (up to `MAX_ATTEMPTS`), so an
  * immediate retry would spend as many attempts of the account's quota again
- * on the models that just failed. A wait of more than a minute (the account's
+ * on the models that just failed. Its `Retry-After`, when it has one, says
+ * when a retry is worth it: the soonest cooldown's end after 429s, or the
+ * end of an outage's first pause (see outage.ts). A wait of more than a minute (the account's
  * or a client key's day) is better told than slept through: an SDK would
  * hold the call until the reset, up to a day. A wait of a minute or less (the
  * account's minute, a cooldown after 429s) is worth it: after it, the retry

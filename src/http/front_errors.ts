@@ -46,7 +46,8 @@ function withRetryAdvice(res: Response): Response {
 }
 
 /**
- * A 429 for a Responses client with a `Retry-After` longer than
+ * A 429 or a 5xx (a paused outage's 502) for a Responses client with a
+ * `Retry-After` longer than
  * {@link MAX_RESPONSES_RETRY_AFTER} gets the wait in OpenAI's
  * `x-ratelimit-reset-requests` instead (`86245s`). Codex honours
  * `Retry-After` whatever its length: on the day's cap it sat silent until
@@ -56,7 +57,10 @@ function withRetryAdvice(res: Response): Response {
  */
 function withoutLongRetryAfter(res: Response): Response {
   const wait = Number(res.headers.get("retry-after"));
-  if (res.status !== 429 || !(wait > MAX_RESPONSES_RETRY_AFTER)) return res;
+  if (
+    (res.status !== 429 && res.status < 500) ||
+    !(wait > MAX_RESPONSES_RETRY_AFTER)
+  ) return res;
   res.headers.delete("retry-after");
   res.headers.set("x-ratelimit-reset-requests", `${wait}s`);
   res.headers.set("x-ratelimit-remaining-requests", "0");

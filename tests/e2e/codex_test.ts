@@ -38,6 +38,7 @@ import {
 } from "./_scripted.ts";
 import {
   type DynamicStep,
+  errorStatus,
   insufficientCredits402,
   providerError502,
 } from "../fake_openrouter/mod.ts";
@@ -378,5 +379,36 @@ Deno.test({
       {},
       { freeTier: { perDay: 50, usedToday: 50 } },
     );
+  },
+});
+
+Deno.test({
+  name:
+    "Codex with its default retries in an outage of every free model tries each model once at most, not the day: after each failed round freerouter tries the others first, then pauses the account's attempts",
+  ignore: missing,
+  async fn() {
+    await withStack(async ({ fake, url }) => {
+      scriptEveryModel(
+        fake,
+        () => errorStatus(503, "Provider returned error"),
+        40,
+      );
+      const run = await runCodex({
+        baseUrl: url,
+        prompt: "Say hello.",
+        requestMaxRetries: 4,
+        streamMaxRetries: 5,
+        timeoutSec: CLIENT_TIMEOUT_SEC,
+      });
+      assert.equal(run.timedOut, false, run.stderr);
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /502 Bad Gateway/, run.stderr);
+      // Each model is tried at most once: after every round the models
+      // that failed go last, and once no other is left the account's
+      // requests wait out the pause without an attempt.
+      const tried = fake.chatRequests().map((q) => q.model);
+      assert.equal(new Set(tried).size, tried.length, tried.join(", "));
+      assert.ok(tried.length >= 6, tried.join(", "));
+    }, { MAX_ATTEMPTS: "3" });
   },
 });

@@ -89,6 +89,8 @@ test("createHandler() answers 502 in the OpenAI shape after MAX_ATTEMPTS when ev
         "all_candidates_failed",
       );
       assert.equal(error.message.match(/network error/g)?.length, 3);
+      // Every model failed: the account's attempts pause (core/outage.ts).
+      second.clock.advance(30_000);
     }
     const models = await second.request("/v1/models");
     assert.equal(models.status, 200);
