@@ -591,6 +591,11 @@ export class Router {
     if (!continuation && spent === undefined && isOutageRound(failed)) {
       const next = nextOutage(this.#outages.get(account), failed, began, now());
       this.#outages.set(account, next);
+      // Rare (an outage round): forget the outages no round can continue,
+      // of accounts that sent nothing since (bring-your-own-key clients).
+      for (const [id, o] of this.#outages) {
+        if (!outageRemembered(o, now())) this.#outages.delete(id);
+      }
       const left = outagePauseLeft(next, now());
       if (next.rounds > (outage?.rounds ?? 0)) {
         logger.warn(

@@ -595,43 +595,6 @@ Deno.test("freerouter (the start command) says where its state is, warns of a FR
   }
 });
 
-Deno.test("run() models prints the list kept in KV when OpenRouter cannot be reached, and says so once on stderr", async () => {
-  await using dir = await tempDir();
-  const env = {
-    OPENROUTER_API_KEY: KEY,
-    FREEROUTER_KV_PATH: `${dir.path}/kv.sqlite`,
-  };
-  {
-    await using fake = startFakeOpenRouter();
-    const fresh = captureIo();
-    assert.equal(
-      await run(
-        ["models"],
-        { ...env, OPENROUTER_BASE_URL: fake.baseUrl },
-        fresh.io,
-      ),
-      0,
-    );
-    assert.deepEqual(fresh.err, []);
-  }
-  const stale = captureIo();
-  assert.equal(
-    await run(["models"], {
-      ...env,
-      OPENROUTER_BASE_URL: `http://127.0.0.1:${closedPort()}/api/v1`,
-      MODEL_REFRESH_TTL: "0.001", // the kept list is out of date
-    }, stale.io),
-    0,
-  );
-  assert.match(stale.out.join("\n"), /free models, ranked for auto/);
-  assert.equal(stale.err.length, 1, stale.err.join("\n"));
-  assert.match(
-    stale.err[0]!,
-    /^freerouter: Catalog refresh failed, keeping the last good list: .*Connection refused/,
-  );
-  assert.ok(!stale.err[0]!.includes(KEY));
-});
-
 Deno.test("kvLocation() names the store as the log shows it: in memory, a KV Connect URL without credentials, an absolute path (POSIX or Windows) as given, a relative one under the working directory", () => {
   assert.match(kvLocation(":memory:"), /^in memory/);
   assert.equal(

@@ -62,20 +62,12 @@ const ALIAS_MODELS_SHOWN = 3;
 export async function printModels(
   config: ServerConfig,
   out: (line: string) => void,
-  err: (line: string) => void,
 ): Promise<number> {
   const kv = await openKv(config.kvPath, config.kvAccessToken);
-  // Warnings go to stderr, each once: a list kept from before because
-  // OpenRouter could not be reached says so.
-  const warned = new Set<string>();
-  const handler = handlerFor(config, kv, {
-    info() {},
-    warn: (message) => {
-      if (!warned.has(message)) {
-        warned.add(message), err(`freerouter: ${message}`);
-      }
-    },
-  });
+  // Its warnings are not shown: the CLI prints the list. (A list kept in KV
+  // is served while a refresh runs in the background, which close() ends:
+  // whether its failure would be told is a race.)
+  const handler = handlerFor(config, kv, { info() {}, warn() {} });
   try {
     const pool = await handler.models().catch((err) => {
       throw new Error(

@@ -136,7 +136,7 @@ export async function run(
       ...(command.port !== undefined ? { PORT: command.port } : {}),
     });
     if (command.command === "models") {
-      return await printModels(config, io.out, io.err);
+      return await printModels(config, io.out);
     }
     if (command.command === "check") {
       return await printKeyCheck(
