@@ -43,7 +43,7 @@ export function allFailed(
     : `; not sent, their per-minute limit spent: ${spent.join(", ")}`;
   const paused = pauseSeconds === undefined
     ? ""
-    : `. Every model failed: freerouter sends no attempt for this account's requests for ${pauseSeconds} s`;
+    : `. These models are down: freerouter sends them no attempt for ${pauseSeconds} s, and tries other models first`;
   const message = attempts.length === 0
     ? `No free model could be tried${skipped}`
     : `All ${attempts.length} attempts failed: ${list}${skipped}${paused}`;
@@ -71,7 +71,7 @@ export function outagePause(
 ): FreeRouterError {
   return new FreeRouterError(
     "all_candidates_failed",
-    `Every free model failed on this account's last request (5xx, timeouts or lost connections): freerouter sends no attempt for ${seconds} s more, so that an outage does not spend the day's quota; nothing was sent`,
+    `The free models this request could go to all failed recently (5xx, timeouts or lost connections): freerouter sends them no attempt for ${seconds} s more, so that an outage does not spend the day's quota; nothing was sent`,
     { attempts, retryAfterSeconds: seconds },
   );
 }

@@ -47,6 +47,7 @@ import {
   outageCovers,
   outagePauseLeft,
   outageRemembered,
+  pausedFor,
   withOutageModels,
 } from "./core/outage.ts";
 import { bodyForModels } from "./core/request_body.ts";
@@ -371,7 +372,7 @@ export class Router {
     }
     // In an outage the models that failed go after the others, and a
     // request with no other model left waits out the pause (a continuation
-    // of a stream already answered goes out as it would).
+    // of a stream already answered is reordered, never held).
     let plan = planRoute(
       this.#options,
       this.#affinity,
@@ -379,7 +380,7 @@ export class Router {
       request,
       context,
       run,
-      outage === undefined || continuation
+      outage === undefined
         ? undefined
         : withOutageModels(state.cooldowns, outage),
     );
@@ -408,8 +409,19 @@ export class Router {
     let again = false;
     /** An account slot taken for a model found spent once admitted: the next attempt is sent on it. */
     let admitted = false;
+    /** Outage models left untried because their pause holds (see core/outage.ts). */
+    let held = false;
     while (index < plan.candidates.length && attempts.length < maxAttempts) {
       const model = plan.candidates[index]!;
+      // A model of an outage whose pause holds gets no attempt (the plan
+      // put it after the others), also when an outage began meanwhile.
+      if (
+        !continuation && pausedFor(this.#outages.get(account), model.id, now())
+      ) {
+        held = true;
+        index++;
+        continue;
+      }
       // A model whose learned per-minute limit is spent gets no attempt (a
       // certain 429): checked before the admission wait, and for good with
       // the count right after it.
@@ -589,7 +601,8 @@ export class Router {
       tried.has(e.model)
     );
     if (!continuation && spent === undefined && isOutageRound(failed)) {
-      const next = nextOutage(this.#outages.get(account), failed, began, now());
+      const prev = this.#outages.get(account);
+      const next = nextOutage(prev, failed, began, now());
       this.#outages.set(account, next);
       // Rare (an outage round): forget the outages no round can continue,
       // of accounts that sent nothing since (bring-your-own-key clients).
@@ -597,10 +610,19 @@ export class Router {
         if (!outageRemembered(o, now())) this.#outages.delete(id);
       }
       const left = outagePauseLeft(next, now());
-      if (next.rounds > (outage?.rounds ?? 0)) {
+      if (next.at !== prev?.at) { // a new round, not one under way with it
         logger.warn(
           `Every model tried failed (round ${next.rounds} of an outage, ${next.models.size} models): requests that only they could take get a 502 without an attempt for ${left} s`,
         );
+      }
+      throw allFailed(attempts, left, spent, left);
+    }
+    if (held) {
+      // The rest are the outage's models: the client may come back after
+      // the pause.
+      const left = outagePauseLeft(this.#outages.get(account), now());
+      if (attempts.length === 0 && left !== undefined) {
+        throw outagePause(left, attempts);
       }
       throw allFailed(attempts, left, spent, left);
     }

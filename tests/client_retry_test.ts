@@ -17,9 +17,12 @@ import { hello, HELLO_ON_EVERY_FRONT, postJson } from "./_harness.ts";
 import { handlerFetch } from "./_agent_fronts.ts";
 import {
   catalogRow,
+  chunk,
   dailyCap,
   errorStatus,
   ok,
+  streamErrorEvent,
+  streamOk,
 } from "./fake_openrouter/mod.ts";
 import { arch } from "./fake_openrouter/catalog_row.ts";
 import { A, B, C, catalog, quotaRig } from "./_quota.ts";
@@ -62,7 +65,7 @@ Deno.test("createHandler(): after a request every model failed, the account send
   assert.equal(first.headers.get("x-should-retry"), null);
   assert.match(
     (await first.json()).error.message,
-    /Every model failed: freerouter sends no attempt for this account's requests for 30 s/,
+    /These models are down: freerouter sends them no attempt for 30 s/,
   );
   assert.equal(r.fake.chatRequests().length, 3);
   r.clock.advance(10_000);
@@ -256,4 +259,57 @@ Deno.test("createHandler(): in an outage of the first models, the next request t
   assert.equal(next.status, 200, "not held");
   await next.body?.cancel();
   assert.equal(empty.fake.chatRequests().length, 4);
+});
+
+/** The quota catalog plus D and E, two more models with tools. */
+function fiveModels() {
+  return [
+    ...catalog(),
+    catalogRow({ id: D, context_length: 50_000 }),
+    catalogRow({ id: E, context_length: 40_000 }),
+  ];
+}
+const D = "delta/four:free";
+const E = "epsilon/five:free";
+
+Deno.test("createHandler(): in an outage's pause a request sends nothing to the outage's models, also after the others failed, and is told when to come back", async () => {
+  await using r = quotaRig({
+    maxAttempts: 3,
+    fakeOptions: { models: fiveModels() },
+  });
+  allFail(r, 1);
+  await (await r.chat(hello())).body?.cancel(); // A, B, C: the outage
+  r.fake.script(D, errorStatus(503));
+  r.fake.script(E, errorStatus(503));
+  r.clock.advance(5_000);
+  const res = await r.chat(hello());
+  assert.equal(res.status, 502);
+  assert.equal(res.headers.get("retry-after"), "25");
+  await res.body?.cancel();
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model).slice(3), [D, E]);
+});
+
+Deno.test("createHandler(): a stream that breaks in an outage is finished by a model outside it, not sent to the outage's models", async () => {
+  await using r = quotaRig({
+    maxAttempts: 3,
+    fakeOptions: { models: fiveModels() },
+  });
+  allFail(r, 1);
+  await (await r.chat(hello())).body?.cancel(); // A, B, C: the outage
+  r.fake.script(D, {
+    stream: {
+      parts: [
+        chunk(D, { role: "assistant", content: "Hello " }),
+        streamErrorEvent({ withChoices: true, code: 502 }),
+      ],
+      end: "hang",
+    },
+  });
+  r.fake.script(E, { stream: streamOk(E, ["world."]) });
+  const res = await r.chat(hello("auto", { stream: true }));
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /world\./);
+  assert.match(text, /data: \[DONE\]/);
+  assert.deepEqual(r.fake.chatRequests().map((q) => q.model).slice(3), [D, E]);
 });

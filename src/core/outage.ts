@@ -92,7 +92,7 @@ export function nextOutage(
   const continued = prev !== undefined && outageRemembered(prev, now);
   const models = new Set(continued ? prev.models : []);
   for (const a of round) models.add(a.model);
-  if (prev !== undefined && began < prev.at) return { ...prev, models };
+  if (prev !== undefined && began <= prev.at) return { ...prev, models };
   const rounds = continued ? prev.rounds + 1 : 1;
   const pause = rounds === 1 ? FIRST_OUTAGE_PAUSE_MS : Math.min(
     REPEATED_OUTAGE_PAUSE_MS * 2 ** (rounds - 2),
@@ -135,4 +135,13 @@ export function withOutageModels(
     }
   }
   return merged;
+}
+
+/** Whether `model` is one of `outage`'s and its pause holds at `now`. */
+export function pausedFor(
+  outage: Outage | undefined,
+  model: string,
+  now: number,
+): boolean {
+  return outage !== undefined && now < outage.until && outage.models.has(model);
 }
