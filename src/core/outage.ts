@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { CooldownEntry } from "./cooldown.ts";
 
 /** An account's pool-wide outage: how many rounds failed in a row, and until when no attempt is sent. */
 export interface Outage {
@@ -39,8 +40,6 @@ export function outageCovers(
   const first = candidates.slice(0, OUTAGE_MIN_MODELS);
   return first.length > 0 && first.every((id) => outage.models.has(id));
 }
-
-import type { CooldownEntry } from "./cooldown.ts";
 
 /** Distinct models a round must have failed on before it counts as an outage. */
 export const OUTAGE_MIN_MODELS = 3;

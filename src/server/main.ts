@@ -19,6 +19,7 @@ import { printKeyCheck, printModels } from "./cli_commands.ts";
 import { loadEnv } from "../env.ts";
 import { type RunningServer, serve } from "./serve.ts";
 import { VERSION } from "../version.ts";
+import { consoleLogger } from "./logger.ts";
 
 /** The `--help` text. */
 export const USAGE =
@@ -88,11 +89,10 @@ function logLine(
   message: string,
   write: (line: string) => void,
 ): void {
-  write(
-    env.LOG_FORMAT?.trim() === "json"
-      ? JSON.stringify({ time: new Date().toISOString(), level, msg: message })
-      : message,
-  );
+  if (env.LOG_FORMAT?.trim() === "json") {
+    const log = consoleLogger({ format: "json", write });
+    (log[level] ?? log.warn)(message);
+  } else write(message);
 }
 
 /**

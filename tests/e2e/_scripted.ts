@@ -18,6 +18,7 @@ import {
   defaultCatalog,
   DONE,
   type DynamicStep,
+  errorStatus,
   type FakeOpenRouter,
   type FakeOpenRouterOptions,
   FREE_CHAT_IDS_IN_PRIORITY_ORDER,
@@ -209,6 +210,19 @@ export function scriptEveryModel(
   };
   for (const id of FREE_CHAT_IDS_IN_PRIORITY_ORDER) {
     fake.script(id, ...Array.from({ length: copies }, () => step));
+  }
+}
+
+/** Every free model of the fake's catalog answers 503 "Provider returned error", `copies` times: an outage of the whole pool. */
+export function scriptOutage(fake: FakeOpenRouter, copies: number): void {
+  for (const id of FREE_CHAT_IDS_IN_PRIORITY_ORDER) {
+    fake.script(
+      id,
+      ...Array.from(
+        { length: copies },
+        () => errorStatus(503, "Provider returned error"),
+      ),
+    );
   }
 }
 

@@ -20,6 +20,7 @@ import {
   nonce,
   scriptEveryModel,
   scriptGreeting,
+  scriptOutage,
   scriptParallelCallsBreakingOnce,
   scriptRefusal,
   scriptToolTurn,
@@ -29,7 +30,6 @@ import {
   withStack,
 } from "./_scripted.ts";
 import {
-  errorStatus,
   type FakeOpenRouter,
   insufficientCredits402,
   modelRpm,
@@ -409,11 +409,7 @@ Deno.test({
   ignore: missing,
   async fn() {
     await withStack(async ({ fake, url }) => {
-      scriptEveryModel(
-        fake,
-        () => errorStatus(503, "Provider returned error"),
-        20,
-      );
+      scriptOutage(fake, 20);
       const run = await runClaude({
         baseUrl: url,
         prompt: "Say hi",

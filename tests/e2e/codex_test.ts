@@ -28,6 +28,7 @@ import {
   RESUMPTIONS,
   scriptEveryModel,
   scriptGreeting,
+  scriptOutage,
   scriptParallelCallsBreakingOnce,
   scriptToolTurn,
   shrinkContexts,
@@ -38,7 +39,6 @@ import {
 } from "./_scripted.ts";
 import {
   type DynamicStep,
-  errorStatus,
   insufficientCredits402,
   providerError502,
 } from "../fake_openrouter/mod.ts";
@@ -388,11 +388,7 @@ Deno.test({
   ignore: missing,
   async fn() {
     await withStack(async ({ fake, url }) => {
-      scriptEveryModel(
-        fake,
-        () => errorStatus(503, "Provider returned error"),
-        40,
-      );
+      scriptOutage(fake, 40);
       const run = await runCodex({
         baseUrl: url,
         prompt: "Say hello.",
