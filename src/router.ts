@@ -109,6 +109,17 @@ export class Router {
       : undefined;
   }
 
+  /**
+   * The account's outage (see core/outage.ts) while a failed round can still
+   * continue it, for the status report; `undefined` without one.
+   */
+  outage(account: string): Outage | undefined {
+    const outage = this.#outages.get(account);
+    return outage !== undefined && outageRemembered(outage, this.#options.now())
+      ? outage
+      : undefined;
+  }
+
   /** The routable free pool in priority order (cached; see {@link Catalog}). */
   async models(apiKey?: string): Promise<readonly FreeModel[]> {
     const fresh = this.#freshPool();
@@ -311,6 +322,20 @@ export class Router {
     return effect?.kind === "cooldown";
   }
 
+  /**
+   * The 502 of a request an outage's pause holds (nothing sent), or the
+   * day's 429 first when the account's day is spent: the pause ends long
+   * before the day.
+   */
+  #held(
+    account: string,
+    seconds: number,
+    attempts: Attempt[],
+  ): FreeRouterError {
+    this.#admission.refuseSpentDay(account, attempts);
+    return outagePause(seconds, attempts);
+  }
+
   /** Blocks the account as an account-wide verdict says; a KV write that fails is logged (memory holds the block). */
   #blockAccount(
     account: string,
@@ -388,7 +413,7 @@ export class Router {
         !outageCovers(outage, plan.candidates.map((m) => m.id))
       ? undefined
       : outagePauseLeft(outage, began);
-    if (paused !== undefined) throw outagePause(paused, attempts);
+    if (paused !== undefined) throw this.#held(account, paused, attempts);
     /** This round's failed attempts, for {@link isOutageRound}. */
     const failed: Array<{ model: string; down: boolean }> = [];
     let retriedNamed = false;
@@ -440,6 +465,17 @@ export class Router {
           context.signal,
           attempts,
         );
+        // An outage found while this request waited for the account holds
+        // the model too: the slot taken goes to the next candidate.
+        if (
+          !continuation &&
+          pausedFor(this.#outages.get(account), model.id, now())
+        ) {
+          held = true;
+          index++;
+          admitted = true;
+          continue;
+        }
       }
       admitted = false;
       const budget = spendBudget(this.#options, model.id);
@@ -622,7 +658,7 @@ export class Router {
       // the pause.
       const left = outagePauseLeft(this.#outages.get(account), now());
       if (attempts.length === 0 && left !== undefined) {
-        throw outagePause(left, attempts);
+        throw this.#held(account, left, attempts);
       }
       throw allFailed(attempts, left, spent, left);
     }

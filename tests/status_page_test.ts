@@ -13,7 +13,12 @@ import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
 import { STATUS_PAGE_HTML } from "../src/ops/status_page.ts";
 import { hello, manualClock, rig, type RigOptions } from "./_harness.ts";
-import { catalogRow, dailyCap, modelRpm } from "./fake_openrouter/mod.ts";
+import {
+  catalogRow,
+  dailyCap,
+  errorStatus,
+  modelRpm,
+} from "./fake_openrouter/mod.ts";
 import { serveOnLoopback } from "./_streams.ts";
 import { benchmarkCatalog, BIG, NANO } from "./_benchmark_catalog.ts";
 
@@ -449,6 +454,49 @@ Deno.test({
       assert.ok(paths.includes("/fr/v1/freerouter/status"));
       assert.ok(statusCalls.length >= 3);
       assert.ok(statusCalls.every((code) => code === 200), `${statusCalls}`);
+    } finally {
+      await cleanup(context, profile);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "status page (Chromium): an outage of every model shows with its models and the pause's end, then as ordered after the others once the pause is over",
+  ignore: skipBrowser,
+  async fn() {
+    await using s = serve();
+    const { r, origin } = s;
+    for (const model of [A, B, EVIL]) r.fake.script(model, errorStatus(503));
+    const failed = await fetch(`${origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(hello()),
+    });
+    assert.equal(failed.status, 502);
+    await failed.body?.cancel();
+    let context: BrowserContext | undefined;
+    let profile: string | undefined;
+    try {
+      let page: Page;
+      ({ context, page, profile } = await launch({ width: 1280, height: 700 }));
+      await page.goto(`${origin}/`);
+      const outage = page.locator("#account-outage dd");
+      await page.locator("#account-outage dd .badge.bad").waitFor();
+      const text = await outage.innerText();
+      assert.match(
+        text,
+        /^no attempt to its models until \d\d:\d\d:\d\d \S+\nround 1 · 3 models failed: /,
+      );
+      for (const model of [A, B, EVIL]) assert.ok(text.includes(model), model);
+      assert.equal(await page.evaluate("window.__pwned"), undefined);
+      r.clock.advance(30_000);
+      await page.locator("#account-outage dd .badge.warn").waitFor();
+      assert.match(
+        await outage.innerText(),
+        /^its models go after the others\nround 1/,
+      );
+      await screenshot(page, "status_page_outage.png");
     } finally {
       await cleanup(context, profile);
     }

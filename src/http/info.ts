@@ -155,7 +155,13 @@ export async function health(
     ? undefined
     : accountQuota(state, server, t);
   return json(JSON.stringify({
-    ...healthReport(state, t, server, view),
+    ...healthReport(
+      state,
+      t,
+      server,
+      view,
+      server === undefined ? undefined : ctx.router.outage(server),
+    ),
     quota: healthQuota(ctx, t, view),
   }));
 }
@@ -176,7 +182,11 @@ export async function status(
   }
   return json(
     JSON.stringify({
-      ...statusReport(ctx.resolved, account),
+      ...statusReport(
+        ctx.resolved,
+        account,
+        account === undefined ? undefined : ctx.router.outage(account),
+      ),
       ...await statusQuota(ctx, account),
       recent: ctx.recent.list(),
     }),

@@ -9,6 +9,7 @@
  */
 import { learnedAt } from "../core/account_limit.ts";
 import { aliasOrders, poolFor, type PoolForInput } from "../core/aliases.ts";
+import { type Outage, outagePauseLeft } from "../core/outage.ts";
 import { qualityScores } from "../core/quality.ts";
 import type { QuotaView } from "../core/quota.ts";
 import { trusted, usedThisMinute } from "../core/model_budget.ts";
@@ -25,6 +26,7 @@ const iso = (
 export function statusReport(
   options: ResolvedRouterOptions,
   accountId: string | undefined,
+  outage?: Outage,
 ): Record<string, unknown> {
   const { state, now, strategy, rpm: configuredRpm } = options;
   const t = now();
@@ -99,6 +101,7 @@ export function statusReport(
         ? null
         : Math.min(configuredRpm, learned.rpm ?? configuredRpm),
       daily_limit: learned.rpd ?? null,
+      outage: outage === undefined ? null : outageView(outage, t),
     },
     limiter: { waiting: state.waiting },
     pool,
@@ -107,10 +110,28 @@ export function statusReport(
 }
 
 /**
+ * An outage as the status report shows it: its rounds, the models that
+ * failed, and until when they get no attempt (`null` once the pause is over:
+ * they are only ordered after the others, until a round continues it or its
+ * memory lapses).
+ */
+function outageView(outage: Outage, now: number): Record<string, unknown> {
+  return {
+    rounds: outage.rounds,
+    models: [...outage.models].sort(),
+    paused_until: outagePauseLeft(outage, now) === undefined
+      ? null
+      : iso(outage.until),
+    last_round_at: iso(outage.at),
+  };
+}
+
+/**
  * The JSON behind `GET /health`; `serverAccount` is the server key's account,
  * if any: `limited` while it is blocked, or its day's quota is spent (by a
- * 429, `/key` or the proxy's own count). `quota` is that account's view at
- * `now`, when already computed.
+ * 429, `/key` or the proxy's own count); `degraded` without a free model
+ * list, or while the pause of an outage of that account (`outage`) holds.
+ * `quota` is that account's view at `now`, when already computed.
  */
 export function healthReport(
   state: RoutingState,
@@ -119,15 +140,19 @@ export function healthReport(
   quota: QuotaView | undefined = serverAccount === undefined
     ? undefined
     : accountQuota(state, serverAccount, now),
+  outage?: Outage,
 ): Record<string, unknown> {
   const snapshot = state.catalog.at(now);
   const blocked = serverAccount === undefined
     ? undefined
     : reportedBlock(state, serverAccount, now, quota)?.until;
+  const paused = outagePauseLeft(outage, now) === undefined
+    ? undefined
+    : outage?.until;
   return {
     status: blocked !== undefined
       ? "limited"
-      : snapshot && snapshot.pool.length > 0
+      : snapshot && snapshot.pool.length > 0 && paused === undefined
       ? "ok"
       : "degraded",
     pool_size: snapshot?.pool.length ?? 0,
@@ -137,6 +162,7 @@ export function healthReport(
     account_blocked_until: blocked !== undefined
       ? new Date(blocked).toISOString()
       : null,
+    outage_paused_until: iso(paused),
   };
 }
 

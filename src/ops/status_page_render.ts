@@ -1,6 +1,6 @@
 /**
  * The status page's renderers (script text sharing the helpers' scope): the
- * account, the day's quota (used and remaining, the reset as a countdown,
+ * account (its outage when there is one), the day's quota (used and remaining, the reset as a countdown,
  * the projection, what `GET /key` said), each client key's usage, the pool
  * (rank and quality score when the status has them), the aliases with the
  * models each routes over, and the recent requests
@@ -22,6 +22,13 @@ export const STATUS_PAGE_RENDER: string = `
         a.blocked && (a.block_scope || a.block_reason)
           ? el("div", { class: "muted" }, [a.block_scope, a.block_reason].filter(Boolean).join(": "))
           : null),
+      a.outage ? fact("account-outage", "Outage",
+        a.outage.paused_until
+          ? badge("bad", "no attempt to its models until " + clock(a.outage.paused_until))
+          : badge("warn", "its models go after the others"),
+        el("div", { class: "muted" },
+          "round " + a.outage.rounds + " · " + a.outage.models.length + " models failed: " +
+          a.outage.models.join(", "))) : null,
       fact("account-minute", "Requests this minute", ofLimit(a.requests_this_minute ?? 0, a.rpm_limit)),
       fact("account-day", "Requests today", ofLimit(a.requests_today ?? 0, a.daily_limit)),
       fact("limiter-waiting", "Waiting in the limiter", String((s.limiter && s.limiter.waiting) ?? 0)),

@@ -5,7 +5,11 @@
  *
  * @module
  */
-import { type AccountLimits, learnedAt } from "../core/account_limit.ts";
+import {
+  type AccountLimits,
+  admit as roomFor,
+  learnedAt,
+} from "../core/account_limit.ts";
 import { type Attempt, FreeRouterError } from "../errors.ts";
 import type { RoutingState } from "./state.ts";
 
@@ -55,6 +59,24 @@ export class Admission {
       throw accountLimited(block.until, now(), "daily_limit_reached", attempts);
     }
     return true;
+  }
+
+  /**
+   * Throws the day's 429 when the account's day is spent, by a block or by
+   * the count kept here (no slot taken, no KV round-trip): for a request
+   * that would get another refusal without an attempt, whose wait is shorter.
+   */
+  refuseSpentDay(account: string, attempts: Attempt[]): void {
+    this.blocked(account, attempts);
+    const t = this.#options.now();
+    const slot = roomFor(
+      this.#options.state.counts.at(account, t),
+      this.limits(account),
+      t,
+    );
+    if (!slot.ok && slot.scope === "day") {
+      throw accountLimited(slot.retryAt, t, "daily_limit_reached", attempts);
+    }
   }
 
   /**

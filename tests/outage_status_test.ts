@@ -1,0 +1,120 @@
+/**
+ * What an outage's pause (core/outage.ts) shows and what it does not hide:
+ * the status report, the status page's data and `/health` tell of it; a
+ * request of an account whose day is spent gets the day's 429, not the
+ * pause's 502; and a request that was waiting for the account's minute when
+ * the outage was found sends nothing to the outage's models after its wait.
+ */
+import assert from "node:assert/strict";
+import { hello } from "./_harness.ts";
+import { deferred } from "./_async.ts";
+import { errorStatus } from "./fake_openrouter/mod.ts";
+import { A, B, C, catalog, quotaRig, status } from "./_quota.ts";
+
+/** Every model of the quota catalog fails once with a 503. */
+function allFailOnce(r: ReturnType<typeof quotaRig>): void {
+  for (const model of [A, B, C]) r.fake.script(model, errorStatus(503));
+}
+
+Deno.test("status report and /health: an outage shows its rounds, models and pause; once the pause ends its models are only ordered after the others; an answer from one of them clears it", async () => {
+  await using r = quotaRig();
+  const before = await status(r);
+  assert.equal(before.account.outage, null);
+  const health0 = await (await r.request("/health")).json();
+  assert.equal(health0.status, "ok");
+  assert.equal(health0.outage_paused_until, null);
+
+  allFailOnce(r);
+  await (await r.chat(hello())).body?.cancel();
+  const start = r.clock.now();
+  const until = new Date(start + 30_000).toISOString();
+  const during = await status(r);
+  assert.deepEqual(during.account.outage, {
+    rounds: 1,
+    models: [A, B, C].sort(),
+    paused_until: until,
+    last_round_at: new Date(start).toISOString(),
+  });
+  const health1 = await (await r.request("/health")).json();
+  assert.equal(health1.status, "degraded", "every request gets a 502 now");
+  assert.equal(health1.outage_paused_until, until);
+
+  r.clock.advance(30_000);
+  const after = await status(r);
+  assert.deepEqual(
+    (after.account.outage as { paused_until: unknown }).paused_until,
+    null,
+  );
+  const health2 = await (await r.request("/health")).json();
+  assert.equal(health2.status, "ok");
+  assert.equal(health2.outage_paused_until, null);
+
+  const answered = await r.chat(hello());
+  assert.equal(answered.status, 200);
+  await answered.body?.cancel();
+  assert.equal((await status(r)).account.outage, null, "over");
+});
+
+Deno.test("createHandler(): an account whose day is spent gets the day's 429 in an outage's pause, not the pause's 502", async () => {
+  await using r = quotaRig({
+    quotaRefresh: 300,
+    fakeOptions: {
+      models: catalog(),
+      key: { free_model_daily_requests: { used: 47, limit: 50, remaining: 3 } },
+    },
+  });
+  await r.handler.refreshQuota();
+  allFailOnce(r);
+  const round = await r.chat(hello()); // the day's last 3 requests
+  assert.equal(round.status, 502);
+  assert.equal(round.headers.get("retry-after"), "30");
+  await round.body?.cancel();
+  const next = await r.chat(hello());
+  assert.equal(next.status, 429);
+  assert.equal((await next.json()).error.code, "daily_limit_reached");
+  // The harness clock is at 12:00 UTC: the day ends in 12 hours.
+  assert.equal(next.headers.get("retry-after"), String(12 * 3600));
+  assert.equal(r.fake.chatRequests().length, 3);
+});
+
+Deno.test("createHandler(): a request waiting for the account's minute when an outage is found sends nothing to the outage's models after the wait", async () => {
+  const arrivedC = deferred();
+  const releaseC = deferred();
+  const waiting = deferred();
+  const releaseWait = deferred();
+  await using r = quotaRig({
+    rpm: 3,
+    sleep: async (ms) => {
+      waiting.resolve();
+      await releaseWait.promise;
+      r.clock.advance(ms);
+    },
+  });
+  // 50 s into the minute: the second request waits 10 s, and the outage's
+  // 30 s pause holds when the wait ends.
+  r.clock.advance(50_000);
+  r.fake.script(A, errorStatus(503));
+  r.fake.script(B, errorStatus(503));
+  r.fake.script(C, {
+    ...errorStatus(503),
+    gate: async () => {
+      arrivedC.resolve();
+      await releaseC.promise;
+    },
+  });
+  const first = r.chat(hello());
+  await arrivedC.promise; // A, B and C sent: the minute is spent
+  const second = r.chat(hello());
+  await waiting.promise; // the second request waits for the next minute
+  releaseC.resolve();
+  const one = await first;
+  assert.equal(one.status, 502);
+  assert.equal(one.headers.get("retry-after"), "30");
+  await one.body?.cancel();
+  releaseWait.resolve();
+  const two = await second;
+  assert.equal(two.status, 502);
+  assert.equal(two.headers.get("retry-after"), "20");
+  assert.match((await two.json()).error.message, /nothing was sent/);
+  assert.equal(r.fake.chatRequests().length, 3, "nothing sent after the wait");
+});
