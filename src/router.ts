@@ -120,6 +120,16 @@ export class Router {
       : undefined;
   }
 
+  /** How many accounts an outage's pause holds now (for `/metrics`). */
+  outagesPaused(): number {
+    const t = this.#options.now();
+    let paused = 0;
+    for (const outage of this.#outages.values()) {
+      if (outagePauseLeft(outage, t) !== undefined) paused++;
+    }
+    return paused;
+  }
+
   /** The routable free pool in priority order (cached; see {@link Catalog}). */
   async models(apiKey?: string): Promise<readonly FreeModel[]> {
     const fresh = this.#freshPool();

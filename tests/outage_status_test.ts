@@ -1,9 +1,10 @@
 /**
  * What an outage's pause (core/outage.ts) shows and what it does not hide:
- * the status report, the status page's data and `/health` tell of it; a
- * request of an account whose day is spent gets the day's 429, not the
- * pause's 502; and a request that was waiting for the account's minute when
- * the outage was found sends nothing to the outage's models after its wait.
+ * the status report, the status page's data, `/health` and `/metrics` tell
+ * of it; a request of an account whose day is spent gets the day's 429, not
+ * the pause's 502; and a request that was waiting for the account's minute
+ * when the outage was found sends nothing to the outage's models after its
+ * wait.
  */
 import assert from "node:assert/strict";
 import { hello } from "./_harness.ts";
@@ -16,7 +17,7 @@ function allFailOnce(r: ReturnType<typeof quotaRig>): void {
   for (const model of [A, B, C]) r.fake.script(model, errorStatus(503));
 }
 
-Deno.test("status report and /health: an outage shows its rounds, models and pause; once the pause ends its models are only ordered after the others; an answer from one of them clears it", async () => {
+Deno.test("status report, /health and /metrics: an outage shows its rounds, models and pause; once the pause ends its models are only ordered after the others; an answer from one of them clears it", async () => {
   await using r = quotaRig();
   const before = await status(r);
   assert.equal(before.account.outage, null);
@@ -38,6 +39,10 @@ Deno.test("status report and /health: an outage shows its rounds, models and pau
   const health1 = await (await r.request("/health")).json();
   assert.equal(health1.status, "degraded", "every request gets a 502 now");
   assert.equal(health1.outage_paused_until, until);
+  assert.match(
+    await (await r.request("/metrics")).text(),
+    /^freerouter_account_outage_paused 1$/m,
+  );
 
   r.clock.advance(30_000);
   const after = await status(r);
@@ -48,6 +53,10 @@ Deno.test("status report and /health: an outage shows its rounds, models and pau
   const health2 = await (await r.request("/health")).json();
   assert.equal(health2.status, "ok");
   assert.equal(health2.outage_paused_until, null);
+  assert.match(
+    await (await r.request("/metrics")).text(),
+    /^freerouter_account_outage_paused 0$/m,
+  );
 
   const answered = await r.chat(hello());
   assert.equal(answered.status, 200);

@@ -207,7 +207,10 @@ export async function metrics(
     ]),
     now(),
   );
-  const gauges = [...stateGauges(state, now()), ...await quotaMetrics(ctx)];
+  const gauges = [
+    ...stateGauges(state, now(), ctx.router.outagesPaused()),
+    ...await quotaMetrics(ctx),
+  ];
   return new Response(ctx.metrics.render(gauges), {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
   });

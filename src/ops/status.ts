@@ -166,8 +166,15 @@ export function healthReport(
   };
 }
 
-/** The gauges of `GET /metrics`, sampled from the state at `now`. */
-export function stateGauges(state: RoutingState, now: number): GaugeSample[] {
+/**
+ * The gauges of `GET /metrics`, sampled from the state at `now`; `paused` is
+ * how many accounts an outage's pause holds.
+ */
+export function stateGauges(
+  state: RoutingState,
+  now: number,
+  paused = 0,
+): GaugeSample[] {
   let cooling = 0;
   for (const entry of state.cooldowns.values()) {
     if (entry.until > now) cooling++;
@@ -196,6 +203,12 @@ export function stateGauges(state: RoutingState, now: number): GaugeSample[] {
       name: "freerouter_account_blocked",
       help: "Accounts held by a free-tier cap (1 with a server key).",
       values: [{ value: blocked }],
+    },
+    {
+      name: "freerouter_account_outage_paused",
+      help:
+        "Accounts whose free models all failed lately, in the pause when a request left with only them gets a 502 without an attempt (1 with a server key).",
+      values: [{ value: paused }],
     },
     {
       name: "freerouter_account_attempts",
