@@ -51,6 +51,7 @@ import {
   withOutageModels,
 } from "./core/outage.ts";
 import { bodyForModels } from "./core/request_body.ts";
+import { unmatchedAliasEntries } from "./core/aliases.ts";
 
 export { bodyForModels };
 import {
@@ -78,6 +79,8 @@ export class Router {
   readonly #outages = new Map<string, Outage>();
   /** Which model answered which conversation (in memory, bounded). */
   readonly #affinity = new Affinity();
+  /** The pool the aliases were last checked against, and the entries that matched none of it. */
+  #aliasCheck: { pool: readonly FreeModel[]; unmatched: string } | undefined;
   /** Aborts the catalog fetch under way when the router closes. */
   #closing = new AbortController();
 
@@ -130,8 +133,32 @@ export class Router {
     return paused;
   }
 
+  /**
+   * Warns of alias entries that match no model of `pool`, when they are not
+   * those it last warned of: at the first pool, and after a refresh in
+   * which a model an alias names left the free pool. Once per pool (the
+   * catalog's list is one object until it changes).
+   */
+  #checkAliases(pool: readonly FreeModel[]): void {
+    const { aliases } = this.#options;
+    if (aliases.size === 0 || this.#aliasCheck?.pool === pool) return;
+    const unmatched = unmatchedAliasEntries(aliases, pool).join("; ");
+    if (unmatched !== "" && unmatched !== this.#aliasCheck?.unmatched) {
+      this.#warn(
+        `FREEROUTER_ALIASES (or the aliases option) names models that are not in the free pool (a typo, or a model that left it; GET /v1/models lists the pool): ${unmatched}`,
+      );
+    }
+    this.#aliasCheck = { pool, unmatched };
+  }
+
   /** The routable free pool in priority order (cached; see {@link Catalog}). */
   async models(apiKey?: string): Promise<readonly FreeModel[]> {
+    const pool = await this.#models(apiKey);
+    this.#checkAliases(pool);
+    return pool;
+  }
+
+  async #models(apiKey?: string): Promise<readonly FreeModel[]> {
     const fresh = this.#freshPool();
     if (fresh) return fresh;
     const { state, now, modelRefreshTtlMs } = this.#options;
@@ -395,6 +422,7 @@ export class Router {
     const { state, now, maxAttempts, maxWaitMs, logger } = this.#options;
     const deadline = now() + maxWaitMs;
     const pool = this.#freshPool() ?? await this.#poolFor(context);
+    this.#checkAliases(pool);
     const account = knownAccountId(context.apiKey) ??
       await accountIdOf(context.apiKey);
     const attempts = run.attempts ?? [];

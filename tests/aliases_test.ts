@@ -38,6 +38,10 @@ import {
   TINY,
   VISION,
 } from "./_benchmark_catalog.ts";
+import { FREE_CHAT_IDS_IN_PRIORITY_ORDER } from "./fake_openrouter/mod.ts";
+
+/** The first model of the fake's default catalog. */
+const FIRST = FREE_CHAT_IDS_IN_PRIORITY_ORDER[0]!;
 
 const ids = (models: readonly FreeModel[]) => models.map((m) => m.id);
 
@@ -333,4 +337,37 @@ Deno.test("createHandler() status lists each alias with the models it would try"
 
 Deno.test("benchRow() builds rows freerouter routes (sanity of the test catalog)", () => {
   assert.equal(benchRow("x/y:free").id, "x/y:free");
+});
+
+Deno.test("createHandler() warns of alias entries that match no free model at the first pool, once, and again when a refresh leaves another without a model", async () => {
+  const warnings: string[] = [];
+  const logger = {
+    info: () => {},
+    warn: (message: string) => void warnings.push(message),
+  };
+  await using r = rig({
+    aliases: { coder: ["nobody/*"], big: [FIRST] },
+    logger,
+    modelRefreshTtl: 600,
+  });
+  const unmatched = () =>
+    warnings.filter((w) =>
+      /names models that are not in the free pool/.test(w)
+    );
+  for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
+  assert.equal(unmatched().length, 1, "once per pool");
+  assert.match(unmatched()[0]!, /pool\): coder: nobody\/\*$/);
+  r.fake.models = r.fake.models.filter((m) =>
+    (m as { id?: string }).id !== FIRST
+  );
+  r.clock.advance(600_000);
+  await (await r.chat(hello())).body?.cancel(); // starts the refresh
+  await r.handler.close(); // waits for it
+  await (await r.chat(hello())).body?.cancel();
+  await (await r.chat(hello())).body?.cancel();
+  assert.equal(unmatched().length, 2, "once more, for the new pool");
+  assert.ok(
+    unmatched()[1]!.endsWith(`pool): coder: nobody/*; big: ${FIRST}`),
+    unmatched()[1],
+  );
 });

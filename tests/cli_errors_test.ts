@@ -572,7 +572,7 @@ Deno.test("freerouter (the start command) says where its state is, warns of a FR
     await main.logged(/free models in the pool/);
     // Logged with the pool's size, in the same batch of lines.
     await within(
-      main.logged(/FREEROUTER_ALIASES names models.*\n/),
+      main.logged(/FREEROUTER_ALIASES .*names models.*\n/),
       "the warning about the aliases",
     );
     const log = main.stderr();

@@ -21,7 +21,6 @@ import {
 import { consoleLogger, stderrLines } from "./logger.ts";
 import type { Logger } from "../options.ts";
 import { VERSION } from "../version.ts";
-import { unmatchedAliasEntries } from "../core/aliases.ts";
 import {
   redactSecret,
   withoutCredentials,
@@ -292,20 +291,8 @@ export async function serve(
   }
   // Warm the free pool; startup succeeds even when OpenRouter is unreachable.
   handler.models().then(
-    (pool) => {
-      logger.info(`${pool.length} free models in the pool`);
-      const unmatched = unmatchedAliasEntries(
-        Object.entries(config.aliases),
-        pool,
-      );
-      if (unmatched.length > 0) {
-        logger.warn(
-          `FREEROUTER_ALIASES names models that are not in the free pool (a typo, or a model that left it; GET /v1/models lists the pool): ${
-            unmatched.join("; ")
-          }`,
-        );
-      }
-    },
+    // (The router warns of alias entries that match no free model.)
+    (pool) => logger.info(`${pool.length} free models in the pool`),
     (err) =>
       logger.warn(
         `Could not load the free model list from ${
