@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { parseCommandLine, run, USAGE } from "../src/server/main.ts";
 import { VERSION } from "../src/version.ts";
+import { ago } from "../src/server/cli_commands.ts";
 import { captureIo, hello, manualClock, rig } from "./_harness.ts";
 import {
   FREE_CHAT_IDS_IN_PRIORITY_ORDER as POOL,
@@ -113,7 +114,7 @@ Deno.test("run() models prints the pool ranked for auto with capabilities and co
     assert.match(
       text,
       new RegExp(
-        `^${POOL.length} free models, ranked for auto \\(strategy priority; one cooling down is tried after the ready ones\\):`,
+        `^${POOL.length} free models, ranked for auto \\(strategy priority; one cooling down is tried after the ready ones\\); OpenRouter listed them at \\S+ \\(just now\\):`,
       ),
     );
     const rows = text.split("\n\n")[1]!.split("\n").slice(1);
@@ -135,6 +136,42 @@ Deno.test("run() models prints the pool ranked for auto with capabilities and co
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("run() models says how old the list is: one kept in KV, printed while OpenRouter cannot be reached, reads its age", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const listed = Date.now() - (3 * 60 + 5) * 60_000;
+    {
+      await using fake = startFakeOpenRouter();
+      using kv = await Deno.openKv(`${dir}/kv.sqlite`);
+      await using r = rig({ fake, kv, clock: manualClock(listed) });
+      await (await r.chat(hello())).body?.cancel();
+    }
+    const c = captureIo();
+    const code = await run(["models"], {
+      OPENROUTER_BASE_URL: "http://127.0.0.1:9/api/v1", // nothing listens
+      FREEROUTER_KV_PATH: `${dir}/kv.sqlite`,
+    }, c.io);
+    assert.equal(code, 0, c.err.join());
+    assert.match(
+      c.out.join("\n"),
+      new RegExp(
+        `^${POOL.length} free models, .*; OpenRouter listed them at ${
+          new Date(listed).toISOString()
+        } \\(3 h 5 min ago\\):`,
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ago() says an age as a person would", () => {
+  assert.equal(ago(59_999), "just now");
+  assert.equal(ago(60_000), "1 min ago");
+  assert.equal(ago((2 * 60 + 7) * 60_000), "2 h 7 min ago");
+  assert.equal(ago(50 * 3600_000), "2 days ago");
 });
 
 /** Runs `check` with the key `sk-or-v1-check-secret` against `fake`; its output, after an exit 0. */

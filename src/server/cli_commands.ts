@@ -39,6 +39,7 @@ export function textTable(rows: readonly (readonly string[])[]): string {
 /** What `freerouter models` reads from the status report. */
 interface StatusForModels {
   strategy: string;
+  catalog: { fetched_at: string | null };
   pool: Array<{
     id: string;
     rank: number | null;
@@ -49,6 +50,21 @@ interface StatusForModels {
     cooldown_reason: string | null;
   }>;
   aliases: Array<{ name: string; description: string; models: string[] }>;
+}
+
+/**
+ * How long ago an age in ms was, for a person: a list kept in KV while
+ * OpenRouter cannot be reached is printed all the same, and says how old
+ * it is.
+ */
+export function ago(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  return hours < 48
+    ? `${hours} h ${minutes % 60} min ago`
+    : `${Math.floor(hours / 24)} days ago`;
 }
 
 /** How many of an alias's models `freerouter models` names. */
@@ -120,8 +136,14 @@ export async function printModels(
         alias.description,
       ]);
     }
+    const fetched = status.catalog.fetched_at;
+    const listed = fetched === null
+      ? ""
+      : `; OpenRouter listed them at ${fetched} (${
+        ago(Date.now() - Date.parse(fetched))
+      })`;
     out(
-      `${pool.length} free models, ranked for auto (strategy ${status.strategy}; one cooling down is tried after the ready ones):\n\n${
+      `${pool.length} free models, ranked for auto (strategy ${status.strategy}; one cooling down is tried after the ready ones)${listed}:\n\n${
         textTable(rows)
       }\n\nAliases (send as "model"):\n\n${textTable(aliasRows)}`,
     );
