@@ -12,6 +12,8 @@ import { health, metrics, model, models, page, status } from "./info.ts";
 import { countTokens, messages } from "./messages.ts";
 import { responses } from "./responses.ts";
 import { sharedRouteFront } from "./front_errors.ts";
+import { errorResponse } from "../errors.ts";
+import { STATELESS } from "../fronts/responses/request.ts";
 
 /** The path of a request URL, without parsing the whole URL. */
 export function pathnameOf(url: string): string {
@@ -39,16 +41,43 @@ const MODEL_PREFIX = "/models/";
 /** The route of one model: its id is the whole rest of the path, slashes included. */
 const MODEL_ROUTE = "/models/{id}";
 
+/** What precedes a stored response's id (`/v1/responses/{id}`, and its `/input_items` or `/cancel`). */
+const RESPONSE_PREFIX = "/responses/";
+
+/** The route of a stored response, which freerouter never has. */
+const RESPONSE_ROUTE = "/responses/{id}";
+
 /**
  * The route: the OpenAI paths without their optional `/v1` prefix and
  * trailing slash; a model's path (`/v1/models/qwen/qwen3-coder:free`) is
- * {@link MODEL_ROUTE}.
+ * {@link MODEL_ROUTE}, a stored response's {@link RESPONSE_ROUTE}.
  */
 export function routeOf(pathname: string): string {
   const path = unprefixed(pathname);
-  return path.startsWith(MODEL_PREFIX) && path.length > MODEL_PREFIX.length
-    ? MODEL_ROUTE
+  if (path.startsWith(MODEL_PREFIX) && path.length > MODEL_PREFIX.length) {
+    return MODEL_ROUTE;
+  }
+  return path.startsWith(RESPONSE_PREFIX) &&
+      path.length > RESPONSE_PREFIX.length
+    ? RESPONSE_ROUTE
     : path;
+}
+
+/**
+ * `GET`, `DELETE` `/v1/responses/{id}` and the paths under it
+ * (`input_items`, `cancel`): 404 as OpenAI answers an id it does not have,
+ * saying why: nothing is stored, whatever the request's `store` said.
+ */
+function storedResponse(req: Request): Response {
+  const id = unprefixed(pathnameOf(req.url)).slice(RESPONSE_PREFIX.length)
+    .split("/")[0];
+  return errorResponse({
+    status: 404,
+    message:
+      `Response with id '${id}' not found: ${STATELESS} (a request's \`store\` is ignored)`,
+    type: "invalid_request_error",
+    code: "response_not_found",
+  });
 }
 
 /**
@@ -119,6 +148,12 @@ export const ROUTES: Record<string, Route> = {
     api: "responses",
     front: "responses",
   }),
+  [RESPONSE_ROUTE]: route(
+    "GET, HEAD, POST, DELETE",
+    "stored_response",
+    storedResponse,
+    { front: "responses" },
+  ),
   "/models": route("GET, HEAD", "models", models),
   [MODEL_ROUTE]: route(
     "GET, HEAD",

@@ -4,6 +4,9 @@ import {
   toChatRequest,
 } from "../../src/fronts/responses/request.ts";
 import { parsed } from "./responses_helpers.ts";
+import OpenAI from "openai";
+import { rig } from "../_harness.ts";
+import { openaiSdk } from "../_agent_fronts.ts";
 
 function rejection(body: unknown): { message: string; param?: string } {
   const result = parseResponsesRequest(body);
@@ -137,4 +140,32 @@ Deno.test("parseResponsesRequest() drops untranslated input items and keeps host
   assert.deepEqual(toChatRequest(request).request.messages, [
     { role: "user", content: "hi" },
   ]);
+});
+
+Deno.test("the OpenAI SDK's calls on a stored response (retrieve, delete, input items, cancel) get OpenAI's 404 saying nothing is stored, behind the access key", async () => {
+  await using r = rig({ accessKey: "fr-access-key-1" });
+  const sdk = openaiSdk(r.handler, "fr-access-key-1");
+  const calls: Array<[string, () => Promise<unknown>]> = [
+    ["retrieve", () => sdk.responses.retrieve("resp_abc")],
+    ["delete", () => sdk.responses.delete("resp_abc")],
+    ["input items", () => sdk.responses.inputItems.list("resp_abc")],
+    ["cancel", () => sdk.responses.cancel("resp_abc")],
+  ];
+  for (const [name, call] of calls) {
+    const err = await call().then(
+      () => assert.fail(`${name} succeeded`),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof OpenAI.NotFoundError, `${name}: ${err}`);
+    assert.match(
+      err.message,
+      /^404 Response with id 'resp_abc' not found: freerouter is stateless .* stores no responses \(a request's `store` is ignored\)$/,
+      name,
+    );
+    assert.equal(err.code, "response_not_found", name);
+  }
+  const anonymous = await r.request("/v1/responses/resp_abc");
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+  assert.equal(r.fake.chatRequests().length, 0);
 });

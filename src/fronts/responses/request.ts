@@ -91,7 +91,8 @@ function paramOf(path: readonly PropertyKey[]): string {
   return param;
 }
 
-const STATELESS =
+/** Why nothing refers to a stored response or conversation. */
+export const STATELESS =
   "freerouter is stateless (like OpenRouter's Responses API) and stores no responses";
 
 /**
