@@ -518,3 +518,58 @@ Deno.test("createHandler() treats openrouter/auto on a client's list as the alia
   assert.match(body.error.message, /on this client's list \(openai\/gpt-4o\)/);
   assert.equal(r.fake.chatRequests().length, 2, "no attempt for bob");
 });
+
+Deno.test("createHandler(): a plain name that routes as auto (Claude Code's claude-…) is answered only from the client's list, unless auto is on it; an operator's alias on the list grants its models", async () => {
+  const QWEN = "qwen/qwen3-coder:free";
+  const NEMOTRON = "nvidia/nemotron-3-super-120b-a12b:free";
+  await using r = clientRig({
+    aliases: { team: [NEMOTRON] },
+    clientKeys: [
+      { name: "erin", key: ALICE, models: ["qwen/*", "claude-*", "team"] },
+      { name: "dave", key: BOB, models: ["claude-*"] },
+      {
+        name: "carol",
+        key: "fr-carol-secret-41",
+        models: ["auto", "claude-*"],
+      },
+    ],
+  });
+  const messages = (key: string) =>
+    r.request("/v1/messages", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "anthropic-version": "2023-06-01",
+        "x-api-key": key,
+      },
+      body: JSON.stringify({
+        model: "claude-sonnet-4-5",
+        max_tokens: 64,
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    });
+  const erin = await messages(ALICE);
+  assert.equal(erin.status, 200, await erin.clone().text());
+  assert.equal(erin.headers.get("x-freerouter-model"), QWEN, "on her list");
+  await erin.body?.cancel();
+  const onChat = await r.chat(hello("claude-3-haiku"), as(ALICE));
+  assert.equal(onChat.headers.get("x-freerouter-model"), QWEN);
+  await onChat.body?.cancel();
+  const team = await r.chat(hello("team"), as(ALICE));
+  assert.equal(team.headers.get("x-freerouter-model"), NEMOTRON, "the alias");
+  await team.body?.cancel();
+  const dave = await messages(BOB);
+  assert.equal(dave.status, 400, "no free model is on dave's list");
+  const refusal = await dave.json();
+  assert.equal(refusal.type, "error");
+  assert.equal(refusal.error.type, "invalid_request_error");
+  assert.match(refusal.error.message, /client's list \(claude-\*\)/);
+  const carol = await messages("fr-carol-secret-41");
+  assert.equal(carol.status, 200, "auto is on carol's list: the whole pool");
+  assert.equal(carol.headers.get("x-freerouter-model"), QWEN, "its first");
+  await carol.body?.cancel();
+  assert.deepEqual(
+    r.fake.chatRequests().map((req) => (req.body as { model: string }).model),
+    [QWEN, QWEN, NEMOTRON, QWEN],
+  );
+});

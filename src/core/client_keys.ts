@@ -234,19 +234,24 @@ export function mayUseModel(
 
 /**
  * The models a client's request may be answered by, as the client's list of
- * ids and patterns; `undefined` for any. A client that named a model (an id,
- * with a `/`, not `openrouter/auto`) is answered only by models on its list,
- * its fallbacks too; an alias the client may use (`auto`, `auto:*`,
- * `openrouter/auto`, one of the operator's) grants the alias's models.
+ * ids and patterns; `undefined` for any. An alias the client may use
+ * (`auto`, `auto:*`, `openrouter/auto`, one of the operator's: `isAlias`)
+ * grants the alias's models. Any other name is answered only by models on
+ * the list, fallbacks too: a model id, and a plain name that routes as
+ * `auto` (Claude Code's `claude-…`), unless `auto` itself is on the list.
  */
 export function modelsFor(
   client: ClientKey,
   model: string | undefined,
+  isAlias: (name: string) => boolean,
 ): readonly string[] | undefined {
-  return client.models !== undefined && model !== undefined &&
-      model.includes("/") && !isAutoName(model)
-    ? client.models
-    : undefined;
+  if (client.models === undefined || model === undefined || model === "") {
+    return undefined;
+  }
+  if (isAutoName(model) || isAlias(model)) return undefined;
+  return !model.includes("/") && matchesAny("auto", client.models)
+    ? undefined
+    : client.models;
 }
 
 /** Whether `name` matches one of `patterns` (ids, or `*` for any characters). */

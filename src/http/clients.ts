@@ -13,6 +13,7 @@ import {
   mayUseModel,
   modelsFor,
 } from "../core/client_keys.ts";
+import type { CustomAliases } from "../core/aliases.ts";
 import { errorResponse } from "../errors.ts";
 import type { RouteContext } from "../router.ts";
 import {
@@ -43,6 +44,8 @@ export class ClientRegistry {
   readonly clients: readonly ClientKey[];
   readonly #byName: Map<string, ClientKey>;
   readonly #usage: ClientUsage;
+  /** The operator's aliases: a client that may use one gets its models. */
+  readonly #aliases: CustomAliases;
 
   /** Validates the list (a `TypeError` names the bad entry). */
   constructor(
@@ -50,7 +53,9 @@ export class ClientRegistry {
     state: RoutingState,
     accessKey: string | undefined,
     warn: (message: string) => void,
+    aliases: CustomAliases,
   ) {
+    this.#aliases = aliases;
     const problem = clientKeysProblem(clients);
     if (problem) {
       throw new TypeError(
@@ -123,7 +128,8 @@ export class ClientRegistry {
     model: string | undefined,
     context: RouteContext,
   ): RouteContext {
-    const models = client && modelsFor(client, model);
+    const models = client &&
+      modelsFor(client, model, (name) => this.#aliases.has(name));
     return models === undefined ? context : { ...context, models };
   }
 

@@ -117,7 +117,13 @@ export function createSharing(
     );
   }
   const clients = options.clientKeys && options.clientKeys.length > 0
-    ? new ClientRegistry(options.clientKeys, state, options.accessKey, warn)
+    ? new ClientRegistry(
+      options.clientKeys,
+      state,
+      options.accessKey,
+      warn,
+      resolved.aliases,
+    )
     : undefined;
   const cache: CacheRuntime | undefined = ttl > 0
     ? {
