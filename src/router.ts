@@ -496,24 +496,22 @@ export class Router {
       again = false;
       // A day's block refuses at once (throws), without queueing behind others.
       const blocked = this.#admission.blocked(account, attempts);
-      if (!admitted || blocked) {
-        await this.#admission.admit(
+      // An outage found while this request waited for the account holds
+      // the model too, before a slot is taken for it.
+      if (
+        (!admitted || blocked) && !await this.#admission.admit(
           account,
           deadline,
           context.signal,
           attempts,
-        );
-        // An outage found while this request waited for the account holds
-        // the model too: the slot taken goes to the next candidate.
-        if (
-          !continuation &&
-          pausedFor(this.#outages.get(account), model.id, now())
-        ) {
-          held = true;
-          index++;
-          admitted = true;
-          continue;
-        }
+          () =>
+            continuation ||
+            !pausedFor(this.#outages.get(account), model.id, now()),
+        )
+      ) {
+        held = true;
+        index++;
+        continue;
       }
       admitted = false;
       const budget = spendBudget(this.#options, model.id);

@@ -86,21 +86,27 @@ Deno.test("createHandler(): an account whose day is spent gets the day's 429 in 
   assert.equal(r.fake.chatRequests().length, 3);
 });
 
-Deno.test("createHandler(): a request waiting for the account's minute when an outage is found sends nothing to the outage's models after the wait", async () => {
+/**
+ * A rig at 12:00:50 with 3 attempts a minute, whose A, B and C fail with a
+ * 503 (C once `outage()` was called: the minute is spent by then): the
+ * outage's round; waits for the minute block until released.
+ */
+function queueRig(options: Parameters<typeof quotaRig>[0] = {}) {
   const arrivedC = deferred();
   const releaseC = deferred();
   const waiting = deferred();
   const releaseWait = deferred();
-  await using r = quotaRig({
+  const r = quotaRig({
     rpm: 3,
     sleep: async (ms) => {
       waiting.resolve();
       await releaseWait.promise;
       r.clock.advance(ms);
     },
+    ...options,
   });
-  // 50 s into the minute: the second request waits 10 s, and the outage's
-  // 30 s pause holds when the wait ends.
+  // 50 s into the minute: a request queued behind it waits 10 s, and the
+  // outage's 30 s pause holds when the wait ends.
   r.clock.advance(50_000);
   r.fake.script(A, errorStatus(503));
   r.fake.script(B, errorStatus(503));
@@ -111,19 +117,51 @@ Deno.test("createHandler(): a request waiting for the account's minute when an o
       await releaseC.promise;
     },
   });
-  const first = r.chat(hello());
-  await arrivedC.promise; // A, B and C sent: the minute is spent
-  const second = r.chat(hello());
-  await waiting.promise; // the second request waits for the next minute
-  releaseC.resolve();
-  const one = await first;
-  assert.equal(one.status, 502);
-  assert.equal(one.headers.get("retry-after"), "30");
-  await one.body?.cancel();
-  releaseWait.resolve();
-  const two = await second;
-  assert.equal(two.status, 502);
-  assert.equal(two.headers.get("retry-after"), "20");
-  assert.match((await two.json()).error.message, /nothing was sent/);
+  return Object.assign(r, {
+    /**
+     * Sends the outage's round and `n` requests that queue behind its
+     * minute; ends the round while they wait, then their wait.
+     */
+    async outageWhileQueued(n: number): Promise<Response[]> {
+      const first = r.chat(hello());
+      await arrivedC.promise; // A, B and C sent: the minute is spent
+      const queued = Array.from({ length: n }, () => r.chat(hello()));
+      await waiting.promise; // the first of them waits for the next minute
+      releaseC.resolve();
+      const one = await first;
+      assert.equal(one.status, 502);
+      assert.equal(one.headers.get("retry-after"), "30");
+      await one.body?.cancel();
+      releaseWait.resolve();
+      return await Promise.all(queued);
+    },
+  });
+}
+
+Deno.test("createHandler(): requests waiting for the account's minute when an outage is found send nothing to the outage's models after the wait, and take no slot of the account's count", async () => {
+  await using r = queueRig();
+  for (const res of await r.outageWhileQueued(3)) {
+    assert.equal(res.status, 502);
+    assert.equal(res.headers.get("retry-after"), "20");
+    assert.match((await res.json()).error.message, /nothing was sent/);
+  }
   assert.equal(r.fake.chatRequests().length, 3, "nothing sent after the wait");
+  const { account } = await status(r);
+  assert.equal(account.requests_today, 3, "only what was sent is counted");
+});
+
+Deno.test("createHandler(): a request held after its wait gets the pause's 502 when the round left the day one request: the wait took no slot of it", async () => {
+  await using r = queueRig({
+    quotaRefresh: 300,
+    fakeOptions: {
+      models: catalog(),
+      key: { free_model_daily_requests: { used: 46, limit: 50, remaining: 4 } },
+    },
+  });
+  await r.handler.refreshQuota();
+  const [res] = await r.outageWhileQueued(1);
+  assert.equal(res!.status, 502, "49 of 50 used: the day has room");
+  assert.equal((await res!.json()).error.code, "all_candidates_failed");
+  assert.equal(r.fake.chatRequests().length, 3);
+  assert.equal((await status(r)).account.requests_today, 49);
 });

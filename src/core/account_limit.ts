@@ -188,6 +188,26 @@ export function admit(
   return { ok: true, next: plusOne(c) };
 }
 
+/**
+ * The earliest instant a request may take a per-minute slot (of `rpm`, 0 for
+ * none) when the `ahead` calls queued before it each take one first: `now`
+ * when this minute has room for them and it, else the start of the first
+ * minute that does. A bound, not a promise: a call ahead may take more
+ * slots (a fallback), never fewer unless it gives up its turn.
+ */
+export function minuteRoomAt(
+  counts: WindowCounts | undefined,
+  rpm: number,
+  now: number,
+  ahead: number,
+): number {
+  if (!rpm) return now;
+  const c = currentCounts(counts, now);
+  const free = Math.max(0, rpm - c.minuteCount);
+  if (ahead < free) return now;
+  return (c.minute + 1 + Math.floor((ahead - free) / rpm)) * MINUTE_MS;
+}
+
 /** `counts` with one more attempt at `now`, whatever the limits. */
 export function oneMore(
   counts: WindowCounts | undefined,

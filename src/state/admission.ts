@@ -9,6 +9,7 @@ import {
   type AccountLimits,
   admit as roomFor,
   learnedAt,
+  minuteRoomAt,
 } from "../core/account_limit.ts";
 import { type Attempt, FreeRouterError } from "../errors.ts";
 import type { RoutingState } from "./state.ts";
@@ -25,6 +26,8 @@ export interface AdmissionOptions {
 /** Admits attempts under an account's limits. */
 export class Admission {
   readonly #options: AdmissionOptions;
+  /** Per account, the calls in {@link Admission.admit} that hold no slot yet. */
+  readonly #pending = new Map<string, number>();
 
   /** Admission over the router's state, clock and sleep. */
   constructor(options: AdmissionOptions) {
@@ -84,13 +87,17 @@ export class Admission {
    * the account limits have room. Waits in FIFO order until `deadline` at
    * most; past that, throws a 429 {@link FreeRouterError}. `signal` is the
    * client's, or a function that reads it (read only when a wait begins).
+   * Resolves `true` with a slot taken, or `false` without one when `wanted`
+   * (asked just before the slot would be taken) says the attempt is no
+   * longer to be sent.
    */
   async admit(
     account: string,
     deadline: number,
     signal: AbortSignal | (() => AbortSignal | undefined) | undefined,
     attempts: Attempt[],
-  ): Promise<void> {
+    wanted: () => boolean = () => true,
+  ): Promise<boolean> {
     const { state, now } = this.#options;
     const watch = () => typeof signal === "function" ? signal() : signal;
     /** The client's signal once read. */
@@ -103,7 +110,29 @@ export class Admission {
         });
       }
     };
-    await state.enqueue(account, async () => {
+    // Room that comes only after the deadline, behind the calls queued
+    // first, is refused now rather than at the end of a wait for nothing.
+    const t0 = now();
+    const ahead = this.#pending.get(account) ?? 0;
+    const room = minuteRoomAt(
+      state.counts.at(account, t0),
+      this.limits(account).rpm,
+      t0,
+      ahead,
+    );
+    if (room > deadline) {
+      throw accountLimited(room, t0, "rate_limited", attempts);
+    }
+    this.#pending.set(account, ahead + 1);
+    let holds = false;
+    const taken = () => {
+      if (holds) return;
+      holds = true;
+      const left = (this.#pending.get(account) ?? 1) - 1;
+      if (left > 0) this.#pending.set(account, left);
+      else this.#pending.delete(account);
+    };
+    return await state.enqueue(account, async () => {
       for (;;) {
         gone();
         const t = now();
@@ -126,12 +155,16 @@ export class Admission {
           await this.#wait(held.until - t, watched, attempts, account);
           continue;
         }
+        if (!wanted()) return false;
         const slot = await state.counts.takeSlot(
           account,
           this.limits(account),
           t,
         );
-        if (slot.ok) return;
+        if (slot.ok) {
+          taken();
+          return true;
+        }
         if (slot.retryAt > deadline) {
           throw accountLimited(
             slot.retryAt,
@@ -144,7 +177,7 @@ export class Admission {
         gone();
         await this.#wait(slot.retryAt - t, watched, attempts, account);
       }
-    });
+    }).finally(taken);
   }
 
   /**
