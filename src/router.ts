@@ -45,6 +45,7 @@ import {
   nextOutage,
   type Outage,
   outageCovers,
+  outageOrderEnds,
   outagePauseLeft,
   outageRemembered,
   pausedFor,
@@ -113,12 +114,14 @@ export class Router {
   }
 
   /**
-   * The account's outage (see core/outage.ts) while a failed round can still
-   * continue it, for the status report; `undefined` without one.
+   * The account's outage (see core/outage.ts) while it changes the routing
+   * (its pause, then its models going after the others), for the status
+   * report; `undefined` without one.
    */
   outage(account: string): Outage | undefined {
     const outage = this.#outages.get(account);
-    return outage !== undefined && outageRemembered(outage, this.#options.now())
+    return outage !== undefined &&
+        this.#options.now() < outageOrderEnds(outage)
       ? outage
       : undefined;
   }
@@ -151,9 +154,22 @@ export class Router {
     this.#aliasCheck = { pool, unmatched };
   }
 
-  /** The routable free pool in priority order (cached; see {@link Catalog}). */
-  async models(apiKey?: string): Promise<readonly FreeModel[]> {
-    const pool = await this.#models(apiKey);
+  /**
+   * The routable free pool in priority order (cached; see {@link Catalog}).
+   * With `refresh`, a list kept past its TTL is fetched again and the new
+   * one returned (the kept one when the fetch fails) rather than refreshed
+   * in the background.
+   */
+  async models(
+    apiKey?: string,
+    refresh = false,
+  ): Promise<readonly FreeModel[]> {
+    let pool = await this.#models(apiKey);
+    const inflight = refresh ? this.#options.state.catalog.inflight : undefined;
+    if (inflight !== undefined) {
+      await inflight.catch(() => {}); // logged; the kept list stays
+      pool = await this.#models(apiKey);
+    }
     this.#checkAliases(pool);
     return pool;
   }

@@ -167,6 +167,37 @@ Deno.test("run() models says how old the list is: one kept in KV, printed while 
   }
 });
 
+Deno.test("run() models fetches a list kept past its TTL again when OpenRouter answers, and prints the new one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using fake = startFakeOpenRouter();
+    {
+      using kv = await Deno.openKv(`${dir}/kv.sqlite`);
+      await using r = rig({
+        fake,
+        kv,
+        clock: manualClock(Date.now() - 3 * 3600_000),
+      });
+      await (await r.chat(hello())).body?.cancel();
+    }
+    fake.models = fake.models.filter((m) => (m as { id?: string }).id !== A);
+    const c = captureIo();
+    const code = await run(["models"], {
+      OPENROUTER_BASE_URL: fake.baseUrl,
+      FREEROUTER_KV_PATH: `${dir}/kv.sqlite`,
+    }, c.io);
+    assert.equal(code, 0, c.err.join());
+    const text = c.out.join("\n");
+    assert.match(
+      text,
+      new RegExp(`^${POOL.length - 1} free models, .*\\(just now\\):`),
+    );
+    assert.ok(!text.includes(A), "the model that left the pool");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("ago() says an age as a person would", () => {
   assert.equal(ago(59_999), "just now");
   assert.equal(ago(60_000), "1 min ago");

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { hello } from "./_harness.ts";
 import { deferred } from "./_async.ts";
-import { errorStatus } from "./fake_openrouter/mod.ts";
+import { catalogRow, errorStatus } from "./fake_openrouter/mod.ts";
 import { A, B, C, catalog, quotaRig, status } from "./_quota.ts";
 
 /** Every model of the quota catalog fails once with a 503. */
@@ -30,10 +30,12 @@ Deno.test("status report, /health and /metrics: an outage shows its rounds, mode
   const start = r.clock.now();
   const until = new Date(start + 30_000).toISOString();
   const during = await status(r);
+  const afterOthers = new Date(start + 60_000).toISOString();
   assert.deepEqual(during.account.outage, {
     rounds: 1,
     models: [A, B, C].sort(),
     paused_until: until,
+    after_others_until: afterOthers,
     last_round_at: new Date(start).toISOString(),
   });
   const health1 = await (await r.request("/health")).json();
@@ -45,11 +47,9 @@ Deno.test("status report, /health and /metrics: an outage shows its rounds, mode
   );
 
   r.clock.advance(30_000);
-  const after = await status(r);
-  assert.deepEqual(
-    (after.account.outage as { paused_until: unknown }).paused_until,
-    null,
-  );
+  const after = (await status(r)).account.outage as Record<string, unknown>;
+  assert.equal(after.paused_until, null);
+  assert.equal(after.after_others_until, afterOthers);
   const health2 = await (await r.request("/health")).json();
   assert.equal(health2.status, "ok");
   assert.equal(health2.outage_paused_until, null);
@@ -62,6 +62,46 @@ Deno.test("status report, /health and /metrics: an outage shows its rounds, mode
   assert.equal(answered.status, 200);
   await answered.body?.cancel();
   assert.equal((await status(r)).account.outage, null, "over");
+});
+
+Deno.test("/health stays ok in an outage of some models only (a request still has others to try), and shows the pause", async () => {
+  const D = "delta/four:free";
+  await using r = quotaRig({
+    maxAttempts: 3,
+    fakeOptions: {
+      models: [...catalog(), catalogRow({ id: D, context_length: 50_000 })],
+    },
+  });
+  allFailOnce(r); // 3 attempts at most: D is not tried
+  await (await r.chat(hello())).body?.cancel();
+  const health = await (await r.request("/health")).json();
+  assert.equal(health.status, "ok", "D is left");
+  assert.equal(
+    health.outage_paused_until,
+    new Date(r.clock.now() + 30_000).toISOString(),
+  );
+  const next = await r.chat(hello());
+  assert.equal(next.headers.get("x-freerouter-model"), D);
+  await next.body?.cancel();
+});
+
+Deno.test("status report: an outage shows while its models go after the others (twice the pause), not while it is only remembered; a failed round then still pauses longer", async () => {
+  await using r = quotaRig();
+  allFailOnce(r);
+  await (await r.chat(hello())).body?.cancel();
+  r.clock.advance(59_999);
+  assert.notEqual((await status(r)).account.outage, null);
+  r.clock.advance(1);
+  assert.equal((await status(r)).account.outage, null);
+  allFailOnce(r);
+  const second = await r.chat(hello());
+  assert.equal(second.status, 502);
+  assert.equal(second.headers.get("retry-after"), "120", "the second round");
+  await second.body?.cancel();
+  assert.equal(
+    ((await status(r)).account.outage as { rounds: number }).rounds,
+    2,
+  );
 });
 
 Deno.test("createHandler(): an account whose day is spent gets the day's 429 in an outage's pause, not the pause's 502", async () => {

@@ -12,6 +12,8 @@ import {
   nextOutage,
   OUTAGE_MEMORY_MS,
   outageCovers,
+  outageHoldsPool,
+  outageOrderEnds,
   outagePauseLeft,
   REPEATED_OUTAGE_PAUSE_MS,
   withOutageModels,
@@ -119,4 +121,18 @@ Deno.test("outagePauseLeft(): whole seconds left, rounded up; undefined once the
   assert.equal(outagePauseLeft(o, 29_001), 1);
   assert.equal(outagePauseLeft(o, 30_000), undefined);
   assert.equal(outagePauseLeft(undefined, 0), undefined);
+});
+
+Deno.test("outageHoldsPool(): while the pause holds, when every model of the pool failed in the outage or cools down; outageOrderEnds() at twice the pause", () => {
+  const o = nextOutage(undefined, ROUND, 0, 0);
+  const none = () => false;
+  assert.equal(outageHoldsPool(o, ["a", "b", "c"], none, 0), true);
+  assert.equal(outageHoldsPool(o, ["a", "b", "c", "x"], none, 0), false);
+  assert.equal(
+    outageHoldsPool(o, ["a", "b", "c", "x"], (id) => id === "x", 0),
+    true,
+    "x cools down",
+  );
+  assert.equal(outageHoldsPool(o, ["a", "b", "c"], none, 30_000), false);
+  assert.equal(outageOrderEnds(o), 60_000);
 });

@@ -494,7 +494,7 @@ Deno.test({
       await page.locator("#account-outage dd .badge.warn").waitFor();
       assert.match(
         await outage.innerText(),
-        /^its models go after the others\nround 1/,
+        /^its models go after the others until \d\d:\d\d:\d\d \S+\nround 1/,
       );
       await screenshot(page, "status_page_outage.png");
     } finally {

@@ -125,7 +125,7 @@ export function withOutageModels(
   cooldowns: ReadonlyMap<string, CooldownEntry>,
   outage: Outage,
 ): ReadonlyMap<string, CooldownEntry> {
-  const until = outage.until + (outage.until - outage.at);
+  const until = outageOrderEnds(outage);
   const merged = new Map(cooldowns);
   for (const model of outage.models) {
     const own = cooldowns.get(model);
@@ -134,6 +134,29 @@ export function withOutageModels(
     }
   }
   return merged;
+}
+
+/** Until when `outage`'s models go after the others: twice the pause. */
+export function outageOrderEnds(outage: Outage): number {
+  return outage.until + (outage.until - outage.at);
+}
+
+/**
+ * Whether `outage`'s pause holds at `now` and leaves a request nothing to
+ * try: every model of the pool (`ids`) failed in it or is `cooling` down.
+ * (An outage of the image models holds image requests only.)
+ */
+export function outageHoldsPool(
+  outage: Outage,
+  ids: Iterable<string>,
+  cooling: (id: string) => boolean,
+  now: number,
+): boolean {
+  if (now >= outage.until) return false;
+  for (const id of ids) {
+    if (!outage.models.has(id) && !cooling(id)) return false;
+  }
+  return true;
 }
 
 /** Whether `model` is one of `outage`'s and its pause holds at `now`. */

@@ -106,8 +106,16 @@ export interface HandlerOptions extends RouterOptions, QuotaSharingOptions {
 export interface FreeRouterHandler extends AsyncDisposable {
   /** Answers one request. */
   (req: Request): Promise<Response>;
-  /** The routable free pool in the catalog's stored (`priority`) order (loads it when needed); `auto` tries it in the strategy's order. */
-  models(): Promise<readonly FreeModel[]>;
+  /**
+   * The routable free pool in the catalog's stored (`priority`) order (loads
+   * it when needed); `auto` tries it in the strategy's order. A list kept
+   * past `modelRefreshTtl` is returned at once and refreshed in the
+   * background, or, with `refresh: true`, fetched again first (the kept one
+   * is returned when OpenRouter cannot be reached).
+   */
+  models(options?: { refresh?: boolean | undefined }): Promise<
+    readonly FreeModel[]
+  >;
   /**
    * Reads OpenRouter's `GET /key` now and applies the account's daily quota
    * to the state (see `quotaRefresh`); resolves when done. Does nothing
@@ -329,7 +337,8 @@ export function createHandler(options: HandlerOptions = {}): FreeRouterHandler {
       : resolved.state.settle());
   };
   return Object.assign(handle, {
-    models: () => router.models(apiKey),
+    models: (options?: { refresh?: boolean | undefined }) =>
+      router.models(apiKey, options?.refresh === true),
     refreshQuota: sharing.refreshQuota,
     close,
     [Symbol.asyncDispose]: close,

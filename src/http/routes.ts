@@ -41,10 +41,15 @@ const MODEL_PREFIX = "/models/";
 /** The route of one model: its id is the whole rest of the path, slashes included. */
 const MODEL_ROUTE = "/models/{id}";
 
-/** What precedes a stored response's id (`/v1/responses/{id}`, and its `/input_items` or `/cancel`). */
-const RESPONSE_PREFIX = "/responses/";
+/**
+ * The paths of a stored response, which freerouter never has:
+ * `/responses/{id}`, `/responses/{id}/input_items`, `/responses/{id}/cancel`
+ * (not `input_tokens` or `compact`, OpenAI's other Responses paths).
+ */
+const STORED_RESPONSE =
+  /^\/responses\/(?!(?:input_tokens|compact)(?:\/|$))([^/]+)(?:\/(?:input_items|cancel))?$/;
 
-/** The route of a stored response, which freerouter never has. */
+/** The route of a stored response. */
 const RESPONSE_ROUTE = "/responses/{id}";
 
 /**
@@ -57,8 +62,7 @@ export function routeOf(pathname: string): string {
   if (path.startsWith(MODEL_PREFIX) && path.length > MODEL_PREFIX.length) {
     return MODEL_ROUTE;
   }
-  return path.startsWith(RESPONSE_PREFIX) &&
-      path.length > RESPONSE_PREFIX.length
+  return path.startsWith("/responses/") && STORED_RESPONSE.test(path)
     ? RESPONSE_ROUTE
     : path;
 }
@@ -69,8 +73,7 @@ export function routeOf(pathname: string): string {
  * saying why: nothing is stored, whatever the request's `store` said.
  */
 function storedResponse(req: Request): Response {
-  const id = unprefixed(pathnameOf(req.url)).slice(RESPONSE_PREFIX.length)
-    .split("/")[0];
+  const id = STORED_RESPONSE.exec(unprefixed(pathnameOf(req.url)))?.[1];
   return errorResponse({
     status: 404,
     message:

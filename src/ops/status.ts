@@ -9,7 +9,12 @@
  */
 import { learnedAt } from "../core/account_limit.ts";
 import { aliasOrders, poolFor, type PoolForInput } from "../core/aliases.ts";
-import { type Outage, outagePauseLeft } from "../core/outage.ts";
+import {
+  type Outage,
+  outageHoldsPool,
+  outageOrderEnds,
+  outagePauseLeft,
+} from "../core/outage.ts";
 import { qualityScores } from "../core/quality.ts";
 import type { QuotaView } from "../core/quota.ts";
 import { trusted, usedThisMinute } from "../core/model_budget.ts";
@@ -111,9 +116,8 @@ export function statusReport(
 
 /**
  * An outage as the status report shows it: its rounds, the models that
- * failed, and until when they get no attempt (`null` once the pause is over:
- * they are only ordered after the others, until a round continues it or its
- * memory lapses).
+ * failed, until when they get no attempt (`null` once the pause is over)
+ * and until when they go after the others.
  */
 function outageView(outage: Outage, now: number): Record<string, unknown> {
   return {
@@ -122,6 +126,7 @@ function outageView(outage: Outage, now: number): Record<string, unknown> {
     paused_until: outagePauseLeft(outage, now) === undefined
       ? null
       : iso(outage.until),
+    after_others_until: iso(outageOrderEnds(outage)),
     last_round_at: iso(outage.at),
   };
 }
@@ -130,8 +135,9 @@ function outageView(outage: Outage, now: number): Record<string, unknown> {
  * The JSON behind `GET /health`; `serverAccount` is the server key's account,
  * if any: `limited` while it is blocked, or its day's quota is spent (by a
  * 429, `/key` or the proxy's own count); `degraded` without a free model
- * list, or while the pause of an outage of that account (`outage`) holds.
- * `quota` is that account's view at `now`, when already computed.
+ * list, or while the pause of an outage of that account (`outage`) leaves a
+ * request no model to try. `quota` is that account's view at `now`, when
+ * already computed.
  */
 export function healthReport(
   state: RoutingState,
@@ -149,10 +155,17 @@ export function healthReport(
   const paused = outagePauseLeft(outage, now) === undefined
     ? undefined
     : outage?.until;
+  const held = outage !== undefined && snapshot !== undefined &&
+    outageHoldsPool(
+      outage,
+      snapshot.pool.map((m) => m.id),
+      (id) => (state.cooldowns.get(id)?.until ?? 0) > now,
+      now,
+    );
   return {
     status: blocked !== undefined
       ? "limited"
-      : snapshot && snapshot.pool.length > 0 && paused === undefined
+      : snapshot && snapshot.pool.length > 0 && !held
       ? "ok"
       : "degraded",
     pool_size: snapshot?.pool.length ?? 0,

@@ -1,11 +1,11 @@
 /**
  * The status page's renderers (script text sharing the helpers' scope): the
- * account (its outage when there is one), the day's quota (used and remaining, the reset as a countdown,
- * the projection, what `GET /key` said), each client key's usage, the pool
- * (rank and quality score when the status has them), the aliases with the
- * models each routes over, and the recent requests
- * (their API, every attempt, continuations marked). Values are inserted as
- * text only.
+ * account (and an outage), the day's quota (used and remaining, the reset as
+ * a countdown, the projection, what `GET /key` said), each client key's
+ * usage, the pool (rank and quality score when the status has them), the
+ * aliases with the models each routes over, and the recent requests (their
+ * API, every attempt, continuations marked). Values are inserted as text
+ * only.
  *
  * @module
  */
@@ -25,7 +25,7 @@ export const STATUS_PAGE_RENDER: string = `
       a.outage ? fact("account-outage", "Outage",
         a.outage.paused_until
           ? badge("bad", "no attempt to its models until " + clock(a.outage.paused_until))
-          : badge("warn", "its models go after the others"),
+          : badge("warn", "its models go after the others until " + clock(a.outage.after_others_until)),
         el("div", { class: "muted" },
           "round " + a.outage.rounds + " · " + a.outage.models.length + " models failed: " +
           a.outage.models.join(", "))) : null,

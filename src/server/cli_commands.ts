@@ -80,12 +80,12 @@ export async function printModels(
   out: (line: string) => void,
 ): Promise<number> {
   const kv = await openKv(config.kvPath, config.kvAccessToken);
-  // Its warnings are not shown: the CLI prints the list. (A list kept in KV
-  // is served while a refresh runs in the background, which close() ends:
-  // whether its failure would be told is a race.)
+  // Its warnings are not shown: the CLI prints the list, and when OpenRouter
+  // listed it (a list kept in KV past its TTL is fetched again first; the
+  // kept one is printed when OpenRouter cannot be reached).
   const handler = handlerFor(config, kv, { info() {}, warn() {} });
   try {
-    const pool = await handler.models().catch((err) => {
+    const pool = await handler.models({ refresh: true }).catch((err) => {
       throw new Error(
         `Cannot load the free model list from ${
           withoutCredentials(config.baseUrl)

@@ -164,6 +164,24 @@ Deno.test("the OpenAI SDK's calls on a stored response (retrieve, delete, input 
     );
     assert.equal(err.code, "response_not_found", name);
   }
+  // OpenAI's other Responses paths are no stored response.
+  for (
+    const path of [
+      "/v1/responses/input_tokens",
+      "/v1/responses/compact",
+      "/v1/responses/resp_abc/other",
+      "/v1/responses/a/b/c",
+    ]
+  ) {
+    const res = await r.request(path, {
+      method: "POST",
+      headers: { authorization: "Bearer fr-access-key-1" },
+    });
+    assert.equal(res.status, 404, path);
+    const { error } = await res.json();
+    assert.equal(error.code, "not_found", path);
+    assert.match(error.message, /^Unknown path/, path);
+  }
   const anonymous = await r.request("/v1/responses/resp_abc");
   assert.equal(anonymous.status, 401);
   await anonymous.body?.cancel();
