@@ -84,3 +84,32 @@ Deno.test("continuation: repeating the start's first words is a continuation aft
   assert.equal(rewords("The end.", "The quick brown fox jumps over"), false);
   assert.equal(rewords("The capital is", "The capital of France is"), true);
 });
+
+Deno.test("continuation: a restart in other words that begins with white space, or in Chinese or Japanese, rejects the prefill; a continuation after white space is forwarded with it", () => {
+  assert.deepEqual(
+    feedAll("The capital of France is", [" ", " The capital is Paris."]),
+    [{ kind: "forward", text: " " }, { kind: "reject" }],
+  );
+  assert.deepEqual(
+    feedAll("The capital of France is", [" ", " Paris."]),
+    [{ kind: "forward", text: " " }, { kind: "forward", text: " Paris." }],
+  );
+  // White space only, then the end: passed on as it came, nothing held.
+  const blank = new ContinuationText("The capital of France is");
+  assert.deepEqual(blank.feed(" "), { kind: "forward", text: " " });
+  assert.equal(blank.holding, false);
+  assert.deepEqual(blank.settle(), { kind: "forward", text: "" });
+  // Chinese: two characters count as a word.
+  assert.equal(rewords("巴黎是法国首都。", "巴黎是法国的首都，也是"), true);
+  assert.equal(
+    rewords("巴黎很美。", "巴黎是法国的首都，也是"),
+    false,
+    "one word",
+  );
+  assert.equal(
+    rewords("巴黎是法国首都。", "巴黎是法国的首都。"),
+    false,
+    "after a sentence ended",
+  );
+  assert.equal(rewords("東京は日本の首都", "東京は日本で一番"), true);
+});

@@ -184,6 +184,25 @@ for (
   });
 }
 
+Deno.test("resume: a continuation that starts over in other words after white space, or in Chinese, rejects the prefill; the client never sees the two beginnings glued", async () => {
+  for (
+    const [first, restart, rest] of [
+      [["The capital ", "of France is"], [" ", " The capital is Paris."], [
+        " Paris.",
+      ]],
+      [["巴黎是法国", "的首都，也是"], ["巴黎是法国首都。"], ["最大的城市。"]],
+    ]
+  ) {
+    await using r = rig(opts());
+    r.fake.script(A, failing(A, first!));
+    r.fake.script(B, { stream: streamOk(B, restart!) });
+    r.fake.script(C, { stream: streamOk(C, rest!) });
+    const data = await events(await r.chat(hello("auto", { stream: true })));
+    assert.equal(contentOf(data), first!.join("") + rest!.join(""));
+    assert.deepEqual(r.fake.chatRequests().map((q) => q.model), [A, B, C]);
+  }
+});
+
 Deno.test("resume: a continuation that breaks after its own first delta is resumed again with all the text so far", async () => {
   await using r = rig(opts());
   r.fake.script(A, failing(A, ["One, "]));

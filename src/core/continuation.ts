@@ -33,27 +33,39 @@ export type ContinuationStep =
  * least two whole words of the forwarded text's beginning, and the forwarded
  * text stopped mid-sentence, where no continuation begins with the answer's
  * first words. After a sentence or a line ends, a new one may well begin as
- * the first did (a list, a table), so that is left a continuation.
+ * the first did (a list, a table), so that is left a continuation. White
+ * space before the restart is passed over.
  */
 export function rewords(seen: string, forwarded: string): boolean {
+  // A restart may begin with white space the answer did not.
+  const again = forwarded.trimStart() === forwarded ? seen.trimStart() : seen;
   let shared = 0;
   while (
-    shared < seen.length && shared < forwarded.length &&
-    seen[shared] === forwarded[shared]
+    shared < again.length && shared < forwarded.length &&
+    again[shared] === forwarded[shared]
   ) shared++;
-  // Whole words repeated: each ends with white space inside the shared part.
-  const words = seen.slice(0, shared).match(/\S\s/g)?.length ?? 0;
+  const repeated = again.slice(0, shared);
+  // Whole words repeated: each ends with white space inside the shared part;
+  // in Chinese and Japanese, written without spaces, two characters count
+  // as one.
+  const words = (repeated.match(/\S\s/g)?.length ?? 0) +
+    Math.floor((repeated.match(CJK)?.length ?? 0) / 2);
   if (words < 2) return false;
   const end = forwarded.trimEnd();
   if (forwarded.slice(end.length).includes("\n")) return false;
-  return !/[.!?:;)\]}>"'`*|]$/.test(end);
+  return !/[.!?:;)\]}>"'`*|。！？：；）」』】》…]$/.test(end);
 }
+
+/** Chinese and Japanese characters (written without spaces between words). */
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/gu;
 
 /** Follows one continuation's content deltas against the forwarded text. */
 export class ContinuationText {
   readonly #forwarded: string;
   readonly #restartChars: number;
   #held = "";
+  /** Leading white space of `#held` already passed on. */
+  #passed = 0;
   #decided = false;
 
   /** A continuation of `forwarded`. */
@@ -64,7 +76,7 @@ export class ContinuationText {
 
   /** Whether text is being held back (nothing decided yet). */
   get holding(): boolean {
-    return !this.#decided && this.#held !== "";
+    return !this.#decided && this.#held.length > this.#passed;
   }
 
   /** One content delta of the continuation. */
@@ -72,10 +84,20 @@ export class ContinuationText {
     if (this.#decided) return { kind: "forward", text: delta };
     const seen = this.#held + delta;
     const forwarded = this.#forwarded;
+    // Only white space yet: passed on as it is (the caller holds white
+    // space), and kept to be read with what follows: it may lead a restart
+    // (see rewords).
+    if (seen.trim() === "" && forwarded.trimStart() === forwarded) {
+      this.#held = seen;
+      this.#passed = seen.length;
+      return { kind: "forward", text: delta };
+    }
     const probe = Math.min(seen.length, this.#restartChars);
     if (seen.slice(0, probe) !== forwarded.slice(0, probe)) {
       // Started over in other words, or not a restart: a continuation.
-      return rewords(seen, forwarded) ? { kind: "reject" } : this.#decide(seen);
+      return rewords(seen, forwarded)
+        ? { kind: "reject" }
+        : this.#decide(seen.slice(this.#passed));
     }
     if (seen.length < this.#restartChars) return this.#hold(seen);
     // A restart: it must repeat the whole forwarded text before going on.
@@ -94,7 +116,7 @@ export class ContinuationText {
    * prefill. Otherwise the continuation is decided.
    */
   settle(): ContinuationStep {
-    if (!this.#decided && this.#held !== "") return { kind: "reject" };
+    if (this.holding) return { kind: "reject" };
     return this.#decide("");
   }
 
