@@ -512,10 +512,11 @@ export class Router {
       again = false;
       // A day's block refuses at once (throws), without queueing behind others.
       const blocked = this.#admission.blocked(account, attempts);
-      // An outage found while this request waited for the account holds
-      // the model too, before a slot is taken for it.
-      if (
-        (!admitted || blocked) && !await this.#admission.admit(
+      if (!admitted || blocked) {
+        admitted = false; // a slot taken before a block is not sent on
+        // An outage found while this request waited for the account holds
+        // the model too, before a slot is taken for it.
+        const sent = await this.#admission.admit(
           account,
           deadline,
           context.signal,
@@ -523,11 +524,12 @@ export class Router {
           () =>
             continuation ||
             !pausedFor(this.#outages.get(account), model.id, now()),
-        )
-      ) {
-        held = true;
-        index++;
-        continue;
+        );
+        if (!sent) {
+          held = true;
+          index++;
+          continue;
+        }
       }
       admitted = false;
       const budget = spendBudget(this.#options, model.id);

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { minuteRoomAt } from "../src/core/account_limit.ts";
 import { hello, manualClock } from "./_harness.ts";
 import { deferred, within } from "./_async.ts";
-import { quotaRig } from "./_quota.ts";
+import { A, B, C, catalog, quotaRig, status, weather } from "./_quota.ts";
+import { catalogRow, errorStatus } from "./fake_openrouter/mod.ts";
 
 const MINUTE = 60_000;
 /** 12:00:30 UTC, half a minute in. */
@@ -73,4 +74,135 @@ Deno.test("createHandler(): of a burst larger than this minute and the next, tho
     } else await res.body?.cancel();
   }
   assert.equal(r.fake.chatRequests().length, 4);
+});
+
+Deno.test("createHandler(): a burst refused because the account's day is spent gets the day's 429, also when the minute's queue alone would refuse it", async () => {
+  await using r = quotaRig({
+    rpm: 2,
+    maxWait: 30,
+    clock: manualClock(T),
+    quotaRefresh: 300,
+    fakeOptions: {
+      models: catalog(),
+      key: { free_model_daily_requests: { used: 48, limit: 50, remaining: 2 } },
+    },
+  });
+  await r.handler.refreshQuota();
+  for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
+  // The day (50 of 50) and the minute (2 of 2) are spent.
+  const burst = await Promise.all(
+    Array.from({ length: 6 }, () => r.chat(hello())),
+  );
+  for (const res of burst) {
+    assert.equal(res.status, 429);
+    assert.equal((await res.json()).error.code, "daily_limit_reached");
+  }
+  assert.equal(r.fake.chatRequests().length, 2);
+});
+
+/** Resolves once `n` requests wait in the account's queue (read off the status report). */
+async function untilWaiting(r: ReturnType<typeof quotaRig>, n: number) {
+  let watching = true;
+  try {
+    await within(
+      (async () => {
+        while (watching && (await status(r)).limiter.waiting < n) {
+          // Let timers run (the watchdog's too) before reading again.
+          await new Promise((next) => setTimeout(next, 0));
+        }
+      })(),
+      `${n} requests waiting`,
+    );
+  } finally {
+    watching = false;
+  }
+}
+
+/** A rig at 12:00:30 whose waits for the account's minute end when released. */
+function heldRig(options: Parameters<typeof quotaRig>[0] = {}) {
+  const asleep = deferred();
+  const release = deferred();
+  const r = quotaRig({
+    rpm: 2,
+    maxWait: 45,
+    clock: manualClock(T),
+    sleep: async (ms) => {
+      asleep.resolve();
+      await release.promise;
+      r.clock.advance(ms);
+    },
+    ...options,
+  });
+  const dispose = r[Symbol.asyncDispose].bind(r);
+  return Object.assign(r, {
+    asleep: asleep.promise,
+    release: release.resolve,
+    // A failed test ends the waits it left behind before closing.
+    [Symbol.asyncDispose]: () => (release.resolve(), dispose()),
+  });
+}
+
+Deno.test("createHandler(): a request whose client left while it was queued is neither sent at its turn nor counted ahead of the requests after it", async () => {
+  await using r = heldRig();
+  for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
+  const a = r.chat(hello()); // waits for 12:01:00
+  await within(r.asleep, "A to wait for the next minute");
+  const leaving = new AbortController();
+  const b = r.chat(hello(), { signal: leaving.signal });
+  await untilWaiting(r, 2); // B is queued behind A
+  leaving.abort();
+  // With B gone, 12:01:00 (30 s away, within C's 45 s) has room for A and C.
+  const c = r.chat(hello());
+  await untilWaiting(r, 3);
+  r.release();
+  const [ra, rb, rc] = await Promise.all([a, b, c]);
+  assert.deepEqual([ra.status, rb.status, rc.status], [200, 499, 200]);
+  for (const res of [ra, rb, rc]) await res.body?.cancel();
+  assert.equal(r.fake.chatRequests().length, 4, "B was not sent");
+});
+
+Deno.test("createHandler(): requests an outage will hold are not counted ahead of one that another model can take", async () => {
+  const D = "delta/four:free"; // no tools: no candidate of a tools request
+  const arrivedC = deferred();
+  const releaseC = deferred();
+  await using r = heldRig({
+    rpm: 3,
+    maxWait: 30,
+    clock: manualClock(T + 20_000), // 12:00:50
+    fakeOptions: {
+      models: [...catalog(), catalogRow({ id: D, context_length: 50_000 })],
+    },
+  });
+  r.fake.script(A, errorStatus(503));
+  r.fake.script(B, errorStatus(503));
+  r.fake.script(C, {
+    ...errorStatus(503),
+    gate: async () => {
+      arrivedC.resolve();
+      await releaseC.promise;
+    },
+  });
+  const tools = hello("auto", weather);
+  const round = r.chat(tools); // A, B, C: the outage's round, the minute's 3
+  await within(arrivedC.promise, "the round's third attempt");
+  // Three tool requests (A, B, C only) queue for 12:01:00.
+  const queued = [r.chat(tools), r.chat(tools), r.chat(tools)];
+  await within(r.asleep, "the first of them to wait");
+  releaseC.resolve();
+  const one = await round;
+  assert.equal(one.status, 502);
+  await one.body?.cancel();
+  // The outage holds A, B and C until 12:01:20: the three queued requests
+  // will take no slot, and a plain request has D at 12:01:00.
+  const plain = r.chat(hello());
+  await untilWaiting(r, 4);
+  r.release();
+  for (const res of await Promise.all(queued)) {
+    assert.equal(res.status, 502);
+    await res.body?.cancel();
+  }
+  const res = await plain;
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-freerouter-model"), D);
+  await res.body?.cancel();
 });

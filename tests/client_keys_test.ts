@@ -573,3 +573,15 @@ Deno.test("createHandler(): a plain name that routes as auto (Claude Code's clau
     [QWEN, QWEN, NEMOTRON, QWEN],
   );
 });
+
+Deno.test("createHandler(): openrouter/auto on a client's list grants a plain name that routes as auto the whole pool, as auto does", async () => {
+  await using r = clientRig({
+    clientKeys: [
+      { name: "gus", key: ALICE, models: ["openrouter/auto", "claude-*"] },
+    ],
+  });
+  const res = await r.chat(hello("claude-sonnet-4-5"), as(ALICE));
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(res.headers.get("x-freerouter-model"), "qwen/qwen3-coder:free");
+  await res.body?.cancel();
+});

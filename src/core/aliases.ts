@@ -64,6 +64,9 @@ export const BUILTIN_ALIASES: ReadonlyArray<
 /** Names that mean plain `auto`. */
 const AUTO_NAMES = new Set(["", "auto", "openrouter/auto"]);
 
+/** The names a client sends for plain `auto`. */
+export const PLAIN_AUTO_NAMES: readonly string[] = ["auto", "openrouter/auto"];
+
 /** Whether a requested `model` means "pick for me" rather than a model id: `auto`, an `auto:*` name, or empty. */
 export function isAutoName(requested: string | undefined): boolean {
   return requested === undefined || AUTO_NAMES.has(requested) ||

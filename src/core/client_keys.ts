@@ -13,7 +13,7 @@
  * @module
  */
 import { z } from "zod";
-import { isAutoName } from "./aliases.ts";
+import { isAutoName, PLAIN_AUTO_NAMES } from "./aliases.ts";
 import { isWellFormedKey } from "./secrets.ts";
 
 /**
@@ -238,20 +238,25 @@ export function mayUseModel(
  * (`auto`, `auto:*`, `openrouter/auto`, one of the operator's: `isAlias`)
  * grants the alias's models. Any other name is answered only by models on
  * the list, fallbacks too: a model id, and a plain name that routes as
- * `auto` (Claude Code's `claude-…`), unless `auto` itself is on the list.
+ * `auto` (Claude Code's `claude-…`), unless `auto` itself is on the list
+ * (`grantsAuto`, see {@link mayUseAuto}).
  */
 export function modelsFor(
   client: ClientKey,
   model: string | undefined,
   isAlias: (name: string) => boolean,
+  grantsAuto: boolean = mayUseAuto(client),
 ): readonly string[] | undefined {
   if (client.models === undefined || model === undefined || model === "") {
     return undefined;
   }
   if (isAutoName(model) || isAlias(model)) return undefined;
-  return !model.includes("/") && matchesAny("auto", client.models)
-    ? undefined
-    : client.models;
+  return !model.includes("/") && grantsAuto ? undefined : client.models;
+}
+
+/** Whether a client may send plain `auto` (or `openrouter/auto`). */
+export function mayUseAuto(client: ClientKey): boolean {
+  return PLAIN_AUTO_NAMES.some((name) => mayUseModel(client, name));
 }
 
 /** Whether `name` matches one of `patterns` (ids, or `*` for any characters). */

@@ -10,6 +10,7 @@
 import {
   type ClientKey,
   clientKeysProblem,
+  mayUseAuto,
   mayUseModel,
   modelsFor,
 } from "../core/client_keys.ts";
@@ -46,6 +47,8 @@ export class ClientRegistry {
   readonly #usage: ClientUsage;
   /** The operator's aliases: a client that may use one gets its models. */
   readonly #aliases: CustomAliases;
+  /** The clients that may send plain `auto` (see `mayUseAuto`). */
+  readonly #grantsAuto: ReadonlySet<string>;
 
   /** Validates the list (a `TypeError` names the bad entry). */
   constructor(
@@ -74,6 +77,9 @@ export class ClientRegistry {
     }
     this.clients = clients.map((c) => ({ ...c }));
     this.#byName = new Map(this.clients.map((c) => [c.name, c]));
+    this.#grantsAuto = new Set(
+      this.clients.filter(mayUseAuto).map((c) => c.name),
+    );
     this.#usage = new ClientUsage(state.kv, warn);
   }
 
@@ -129,7 +135,12 @@ export class ClientRegistry {
     context: RouteContext,
   ): RouteContext {
     const models = client &&
-      modelsFor(client, model, (name) => this.#aliases.has(name));
+      modelsFor(
+        client,
+        model,
+        (name) => this.#aliases.has(name),
+        this.#grantsAuto.has(client.name),
+      );
     return models === undefined ? context : { ...context, models };
   }
 

@@ -27,7 +27,7 @@ export interface AdmissionOptions {
 export class Admission {
   readonly #options: AdmissionOptions;
   /** Per account, the calls in {@link Admission.admit} that hold no slot yet. */
-  readonly #pending = new Map<string, number>();
+  readonly #pending = new Map<string, Set<Pending>>();
 
   /** Admission over the router's state, clock and sleep. */
   constructor(options: AdmissionOptions) {
@@ -112,27 +112,43 @@ export class Admission {
     };
     // Room that comes only after the deadline, behind the calls queued
     // first, is refused now rather than at the end of a wait for nothing.
+    let queue = this.#pending.get(account);
     const t0 = now();
-    const ahead = this.#pending.get(account) ?? 0;
-    const room = minuteRoomAt(
-      state.counts.at(account, t0),
-      this.limits(account).rpm,
-      t0,
-      ahead,
-    );
-    if (room > deadline) {
-      throw accountLimited(room, t0, "rate_limited", attempts);
+    const roomAt = (ahead: number) =>
+      minuteRoomAt(
+        state.counts.at(account, t0),
+        this.limits(account).rpm,
+        t0,
+        ahead,
+      );
+    if (roomAt(queue?.size ?? 0) > deadline) {
+      // Rare: count again only the calls still to be sent (not one an
+      // outage now holds, nor one whose client left).
+      const room = roomAt(countLive(queue));
+      if (room > deadline) {
+        this.refuseSpentDay(account, attempts); // the day's 429 comes first
+        throw accountLimited(room, t0, "rate_limited", attempts);
+      }
     }
-    this.#pending.set(account, ahead + 1);
+    const self: Pending = {
+      wanted,
+      left: () => (watched ?? watch())?.aborted === true,
+    };
+    const queued = queue !== undefined && queue.size > 0;
+    if (queue === undefined) this.#pending.set(account, queue = new Set());
+    queue.add(self);
     let holds = false;
     const taken = () => {
       if (holds) return;
       holds = true;
-      const left = (this.#pending.get(account) ?? 1) - 1;
-      if (left > 0) this.#pending.set(account, left);
-      else this.#pending.delete(account);
+      queue.delete(self);
+      if (queue.size === 0 && this.#pending.get(account) === queue) {
+        this.#pending.delete(account);
+      }
     };
     return await state.enqueue(account, async () => {
+      // Its turn came after others': its client may have left meanwhile.
+      if (queued) watched ??= watch();
       for (;;) {
         gone();
         const t = now();
@@ -242,4 +258,19 @@ export function accountLimited(
     attempts,
     retryAfterSeconds: seconds,
   });
+}
+
+/** A call waiting in {@link Admission.admit} for its slot. */
+interface Pending {
+  /** Whether its attempt is still to be sent. */
+  wanted: () => boolean;
+  /** Whether its client left. */
+  left: () => boolean;
+}
+
+/** The calls of `queue` still to be sent. */
+function countLive(queue: ReadonlySet<Pending> | undefined): number {
+  let live = 0;
+  for (const p of queue ?? []) if (p.wanted() && !p.left()) live++;
+  return live;
 }
