@@ -5,7 +5,7 @@
  * @module
  */
 import { manualClock, rig, type RigOptions } from "./_harness.ts";
-import { catalogRow } from "./fake_openrouter/mod.ts";
+import { catalogRow, errorStatus } from "./fake_openrouter/mod.ts";
 
 /** The three models of the quota catalog, in pool order. */
 export const A = "alpha/one:free";
@@ -58,4 +58,24 @@ export async function status(r: ReturnType<typeof rig>) {
     limiter: { waiting: number };
     pool: Array<Record<string, unknown>>;
   };
+}
+
+/**
+ * Scripts the round of an outage of the quota catalog: A and B fail with a
+ * 503 at once, C once `releaseC()` is called (`arrivedC` resolves when C's
+ * attempt arrives, the round's last).
+ */
+export function scriptOutageRound(r: ReturnType<typeof rig>) {
+  const arrived = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  r.fake.script(A, errorStatus(503));
+  r.fake.script(B, errorStatus(503));
+  r.fake.script(C, {
+    ...errorStatus(503),
+    gate: async () => {
+      arrived.resolve();
+      await release.promise;
+    },
+  });
+  return { arrivedC: arrived.promise, releaseC: () => release.resolve() };
 }

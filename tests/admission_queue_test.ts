@@ -9,8 +9,14 @@ import assert from "node:assert/strict";
 import { minuteRoomAt } from "../src/core/account_limit.ts";
 import { hello, manualClock } from "./_harness.ts";
 import { deferred, within } from "./_async.ts";
-import { A, B, C, catalog, quotaRig, status, weather } from "./_quota.ts";
-import { catalogRow, errorStatus } from "./fake_openrouter/mod.ts";
+import {
+  catalog,
+  quotaRig,
+  scriptOutageRound,
+  status,
+  weather,
+} from "./_quota.ts";
+import { catalogRow } from "./fake_openrouter/mod.ts";
 
 const MINUTE = 60_000;
 /** 12:00:30 UTC, half a minute in. */
@@ -39,18 +45,7 @@ Deno.test("minuteRoomAt(): now while this minute has room for the calls ahead an
 });
 
 Deno.test("createHandler(): of a burst larger than this minute and the next, those only a later minute could take get 429 at once, not after waiting for the next minute", async () => {
-  const asleep = deferred();
-  const release = deferred();
-  await using r = quotaRig({
-    rpm: 2,
-    maxWait: 30,
-    clock: manualClock(T),
-    sleep: async (ms) => {
-      asleep.resolve();
-      await release.promise;
-      r.clock.advance(ms);
-    },
-  });
+  await using r = heldRig({ maxWait: 30 });
   let refused = 0;
   const twoRefused = deferred();
   const burst = Array.from({ length: 6 }, () =>
@@ -58,11 +53,11 @@ Deno.test("createHandler(): of a burst larger than this minute and the next, tho
       if (res.status === 429 && ++refused === 2) twoRefused.resolve();
       return res;
     }));
-  await within(asleep.promise, "a request to wait for the next minute");
+  await within(r.asleep, "a request to wait for the next minute");
   // Two fit now, two in the next minute (30 s away, within FREEROUTER_MAX_WAIT);
   // the last two are refused while the others still wait.
   await within(twoRefused.promise, "two refused before the wait ends");
-  release.resolve();
+  r.release();
   const responses = await Promise.all(burst);
   const statuses = responses.map((res) => res.status).sort();
   assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
@@ -163,8 +158,6 @@ Deno.test("createHandler(): a request whose client left while it was queued is n
 
 Deno.test("createHandler(): requests an outage will hold are not counted ahead of one that another model can take", async () => {
   const D = "delta/four:free"; // no tools: no candidate of a tools request
-  const arrivedC = deferred();
-  const releaseC = deferred();
   await using r = heldRig({
     rpm: 3,
     maxWait: 30,
@@ -173,22 +166,14 @@ Deno.test("createHandler(): requests an outage will hold are not counted ahead o
       models: [...catalog(), catalogRow({ id: D, context_length: 50_000 })],
     },
   });
-  r.fake.script(A, errorStatus(503));
-  r.fake.script(B, errorStatus(503));
-  r.fake.script(C, {
-    ...errorStatus(503),
-    gate: async () => {
-      arrivedC.resolve();
-      await releaseC.promise;
-    },
-  });
+  const { arrivedC, releaseC } = scriptOutageRound(r);
   const tools = hello("auto", weather);
   const round = r.chat(tools); // A, B, C: the outage's round, the minute's 3
-  await within(arrivedC.promise, "the round's third attempt");
+  await within(arrivedC, "the round's third attempt");
   // Three tool requests (A, B, C only) queue for 12:01:00.
   const queued = [r.chat(tools), r.chat(tools), r.chat(tools)];
   await within(r.asleep, "the first of them to wait");
-  releaseC.resolve();
+  releaseC();
   const one = await round;
   assert.equal(one.status, 502);
   await one.body?.cancel();
@@ -205,4 +190,33 @@ Deno.test("createHandler(): requests an outage will hold are not counted ahead o
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-freerouter-model"), D);
   await res.body?.cancel();
+});
+
+Deno.test("createHandler(): a request the minute's queue refuses 10 s before the day's reset gets rate_limited until its room, not the day's 429", async () => {
+  await using r = heldRig({
+    clock: manualClock(Date.parse("2026-11-24T23:59:50Z")),
+    quotaRefresh: 300,
+    fakeOptions: {
+      models: catalog(),
+      key: { free_model_daily_requests: { used: 48, limit: 50, remaining: 2 } },
+    },
+  });
+  await r.handler.refreshQuota();
+  for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
+  // The day (50 of 50) and the minute (2 of 2) are spent: two requests
+  // queue for 00:00:00, when both are new.
+  const queued = [r.chat(hello())];
+  await within(r.asleep, "the first to wait for the reset");
+  queued.push(r.chat(hello()));
+  await untilWaiting(r, 2);
+  // A third has room only at 00:01:00, past its deadline (00:00:35).
+  const res = await r.chat(hello());
+  assert.equal(res.status, 429);
+  assert.equal((await res.json()).error.code, "rate_limited");
+  assert.equal(res.headers.get("retry-after"), "70");
+  r.release();
+  for (const ok of await Promise.all(queued)) {
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  }
 });

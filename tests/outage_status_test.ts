@@ -10,7 +10,15 @@ import assert from "node:assert/strict";
 import { hello } from "./_harness.ts";
 import { deferred } from "./_async.ts";
 import { catalogRow, errorStatus } from "./fake_openrouter/mod.ts";
-import { A, B, C, catalog, quotaRig, status } from "./_quota.ts";
+import {
+  A,
+  B,
+  C,
+  catalog,
+  quotaRig,
+  scriptOutageRound,
+  status,
+} from "./_quota.ts";
 
 /** Every model of the quota catalog fails once with a 503. */
 function allFailOnce(r: ReturnType<typeof quotaRig>): void {
@@ -132,8 +140,6 @@ Deno.test("createHandler(): an account whose day is spent gets the day's 429 in 
  * outage's round; waits for the minute block until released.
  */
 function queueRig(options: Parameters<typeof quotaRig>[0] = {}) {
-  const arrivedC = deferred();
-  const releaseC = deferred();
   const waiting = deferred();
   const releaseWait = deferred();
   const r = quotaRig({
@@ -148,15 +154,7 @@ function queueRig(options: Parameters<typeof quotaRig>[0] = {}) {
   // 50 s into the minute: a request queued behind it waits 10 s, and the
   // outage's 30 s pause holds when the wait ends.
   r.clock.advance(50_000);
-  r.fake.script(A, errorStatus(503));
-  r.fake.script(B, errorStatus(503));
-  r.fake.script(C, {
-    ...errorStatus(503),
-    gate: async () => {
-      arrivedC.resolve();
-      await releaseC.promise;
-    },
-  });
+  const { arrivedC, releaseC } = scriptOutageRound(r);
   return Object.assign(r, {
     /**
      * Sends the outage's round and `n` requests that queue behind its
@@ -164,10 +162,10 @@ function queueRig(options: Parameters<typeof quotaRig>[0] = {}) {
      */
     async outageWhileQueued(n: number): Promise<Response[]> {
       const first = r.chat(hello());
-      await arrivedC.promise; // A, B and C sent: the minute is spent
+      await arrivedC; // A, B and C sent: the minute is spent
       const queued = Array.from({ length: n }, () => r.chat(hello()));
       await waiting.promise; // the first of them waits for the next minute
-      releaseC.resolve();
+      releaseC();
       const one = await first;
       assert.equal(one.status, 502);
       assert.equal(one.headers.get("retry-after"), "30");

@@ -66,10 +66,15 @@ export class Admission {
 
   /**
    * Throws the day's 429 when the account's day is spent, by a block or by
-   * the count kept here (no slot taken, no KV round-trip): for a request
-   * that would get another refusal without an attempt, whose wait is shorter.
+   * the count kept here past `deadline` (no slot taken, no KV round-trip):
+   * for a request that would get another refusal without an attempt, whose
+   * wait is shorter.
    */
-  refuseSpentDay(account: string, attempts: Attempt[]): void {
+  refuseSpentDay(
+    account: string,
+    attempts: Attempt[],
+    deadline = -Infinity,
+  ): void {
     this.blocked(account, attempts);
     const t = this.#options.now();
     const slot = roomFor(
@@ -77,7 +82,8 @@ export class Admission {
       this.limits(account),
       t,
     );
-    if (!slot.ok && slot.scope === "day") {
+    // A day that ends before the deadline is waited out, as in the queue.
+    if (!slot.ok && slot.scope === "day" && slot.retryAt > deadline) {
       throw accountLimited(slot.retryAt, t, "daily_limit_reached", attempts);
     }
   }
@@ -126,7 +132,8 @@ export class Admission {
       // outage now holds, nor one whose client left).
       const room = roomAt(countLive(queue));
       if (room > deadline) {
-        this.refuseSpentDay(account, attempts); // the day's 429 comes first
+        // The day's 429 comes first, unless the day ends within the wait.
+        this.refuseSpentDay(account, attempts, deadline);
         throw accountLimited(room, t0, "rate_limited", attempts);
       }
     }
