@@ -71,19 +71,29 @@ Deno.test("createHandler(): of a burst larger than this minute and the next, tho
   assert.equal(r.fake.chatRequests().length, 4);
 });
 
+/** Rig options of an account that has 2 of its 50 free requests left today, as `/key` says. */
+const TWO_LEFT_TODAY = {
+  quotaRefresh: 300,
+  fakeOptions: {
+    models: catalog(),
+    key: { free_model_daily_requests: { used: 48, limit: 50, remaining: 2 } },
+  },
+};
+
+/** Reads `/key`, then spends the day's last 2 requests: the day and a 2-a-minute minute are spent. */
+async function spendDayAndMinute(r: ReturnType<typeof quotaRig>) {
+  await r.handler.refreshQuota();
+  for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
+}
+
 Deno.test("createHandler(): a burst refused because the account's day is spent gets the day's 429, also when the minute's queue alone would refuse it", async () => {
   await using r = quotaRig({
     rpm: 2,
     maxWait: 30,
     clock: manualClock(T),
-    quotaRefresh: 300,
-    fakeOptions: {
-      models: catalog(),
-      key: { free_model_daily_requests: { used: 48, limit: 50, remaining: 2 } },
-    },
+    ...TWO_LEFT_TODAY,
   });
-  await r.handler.refreshQuota();
-  for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
+  await spendDayAndMinute(r);
   // The day (50 of 50) and the minute (2 of 2) are spent.
   const burst = await Promise.all(
     Array.from({ length: 6 }, () => r.chat(hello())),
@@ -195,14 +205,9 @@ Deno.test("createHandler(): requests an outage will hold are not counted ahead o
 Deno.test("createHandler(): a request the minute's queue refuses 10 s before the day's reset gets rate_limited until its room, not the day's 429", async () => {
   await using r = heldRig({
     clock: manualClock(Date.parse("2026-11-24T23:59:50Z")),
-    quotaRefresh: 300,
-    fakeOptions: {
-      models: catalog(),
-      key: { free_model_daily_requests: { used: 48, limit: 50, remaining: 2 } },
-    },
+    ...TWO_LEFT_TODAY,
   });
-  await r.handler.refreshQuota();
-  for (let i = 0; i < 2; i++) await (await r.chat(hello())).body?.cancel();
+  await spendDayAndMinute(r);
   // The day (50 of 50) and the minute (2 of 2) are spent: two requests
   // queue for 00:00:00, when both are new.
   const queued = [r.chat(hello())];
