@@ -490,13 +490,14 @@ export class Router {
     let admitted = false;
     /** Outage models left untried because their pause holds (see core/outage.ts). */
     let held = false;
+    /** Whether an outage's pause holds `model` now (a continuation is never held). */
+    const pauseHolds = (model: string) =>
+      !continuation && pausedFor(this.#outages.get(account), model, now());
     while (index < plan.candidates.length && attempts.length < maxAttempts) {
       const model = plan.candidates[index]!;
       // A model of an outage whose pause holds gets no attempt (the plan
       // put it after the others), also when an outage began meanwhile.
-      if (
-        !continuation && pausedFor(this.#outages.get(account), model.id, now())
-      ) {
+      if (pauseHolds(model.id)) {
         held = true;
         index++;
         continue;
@@ -521,9 +522,7 @@ export class Router {
           deadline,
           context.signal,
           attempts,
-          () =>
-            continuation ||
-            !pausedFor(this.#outages.get(account), model.id, now()),
+          () => !pauseHolds(model.id),
         );
         if (!sent) {
           held = true;

@@ -100,14 +100,21 @@ export function nextOutage(
   return { rounds, until: now + pause, at: now, models };
 }
 
+/** When an outage's pause ends, while it holds at `now`; else `undefined`. */
+export function outagePausedUntil(
+  outage: Outage | undefined,
+  now: number,
+): number | undefined {
+  return outage !== undefined && now < outage.until ? outage.until : undefined;
+}
+
 /** The seconds left of an outage's pause at `now`, or `undefined` when attempts may go out. */
 export function outagePauseLeft(
   outage: Outage | undefined,
   now: number,
 ): number | undefined {
-  return outage !== undefined && now < outage.until
-    ? Math.ceil((outage.until - now) / 1000)
-    : undefined;
+  const until = outagePausedUntil(outage, now);
+  return until === undefined ? undefined : Math.ceil((until - now) / 1000);
 }
 
 /** Whether a failed round at `now` still continues `outage` (within {@link OUTAGE_MEMORY_MS} of its pause's end). */
@@ -165,5 +172,6 @@ export function pausedFor(
   model: string,
   now: number,
 ): boolean {
-  return outage !== undefined && now < outage.until && outage.models.has(model);
+  return outage !== undefined && outage.models.has(model) &&
+    outagePausedUntil(outage, now) !== undefined;
 }

@@ -13,8 +13,9 @@ import {
   type Outage,
   outageHoldsPool,
   outageOrderEnds,
-  outagePauseLeft,
+  outagePausedUntil,
 } from "../core/outage.ts";
+import { isCoolingDown } from "../core/cooldown.ts";
 import { qualityScores } from "../core/quality.ts";
 import type { QuotaView } from "../core/quota.ts";
 import { trusted, usedThisMinute } from "../core/model_budget.ts";
@@ -123,9 +124,7 @@ function outageView(outage: Outage, now: number): Record<string, unknown> {
   return {
     rounds: outage.rounds,
     models: [...outage.models].sort(),
-    paused_until: outagePauseLeft(outage, now) === undefined
-      ? null
-      : iso(outage.until),
+    paused_until: iso(outagePausedUntil(outage, now)),
     after_others_until: iso(outageOrderEnds(outage)),
     last_round_at: iso(outage.at),
   };
@@ -152,14 +151,11 @@ export function healthReport(
   const blocked = serverAccount === undefined
     ? undefined
     : reportedBlock(state, serverAccount, now, quota)?.until;
-  const paused = outagePauseLeft(outage, now) === undefined
-    ? undefined
-    : outage?.until;
   const held = outage !== undefined && snapshot !== undefined &&
     outageHoldsPool(
       outage,
       snapshot.pool.map((m) => m.id),
-      (id) => (state.cooldowns.get(id)?.until ?? 0) > now,
+      (id) => isCoolingDown(state.cooldowns.get(id), now),
       now,
     );
   return {
@@ -175,7 +171,7 @@ export function healthReport(
     account_blocked_until: blocked !== undefined
       ? new Date(blocked).toISOString()
       : null,
-    outage_paused_until: iso(paused),
+    outage_paused_until: iso(outagePausedUntil(outage, now)),
   };
 }
 
